@@ -1,0 +1,197 @@
+//! The audit trail: every write appends an event in the same transaction as
+//! the change, naming who, when, and each field's old and new value.
+
+use chrono::{DateTime, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::clock;
+use crate::db::schema::audit_events;
+use crate::db::DbConnection;
+use crate::error::ApiError;
+use crate::http::{Cursor, Limit, Page, SortKey, SortOrder};
+
+/// One field's change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Change {
+    #[schema(example = "stage")]
+    pub field: String,
+    #[schema(example = "negotiating")]
+    pub old: Value,
+    #[schema(example = "signed")]
+    pub new: Value,
+}
+
+/// What happened to a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, ApiError> {
+        match s {
+            "create" => Ok(Self::Create),
+            "update" => Ok(Self::Update),
+            "delete" => Ok(Self::Delete),
+            other => Err(ApiError::internal(format!("unknown audit action {other:?}"))),
+        }
+    }
+}
+
+/// An event of a record's history, as `GET /{library}/{id}/history` shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditEvent {
+    pub id: String,
+    pub at: DateTime<chrono::Utc>,
+    /// The username of who made the change.
+    #[schema(example = "yueyang.zhang")]
+    pub actor: String,
+    pub action: Action,
+    pub changes: Vec<Change>,
+}
+
+/// The event to append; `entity_type` names the library (`project`, …).
+pub struct NewEvent<'a> {
+    pub actor: &'a str,
+    pub action: Action,
+    pub entity_type: &'static str,
+    pub entity_id: &'a str,
+    pub park_code: Option<&'a str>,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Insertable, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+struct EventRow {
+    id: String,
+    at: NaiveDateTime,
+    actor: String,
+    action: String,
+    entity_type: String,
+    entity_id: String,
+    park_code: Option<String>,
+    changes: String,
+}
+
+/// Appends one event. Call it inside the write's transaction.
+pub fn record(conn: &mut DbConnection, event: NewEvent<'_>) -> Result<(), ApiError> {
+    let row = EventRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        at: clock::now(),
+        actor: event.actor.to_owned(),
+        action: event.action.as_str().to_owned(),
+        entity_type: event.entity_type.to_owned(),
+        entity_id: event.entity_id.to_owned(),
+        park_code: event.park_code.map(str::to_owned),
+        changes: serde_json::to_string(&event.changes)?,
+    };
+    diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
+    Ok(())
+}
+
+/// The top-level fields whose values differ between two JSON views of a
+/// record, skipping bookkeeping fields. `old = Null` describes a creation.
+pub fn diff(old: &Value, new: &Value, skip: &[&str]) -> Vec<Change> {
+    let empty = serde_json::Map::new();
+    let old_fields = old.as_object().unwrap_or(&empty);
+    let new_fields = new.as_object().unwrap_or(&empty);
+    let mut changes: Vec<Change> = new_fields
+        .iter()
+        .filter(|(field, _)| !skip.contains(&field.as_str()))
+        .filter_map(|(field, new_value)| {
+            let old_value = old_fields.get(field).unwrap_or(&Value::Null);
+            (old_value != new_value).then(|| Change {
+                field: field.clone(),
+                old: old_value.clone(),
+                new: new_value.clone(),
+            })
+        })
+        .collect();
+    changes.sort_by(|a, b| a.field.cmp(&b.field));
+    changes
+}
+
+/// A record's events, newest first, one page at a time.
+pub fn history(
+    conn: &mut DbConnection,
+    entity_type: &str,
+    entity_id: &str,
+    limit: Limit,
+    cursor: Option<&str>,
+) -> Result<Page<AuditEvent>, ApiError> {
+    let mut query = audit_events::table
+        .filter(audit_events::entity_type.eq(entity_type))
+        .filter(audit_events::entity_id.eq(entity_id))
+        .into_boxed();
+    if let Some(raw) = cursor {
+        let after = Cursor::decode(raw, SortKey::CreatedAt, SortOrder::Desc)?;
+        query = query.filter(
+            audit_events::at
+                .lt(after.at)
+                .or(audit_events::at.eq(after.at).and(audit_events::id.lt(after.id))),
+        );
+    }
+    let mut rows: Vec<EventRow> = query
+        .order((audit_events::at.desc(), audit_events::id.desc()))
+        .limit(limit.get() + 1)
+        .select(EventRow::as_select())
+        .load(conn)?;
+    let next_cursor = if rows.len() as i64 > limit.get() {
+        rows.truncate(limit.get() as usize);
+        rows.last().map(|last| {
+            Cursor { key: SortKey::CreatedAt, order: SortOrder::Desc, at: last.at, id: last.id.clone() }.encode()
+        })
+    } else {
+        None
+    };
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            Ok(AuditEvent {
+                action: Action::parse(&row.action)?,
+                changes: serde_json::from_str(&row.changes)?,
+                id: row.id,
+                at: clock::utc(row.at),
+                actor: row.actor,
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(Page { items, next_cursor })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn diff_lists_changed_fields_only() {
+        let old = json!({"name": "a", "stage": "lead", "version": 1, "tags": ["x"]});
+        let new = json!({"name": "a", "stage": "signed", "version": 2, "tags": ["x", "y"]});
+        let changes = diff(&old, &new, &["version"]);
+        let fields: Vec<_> = changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["stage", "tags"]);
+        assert_eq!(changes[0].old, json!("lead"));
+        assert_eq!(changes[0].new, json!("signed"));
+    }
+
+    #[test]
+    fn creation_diffs_from_nothing() {
+        let changes = diff(&Value::Null, &json!({"name": "a", "notes": null}), &[]);
+        assert_eq!(changes.len(), 1, "null stays null, so only name changed");
+    }
+}

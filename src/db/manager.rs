@@ -1,0 +1,96 @@
+//! Opens connections for the pool, choosing the backend from the URL scheme.
+
+use std::path::Path;
+
+use diesel::prelude::*;
+use diesel::r2d2::{ManageConnection, R2D2Connection};
+
+use super::{DbConnection, StartupError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    backend: Backend,
+    /// The URL as the driver wants it (for SQLite: a plain file path).
+    url: String,
+}
+
+impl DbManager {
+    /// `postgres://` or `postgresql://` selects PostgreSQL; `sqlite://PATH`,
+    /// `sqlite:PATH` or a bare path selects SQLite, creating the file's folder.
+    pub fn new(url: &str) -> Result<Self, StartupError> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self { backend: Backend::Postgres, url: url.to_owned() });
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() || path.contains("://") {
+            return Err(StartupError::InvalidUrl(format!(
+                "{url:?}: expected postgres://…, sqlite://PATH or a file path"
+            )));
+        }
+        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StartupError::DataDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        Ok(Self { backend: Backend::Sqlite, url: path.to_owned() })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn establish(&self) -> Result<DbConnection, StartupError> {
+        Ok(match self.backend {
+            Backend::Postgres => DbConnection::Pg(PgConnection::establish(&self.url)?),
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.url)?;
+                configure_sqlite(&mut conn)?;
+                DbConnection::Sqlite(conn)
+            }
+        })
+    }
+}
+
+/// WAL lets readers proceed during a write; the busy timeout queues writers
+/// instead of failing them; foreign keys are off by default in SQLite.
+fn configure_sqlite(conn: &mut SqliteConnection) -> QueryResult<()> {
+    diesel::sql_query("PRAGMA busy_timeout = 10000").execute(conn)?;
+    diesel::sql_query("PRAGMA journal_mode = WAL").execute(conn)?;
+    diesel::sql_query("PRAGMA synchronous = NORMAL").execute(conn)?;
+    diesel::sql_query("PRAGMA foreign_keys = ON").execute(conn)?;
+    Ok(())
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        self.establish().map_err(|e| match e {
+            StartupError::Connect(c) => diesel::r2d2::Error::ConnectionError(c),
+            StartupError::Setup(q) => diesel::r2d2::Error::QueryError(q),
+            other => diesel::r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(
+                other.to_string(),
+            )),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}

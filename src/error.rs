@@ -1,0 +1,223 @@
+//! One error type for the whole service, rendered as RFC 9457
+//! `application/problem+json`. Internal detail is logged, never sent.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One bad input: which field, which rule, in words.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The field's path in the body or the query parameter's name (`tags[2]`, `limit`).
+    #[schema(example = "planned_investment_usd")]
+    pub field: String,
+    /// A stable machine-readable rule name.
+    #[schema(example = "range")]
+    pub code: String,
+    #[schema(example = "must be between 0 and 1000000000000")]
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), code: code.into(), message: message.into() }
+    }
+}
+
+/// The problem document every 4xx and 5xx answer carries.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI reference naming the problem type.
+    #[schema(example = "/problems/validation-failed")]
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    #[schema(example = "Validation failed")]
+    pub title: String,
+    #[schema(example = 422)]
+    pub status: u16,
+    #[schema(example = "1 field is invalid")]
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request could not be read: malformed syntax, bad query parameter, bad path id.
+    #[error("bad request: {detail}")]
+    BadRequest { detail: String, errors: Vec<FieldError> },
+    /// The request was read but its content breaks a rule.
+    #[error("validation failed: {0:?}")]
+    Invalid(Vec<FieldError>),
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// What was asked for does not exist, or the caller may not know it exists.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("version mismatch: the record is at version {current}")]
+    PreconditionFailed { current: i32 },
+    #[error("If-Match is required")]
+    PreconditionRequired,
+    #[error("body larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::Internal(detail.into())
+    }
+
+    pub fn invalid(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn bad_param(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        let error = FieldError::new(field, code, message);
+        Self::BadRequest { detail: format!("invalid parameter {}: {}", error.field, error.message), errors: vec![error] }
+    }
+
+    fn slug_and_title(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::BadRequest { .. } => ("bad-request", "Bad request"),
+            Self::Invalid(_) => ("validation-failed", "Validation failed"),
+            Self::Unauthorized(_) => ("unauthorized", "Unauthorized"),
+            Self::Forbidden(_) => ("forbidden", "Forbidden"),
+            Self::NotFound(_) => ("not-found", "Not found"),
+            Self::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
+            Self::PreconditionFailed { .. } => ("version-mismatch", "Precondition failed"),
+            Self::PreconditionRequired => ("if-match-required", "Precondition required"),
+            Self::PayloadTooLarge { .. } => ("payload-too-large", "Payload too large"),
+            Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
+            Self::Unavailable(_) => ("unavailable", "Service unavailable"),
+            Self::Internal(_) => ("internal", "Internal server error"),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (slug, title) = self.slug_and_title();
+        let (detail, errors) = match self {
+            Self::BadRequest { detail, errors } => (detail.clone(), errors.clone()),
+            Self::Invalid(errors) => {
+                let n = errors.len();
+                (format!("{n} field{} invalid", if n == 1 { " is" } else { "s are" }), errors.clone())
+            }
+            Self::Unauthorized(d) | Self::Forbidden(d) => (d.clone(), vec![]),
+            Self::NotFound(what) => (format!("no {what} with that identifier is visible to you"), vec![]),
+            Self::MethodNotAllowed => ("this method is not allowed on this resource".into(), vec![]),
+            Self::PreconditionFailed { current } => (
+                format!("the record has changed: it is now at version {current}; read it again and retry"),
+                vec![FieldError::new("If-Match", "stale_version", format!("current version is {current}"))],
+            ),
+            Self::PreconditionRequired => (
+                "send If-Match with the version you read (its ETag)".into(),
+                vec![FieldError::new("If-Match", "required", "the If-Match header is required")],
+            ),
+            Self::PayloadTooLarge { limit } => (format!("the body exceeds {limit} bytes"), vec![]),
+            Self::UnsupportedMediaType => (
+                "send the body as application/json".into(),
+                vec![FieldError::new("Content-Type", "media_type", "must be application/json")],
+            ),
+            Self::Unavailable(_) => ("the database is busy or unreachable; retry shortly".into(), vec![]),
+            Self::Internal(_) => ("an unexpected error occurred; it has been logged".into(), vec![]),
+        };
+        Problem {
+            problem_type: format!("/problems/{slug}"),
+            title: title.into(),
+            status: self.status_code().as_u16(),
+            detail,
+            errors,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(d) => tracing::error!(detail = %d, "internal error"),
+            Self::Unavailable(d) => tracing::warn!(detail = %d, "service unavailable"),
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type(PROBLEM_JSON);
+        if matches!(self, Self::Unavailable(_)) {
+            response.insert_header((header::RETRY_AFTER, "1"));
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &err {
+            // SQLite's busy timeout ran out: the write queue is too long, not a bug.
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info) if info.message().contains("locked") => {
+                Self::Unavailable(err.to_string())
+            }
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Self::Unavailable(err.to_string()),
+            _ => Self::Internal(err.to_string()),
+        }
+    }
+}
+
+impl From<serde_json::Error> for ApiError {
+    fn from(err: serde_json::Error) -> Self {
+        Self::Internal(format!("json: {err}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_problem_names_each_field() {
+        let err = ApiError::Invalid(vec![
+            FieldError::new("name", "length", "must not be empty"),
+            FieldError::new("stage", "enum", "unknown value"),
+        ]);
+        let json = serde_json::to_value(err.problem()).unwrap_or_default();
+        assert_eq!(json["type"], "/problems/validation-failed");
+        assert_eq!(json["status"], 422);
+        assert_eq!(json["detail"], "2 fields are invalid");
+        assert_eq!(json["errors"][1]["field"], "stage");
+        assert_eq!(json["errors"][1]["code"], "enum");
+    }
+
+    #[test]
+    fn internal_detail_is_not_sent() {
+        let err = ApiError::internal("relation \"projects\" does not exist");
+        let json = serde_json::to_value(err.problem()).unwrap_or_default();
+        assert_eq!(json["status"], 500);
+        assert!(!json.to_string().contains("relation"));
+    }
+}

@@ -1,0 +1,84 @@
+//! HTTP plumbing shared by every resource: body and query extractors that
+//! name the bad field, version preconditions, ids and cursor pages.
+
+mod filters;
+mod json;
+mod pagination;
+mod preconditions;
+mod query;
+
+pub use filters::TimeBound;
+pub use json::{Json, BODY_LIMIT_BYTES};
+pub use pagination::{Cursor, Limit, Page, SortKey, SortOrder};
+pub use preconditions::{etag, if_match, IfMatch};
+pub use query::Query;
+
+use crate::error::ApiError;
+
+/// Parses a record id from the path; anything but a UUID is a 400 naming `id`.
+pub fn parse_id(raw: &str) -> Result<String, ApiError> {
+    uuid::Uuid::parse_str(raw)
+        .map(|id| id.hyphenated().to_string())
+        .map_err(|_| ApiError::bad_param("id", "uuid", "must be a UUID such as 01936c6e-8b1f-7cc0-9a2b-3c4d5e6f7a8b"))
+}
+
+/// Turns a serde error message into the field it names, when serde puts the
+/// field in the message rather than the path (unknown and missing fields).
+fn field_and_code(path: &str, message: &str) -> (String, &'static str) {
+    let named = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(|name| {
+                // serde_path_to_error already ends the path with an unknown field's name.
+                if path.is_empty() || path == "." || path == name || path.ends_with(&format!(".{name}")) {
+                    if path.is_empty() || path == "." { name.to_owned() } else { path.to_owned() }
+                } else {
+                    format!("{path}.{name}")
+                }
+            })
+    };
+    if let Some(field) = named("unknown field `") {
+        (field, "unknown_field")
+    } else if let Some(field) = named("missing field `") {
+        (field, "required")
+    } else if message.starts_with("unknown ") || message.starts_with("unknown variant") {
+        (path.to_owned(), "enum")
+    } else {
+        (if path.is_empty() || path == "." { "body".to_owned() } else { path.to_owned() }, "type")
+    }
+}
+
+/// Cleans serde's wording for people: no backticks, no "expected one of" lists
+/// of unrelated fields.
+fn human_message(message: &str) -> String {
+    let message = message.split(" at line ").next().unwrap_or(message);
+    match message.split_once(", expected one of") {
+        Some((head, _)) if head.starts_with("unknown field") => {
+            format!("{} is not a field of this resource", head.trim_start_matches("unknown field ").replace('`', ""))
+        }
+        _ => message.replace('`', ""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_must_be_uuids() {
+        assert!(parse_id("not-a-uuid").is_err());
+        assert_eq!(
+            parse_id("01936C6E-8B1F-7CC0-9A2B-3C4D5E6F7A8B").ok().as_deref(),
+            Some("01936c6e-8b1f-7cc0-9a2b-3c4d5e6f7a8b")
+        );
+    }
+
+    #[test]
+    fn unknown_and_missing_fields_are_named() {
+        assert_eq!(field_and_code("", "unknown field `colour`, expected one of `a`"), ("colour".into(), "unknown_field"));
+        assert_eq!(field_and_code("tags", "missing field `name`"), ("tags.name".into(), "required"));
+        assert_eq!(field_and_code("stage", "unknown project_stage \"x\""), ("stage".into(), "enum"));
+        assert_eq!(field_and_code(".", "invalid type: string, expected i64"), ("body".into(), "type"));
+    }
+}

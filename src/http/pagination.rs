@@ -1,0 +1,135 @@
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+
+/// One page of a list. `next_cursor` is opaque; pass it back as `cursor` with
+/// the same filters and sort to read the next page; `null` on the last page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    #[schema(example = json!(null))]
+    pub next_cursor: Option<String>,
+}
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+/// Page size: 1 to 200, 50 when absent.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit(u32);
+
+impl Limit {
+    pub fn parse(raw: Option<i64>) -> Result<Self, ApiError> {
+        match raw {
+            None => Ok(Self(DEFAULT_LIMIT)),
+            Some(n) if (1..=i64::from(MAX_LIMIT)).contains(&n) => Ok(Self(n as u32)),
+            Some(_) => Err(ApiError::bad_param("limit", "range", format!("must be between 1 and {MAX_LIMIT}"))),
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        i64::from(self.0)
+    }
+}
+
+/// Which timestamp a list is ordered by; the id breaks ties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    Asc,
+    Desc,
+}
+
+impl SortKey {
+    /// Reads `created_at`, `-created_at`, `updated_at` or `-updated_at`
+    /// (a leading `-` means newest first); newest created first by default.
+    pub fn parse(raw: Option<&str>) -> Result<(Self, SortOrder), ApiError> {
+        let raw = raw.unwrap_or("-created_at");
+        let (order, key) = match raw.strip_prefix('-') {
+            Some(key) => (SortOrder::Desc, key),
+            None => (SortOrder::Asc, raw),
+        };
+        let key = match key {
+            "created_at" => Self::CreatedAt,
+            "updated_at" => Self::UpdatedAt,
+            _ => {
+                return Err(ApiError::bad_param(
+                    "sort",
+                    "enum",
+                    "must be one of created_at, -created_at, updated_at, -updated_at",
+                ))
+            }
+        };
+        Ok((key, order))
+    }
+}
+
+/// Where the previous page ended: its last row's sort value and id. Keyset
+/// pagination stays stable when rows are inserted while a client pages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cursor {
+    #[serde(rename = "k")]
+    pub key: SortKey,
+    #[serde(rename = "o")]
+    pub order: SortOrder,
+    #[serde(rename = "t")]
+    pub at: NaiveDateTime,
+    #[serde(rename = "i")]
+    pub id: String,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    /// Decodes a cursor and checks that it belongs to the same ordering.
+    pub fn decode(raw: &str, key: SortKey, order: SortOrder) -> Result<Self, ApiError> {
+        let bad = |why: &str| ApiError::bad_param("cursor", "cursor", why.to_owned());
+        let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad("is not a cursor returned by this list"))?;
+        let cursor: Self =
+            serde_json::from_slice(&bytes).map_err(|_| bad("is not a cursor returned by this list"))?;
+        if uuid::Uuid::parse_str(&cursor.id).is_err() {
+            return Err(bad("is not a cursor returned by this list"));
+        }
+        if cursor.key != key || cursor.order != order {
+            return Err(bad("was returned for another sort order; keep the same sort while paging"));
+        }
+        Ok(cursor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_refuses_another_sort() {
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 123_456_000).map(|d| d.naive_utc()).unwrap_or_default();
+        let id = "01936c6e-8b1f-7cc0-9a2b-3c4d5e6f7a8b".to_owned();
+        let cursor = Cursor { key: SortKey::CreatedAt, order: SortOrder::Desc, at, id };
+        let raw = cursor.encode();
+        assert_eq!(Cursor::decode(&raw, SortKey::CreatedAt, SortOrder::Desc).ok(), Some(cursor));
+        assert!(Cursor::decode(&raw, SortKey::UpdatedAt, SortOrder::Desc).is_err());
+        assert!(Cursor::decode("garbage!", SortKey::CreatedAt, SortOrder::Desc).is_err());
+    }
+
+    #[test]
+    fn limit_bounds() {
+        assert_eq!(Limit::parse(None).map(Limit::get).ok(), Some(50));
+        assert_eq!(Limit::parse(Some(200)).map(Limit::get).ok(), Some(200));
+        assert!(Limit::parse(Some(0)).is_err());
+        assert!(Limit::parse(Some(201)).is_err());
+    }
+}

@@ -1,0 +1,25 @@
+//! invest-registry: the major-project, investor and talent libraries of the
+//! Cross-Strait Industrial Cooperation Zone (Hunan), served over HTTP.
+//!
+//! [`startup::Application`] builds the whole service, so tests start it
+//! in-process exactly as `main` does.
+
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod meta;
+pub mod openapi;
+pub mod parks;
+pub mod projects;
+pub mod startup;
+pub mod telemetry;
+pub mod text;
+pub mod vocab;
+
+pub use startup::{AppState, Application};

@@ -1,0 +1,554 @@
+//! Reading and writing projects. Every function takes the caller's scope or
+//! the caller, and a project outside it behaves as if it did not exist.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::model::{Project, ProjectFields, ProjectPatch, ProjectRow, StageEntry, StageRow};
+use super::rules;
+use crate::audit::{self, Action, NewEvent};
+use crate::auth::{Caller, ParkScope};
+use crate::clock;
+use crate::db::schema::{project_investors, project_stage_history, projects};
+use crate::db::{write_tx, DbConnection};
+use crate::error::{ApiError, FieldError};
+use crate::http::{Cursor, IfMatch, Limit, Page, SortKey, SortOrder, TimeBound};
+use crate::text;
+use crate::vocab::{AttractionMode, ChainRole, Industry, Stage};
+
+const ENTITY: &str = "project";
+/// Bookkeeping fields left out of audit diffs: they change on every write.
+const NOT_AUDITED: &[&str] = &["id", "version", "created_at", "updated_at", "created_by", "updated_by", "stage_history"];
+
+/// Filters, search, order and paging of `GET /projects`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListFilter {
+    /// Park codes (repeat for several). A park role sees its own park whatever is asked.
+    #[serde(default)]
+    #[param(example = json!(["yueyang"]))]
+    pub park: Vec<String>,
+    /// Stages (repeat for several).
+    #[serde(default)]
+    pub stage: Vec<Stage>,
+    /// Industries (repeat for several).
+    #[serde(default)]
+    pub industry: Vec<Industry>,
+    /// Attraction modes (repeat for several).
+    #[serde(default)]
+    pub attraction_mode: Vec<AttractionMode>,
+    /// Chain roles (repeat for several).
+    #[serde(default)]
+    pub chain_role: Vec<ChainRole>,
+    pub high_tech: Option<bool>,
+    /// Created at or after (a date or RFC 3339 timestamp).
+    pub created_from: Option<TimeBound>,
+    /// Created at or before (a date includes its whole day).
+    pub created_to: Option<TimeBound>,
+    pub updated_from: Option<TimeBound>,
+    pub updated_to: Option<TimeBound>,
+    /// Words to find in name, summary and tags; Traditional and Simplified
+    /// Chinese, full- and half-width forms and letter case match alike.
+    #[param(example = "台積電")]
+    pub q: Option<String>,
+    /// `created_at`, `-created_at` (default, newest first), `updated_at` or `-updated_at`.
+    #[param(example = "-created_at")]
+    pub sort: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, example = 50)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+type Backend = <DbConnection as Connection>::Backend;
+type BoxedProjects<'a> = projects::BoxedQuery<'a, Backend>;
+
+fn visible<'a>(scope: &ParkScope) -> BoxedProjects<'a> {
+    let query = projects::table.filter(projects::deleted_at.is_null()).into_boxed();
+    match scope {
+        ParkScope::All => query,
+        ParkScope::One(park) => query.filter(projects::park_code.eq(park.clone())),
+    }
+}
+
+fn find_row(conn: &mut DbConnection, scope: &ParkScope, id: &str) -> Result<ProjectRow, ApiError> {
+    visible(scope)
+        .filter(projects::id.eq(id.to_owned()))
+        .select(ProjectRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("project"))
+}
+
+pub fn get(conn: &mut DbConnection, scope: &ParkScope, id: &str) -> Result<Project, ApiError> {
+    let row = find_row(conn, scope, id)?;
+    let mut projects = assemble(conn, vec![row])?;
+    projects.pop().ok_or_else(|| ApiError::internal("project vanished while assembling"))
+}
+
+pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> Result<Page<Project>, ApiError> {
+    let limit = Limit::parse(filter.limit)?;
+    let (key, order) = SortKey::parse(filter.sort.as_deref())?;
+    let after = filter.cursor.as_deref().map(|raw| Cursor::decode(raw, key, order)).transpose()?;
+
+    let mut query = visible(scope);
+    if !filter.park.is_empty() {
+        query = query.filter(projects::park_code.eq_any(filter.park));
+    }
+    if !filter.stage.is_empty() {
+        query = query.filter(projects::stage.eq_any(filter.stage.iter().map(|v| v.to_string()).collect::<Vec<_>>()));
+    }
+    if !filter.industry.is_empty() {
+        query = query.filter(projects::industry.eq_any(filter.industry.iter().map(|v| v.to_string()).collect::<Vec<_>>()));
+    }
+    if !filter.attraction_mode.is_empty() {
+        let modes: Vec<String> = filter.attraction_mode.iter().map(|v| v.to_string()).collect();
+        query = query.filter(projects::attraction_mode.eq_any(modes));
+    }
+    if !filter.chain_role.is_empty() {
+        let roles: Vec<String> = filter.chain_role.iter().map(|v| v.to_string()).collect();
+        query = query.filter(projects::chain_role.eq_any(roles));
+    }
+    if let Some(high_tech) = filter.high_tech {
+        query = query.filter(projects::high_tech.eq(high_tech));
+    }
+    if let Some(from) = filter.created_from {
+        query = query.filter(projects::created_at.ge(from.start()));
+    }
+    if let Some(to) = filter.created_to {
+        query = query.filter(projects::created_at.lt(to.end_exclusive()));
+    }
+    if let Some(from) = filter.updated_from {
+        query = query.filter(projects::updated_at.ge(from.start()));
+    }
+    if let Some(to) = filter.updated_to {
+        query = query.filter(projects::updated_at.lt(to.end_exclusive()));
+    }
+    for term in filter.q.as_deref().map(text::terms).unwrap_or_default() {
+        query = query.filter(projects::search_text.like(text::contains_pattern(&term)).escape('\\'));
+    }
+
+    // Keyset paging: rows strictly after the cursor in (sort value, id) order.
+    macro_rules! keyset {
+        ($column:expr) => {{
+            if let Some(after) = &after {
+                let (at, id) = (after.at, after.id.clone());
+                query = match order {
+                    SortOrder::Desc => query.filter($column.lt(at).or($column.eq(at).and(projects::id.lt(id)))),
+                    SortOrder::Asc => query.filter($column.gt(at).or($column.eq(at).and(projects::id.gt(id)))),
+                };
+            }
+            query = match order {
+                SortOrder::Desc => query.order(($column.desc(), projects::id.desc())),
+                SortOrder::Asc => query.order(($column.asc(), projects::id.asc())),
+            };
+        }};
+    }
+    match key {
+        SortKey::CreatedAt => keyset!(projects::created_at),
+        SortKey::UpdatedAt => keyset!(projects::updated_at),
+    }
+
+    let mut rows: Vec<ProjectRow> = query.limit(limit.get() + 1).select(ProjectRow::as_select()).load(conn)?;
+    let next_cursor = if rows.len() as i64 > limit.get() {
+        rows.truncate(limit.get() as usize);
+        rows.last().map(|last| {
+            let at = match key {
+                SortKey::CreatedAt => last.created_at,
+                SortKey::UpdatedAt => last.updated_at,
+            };
+            Cursor { key, order, at, id: last.id.clone() }.encode()
+        })
+    } else {
+        None
+    };
+    Ok(Page { items: assemble(conn, rows)?, next_cursor })
+}
+
+/// Decides the park of a new project: a park role's own park when omitted;
+/// provincial roles must name one.
+fn park_for_new(caller: &Caller, requested: Option<String>) -> Result<String, ApiError> {
+    match (requested, &caller.park) {
+        (Some(park), _) => Ok(park.trim().to_owned()),
+        (None, Some(own)) if !caller.role.is_provincial() => Ok(own.clone()),
+        (None, _) => Err(ApiError::invalid("park_code", "required", "provincial roles must give park_code")),
+    }
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    park_code: Option<String>,
+    mut fields: ProjectFields,
+) -> Result<Project, ApiError> {
+    let park = park_for_new(caller, park_code)?;
+    caller.require_write(&park)?;
+    rules::normalise(&mut fields);
+    let mut errors = rules::check(&fields);
+    if !crate::parks::exists(conn, &park)? {
+        errors.push(FieldError::new("park_code", "unknown", format!("there is no park {park:?}")));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+
+    write_tx(conn, |conn| {
+        let now = clock::now();
+        let id = uuid::Uuid::now_v7().to_string();
+        let row = ProjectRow {
+            id: id.clone(),
+            park_code: park.clone(),
+            created_at: now,
+            created_by: caller.username.clone(),
+            version: 1,
+            deleted_at: None,
+            ..to_row(&fields, &park, now, &caller.username)
+        };
+        diesel::insert_into(projects::table).values(&row).execute(conn)?;
+        replace_investors(conn, &id, &fields.investor_ids)?;
+        record_stage(conn, &id, &fields, caller, now)?;
+        let project = get(conn, &ParkScope::All, &id)?;
+        audit::record(conn, NewEvent {
+            actor: &caller.username,
+            action: Action::Create,
+            entity_type: ENTITY,
+            entity_id: &id,
+            park_code: Some(&park),
+            changes: audit::diff(&serde_json::Value::Null, &serde_json::to_value(&project)?, NOT_AUDITED),
+        })?;
+        Ok(project)
+    })
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &str,
+    expected: &IfMatch,
+    patch: ProjectPatch,
+) -> Result<Project, ApiError> {
+    write_tx(conn, |conn| {
+        let before = get(conn, &caller.scope(), id)?;
+        caller.require_write(&before.park_code)?;
+        if !expected.matches(before.version) {
+            return Err(ApiError::PreconditionFailed { current: before.version });
+        }
+        let current = fields_of(&before);
+        let mut fields = patch.apply(&current);
+        rules::normalise(&mut fields);
+        let mut errors = rules::check(&fields);
+        if let Err(e) = rules::check_move(before.stage, fields.stage) {
+            errors.push(e);
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Invalid(errors));
+        }
+        if fields == current {
+            return Ok(before); // nothing changes, so no new version either
+        }
+
+        let now = clock::now();
+        let changed = diesel::update(
+            projects::table.filter(projects::id.eq(id)).filter(projects::version.eq(before.version)),
+        )
+        .set((
+            to_changeset(&fields, now, &caller.username),
+            projects::version.eq(before.version + 1),
+        ))
+        .execute(conn)?;
+        if changed == 0 {
+            // Another writer got in between our read and our write.
+            let current = find_row(conn, &ParkScope::All, id)?;
+            return Err(ApiError::PreconditionFailed { current: current.version });
+        }
+        if fields.investor_ids != current.investor_ids {
+            replace_investors(conn, id, &fields.investor_ids)?;
+        }
+        if fields.stage != current.stage {
+            record_stage(conn, id, &fields, caller, now)?;
+        }
+        let after = get(conn, &ParkScope::All, id)?;
+        audit::record(conn, NewEvent {
+            actor: &caller.username,
+            action: Action::Update,
+            entity_type: ENTITY,
+            entity_id: id,
+            park_code: Some(&after.park_code),
+            changes: audit::diff(&serde_json::to_value(&before)?, &serde_json::to_value(&after)?, NOT_AUDITED),
+        })?;
+        Ok(after)
+    })
+}
+
+/// Soft-deletes a project: it vanishes from reads but stays for the audit.
+pub fn delete(conn: &mut DbConnection, caller: &Caller, id: &str, expected: Option<&IfMatch>) -> Result<(), ApiError> {
+    write_tx(conn, |conn| {
+        let row = find_row(conn, &caller.scope(), id)?;
+        caller.require_write(&row.park_code)?;
+        if expected.is_some_and(|e| !e.matches(row.version)) {
+            return Err(ApiError::PreconditionFailed { current: row.version });
+        }
+        let now = clock::now();
+        diesel::update(projects::table.filter(projects::id.eq(id)))
+            .set((
+                projects::deleted_at.eq(Some(now)),
+                projects::updated_at.eq(now),
+                projects::updated_by.eq(&caller.username),
+                projects::version.eq(row.version + 1),
+            ))
+            .execute(conn)?;
+        audit::record(conn, NewEvent {
+            actor: &caller.username,
+            action: Action::Delete,
+            entity_type: ENTITY,
+            entity_id: id,
+            park_code: Some(&row.park_code),
+            changes: vec![],
+        })
+    })
+}
+
+/// Checks that the caller can see the project, then reads its history.
+pub fn history(
+    conn: &mut DbConnection,
+    scope: &ParkScope,
+    id: &str,
+    limit: Option<i64>,
+    cursor: Option<&str>,
+) -> Result<Page<audit::AuditEvent>, ApiError> {
+    let limit = Limit::parse(limit)?;
+    find_row(conn, scope, id)?;
+    audit::history(conn, ENTITY, id, limit, cursor)
+}
+
+fn to_row(f: &ProjectFields, park: &str, now: chrono::NaiveDateTime, by: &str) -> ProjectRow {
+    ProjectRow {
+        id: String::new(),
+        park_code: park.to_owned(),
+        name: f.name.clone(),
+        summary: f.summary.clone(),
+        industry: f.industry.to_string(),
+        chain_role: f.chain_role.map(|v| v.to_string()),
+        attraction_mode: f.attraction_mode.to_string(),
+        stage: f.stage.to_string(),
+        planned_investment_usd: f.planned_investment_usd,
+        actual_investment_usd: f.actual_investment_usd,
+        hq_type: f.hq_type.map(|v| v.to_string()),
+        high_tech: f.high_tech,
+        land_area_mu: f.land_area_mu,
+        first_contact_on: f.first_contact_on,
+        signed_on: f.signed_on,
+        started_on: f.started_on,
+        operating_on: f.operating_on,
+        owner_id: f.owner_id.clone(),
+        tags: serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into()),
+        notes: f.notes.clone(),
+        search_text: search_text(f),
+        created_at: now,
+        updated_at: now,
+        created_by: by.to_owned(),
+        updated_by: by.to_owned(),
+        version: 1,
+        deleted_at: None,
+    }
+}
+
+/// The columns a patch may change, as one changeset.
+#[derive(AsChangeset)]
+#[diesel(table_name = projects, treat_none_as_null = true)]
+struct ProjectChanges {
+    name: String,
+    summary: Option<String>,
+    industry: String,
+    chain_role: Option<String>,
+    attraction_mode: String,
+    stage: String,
+    planned_investment_usd: i64,
+    actual_investment_usd: Option<i64>,
+    hq_type: Option<String>,
+    high_tech: bool,
+    land_area_mu: Option<f64>,
+    first_contact_on: Option<chrono::NaiveDate>,
+    signed_on: Option<chrono::NaiveDate>,
+    started_on: Option<chrono::NaiveDate>,
+    operating_on: Option<chrono::NaiveDate>,
+    owner_id: Option<String>,
+    tags: String,
+    notes: Option<String>,
+    search_text: String,
+    updated_at: chrono::NaiveDateTime,
+    updated_by: String,
+}
+
+fn to_changeset(f: &ProjectFields, now: chrono::NaiveDateTime, by: &str) -> ProjectChanges {
+    let row = to_row(f, "", now, by);
+    ProjectChanges {
+        name: row.name,
+        summary: row.summary,
+        industry: row.industry,
+        chain_role: row.chain_role,
+        attraction_mode: row.attraction_mode,
+        stage: row.stage,
+        planned_investment_usd: row.planned_investment_usd,
+        actual_investment_usd: row.actual_investment_usd,
+        hq_type: row.hq_type,
+        high_tech: row.high_tech,
+        land_area_mu: row.land_area_mu,
+        first_contact_on: row.first_contact_on,
+        signed_on: row.signed_on,
+        started_on: row.started_on,
+        operating_on: row.operating_on,
+        owner_id: row.owner_id,
+        tags: row.tags,
+        notes: row.notes,
+        search_text: row.search_text,
+        updated_at: row.updated_at,
+        updated_by: row.updated_by,
+    }
+}
+
+fn search_text(f: &ProjectFields) -> String {
+    let mut text = f.name.clone();
+    for part in f.summary.iter().chain(f.tags.iter()) {
+        text.push('\n');
+        text.push_str(part);
+    }
+    text::fold(&text)
+}
+
+fn fields_of(p: &Project) -> ProjectFields {
+    ProjectFields {
+        name: p.name.clone(),
+        summary: p.summary.clone(),
+        industry: p.industry,
+        chain_role: p.chain_role,
+        attraction_mode: p.attraction_mode,
+        stage: p.stage,
+        planned_investment_usd: p.planned_investment_usd,
+        actual_investment_usd: p.actual_investment_usd,
+        hq_type: p.hq_type,
+        high_tech: p.high_tech,
+        land_area_mu: p.land_area_mu,
+        first_contact_on: p.first_contact_on,
+        signed_on: p.signed_on,
+        started_on: p.started_on,
+        operating_on: p.operating_on,
+        owner_id: p.owner_id.clone(),
+        investor_ids: p.investor_ids.clone(),
+        tags: p.tags.clone(),
+        notes: p.notes.clone(),
+    }
+}
+
+fn replace_investors(conn: &mut DbConnection, project_id: &str, investor_ids: &[String]) -> Result<(), ApiError> {
+    diesel::delete(project_investors::table.filter(project_investors::project_id.eq(project_id))).execute(conn)?;
+    for (position, investor_id) in investor_ids.iter().enumerate() {
+        diesel::insert_into(project_investors::table)
+            .values((
+                project_investors::project_id.eq(project_id),
+                project_investors::investor_id.eq(investor_id),
+                project_investors::position.eq(position as i32),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn record_stage(
+    conn: &mut DbConnection,
+    project_id: &str,
+    fields: &ProjectFields,
+    caller: &Caller,
+    now: chrono::NaiveDateTime,
+) -> Result<(), ApiError> {
+    let row = StageRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        project_id: project_id.to_owned(),
+        stage: fields.stage.to_string(),
+        on_date: rules::milestone(fields, fields.stage).unwrap_or_else(clock::today),
+        by_user: caller.username.clone(),
+        recorded_at: now,
+    };
+    diesel::insert_into(project_stage_history::table).values(&row).execute(conn)?;
+    Ok(())
+}
+
+/// Turns rows into API records, loading links and stage histories for all
+/// rows at once (two queries, whatever the page size).
+fn assemble(conn: &mut DbConnection, rows: Vec<ProjectRow>) -> Result<Vec<Project>, ApiError> {
+    if rows.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut investors: HashMap<String, Vec<String>> = HashMap::new();
+    for (project_id, investor_id) in project_investors::table
+        .filter(project_investors::project_id.eq_any(&ids))
+        .order((project_investors::project_id, project_investors::position))
+        .select((project_investors::project_id, project_investors::investor_id))
+        .load::<(String, String)>(conn)?
+    {
+        investors.entry(project_id).or_default().push(investor_id);
+    }
+    let mut stages: HashMap<String, Vec<StageEntry>> = HashMap::new();
+    for row in project_stage_history::table
+        .filter(project_stage_history::project_id.eq_any(&ids))
+        .order((project_stage_history::recorded_at, project_stage_history::id))
+        .select(StageRow::as_select())
+        .load::<StageRow>(conn)?
+    {
+        stages.entry(row.project_id).or_default().push(StageEntry {
+            stage: parse(&row.stage)?,
+            on: row.on_date,
+            by: row.by_user,
+            recorded_at: clock::utc(row.recorded_at),
+        });
+    }
+    rows.into_iter()
+        .map(|row| {
+            let investor_ids = investors.remove(&row.id).unwrap_or_default();
+            let stage_history = stages.remove(&row.id).unwrap_or_default();
+            to_project(row, investor_ids, stage_history)
+        })
+        .collect()
+}
+
+fn parse<T: std::str::FromStr<Err = crate::vocab::UnknownValue>>(value: &str) -> Result<T, ApiError> {
+    value.parse().map_err(|e: crate::vocab::UnknownValue| ApiError::internal(e.to_string()))
+}
+
+fn to_project(row: ProjectRow, investor_ids: Vec<String>, stage_history: Vec<StageEntry>) -> Result<Project, ApiError> {
+    Ok(Project {
+        industry: parse(&row.industry)?,
+        chain_role: row.chain_role.as_deref().map(parse).transpose()?,
+        attraction_mode: parse(&row.attraction_mode)?,
+        stage: parse(&row.stage)?,
+        hq_type: row.hq_type.as_deref().map(parse).transpose()?,
+        tags: serde_json::from_str(&row.tags)?,
+        created_at: clock::utc(row.created_at),
+        updated_at: clock::utc(row.updated_at),
+        id: row.id,
+        park_code: row.park_code,
+        name: row.name,
+        summary: row.summary,
+        planned_investment_usd: row.planned_investment_usd,
+        actual_investment_usd: row.actual_investment_usd,
+        high_tech: row.high_tech,
+        land_area_mu: row.land_area_mu,
+        first_contact_on: row.first_contact_on,
+        signed_on: row.signed_on,
+        started_on: row.started_on,
+        operating_on: row.operating_on,
+        owner_id: row.owner_id,
+        investor_ids,
+        notes: row.notes,
+        stage_history,
+        created_by: row.created_by,
+        updated_by: row.updated_by,
+        version: row.version,
+    })
+}

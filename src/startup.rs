@@ -1,0 +1,99 @@
+//! Building the HTTP application: state, middleware, routes, documentation.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{scope, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Settings;
+use crate::db::{self, DbPool, StartupError};
+use crate::error::ApiError;
+use crate::{health, meta, openapi, parks, projects};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+}
+
+/// The API under `/api/v1`, described for the OpenAPI document as it is routed.
+pub fn api_routes(cfg: &mut ServiceConfig) {
+    cfg.service(
+        scope::scope("/api/v1")
+            .service(health::live)
+            .service(health::ready)
+            .service(meta::enums)
+            .service(parks::handlers::list_parks)
+            .service(parks::handlers::get_park)
+            .service(projects::handlers::list_projects)
+            .service(projects::handlers::create_project)
+            .service(projects::handlers::get_project)
+            .service(projects::handlers::update_project)
+            .service(projects::handlers::delete_project)
+            .service(projects::handlers::project_history),
+    );
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("resource"))
+}
+
+/// A migrated database, a bound listener and a server ready to run.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Connects (migrating first) and binds the address in `settings`.
+    pub fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let pool = db::connect(&settings.db.database_url, settings.db.db_pool_size)?;
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| StartupError::Pool(format!("cannot listen on {}: {e}", settings.bind)))?;
+        Self::with_pool(pool, listener, settings.workers)
+    }
+
+    /// Serves an existing pool on an existing listener (tests bind port 0).
+    pub fn with_pool(pool: DbPool, listener: TcpListener, workers: Option<usize>) -> Result<Self, StartupError> {
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+        let state = web::Data::new(AppState { pool });
+        let mut server = HttpServer::new(move || {
+            let (app, api) = App::new()
+                .into_utoipa_app()
+                .openapi(openapi::base())
+                .app_data(state.clone())
+                .configure(api_routes)
+                .split_for_parts();
+            app.wrap(TracingLogger::default())
+                .route("/docs", web::get().to(|| async {
+                    HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
+                }))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi::finish(api)))
+                .default_service(web::to(not_found))
+        });
+        if let Some(workers) = workers {
+            server = server.workers(workers);
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|e| StartupError::Pool(format!("cannot serve: {e}")))?
+            .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+}

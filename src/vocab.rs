@@ -1,0 +1,235 @@
+//! The controlled vocabularies of DESIGN.md: snake_case English values on the
+//! wire and in the database, each with its Chinese and English label.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+
+/// A value of one vocabulary, as served by `GET /meta/enums`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Label {
+    #[schema(example = "electronic_information")]
+    pub value: &'static str,
+    #[schema(example = "电子信息")]
+    pub zh: &'static str,
+    #[schema(example = "Electronic information")]
+    pub en: &'static str,
+}
+
+/// Implemented by every vocabulary enum.
+pub trait Vocabulary: Sized + Copy + 'static {
+    /// The name of the vocabulary (`industry`, `project_stage`, …).
+    const NAME: &'static str;
+    const ALL: &'static [Self];
+    fn as_str(self) -> &'static str;
+    fn label(self) -> Label;
+
+    fn labels() -> Vec<Label> {
+        Self::ALL.iter().map(|v| v.label()).collect()
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.as_str() == s)
+    }
+
+    fn allowed() -> String {
+        Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// A schema listing the values, with each label in the description.
+    fn schema() -> Schema {
+        let described = Self::ALL
+            .iter()
+            .map(|v| {
+                let l = v.label();
+                format!("`{}` {} ({})", l.value, l.zh, l.en)
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        Schema::Object(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(Self::ALL.iter().map(|v| v.as_str())))
+                .description(Some(described))
+                .build(),
+        )
+    }
+}
+
+/// Unknown value in the database: the database is the only writer of these
+/// columns, so this means a bad migration, not bad input.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {vocabulary} value {value:?}")]
+pub struct UnknownValue {
+    pub vocabulary: &'static str,
+    pub value: String,
+}
+
+macro_rules! vocabulary {
+    (
+        $(#[$meta:meta])*
+        $name:ident as $vocab:literal {
+            $( $variant:ident = $value:literal, $zh:literal, $en:literal; )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $( $variant, )+ }
+
+        impl Vocabulary for $name {
+            const NAME: &'static str = $vocab;
+            const ALL: &'static [Self] = &[ $( Self::$variant, )+ ];
+            fn as_str(self) -> &'static str {
+                match self { $( Self::$variant => $value, )+ }
+            }
+            fn label(self) -> Label {
+                match self { $( Self::$variant => Label { value: $value, zh: $zh, en: $en }, )+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, UnknownValue> {
+                <Self as Vocabulary>::parse(s)
+                    .ok_or_else(|| UnknownValue { vocabulary: $vocab, value: s.to_owned() })
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                <Self as Vocabulary>::parse(&raw).ok_or_else(|| {
+                    serde::de::Error::custom(format_args!(
+                        "unknown {} {:?}; expected one of: {}", $vocab, raw, <Self as Vocabulary>::allowed()
+                    ))
+                })
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                RefOr::T(<Self as Vocabulary>::schema())
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// 产业: the industries the parks focus on.
+    Industry as "industry" {
+        ElectronicInformation = "electronic_information", "电子信息", "Electronic information";
+        NewEnergy = "new_energy", "新能源", "New energy";
+        NewMaterials = "new_materials", "新材料", "New materials";
+        ModernAgriculture = "modern_agriculture", "现代农业", "Modern agriculture";
+        IntelligentManufacturing = "intelligent_manufacturing", "智能制造", "Intelligent manufacturing";
+        MedicalDevices = "medical_devices", "现代医疗器械", "Modern medical devices";
+        NonferrousMetals = "nonferrous_metals", "有色金属精深加工", "Nonferrous metals deep processing";
+        EquipmentManufacturing = "equipment_manufacturing", "装备制造", "Equipment manufacturing";
+        ModernServices = "modern_services", "现代服务业", "Modern services";
+        Other = "other", "其他", "Other";
+    }
+}
+
+vocabulary! {
+    /// 招商方式: how the project was attracted.
+    AttractionMode as "attraction_mode" {
+        IndustrialChain = "industrial_chain", "产业链招商", "Industrial-chain attraction";
+        Targeted = "targeted", "定向招商", "Targeted attraction";
+        Commissioned = "commissioned", "委托招商", "Commissioned attraction";
+        Intermediary = "intermediary", "中介招商", "Intermediary attraction";
+        InvestorReferral = "investor_referral", "以商招商", "Investor referral";
+        Affinity = "affinity", "亲情招商", "Affinity (family ties) attraction";
+    }
+}
+
+vocabulary! {
+    /// 延链强链补链: what the project does to the industrial chain.
+    ChainRole as "chain_role" {
+        Extend = "extend", "延链", "Extends the chain";
+        Strengthen = "strengthen", "强链", "Strengthens the chain";
+        Fill = "fill", "补链", "Fills a gap in the chain";
+    }
+}
+
+vocabulary! {
+    /// 项目阶段: a project's place in the pipeline, in order.
+    Stage as "project_stage" {
+        Lead = "lead", "线索", "Lead";
+        Negotiating = "negotiating", "洽谈", "Negotiating";
+        Signed = "signed", "签约", "Signed";
+        Registered = "registered", "注册落地", "Registered";
+        UnderConstruction = "under_construction", "开工在建", "Under construction";
+        Operating = "operating", "投产运营", "Operating";
+        Dropped = "dropped", "终止", "Dropped";
+    }
+}
+
+vocabulary! {
+    /// 功能性总部: the kind of headquarters a project sets up.
+    HqType as "hq_type" {
+        ChinaHq = "china_hq", "中国区总部", "China headquarters";
+        RegionalHq = "regional_hq", "区域总部", "Regional headquarters";
+        Rnd = "rnd", "研发中心", "Research and development centre";
+        Logistics = "logistics", "物流中心", "Logistics centre";
+        Procurement = "procurement", "采购中心", "Procurement centre";
+        Sales = "sales", "销售中心", "Sales centre";
+        Settlement = "settlement", "结算中心", "Settlement centre";
+        Finance = "finance", "财务中心", "Finance centre";
+        InformationProcessing = "information_processing", "信息处理中心", "Information processing centre";
+    }
+}
+
+/// Every vocabulary with its labels, keyed by vocabulary name.
+pub fn all_vocabularies() -> Vec<(&'static str, Vec<Label>)> {
+    vec![
+        (Industry::NAME, Industry::labels()),
+        (AttractionMode::NAME, AttractionMode::labels()),
+        (ChainRole::NAME, ChainRole::labels()),
+        (Stage::NAME, Stage::labels()),
+        (HqType::NAME, HqType::labels()),
+    ]
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_round_trip_through_json() {
+        for stage in Stage::ALL {
+            let json = serde_json::to_string(stage).unwrap_or_default();
+            let back: Stage = serde_json::from_str(&json).unwrap_or(Stage::Dropped);
+            assert_eq!(*stage, back, "{json}");
+        }
+    }
+
+    #[test]
+    fn unknown_value_lists_the_allowed_ones() {
+        let err = serde_json::from_str::<ChainRole>("\"lengthen\"").err().map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(err.contains("unknown chain_role \"lengthen\""), "{err}");
+        assert!(err.contains("extend, strengthen, fill"), "{err}");
+    }
+}

@@ -1,0 +1,12 @@
+//! HTTP-level tests: one binary, a module per feature. Every test in the
+//! feature modules runs on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod errors;
+mod openapi;
+mod parks_meta_health;
+mod projects_create;
+mod projects_list;
+mod projects_write;

@@ -1,0 +1,40 @@
+//! The committed OpenAPI document is the contract: it must be what the code
+//! serves. Regenerate with `cargo run -- openapi > openapi/openapi.json`.
+
+use crate::helpers::{Backend, TestApp};
+
+#[test]
+fn committed_document_matches_the_code() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+        .expect("openapi/openapi.json is committed");
+    let generated = invest_registry::openapi::document_json();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json differs from the code; run `cargo run -- openapi > openapi/openapi.json` and review the diff"
+    );
+}
+
+#[actix_web::test]
+async fn served_document_and_docs_page() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let served = app.get("/api-docs/openapi.json").await;
+    assert_eq!(served.status, 200);
+    let generated: serde_json::Value = serde_json::from_str(&invest_registry::openapi::document_json()).unwrap();
+    assert_eq!(served.body, generated);
+    let operations: Vec<&str> = served.body["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values().filter_map(|op| op["operationId"].as_str()))
+        .collect();
+    for id in ["listProjects", "createProject", "getProject", "updateProject", "deleteProject", "getProjectHistory"] {
+        assert!(operations.contains(&id), "{id} in {operations:?}");
+    }
+
+    let redirect = app.get("/docs").await;
+    assert_eq!(redirect.status, 308);
+    let page = app.get("/docs/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("swagger"), "{}", page.text);
+    assert!(!page.text.contains("https://"), "the docs page loads nothing from outside: {}", page.text);
+}

@@ -1,0 +1,181 @@
+//! `GET /projects`: paging, filters, sorting, search, and bad parameters.
+
+use std::collections::HashSet;
+
+use serde_json::{json, Value};
+
+use crate::helpers::{enc, TestApp};
+use crate::on_both_databases;
+
+on_both_databases!(
+    pages_walk_every_row_once_even_while_rows_are_added,
+    filters_narrow_the_list,
+    time_ranges_and_sort_by_update,
+    search_folds_traditional_and_simplified_script,
+    search_treats_wildcards_literally_and_needs_every_word,
+    each_bad_parameter_is_a_400_naming_it,
+    a_cursor_only_continues_its_own_sort,
+    deleted_projects_leave_lists,
+);
+
+fn ids(page: &Value) -> Vec<String> {
+    page["items"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect()
+}
+
+async fn pages_walk_every_row_once_even_while_rows_are_added(app: TestApp) {
+    let mut created = Vec::new();
+    for i in 0..7 {
+        created.push(app.create_project(json!({"name": format!("项目 {i}")})).await["id"].as_str().unwrap().to_owned());
+    }
+    let first = app.get("/api/v1/projects?limit=3").await;
+    assert_eq!(first.status, 200);
+    // Newest first by default.
+    assert_eq!(ids(&first.body), created.iter().rev().take(3).cloned().collect::<Vec<_>>());
+
+    // Rows added mid-walk are newer than the cursor, so they neither repeat nor shift rows.
+    app.create_project(json!({"name": "途中新增"})).await;
+    let mut seen = ids(&first.body);
+    let mut cursor = first.body["next_cursor"].as_str().map(str::to_owned);
+    let mut pages = 1;
+    while let Some(c) = cursor {
+        let page = app.get(&format!("/api/v1/projects?limit=3&cursor={c}")).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        seen.extend(ids(&page.body));
+        cursor = page.body["next_cursor"].as_str().map(str::to_owned);
+        pages += 1;
+    }
+    assert_eq!(pages, 3);
+    let expected: Vec<String> = created.iter().rev().cloned().collect();
+    assert_eq!(seen, expected, "every original row exactly once, in order");
+
+    // Oldest first walks the other way, and an exact last page has no cursor.
+    let asc = app.get("/api/v1/projects?sort=created_at&limit=8").await;
+    assert_eq!(ids(&asc.body)[..7], created[..]);
+    assert_eq!(asc.body["next_cursor"], Value::Null);
+    assert_eq!(app.get("/api/v1/projects").await.body["items"].as_array().unwrap().len(), 8, "default limit 50");
+}
+
+async fn filters_narrow_the_list(app: TestApp) {
+    let a = app.create_project(json!({"park_code": "yueyang", "industry": "new_energy", "high_tech": true, "chain_role": "extend"})).await;
+    let b = app.create_project(json!({"park_code": "xiangtan", "industry": "medical_devices", "attraction_mode": "affinity"})).await;
+    let c = app.create_project(json!({"park_code": "chenzhou", "industry": "nonferrous_metals", "stage": "negotiating"})).await;
+    let id = |p: &Value| p["id"].as_str().unwrap().to_owned();
+    let set = |v: Vec<String>| v.into_iter().collect::<HashSet<_>>();
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        ("park=xiangtan", vec![id(&b)]),
+        ("park=xiangtan&park=chenzhou", vec![id(&b), id(&c)]),
+        ("stage=negotiating", vec![id(&c)]),
+        ("stage=lead&stage=negotiating", vec![id(&a), id(&b), id(&c)]),
+        ("industry=new_energy", vec![id(&a)]),
+        ("attraction_mode=affinity", vec![id(&b)]),
+        ("chain_role=extend", vec![id(&a)]),
+        ("high_tech=true", vec![id(&a)]),
+        ("high_tech=false", vec![id(&b), id(&c)]),
+        ("park=yueyang&industry=medical_devices", vec![]),
+        ("park=atlantis", vec![]),
+    ];
+    for (query, expected) in cases {
+        let res = app.get(&format!("/api/v1/projects?{query}")).await;
+        assert_eq!(res.status, 200, "{query}: {}", res.text);
+        assert_eq!(set(ids(&res.body)), set(expected), "{query}");
+    }
+}
+
+async fn time_ranges_and_sort_by_update(app: TestApp) {
+    let a = app.create_project(json!({"name": "甲"})).await;
+    let b = app.create_project(json!({"name": "乙"})).await;
+    let today = chrono::Utc::now().date_naive();
+    let tomorrow = today.succ_opt().unwrap();
+    let n = |res: &crate::helpers::Response| res.body["items"].as_array().map(Vec::len).unwrap_or(99);
+    assert_eq!(n(&app.get(&format!("/api/v1/projects?created_from={today}&created_to={today}")).await), 2);
+    assert_eq!(n(&app.get(&format!("/api/v1/projects?created_from={tomorrow}")).await), 0);
+    let b_created = b["created_at"].as_str().unwrap();
+    let res = app.get(&format!("/api/v1/projects?created_from={}", enc(b_created))).await;
+    assert_eq!(ids(&res.body), vec![b["id"].as_str().unwrap().to_owned()], "an instant bound is inclusive");
+    let res = app.get(&format!("/api/v1/projects?created_to={}", enc(a["created_at"].as_str().unwrap()))).await;
+    assert_eq!(ids(&res.body), vec![a["id"].as_str().unwrap().to_owned()]);
+
+    // Touching the older project puts it first when sorted by update.
+    let res = app.patch(&format!("/api/v1/projects/{}", a["id"].as_str().unwrap()), Some("\"1\""), &json!({"notes": "回访"})).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let by_update = app.get("/api/v1/projects?sort=-updated_at").await;
+    assert_eq!(ids(&by_update.body)[0], a["id"].as_str().unwrap());
+    let updated_since = app.get(&format!("/api/v1/projects?updated_from={}", enc(res.body["updated_at"].as_str().unwrap()))).await;
+    assert_eq!(ids(&updated_since.body), vec![a["id"].as_str().unwrap().to_owned()]);
+}
+
+async fn search_folds_traditional_and_simplified_script(app: TestApp) {
+    let simplified = app.create_project(json!({"name": "台积电先进封装测试基地"})).await;
+    let traditional = app.create_project(json!({"name": "鴻海精密電子連接器", "tags": ["大灣區轉移"]})).await;
+    let in_summary = app.create_project(json!({"name": "储能模组", "summary": "ＬＦＰ　储能电池"})).await;
+    app.create_project(json!({"name": "无关项目"})).await;
+    let id = |p: &Value| p["id"].as_str().unwrap().to_owned();
+    let cases = [
+        ("台積電", vec![id(&simplified)]),
+        ("台积电", vec![id(&simplified)]),
+        ("鸿海", vec![id(&traditional)]),
+        ("電子", vec![id(&traditional)]),
+        ("大湾区", vec![id(&traditional)]),
+        ("lfp", vec![id(&in_summary)]),
+        ("LFP 電池", vec![id(&in_summary)]),
+        ("芯片", vec![]),
+    ];
+    for (q, expected) in cases {
+        let res = app.get(&format!("/api/v1/projects?q={}", enc(q))).await;
+        assert_eq!(res.status, 200, "{q}: {}", res.text);
+        assert_eq!(ids(&res.body), expected, "q={q}");
+    }
+}
+
+async fn search_treats_wildcards_literally_and_needs_every_word(app: TestApp) {
+    let percent = app.create_project(json!({"name": "产能提升 50% 改造"})).await;
+    app.create_project(json!({"name": "产能提升 500 吨"})).await;
+    let res = app.get(&format!("/api/v1/projects?q={}", enc("50%"))).await;
+    assert_eq!(ids(&res.body), vec![percent["id"].as_str().unwrap().to_owned()]);
+    let res = app.get(&format!("/api/v1/projects?q={}", enc("_"))).await;
+    assert_eq!(ids(&res.body), Vec::<String>::new());
+    let res = app.get(&format!("/api/v1/projects?q={}", enc("产能 改造"))).await;
+    assert_eq!(ids(&res.body), vec![percent["id"].as_str().unwrap().to_owned()]);
+}
+
+async fn each_bad_parameter_is_a_400_naming_it(app: TestApp) {
+    let cases = [
+        ("limit=0", "limit", "range"),
+        ("limit=201", "limit", "range"),
+        ("limit=ten", "limit", "type"),
+        ("sort=name", "sort", "enum"),
+        ("stage=won", "stage", "enum"),
+        ("stage=lead&stage=won", "stage", "enum"),
+        ("industry=steel", "industry", "enum"),
+        ("high_tech=maybe", "high_tech", "type"),
+        ("created_from=yesterday", "created_from", "type"),
+        ("cursor=not-a-cursor", "cursor", "cursor"),
+        ("colour=red", "colour", "unknown_parameter"),
+    ];
+    for (query, field, code) in cases {
+        let res = app.get(&format!("/api/v1/projects?{query}")).await;
+        assert_eq!(res.status, 400, "{query}: {}", res.text);
+        res.assert_problem(400, field, code);
+    }
+}
+
+async fn a_cursor_only_continues_its_own_sort(app: TestApp) {
+    for i in 0..3 {
+        app.create_project(json!({"name": format!("项目 {i}")})).await;
+    }
+    let page = app.get("/api/v1/projects?limit=1").await;
+    let cursor = page.body["next_cursor"].as_str().unwrap();
+    let res = app.get(&format!("/api/v1/projects?limit=1&sort=updated_at&cursor={cursor}")).await;
+    res.assert_problem(400, "cursor", "cursor");
+}
+
+async fn deleted_projects_leave_lists(app: TestApp) {
+    let keep = app.create_project(json!({"name": "保留"})).await;
+    let gone = app.create_project(json!({"name": "删除"})).await;
+    let res = app.delete(&format!("/api/v1/projects/{}", gone["id"].as_str().unwrap()), None).await;
+    assert_eq!(res.status, 204);
+    let list = app.get("/api/v1/projects").await;
+    assert_eq!(ids(&list.body), vec![keep["id"].as_str().unwrap().to_owned()]);
+    let search = app.get(&format!("/api/v1/projects?q={}", enc("删除"))).await;
+    assert_eq!(ids(&search.body), Vec::<String>::new());
+}
