@@ -28,4 +28,91 @@ pub struct Settings {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "WORKERS")]
     pub workers: Option<usize>,
+
+    #[command(flatten)]
+    pub auth: AuthSettings,
+}
+
+/// How callers prove who they are.
+#[derive(Debug, Clone, Args)]
+pub struct AuthSettings {
+    /// Secret for the HS256 tokens this service issues. When unset, a strong
+    /// secret is generated once and kept in DATA_DIR/jwt-secret (mode 0600).
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Folder for files the service keeps (the generated secret).
+    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    pub data_dir: String,
+
+    /// `iss` of the tokens this service issues and accepts.
+    #[arg(long, env = "JWT_ISSUER", default_value = "invest-registry")]
+    pub jwt_issuer: String,
+
+    /// `aud` of the tokens this service issues and accepts.
+    #[arg(long, env = "JWT_AUDIENCE", default_value = "invest-registry")]
+    pub jwt_audience: String,
+
+    /// Access-token lifetime in seconds.
+    #[arg(long, env = "ACCESS_TOKEN_TTL", default_value_t = 900)]
+    pub access_token_ttl: i64,
+
+    /// Refresh-token lifetime in seconds.
+    #[arg(long, env = "REFRESH_TOKEN_TTL", default_value_t = 14 * 24 * 3600)]
+    pub refresh_token_ttl: i64,
+
+    /// Public key (PEM file) of an external identity provider whose tokens are accepted too.
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<String>,
+
+    /// The one algorithm of that key: RS256 or ES256.
+    #[arg(long, env = "JWT_PUBLIC_KEY_ALG", default_value = "RS256")]
+    pub jwt_public_key_alg: String,
+
+    /// `iss` the external provider's tokens must carry.
+    #[arg(long, env = "JWT_EXTERNAL_ISSUER")]
+    pub jwt_external_issuer: Option<String>,
+
+    /// `aud` the external provider's tokens must carry.
+    #[arg(long, env = "JWT_EXTERNAL_AUDIENCE")]
+    pub jwt_external_audience: Option<String>,
+
+    /// Claim of an external token holding the role.
+    #[arg(long, env = "JWT_ROLE_CLAIM", default_value = "role")]
+    pub jwt_role_claim: String,
+
+    /// Claim of an external token holding the park code.
+    #[arg(long, env = "JWT_PARK_CLAIM", default_value = "park")]
+    pub jwt_park_claim: String,
+
+    /// Claim of an external token holding the username (falls back to `sub`).
+    #[arg(long, env = "JWT_USERNAME_CLAIM", default_value = "preferred_username")]
+    pub jwt_username_claim: String,
+
+    /// Take the client address for login throttling from X-Forwarded-For
+    /// (only behind a proxy that sets it).
+    #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+}
+
+impl AuthSettings {
+    /// Settings with a fixed secret and the defaults otherwise (tests, tools).
+    pub fn with_secret(secret: &str) -> Self {
+        Self {
+            jwt_secret: Some(secret.to_owned()),
+            data_dir: "data".into(),
+            jwt_issuer: "invest-registry".into(),
+            jwt_audience: "invest-registry".into(),
+            access_token_ttl: 900,
+            refresh_token_ttl: 14 * 24 * 3600,
+            jwt_public_key_file: None,
+            jwt_public_key_alg: "RS256".into(),
+            jwt_external_issuer: None,
+            jwt_external_audience: None,
+            jwt_role_claim: "role".into(),
+            jwt_park_claim: "park".into(),
+            jwt_username_claim: "preferred_username".into(),
+            trust_forwarded_for: false,
+        }
+    }
 }

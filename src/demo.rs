@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::db::{DbConnection, DbPool};
 use crate::error::ApiError;
 use crate::http::IfMatch;
@@ -49,7 +49,7 @@ pub fn seed(pool: &DbPool) -> Result<usize, ApiError> {
     if already_seeded(&mut conn)? {
         return Ok(0);
     }
-    let caller = Caller { username: DEMO_USER.into(), role: Role::ProvincialAdmin, park: None };
+    let caller = Caller::system(DEMO_USER);
     for demo in DEMOS {
         add(&mut conn, &caller, demo)?;
     }

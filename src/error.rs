@@ -51,6 +51,10 @@ pub enum ApiError {
     /// The request was read but its content breaks a rule.
     #[error("validation failed: {0:?}")]
     Invalid(Vec<FieldError>),
+    /// No credentials were sent.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// Credentials were sent and are not valid (bad, expired, revoked token; wrong password).
     #[error("unauthorized: {0}")]
     Unauthorized(String),
     #[error("forbidden: {0}")]
@@ -68,6 +72,10 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    #[error("conflict: {0:?}")]
+    Conflict(FieldError),
+    #[error("too many requests; retry after {retry_after} s")]
+    TooManyRequests { retry_after: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -92,7 +100,7 @@ impl ApiError {
         match self {
             Self::BadRequest { .. } => ("bad-request", "Bad request"),
             Self::Invalid(_) => ("validation-failed", "Validation failed"),
-            Self::Unauthorized(_) => ("unauthorized", "Unauthorized"),
+            Self::Unauthenticated(_) | Self::Unauthorized(_) => ("unauthorized", "Unauthorized"),
             Self::Forbidden(_) => ("forbidden", "Forbidden"),
             Self::NotFound(_) => ("not-found", "Not found"),
             Self::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
@@ -100,6 +108,8 @@ impl ApiError {
             Self::PreconditionRequired => ("if-match-required", "Precondition required"),
             Self::PayloadTooLarge { .. } => ("payload-too-large", "Payload too large"),
             Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
+            Self::Conflict(_) => ("conflict", "Conflict"),
+            Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
             Self::Internal(_) => ("internal", "Internal server error"),
         }
@@ -113,7 +123,11 @@ impl ApiError {
                 let n = errors.len();
                 (format!("{n} field{} invalid", if n == 1 { " is" } else { "s are" }), errors.clone())
             }
-            Self::Unauthorized(d) | Self::Forbidden(d) => (d.clone(), vec![]),
+            Self::Unauthenticated(d) | Self::Unauthorized(d) | Self::Forbidden(d) => (d.clone(), vec![]),
+            Self::Conflict(error) => (error.message.clone(), vec![error.clone()]),
+            Self::TooManyRequests { retry_after } => {
+                (format!("too many failed logins; try again in {retry_after} seconds"), vec![])
+            }
             Self::NotFound(what) => (format!("no {what} with that identifier is visible to you"), vec![]),
             Self::MethodNotAllowed => ("this method is not allowed on this resource".into(), vec![]),
             Self::PreconditionFailed { current } => (
@@ -147,7 +161,7 @@ impl ResponseError for ApiError {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated(_) | Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -155,6 +169,8 @@ impl ResponseError for ApiError {
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -168,8 +184,21 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(self.status_code());
         response.content_type(PROBLEM_JSON);
-        if matches!(self, Self::Unavailable(_)) {
-            response.insert_header((header::RETRY_AFTER, "1"));
+        match self {
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            Self::TooManyRequests { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            // RFC 6750 §3: say which scheme, and whether the token sent was the problem.
+            Self::Unauthenticated(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"invest-registry\""));
+            }
+            Self::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"invest-registry\", error=\"invalid_token\""));
+            }
+            _ => {}
         }
         response.json(self.problem())
     }
@@ -184,6 +213,7 @@ impl From<diesel::result::Error> for ApiError {
                 Self::Unavailable(err.to_string())
             }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Self::Unavailable(err.to_string()),
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Self::Unavailable(err.to_string()),
             _ => Self::Internal(err.to_string()),
         }
     }

@@ -20,6 +20,7 @@ pub mod projects;
 pub mod startup;
 pub mod telemetry;
 pub mod text;
+pub mod users;
 pub mod vocab;
 
 pub use startup::{AppState, Application};

@@ -4,6 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use invest_registry::config::{DbSettings, Settings};
+use invest_registry::auth::{Caller, Role};
+use invest_registry::users::{self, NewUser};
+use invest_registry::vocab::Vocabulary;
 use invest_registry::{db, demo, openapi, telemetry, Application};
 
 #[derive(Parser)]
@@ -20,13 +23,40 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Migrate the database, then serve the API (the default).
-    Serve(Settings),
+    Serve(Box<Settings>),
     /// Apply pending migrations and exit.
     Migrate(DbSettings),
     /// Add realistic demo records for the three parks (skipped when present).
     SeedDemo(DbSettings),
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Print the OpenAPI document (what openapi/openapi.json must hold).
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// provincial_admin, provincial_viewer, park_admin, park_staff or park_viewer
+        #[arg(long)]
+        role: String,
+        /// The park of a park role.
+        #[arg(long)]
+        park: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from standard input (its first line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DbSettings,
+    },
 }
 
 fn main() -> ExitCode {
@@ -40,6 +70,9 @@ fn main() -> ExitCode {
             .map_err(|e| e.to_string())
             .and_then(|pool| demo::seed(&pool).map_err(|e| e.to_string()))
             .map(|n| println!("seed-demo: {n} projects added")),
+        Some(Command::User { command: UserCommand::Create { username, role, park, display_name, password_stdin: _, db } }) => {
+            create_user(&db, username, &role, park, display_name)
+        }
         Some(Command::Openapi) => {
             print!("{}", openapi::document_json());
             Ok(())
@@ -60,4 +93,21 @@ fn serve(settings: &Settings) -> Result<(), String> {
         tracing::info!(bind = %settings.bind, "serving");
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
+}
+
+fn create_user(db: &DbSettings, username: String, role: &str, park: Option<String>, display_name: Option<String>) -> Result<(), String> {
+    let role = Role::parse(role).ok_or_else(|| format!("unknown role {role:?}; expected one of: {}", Role::allowed()))?;
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password).map_err(|e| format!("cannot read the password: {e}"))?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let pool = db::connect(&db.database_url, 1).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let new = NewUser { username, display_name, password, role, park_code: park };
+    let user = users::create(&mut conn, &Caller::system("command-line"), new).map_err(|e| {
+        let problem = e.problem();
+        let fields: Vec<String> = problem.errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+        if fields.is_empty() { problem.detail } else { fields.join("; ") }
+    })?;
+    println!("created user {} ({}, {}) with id {}", user.username, user.role, user.park_code.as_deref().unwrap_or("all parks"), user.id);
+    Ok(())
 }

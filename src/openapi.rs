@@ -17,6 +17,8 @@ use utoipa_actix_web::AppExt;
     ),
     tags(
         (name = "projects", description = "The major-project library (重大项目库)"),
+        (name = "auth", description = "Logins, token refresh and logout"),
+        (name = "users", description = "Users, their roles and parks"),
         (name = "parks", description = "The parks of the cooperation zone"),
         (name = "meta", description = "Vocabularies and their labels"),
         (name = "health", description = "Liveness and readiness"),
@@ -30,9 +32,23 @@ pub fn base() -> Document {
     ApiDoc::openapi()
 }
 
-/// Final touches after the routes are collected.
+/// Final touches after the routes are collected: the version, and bearer
+/// JWTs required everywhere but where an operation says `security()`.
 pub fn finish(mut doc: Document) -> Document {
+    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some("An access token from POST /api/v1/auth/login"))
+                .build(),
+        ),
+    );
+    doc.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
     doc
 }
 

@@ -1,6 +1,7 @@
 //! Building the HTTP application: state, middleware, routes, documentation.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
@@ -9,15 +10,17 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::{self, TokenKeys};
 use crate::config::Settings;
 use crate::db::{self, DbPool, StartupError};
 use crate::error::ApiError;
-use crate::{health, meta, openapi, parks, projects};
+use crate::{health, meta, openapi, parks, projects, users};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: DbPool,
+    pub keys: Arc<TokenKeys>,
 }
 
 /// The API under `/api/v1`, described for the OpenAPI document as it is routed.
@@ -26,6 +29,14 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         scope::scope("/api/v1")
             .service(health::live)
             .service(health::ready)
+            .service(auth::handlers::login)
+            .service(auth::handlers::refresh)
+            .service(auth::handlers::logout)
+            .service(auth::handlers::me)
+            .service(users::handlers::list_users)
+            .service(users::handlers::create_user)
+            .service(users::handlers::get_user)
+            .service(users::handlers::update_user)
             .service(meta::enums)
             .service(parks::handlers::list_parks)
             .service(parks::handlers::get_park)
@@ -51,16 +62,17 @@ pub struct Application {
 impl Application {
     /// Connects (migrating first) and binds the address in `settings`.
     pub fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let keys = TokenKeys::from_settings(&settings.auth).map_err(|e| StartupError::Keys(e.to_string()))?;
         let pool = db::connect(&settings.db.database_url, settings.db.db_pool_size)?;
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| StartupError::Pool(format!("cannot listen on {}: {e}", settings.bind)))?;
-        Self::with_pool(pool, listener, settings.workers)
+        Self::with_pool(pool, keys, listener, settings.workers)
     }
 
     /// Serves an existing pool on an existing listener (tests bind port 0).
-    pub fn with_pool(pool: DbPool, listener: TcpListener, workers: Option<usize>) -> Result<Self, StartupError> {
+    pub fn with_pool(pool: DbPool, keys: TokenKeys, listener: TcpListener, workers: Option<usize>) -> Result<Self, StartupError> {
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
-        let state = web::Data::new(AppState { pool });
+        let state = web::Data::new(AppState { pool, keys: Arc::new(keys) });
         let mut server = HttpServer::new(move || {
             let (app, api) = App::new()
                 .into_utoipa_app()

@@ -200,6 +200,17 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// 角色: what a user may do (see DESIGN.md, Access).
+    Role as "role" {
+        ProvincialAdmin = "provincial_admin", "省级管理员", "Provincial administrator";
+        ProvincialViewer = "provincial_viewer", "省级查看者", "Provincial viewer";
+        ParkAdmin = "park_admin", "园区管理员", "Park administrator";
+        ParkStaff = "park_staff", "园区招商人员", "Park investment staff";
+        ParkViewer = "park_viewer", "园区查看者", "Park viewer";
+    }
+}
+
 /// Every vocabulary with its labels, keyed by vocabulary name.
 pub fn all_vocabularies() -> Vec<(&'static str, Vec<Label>)> {
     vec![
@@ -208,6 +219,7 @@ pub fn all_vocabularies() -> Vec<(&'static str, Vec<Label>)> {
         (ChainRole::NAME, ChainRole::labels()),
         (Stage::NAME, Stage::labels()),
         (HqType::NAME, HqType::labels()),
+        (Role::NAME, Role::labels()),
     ]
 }
 

@@ -31,6 +31,11 @@ pub enum Action {
     Create,
     Update,
     Delete,
+    Login,
+    LoginFailed,
+    Logout,
+    /// A spent refresh token was presented again: its family was revoked.
+    RefreshReuse,
 }
 
 impl Action {
@@ -39,6 +44,10 @@ impl Action {
             Self::Create => "create",
             Self::Update => "update",
             Self::Delete => "delete",
+            Self::Login => "login",
+            Self::LoginFailed => "login_failed",
+            Self::Logout => "logout",
+            Self::RefreshReuse => "refresh_reuse",
         }
     }
 
@@ -47,6 +56,10 @@ impl Action {
             "create" => Ok(Self::Create),
             "update" => Ok(Self::Update),
             "delete" => Ok(Self::Delete),
+            "login" => Ok(Self::Login),
+            "login_failed" => Ok(Self::LoginFailed),
+            "logout" => Ok(Self::Logout),
+            "refresh_reuse" => Ok(Self::RefreshReuse),
             other => Err(ApiError::internal(format!("unknown audit action {other:?}"))),
         }
     }

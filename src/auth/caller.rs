@@ -1,21 +1,16 @@
-use std::future::{ready, Ready};
+use std::future::Future;
+use std::pin::Pin;
 
-use actix_web::{dev::Payload, FromRequest, HttpMessage, HttpRequest};
-use serde::Serialize;
-use utoipa::ToSchema;
+use actix_web::http::header;
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use diesel::prelude::*;
 
+use super::tokens::Verified;
+use crate::db::schema::{revoked_tokens, users};
+use crate::db::{self, DbConnection};
 use crate::error::ApiError;
-
-/// The five roles of DESIGN.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    ProvincialAdmin,
-    ProvincialViewer,
-    ParkAdmin,
-    ParkStaff,
-    ParkViewer,
-}
+use crate::vocab::{Role, Vocabulary};
+use crate::AppState;
 
 impl Role {
     pub fn is_provincial(self) -> bool {
@@ -24,6 +19,15 @@ impl Role {
 
     pub fn can_write_records(self) -> bool {
         matches!(self, Self::ProvincialAdmin | Self::ParkAdmin | Self::ParkStaff)
+    }
+
+    /// Roles a user of this role may give to users it manages.
+    pub fn may_assign(self, other: Role) -> bool {
+        match self {
+            Self::ProvincialAdmin => true,
+            Self::ParkAdmin => !other.is_provincial(),
+            _ => false,
+        }
     }
 }
 
@@ -46,13 +50,33 @@ impl ParkScope {
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// The local user's id; `None` for a caller of an external identity provider.
+    pub user_id: Option<String>,
     pub username: String,
     pub role: Role,
     /// The caller's park; `None` for provincial roles.
     pub park: Option<String>,
+    /// The access token's id and expiry (seconds), for logout.
+    pub jti: Option<String>,
+    pub expires: i64,
+    /// The login (refresh family) the token belongs to.
+    pub session: Option<String>,
 }
 
 impl Caller {
+    /// A caller for work the service does itself (command line, demo data).
+    pub fn system(username: &str) -> Self {
+        Self {
+            user_id: None,
+            username: username.to_owned(),
+            role: Role::ProvincialAdmin,
+            park: None,
+            jti: None,
+            expires: 0,
+            session: None,
+        }
+    }
+
     /// Records of parks outside this scope do not exist for the caller.
     pub fn scope(&self) -> ParkScope {
         match (&self.park, self.role.is_provincial()) {
@@ -64,32 +88,90 @@ impl Caller {
     }
 
     /// May the caller create or change records of `park`? Callers must have
-    /// checked visibility first: a park outside the scope answers 404, not 403.
+    /// checked visibility first: a record outside the scope answers 404.
     pub fn require_write(&self, park: &str) -> Result<(), ApiError> {
+        if !self.role.can_write_records() {
+            return Err(ApiError::Forbidden(format!("the role {} may read but not change records", self.role)));
+        }
         if !self.scope().includes(park) {
             return Err(ApiError::Forbidden(format!("you may not write records of park {park}")));
-        }
-        if !self.role.can_write_records() {
-            return Err(ApiError::Forbidden("your role may read but not change records".into()));
         }
         Ok(())
     }
 }
 
-/// Until token authentication lands (issue #3) every request acts as one
-/// built-in provincial administrator. Handlers already take the caller and
-/// pass it into every query, so scoping needs no handler changes later.
+/// Every protected handler takes a `Caller`: the bearer token is verified
+/// (signature, algorithm, issuer, audience, times), then checked live in the
+/// database (not revoked; the user still active at the same token version).
 impl FromRequest for Caller {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let caller = req.extensions().get::<Caller>().cloned().unwrap_or_else(|| Caller {
-            username: "anonymous".into(),
-            role: Role::ProvincialAdmin,
-            park: None,
-        });
-        ready(Ok(caller))
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let token = token?;
+            let verified = state.keys.verify(&token)?;
+            db::run(&state.pool, move |conn| check_live(conn, verified)).await
+        })
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthenticated("send Authorization: Bearer <access token>".into()))?;
+    let value = value.to_str().map_err(|_| ApiError::Unauthorized("malformed Authorization header".into()))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(token.trim().to_owned())
+        }
+        _ => Err(ApiError::Unauthorized("the Authorization scheme must be Bearer".into())),
+    }
+}
+
+pub(crate) fn is_revoked(conn: &mut DbConnection, jti: &str) -> Result<bool, ApiError> {
+    let n: i64 = revoked_tokens::table.filter(revoked_tokens::jti.eq(jti)).count().get_result(conn)?;
+    Ok(n > 0)
+}
+
+fn check_live(conn: &mut DbConnection, verified: Verified) -> Result<Caller, ApiError> {
+    let revoked = || ApiError::Unauthorized("invalid token: revoked".into());
+    match verified {
+        Verified::Local(claims) => {
+            if is_revoked(conn, &claims.jti)? {
+                return Err(revoked());
+            }
+            let user: Option<(String, bool, i32, String, Option<String>)> = users::table
+                .find(&claims.sub)
+                .select((users::username, users::active, users::token_version, users::role, users::park_code))
+                .first(conn)
+                .optional()?;
+            let Some((username, active, tv, role, park)) = user else { return Err(revoked()) };
+            if !active || tv != claims.tv || role != claims.role.as_str() || park != claims.park {
+                return Err(revoked());
+            }
+            Ok(Caller {
+                user_id: Some(claims.sub),
+                username,
+                role: claims.role,
+                park: claims.park,
+                jti: Some(claims.jti),
+                expires: claims.exp,
+                session: Some(claims.sid),
+            })
+        }
+        Verified::External { username, role, park, jti, exp } => {
+            if let Some(jti) = &jti {
+                if is_revoked(conn, jti)? {
+                    return Err(revoked());
+                }
+            }
+            Ok(Caller { user_id: None, username, role, park, jti, expires: exp, session: None })
+        }
     }
 }
 
@@ -98,7 +180,7 @@ mod tests {
     use super::*;
 
     fn caller(role: Role, park: Option<&str>) -> Caller {
-        Caller { username: "u".into(), role, park: park.map(str::to_owned) }
+        Caller { role, park: park.map(str::to_owned), ..Caller::system("u") }
     }
 
     #[test]
@@ -116,5 +198,13 @@ mod tests {
         assert!(caller(Role::ProvincialViewer, None).require_write("yueyang").is_err());
         assert!(caller(Role::ParkStaff, Some("yueyang")).require_write("yueyang").is_ok());
         assert!(caller(Role::ParkStaff, Some("yueyang")).require_write("chenzhou").is_err());
+    }
+
+    #[test]
+    fn park_admins_assign_only_park_roles() {
+        assert!(Role::ParkAdmin.may_assign(Role::ParkStaff));
+        assert!(Role::ParkAdmin.may_assign(Role::ParkAdmin));
+        assert!(!Role::ParkAdmin.may_assign(Role::ProvincialViewer));
+        assert!(!Role::ParkStaff.may_assign(Role::ParkViewer));
     }
 }

@@ -1,6 +1,14 @@
-//! Who is calling and what they may touch. Every query takes a [`Caller`]
-//! and narrows itself with [`Caller::scope`].
+//! Who is calling and what they may touch: tokens, passwords, sessions,
+//! login throttling, and the [`Caller`] every protected handler takes.
+//! Every query takes the caller and narrows itself with [`Caller::scope`].
 
 mod caller;
+pub mod handlers;
+pub mod passwords;
+pub mod session;
+mod throttle;
+pub mod tokens;
 
-pub use caller::{Caller, ParkScope, Role};
+pub use caller::{Caller, ParkScope};
+pub use tokens::TokenKeys;
+pub use crate::vocab::Role;

@@ -49,6 +49,8 @@ pub enum StartupError {
     Migrate(String),
     #[error("cannot build the connection pool: {0}")]
     Pool(String),
+    #[error("token keys: {0}")]
+    Keys(String),
     #[error("cannot create the data folder {path}: {source}")]
     DataDir { path: String, source: std::io::Error },
 }

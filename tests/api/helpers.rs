@@ -6,6 +6,9 @@ use std::net::TcpListener;
 
 use actix_web::http::{header::HeaderMap, Method};
 use diesel::{Connection, PgConnection, RunQueryDsl};
+use invest_registry::auth::{Caller, Role, TokenKeys};
+use invest_registry::config::AuthSettings;
+use invest_registry::users::{self, NewUser};
 use invest_registry::{db, Application};
 use serde_json::Value;
 
@@ -37,13 +40,76 @@ impl Drop for TestDb {
     }
 }
 
+/// The secret the test service signs its tokens with.
+pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
+/// Every test user's password.
+pub const PASSWORD: &str = "test password 123";
+
+/// The callers every test app has: one user per role, two parks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Who {
+    ProvincialAdmin,
+    ProvincialViewer,
+    /// yueyang's administrator, staff and viewer
+    ParkAdmin,
+    ParkStaff,
+    ParkViewer,
+    /// a xiangtan staff member: the "other park"
+    OtherParkStaff,
+    Anonymous,
+}
+
+impl Who {
+    pub const USERS: [Who; 6] =
+        [Who::ProvincialAdmin, Who::ProvincialViewer, Who::ParkAdmin, Who::ParkStaff, Who::ParkViewer, Who::OtherParkStaff];
+
+    pub fn username(self) -> &'static str {
+        match self {
+            Who::ProvincialAdmin => "admin",
+            Who::ProvincialViewer => "analyst",
+            Who::ParkAdmin => "yy.admin",
+            Who::ParkStaff => "yy.staff",
+            Who::ParkViewer => "yy.viewer",
+            Who::OtherParkStaff => "xt.staff",
+            Who::Anonymous => "",
+        }
+    }
+
+    pub fn role(self) -> Role {
+        match self {
+            Who::ProvincialAdmin | Who::Anonymous => Role::ProvincialAdmin,
+            Who::ProvincialViewer => Role::ProvincialViewer,
+            Who::ParkAdmin => Role::ParkAdmin,
+            Who::ParkStaff | Who::OtherParkStaff => Role::ParkStaff,
+            Who::ParkViewer => Role::ParkViewer,
+        }
+    }
+
+    pub fn park(self) -> Option<&'static str> {
+        match self {
+            Who::ParkAdmin | Who::ParkStaff | Who::ParkViewer => Some("yueyang"),
+            Who::OtherParkStaff => Some("xiangtan"),
+            _ => None,
+        }
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub backend: Backend,
     pub database_url: String,
+    pub keys: TokenKeys,
+    /// Each test user's id.
+    pub user_ids: std::collections::HashMap<Who, String>,
     client: awc::Client,
     server: actix_web::dev::ServerHandle,
     _db: TestDb,
+}
+
+/// Requests as one caller (a bearer token, or none).
+pub struct As<'a> {
+    app: &'a TestApp,
+    token: Option<String>,
 }
 
 /// A response read whole: status, headers and the body as JSON (`Null` when empty).
@@ -104,8 +170,26 @@ impl TestApp {
             }
         };
         let pool = db::connect(&database_url, 4).expect("connect and migrate");
+        let mut user_ids = std::collections::HashMap::new();
+        {
+            let mut conn = pool.get().expect("connection");
+            for who in Who::USERS {
+                let new = NewUser {
+                    username: who.username().into(),
+                    display_name: None,
+                    password: PASSWORD.into(),
+                    role: who.role(),
+                    park_code: who.park().map(str::to_owned),
+                };
+                let user = users::create(&mut conn, &Caller::system("test-setup"), new).expect("create test user");
+                user_ids.insert(who, user.id);
+            }
+        }
+        let settings = AuthSettings::with_secret(SECRET);
+        let keys = TokenKeys::from_settings(&settings).expect("keys");
+        let app_keys = TokenKeys::from_settings(&Self::auth_settings()).expect("keys");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-        let app = Application::with_pool(pool, listener, Some(1)).expect("build app");
+        let app = Application::with_pool(pool, app_keys, listener, Some(1)).expect("build app");
         let base = format!("http://127.0.0.1:{}", app.port());
         let server = app.into_server();
         let handle = server.handle();
@@ -114,10 +198,40 @@ impl TestApp {
             base,
             backend,
             database_url,
+            keys,
+            user_ids,
             client: awc::Client::builder().disable_redirects().finish(),
             server: handle,
             _db: test_db,
         }
+    }
+
+    /// The settings the test service runs with: a fixed secret, and an
+    /// external identity provider whose RS256 key is in tests/fixtures.
+    pub fn auth_settings() -> AuthSettings {
+        let mut settings = AuthSettings::with_secret(SECRET);
+        settings.jwt_public_key_file = Some(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/idp-public.pem").into());
+        settings.jwt_public_key_alg = "RS256".into();
+        settings.jwt_external_issuer = Some("https://idp.example".into());
+        settings.jwt_external_audience = Some("invest-registry".into());
+        settings
+    }
+
+    /// A fresh access token for a test user, as a login would issue it.
+    pub fn token(&self, who: Who) -> Option<String> {
+        let id = self.user_ids.get(&who)?;
+        let (token, _) = self.keys.issue(id, who.username(), who.role(), who.park(), 1, "test-session").ok()?;
+        Some(token)
+    }
+
+    /// Requests as `who`.
+    pub fn as_(&self, who: Who) -> As<'_> {
+        As { app: self, token: self.token(who) }
+    }
+
+    /// Requests with this bearer token.
+    pub fn with_token(&self, token: &str) -> As<'_> {
+        As { app: self, token: Some(token.to_owned()) }
     }
 
     pub async fn request(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> Response {
@@ -140,13 +254,49 @@ impl TestApp {
         }
     }
 
+    // Without `as_`, requests are the provincial administrator's.
     pub async fn get(&self, path: &str) -> Response {
-        self.request(Method::GET, path, &[], None).await
+        self.as_(Who::ProvincialAdmin).get(path).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.as_(Who::ProvincialAdmin).post(path, body).await
+    }
+
+    pub async fn patch(&self, path: &str, if_match: Option<&str>, body: &Value) -> Response {
+        self.as_(Who::ProvincialAdmin).patch(path, if_match, body).await
+    }
+
+    pub async fn delete(&self, path: &str, if_match: Option<&str>) -> Response {
+        self.as_(Who::ProvincialAdmin).delete(path, if_match).await
+    }
+
+    /// Creates a project from `overrides` merged over a valid minimal body.
+    pub async fn create_project(&self, overrides: Value) -> Value {
+        let res = self.post("/api/v1/projects", &project_body(overrides)).await;
+        assert_eq!(res.status, 201, "create: {}", res.text);
+        res.body
+    }
+}
+
+impl As<'_> {
+    /// Sends with this caller's token, plus `headers`.
+    pub async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> Response {
+        let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if let Some(auth) = &auth {
+            all.push(("authorization", auth));
+        }
+        self.app.request(method, path, &all, body).await
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.send(Method::GET, path, &[], None).await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Response {
         let bytes = serde_json::to_vec(body).expect("json");
-        self.request(Method::POST, path, &[("content-type", "application/json")], Some(bytes)).await
+        self.send(Method::POST, path, &[("content-type", "application/json")], Some(bytes)).await
     }
 
     pub async fn patch(&self, path: &str, if_match: Option<&str>, body: &Value) -> Response {
@@ -155,19 +305,12 @@ impl TestApp {
         if let Some(tag) = if_match {
             headers.push(("if-match", tag));
         }
-        self.request(Method::PATCH, path, &headers, Some(bytes)).await
+        self.send(Method::PATCH, path, &headers, Some(bytes)).await
     }
 
     pub async fn delete(&self, path: &str, if_match: Option<&str>) -> Response {
         let headers: Vec<(&str, &str)> = if_match.map(|t| vec![("if-match", t)]).unwrap_or_default();
-        self.request(Method::DELETE, path, &headers, None).await
-    }
-
-    /// Creates a project from `overrides` merged over a valid minimal body.
-    pub async fn create_project(&self, overrides: Value) -> Value {
-        let res = self.post("/api/v1/projects", &project_body(overrides)).await;
-        assert_eq!(res.status, 201, "create: {}", res.text);
-        res.body
+        self.send(Method::DELETE, path, &headers, None).await
     }
 }
 

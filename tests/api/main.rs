@@ -4,9 +4,12 @@
 
 mod helpers;
 
+mod access;
+mod auth;
 mod errors;
 mod openapi;
 mod parks_meta_health;
 mod projects_create;
 mod projects_list;
 mod projects_write;
+mod users;

@@ -1,7 +1,7 @@
 //! The committed OpenAPI document is the contract: it must be what the code
 //! serves. Regenerate with `cargo run -- openapi > openapi/openapi.json`.
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, Who};
 
 #[test]
 fn committed_document_matches_the_code() {
@@ -17,7 +17,8 @@ fn committed_document_matches_the_code() {
 #[actix_web::test]
 async fn served_document_and_docs_page() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let served = app.get("/api-docs/openapi.json").await;
+    let anonymous = app.as_(Who::Anonymous);
+    let served = anonymous.get("/api-docs/openapi.json").await;
     assert_eq!(served.status, 200);
     let generated: serde_json::Value = serde_json::from_str(&invest_registry::openapi::document_json()).unwrap();
     assert_eq!(served.body, generated);
@@ -31,9 +32,10 @@ async fn served_document_and_docs_page() {
         assert!(operations.contains(&id), "{id} in {operations:?}");
     }
 
-    let redirect = app.get("/docs").await;
+    assert!(served.body["components"]["securitySchemes"]["bearer"].is_object());
+    let redirect = anonymous.get("/docs").await;
     assert_eq!(redirect.status, 308);
-    let page = app.get("/docs/").await;
+    let page = anonymous.get("/docs/").await;
     assert_eq!(page.status, 200);
     assert!(page.text.contains("swagger"), "{}", page.text);
     assert!(!page.text.contains("https://"), "the docs page loads nothing from outside: {}", page.text);

@@ -1,0 +1,63 @@
+//! Failed-login throttling, kept in the database so that every instance
+//! behind a load balancer counts the same failures.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::login_failures;
+use crate::db::DbConnection;
+use crate::error::ApiError;
+
+pub const WINDOW_MINUTES: i64 = 15;
+pub const PER_USERNAME: i64 = 10;
+pub const PER_ADDRESS: i64 = 50;
+
+/// 429 with the seconds until the oldest counted failure leaves the window,
+/// when a username or an address has failed too often.
+pub fn check(conn: &mut DbConnection, username: &str, address: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+    let since = now - Duration::minutes(WINDOW_MINUTES);
+    let recent = login_failures::table.filter(login_failures::at.gt(since));
+    let by_name: Vec<NaiveDateTime> = recent
+        .filter(login_failures::username.eq(username))
+        .order(login_failures::at.desc())
+        .limit(PER_USERNAME)
+        .select(login_failures::at)
+        .load(conn)?;
+    let by_address: Vec<NaiveDateTime> = login_failures::table
+        .filter(login_failures::at.gt(since))
+        .filter(login_failures::client_ip.eq(address))
+        .order(login_failures::at.desc())
+        .limit(PER_ADDRESS)
+        .select(login_failures::at)
+        .load(conn)?;
+    let blocked_until = [(by_name, PER_USERNAME), (by_address, PER_ADDRESS)]
+        .into_iter()
+        .filter(|(failures, limit)| failures.len() as i64 >= *limit)
+        .filter_map(|(failures, _)| failures.last().map(|oldest| *oldest + Duration::minutes(WINDOW_MINUTES)))
+        .max();
+    match blocked_until {
+        Some(until) => Err(ApiError::TooManyRequests { retry_after: (until - now).num_seconds().max(1) as u64 }),
+        None => Ok(()),
+    }
+}
+
+pub fn record_failure(conn: &mut DbConnection, username: &str, address: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+    diesel::insert_into(login_failures::table)
+        .values((
+            login_failures::id.eq(uuid::Uuid::now_v7().to_string()),
+            login_failures::username.eq(username),
+            login_failures::client_ip.eq(address),
+            login_failures::at.eq(now),
+        ))
+        .execute(conn)?;
+    // Old rows only cost space; trim them as we go.
+    diesel::delete(login_failures::table.filter(login_failures::at.lt(now - Duration::minutes(WINDOW_MINUTES))))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A successful login forgives that username's earlier failures.
+pub fn forgive(conn: &mut DbConnection, username: &str) -> Result<(), ApiError> {
+    diesel::delete(login_failures::table.filter(login_failures::username.eq(username))).execute(conn)?;
+    Ok(())
+}

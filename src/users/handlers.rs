@@ -1,0 +1,110 @@
+//! HTTP handlers of `/api/v1/users`.
+
+use actix_web::http::{header::LOCATION, StatusCode};
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+
+use super::queries::{self, NewUser, UserFilter, UserPatch};
+use super::User;
+use crate::auth::Caller;
+use crate::db;
+use crate::error::{ApiError, Problem};
+use crate::http::{etag, if_match, parse_id, Json, Page, Query};
+use crate::AppState;
+
+fn one(status: StatusCode, user: &User) -> HttpResponse {
+    HttpResponse::build(status).insert_header(etag(user.version)).json(user)
+}
+
+/// List the users the caller manages.
+#[utoipa::path(
+    operation_id = "listUsers",
+    tag = "users",
+    params(UserFilter),
+    responses(
+        (status = 200, description = "One page of users, oldest first", body = Page<User>),
+        (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only administrators manage users", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users")]
+pub async fn list_users(state: web::Data<AppState>, caller: Caller, filter: Query<UserFilter>) -> Result<HttpResponse, ApiError> {
+    let page = db::run(&state.pool, move |conn| queries::list(conn, &caller, filter.0)).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Create a user.
+#[utoipa::path(
+    operation_id = "createUser",
+    tag = "users",
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "Created", body = User, headers(("Location" = String), ("ETag" = String))),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller may not give this role or park", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The username is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users")]
+pub async fn create_user(state: web::Data<AppState>, caller: Caller, body: Json<NewUser>) -> Result<HttpResponse, ApiError> {
+    let user = db::run(&state.pool, move |conn| queries::create(conn, &caller, body.0)).await?;
+    let mut response = one(StatusCode::CREATED, &user);
+    if let Ok(location) = format!("/api/v1/users/{}", user.id).parse() {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Read one user.
+#[utoipa::path(
+    operation_id = "getUser",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (UUID)")),
+    responses(
+        (status = 200, description = "The user", body = User, headers(("ETag" = String))),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only administrators manage users", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user visible to the caller", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users/{id}")]
+pub async fn get_user(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let user = db::run(&state.pool, move |conn| queries::get(conn, &caller, &id)).await?;
+    Ok(one(StatusCode::OK, &user))
+}
+
+/// Change a user: display name, password, role, park or active flag. A change
+/// of role, park, password or active flag ends the user's sessions.
+#[utoipa::path(
+    operation_id = "updateUser",
+    tag = "users",
+    params(
+        ("id" = String, Path, description = "The user's id (UUID)"),
+        ("If-Match" = String, Header, description = "The ETag of the version the change is based on"),
+    ),
+    request_body = UserPatch,
+    responses(
+        (status = 200, description = "The changed user", body = User, headers(("ETag" = String))),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The user changed since it was read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/users/{id}")]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: Json<UserPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let expected = if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
+    let user = db::run(&state.pool, move |conn| queries::update(conn, &caller, &id, &expected, body.0)).await?;
+    Ok(one(StatusCode::OK, &user))
+}

@@ -1,0 +1,196 @@
+//! Who may do what: a permission matrix over every documented operation,
+//! and scoping of lists and search to the caller's park.
+
+use std::collections::BTreeSet;
+
+use actix_web::http::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{enc, project_body, TestApp, Who, PASSWORD};
+use crate::on_both_databases;
+
+on_both_databases!(every_operation_answers_each_role_as_the_matrix_says, park_roles_see_only_their_park_in_lists_and_search);
+
+/// What an operation needs from its caller.
+#[derive(Debug, Clone, Copy)]
+enum Rule {
+    /// No token needed.
+    Public,
+    /// Any valid token.
+    AnyCaller,
+    /// Read a record of the target park.
+    ReadRecord,
+    /// Create a record in the target park.
+    CreateRecord,
+    /// Change or delete a record of the target park.
+    ChangeRecord,
+    /// List the users one manages.
+    ListUsers,
+    /// Create a user in the target park.
+    CreateUser,
+    /// Read or change a user of the target park.
+    ManageUser,
+}
+
+/// Every documented operation, with its rule and its success status.
+const MATRIX: &[(&str, &str, Rule, u16)] = &[
+    ("GET", "/api/v1/health/live", Rule::Public, 200),
+    ("GET", "/api/v1/health/ready", Rule::Public, 200),
+    ("POST", "/api/v1/auth/login", Rule::Public, 200),
+    ("POST", "/api/v1/auth/refresh", Rule::Public, 200),
+    ("POST", "/api/v1/auth/logout", Rule::AnyCaller, 204),
+    ("GET", "/api/v1/me", Rule::AnyCaller, 200),
+    ("GET", "/api/v1/meta/enums", Rule::AnyCaller, 200),
+    ("GET", "/api/v1/parks", Rule::AnyCaller, 200),
+    ("GET", "/api/v1/parks/{code}", Rule::AnyCaller, 200),
+    ("GET", "/api/v1/projects", Rule::AnyCaller, 200),
+    ("POST", "/api/v1/projects", Rule::CreateRecord, 201),
+    ("GET", "/api/v1/projects/{id}", Rule::ReadRecord, 200),
+    ("PATCH", "/api/v1/projects/{id}", Rule::ChangeRecord, 200),
+    ("DELETE", "/api/v1/projects/{id}", Rule::ChangeRecord, 204),
+    ("GET", "/api/v1/projects/{id}/history", Rule::ReadRecord, 200),
+    ("GET", "/api/v1/users", Rule::ListUsers, 200),
+    ("POST", "/api/v1/users", Rule::CreateUser, 201),
+    ("GET", "/api/v1/users/{id}", Rule::ManageUser, 200),
+    ("PATCH", "/api/v1/users/{id}", Rule::ManageUser, 200),
+];
+
+// Written out from DESIGN.md's table, not taken from the code under test.
+fn sees(who: Who, park: &str) -> bool {
+    matches!(who, Who::ProvincialAdmin | Who::ProvincialViewer) || who.park() == Some(park)
+}
+
+fn writes(who: Who) -> bool {
+    matches!(who, Who::ProvincialAdmin | Who::ParkAdmin | Who::ParkStaff | Who::OtherParkStaff)
+}
+
+/// The status DESIGN.md's Access section gives `who` for `rule` on `park`.
+fn expected(rule: Rule, success: u16, who: Who, park: &str) -> u16 {
+    let admin = matches!(who, Who::ProvincialAdmin | Who::ParkAdmin);
+    match rule {
+        Rule::Public => success,
+        _ if who == Who::Anonymous => 401,
+        Rule::AnyCaller => success,
+        Rule::ReadRecord => if sees(who, park) { success } else { 404 },
+        Rule::CreateRecord => if writes(who) && sees(who, park) { success } else { 403 },
+        Rule::ChangeRecord => match (sees(who, park), writes(who)) {
+            (false, _) => 404,
+            (true, false) => 403,
+            (true, true) => success,
+        },
+        Rule::ListUsers => if admin { success } else { 403 },
+        Rule::CreateUser => if admin && sees(who, park) { success } else { 403 },
+        Rule::ManageUser => match (admin, sees(who, park)) {
+            (false, _) => 403,
+            (true, false) => 404,
+            (true, true) => success,
+        },
+    }
+}
+
+/// Sends `method path` as `who`, against fresh targets in `park`.
+async fn attempt(app: &TestApp, method: &str, path: &str, who: Who, park: &str) -> crate::helpers::Response {
+    let project = app.create_project(json!({"park_code": park})).await;
+    let project_id = project["id"].as_str().unwrap().to_owned();
+    let user_id = app.user_ids[&if park == "yueyang" { Who::ParkViewer } else { Who::OtherParkStaff }].clone();
+    let url = path
+        .replace("{code}", park)
+        .replace("{id}", if path.starts_with("/api/v1/users") { &user_id } else { &project_id });
+    let caller = app.as_(who);
+    let body: Option<Value> = match (method, path) {
+        ("POST", "/api/v1/auth/login") => Some(json!({"username": "yy.staff", "password": PASSWORD})),
+        ("POST", "/api/v1/auth/refresh") => {
+            let pair = app.as_(Who::Anonymous).post("/api/v1/auth/login", &json!({"username": "yy.admin", "password": PASSWORD})).await;
+            Some(json!({"refresh_token": pair.body["refresh_token"]}))
+        }
+        ("POST", "/api/v1/projects") => Some(project_body(json!({"park_code": park}))),
+        ("POST", "/api/v1/users") => Some(json!({"username": format!("new.{}", uuid::Uuid::now_v7().simple()),
+                                               "password": PASSWORD, "role": "park_staff", "park_code": park})),
+        ("PATCH", "/api/v1/projects/{id}") => Some(json!({"notes": "矩阵"})),
+        ("PATCH", "/api/v1/users/{id}") => Some(json!({"display_name": "矩阵"})),
+        ("POST", _) => Some(json!({})),
+        _ => None,
+    };
+    let mut headers = vec![("if-match", "*")];
+    let bytes = body.map(|b| {
+        headers.push(("content-type", "application/json"));
+        serde_json::to_vec(&b).unwrap()
+    });
+    let method = Method::from_bytes(method.as_bytes()).unwrap();
+    // Logout spends the token, so each attempt gets a fresh one (as_ mints one).
+    caller.send(method, &url, &headers, bytes).await
+}
+
+async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
+    // The matrix must name every operation the service documents.
+    let documented: BTreeSet<(String, String)> = invest_registry::openapi::document()
+        .paths
+        .paths
+        .iter()
+        .flat_map(|(path, item)| {
+            let item = serde_json::to_value(item).unwrap();
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| ["get", "post", "put", "patch", "delete"].contains(&k.as_str()))
+                .map(|m| (m.to_uppercase(), path.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let listed: BTreeSet<(String, String)> = MATRIX.iter().map(|(m, p, _, _)| (m.to_string(), p.to_string())).collect();
+    assert_eq!(documented, listed, "add each new operation to the permission matrix");
+
+    let mut failures = Vec::new();
+    let whos = Who::USERS.iter().copied().chain([Who::Anonymous]);
+    for who in whos {
+        for park in ["yueyang", "xiangtan"] {
+            for (method, path, rule, success) in MATRIX {
+                let want = expected(*rule, *success, who, park);
+                let res = attempt(&app, method, path, who, park).await;
+                if res.status != want {
+                    failures.push(format!("{method} {path} as {who:?} on {park}: want {want}, got {} {}", res.status, res.text));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
+
+async fn park_roles_see_only_their_park_in_lists_and_search(app: TestApp) {
+    let mut names = Vec::new();
+    for park in ["yueyang", "xiangtan", "chenzhou"] {
+        let name = format!("{park} 台積電合作项目");
+        app.create_project(json!({"park_code": park, "name": name})).await;
+        names.push(name);
+    }
+    let parks_of = |res: &crate::helpers::Response| -> BTreeSet<String> {
+        res.body["items"].as_array().unwrap().iter().map(|p| p["park_code"].as_str().unwrap().to_owned()).collect()
+    };
+    let staff = app.as_(Who::ParkStaff);
+    for query in ["", "?park=xiangtan", "?park=xiangtan&park=yueyang", &format!("?q={}", enc("台积电")), &format!("?q={}", enc("xiangtan"))] {
+        let res = staff.get(&format!("/api/v1/projects{query}")).await;
+        assert_eq!(res.status, 200, "{query}");
+        assert!(parks_of(&res).iter().all(|p| p == "yueyang"), "{query}: {}", res.text);
+    }
+    let res = app.as_(Who::ProvincialViewer).get(&format!("/api/v1/projects?q={}", enc("台积电"))).await;
+    assert_eq!(parks_of(&res).len(), 3, "the province sees every park");
+
+    // A park role creating without park_code creates in its own park; in another park it is refused.
+    let mine = staff.post("/api/v1/projects", &project_body(json!({"-park_code": null}))).await;
+    assert_eq!(mine.status, 201, "{}", mine.text);
+    assert_eq!(mine.body["park_code"], "yueyang");
+    assert_eq!(mine.body["created_by"], "yy.staff");
+    let theirs = staff.post("/api/v1/projects", &project_body(json!({"park_code": "chenzhou"}))).await;
+    assert_eq!(theirs.status, 403);
+
+    // Users of another park are as invisible as its records.
+    let users = app.as_(Who::ParkAdmin).get("/api/v1/users?park=xiangtan").await;
+    assert_eq!(users.body["items"], json!([]));
+    let own: BTreeSet<String> = app.as_(Who::ParkAdmin).get("/api/v1/users").await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(own, ["yy.admin", "yy.staff", "yy.viewer"].into_iter().map(String::from).collect());
+}
