@@ -17,6 +17,8 @@ use utoipa_actix_web::AppExt;
     ),
     tags(
         (name = "projects", description = "The major-project library (重大项目库)"),
+        (name = "investors", description = "The investor library (客商库), with contacts, follow-ups and yearly figures"),
+        (name = "talents", description = "The talent library (人才库)"),
         (name = "auth", description = "Logins, token refresh and logout"),
         (name = "users", description = "Users, their roles and parks"),
         (name = "parks", description = "The parks of the cooperation zone"),

@@ -14,7 +14,7 @@ use crate::auth::{self, TokenKeys};
 use crate::config::Settings;
 use crate::db::{self, DbPool, StartupError};
 use crate::error::ApiError;
-use crate::{health, meta, openapi, parks, projects, users};
+use crate::{health, investors, meta, openapi, parks, projects, talents, users};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -45,7 +45,32 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(projects::handlers::get_project)
             .service(projects::handlers::update_project)
             .service(projects::handlers::delete_project)
-            .service(projects::handlers::project_history),
+            .service(projects::handlers::project_history)
+            .service(investors::handlers::list_investors)
+            .service(investors::handlers::match_investors)
+            .service(investors::handlers::create_investor)
+            .service(investors::handlers::get_investor)
+            .service(investors::handlers::update_investor)
+            .service(investors::handlers::delete_investor)
+            .service(investors::handlers::investor_history)
+            .service(investors::handlers::list_contacts)
+            .service(investors::handlers::create_contact)
+            .service(investors::handlers::update_contact)
+            .service(investors::handlers::delete_contact)
+            .service(investors::handlers::list_follow_ups)
+            .service(investors::handlers::create_follow_up)
+            .service(investors::handlers::update_follow_up)
+            .service(investors::handlers::delete_follow_up)
+            .service(investors::handlers::list_figures)
+            .service(investors::handlers::create_figure)
+            .service(investors::handlers::update_figure)
+            .service(investors::handlers::delete_figure)
+            .service(talents::handlers::list_talents)
+            .service(talents::handlers::create_talent)
+            .service(talents::handlers::get_talent)
+            .service(talents::handlers::update_talent)
+            .service(talents::handlers::delete_talent)
+            .service(talents::handlers::talent_history),
     );
 }
 

@@ -59,6 +59,11 @@ pub trait Vocabulary: Sized + Copy + 'static {
     }
 }
 
+/// The stored values of a list of vocabulary values, for `IN (…)` filters.
+pub fn values<V: Vocabulary>(list: &[V]) -> Vec<String> {
+    list.iter().map(|v| v.as_str().to_owned()).collect()
+}
+
 /// Unknown value in the database: the database is the only writer of these
 /// columns, so this means a bad migration, not bad input.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +106,14 @@ macro_rules! vocabulary {
             fn from_str(s: &str) -> Result<Self, UnknownValue> {
                 <Self as Vocabulary>::parse(s)
                     .ok_or_else(|| UnknownValue { vocabulary: $vocab, value: s.to_owned() })
+            }
+        }
+
+        /// For columns read through diesel's `deserialize_as = String`.
+        impl TryFrom<String> for $name {
+            type Error = UnknownValue;
+            fn try_from(s: String) -> Result<Self, UnknownValue> {
+                s.parse()
             }
         }
 
@@ -211,6 +224,105 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// 客商类型: what kind of investor.
+    InvestorKind as "investor_kind" {
+        Company = "company", "企业", "Company";
+        Individual = "individual", "个人", "Business person";
+        Association = "association", "行业公会", "Trade association";
+    }
+}
+
+vocabulary! {
+    /// 来源: where an investor comes from.
+    Origin as "origin" {
+        Taiwan = "taiwan", "台湾地区", "Taiwan";
+        MainlandTaiwanFunded = "mainland_taiwan_funded", "大陆台资企业", "Taiwan-funded firm already in the mainland";
+        Other = "other", "其他", "Other";
+    }
+}
+
+vocabulary! {
+    /// 客商状态: where courting an investor stands.
+    InvestorStatus as "investor_status" {
+        Prospect = "prospect", "潜在", "Prospect";
+        Contacted = "contacted", "已接触", "Contacted";
+        Negotiating = "negotiating", "洽谈中", "Negotiating";
+        Settled = "settled", "已落户", "Settled in the park";
+        Lost = "lost", "流失", "Lost";
+    }
+}
+
+vocabulary! {
+    /// 跟进方式: how a follow-up happened.
+    Channel as "follow_up_channel" {
+        Visit = "visit", "走访", "Visit";
+        Meeting = "meeting", "会谈", "Meeting";
+        Call = "call", "电话", "Call";
+        Event = "event", "活动", "Event";
+        Online = "online", "线上", "Online";
+    }
+}
+
+vocabulary! {
+    /// 学历: highest education.
+    Education as "education" {
+        Associate = "associate", "专科", "Associate degree";
+        Bachelor = "bachelor", "本科", "Bachelor";
+        Master = "master", "硕士", "Master";
+        Doctor = "doctor", "博士", "Doctorate";
+        Other = "other", "其他", "Other";
+    }
+}
+
+vocabulary! {
+    /// 人才状态: where recruiting a talent stands.
+    TalentStatus as "talent_status" {
+        Prospect = "prospect", "潜在", "Prospect";
+        Contacted = "contacted", "已联系", "Contacted";
+        Employed = "employed", "就业", "Employed";
+        Founder = "founder", "创业", "Founder";
+        Left = "left", "已离开", "Left";
+    }
+}
+
+vocabulary! {
+    /// 比照认定的大陆职称: the mainland title a Taiwan qualification is recognised as.
+    MainlandTitle as "mainland_title" {
+        Junior = "junior", "初级", "Junior";
+        Intermediate = "intermediate", "中级", "Intermediate";
+        AssociateSenior = "associate_senior", "副高级", "Associate senior";
+        Senior = "senior", "正高级", "Senior";
+    }
+}
+
+vocabulary! {
+    /// 认定状态: where recognising a qualification stands.
+    Recognition as "recognition" {
+        Pending = "pending", "待认定", "Pending";
+        Recognised = "recognised", "已认定", "Recognised";
+        Rejected = "rejected", "未认定", "Rejected";
+    }
+}
+
+vocabulary! {
+    /// 人才计划级别.
+    ProgrammeLevel as "programme_level" {
+        National = "national", "国家级", "National";
+        Provincial = "provincial", "省级", "Provincial";
+    }
+}
+
+vocabulary! {
+    /// 人才计划申报状态.
+    ProgrammeStatus as "programme_status" {
+        Planned = "planned", "拟申报", "Planned";
+        Applied = "applied", "已申报", "Applied";
+        Approved = "approved", "已入选", "Approved";
+        Rejected = "rejected", "未入选", "Rejected";
+    }
+}
+
 /// Every vocabulary with its labels, keyed by vocabulary name.
 pub fn all_vocabularies() -> Vec<(&'static str, Vec<Label>)> {
     vec![
@@ -220,6 +332,16 @@ pub fn all_vocabularies() -> Vec<(&'static str, Vec<Label>)> {
         (Stage::NAME, Stage::labels()),
         (HqType::NAME, HqType::labels()),
         (Role::NAME, Role::labels()),
+        (InvestorKind::NAME, InvestorKind::labels()),
+        (Origin::NAME, Origin::labels()),
+        (InvestorStatus::NAME, InvestorStatus::labels()),
+        (Channel::NAME, Channel::labels()),
+        (Education::NAME, Education::labels()),
+        (TalentStatus::NAME, TalentStatus::labels()),
+        (MainlandTitle::NAME, MainlandTitle::labels()),
+        (Recognition::NAME, Recognition::labels()),
+        (ProgrammeLevel::NAME, ProgrammeLevel::labels()),
+        (ProgrammeStatus::NAME, ProgrammeStatus::labels()),
     ]
 }
 

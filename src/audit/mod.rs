@@ -36,6 +36,10 @@ pub enum Action {
     Logout,
     /// A spent refresh token was presented again: its family was revoked.
     RefreshReuse,
+    /// Personal data was shown unmasked.
+    ReadPersonal,
+    /// Personal data was erased for good.
+    Purge,
 }
 
 impl Action {
@@ -48,6 +52,8 @@ impl Action {
             Self::LoginFailed => "login_failed",
             Self::Logout => "logout",
             Self::RefreshReuse => "refresh_reuse",
+            Self::ReadPersonal => "read_personal",
+            Self::Purge => "purge",
         }
     }
 
@@ -60,6 +66,8 @@ impl Action {
             "login_failed" => Ok(Self::LoginFailed),
             "logout" => Ok(Self::Logout),
             "refresh_reuse" => Ok(Self::RefreshReuse),
+            "read_personal" => Ok(Self::ReadPersonal),
+            "purge" => Ok(Self::Purge),
             other => Err(ApiError::internal(format!("unknown audit action {other:?}"))),
         }
     }
@@ -158,22 +166,16 @@ pub fn history(
                 .or(audit_events::at.eq(after.at).and(audit_events::id.lt(after.id))),
         );
     }
-    let mut rows: Vec<EventRow> = query
+    let rows: Vec<EventRow> = query
         .order((audit_events::at.desc(), audit_events::id.desc()))
         .limit(limit.get() + 1)
         .select(EventRow::as_select())
         .load(conn)?;
-    let next_cursor = if rows.len() as i64 > limit.get() {
-        rows.truncate(limit.get() as usize);
-        rows.last().map(|last| {
-            Cursor { key: SortKey::CreatedAt, order: SortOrder::Desc, at: last.at, id: last.id.clone() }.encode()
-        })
-    } else {
-        None
-    };
-    let items = rows
-        .into_iter()
-        .map(|row| {
+    Page::from_rows(
+        rows,
+        limit,
+        |last| Cursor { key: SortKey::CreatedAt, order: SortOrder::Desc, at: last.at, id: last.id.clone() },
+        |row| {
             Ok(AuditEvent {
                 action: Action::parse(&row.action)?,
                 changes: serde_json::from_str(&row.changes)?,
@@ -181,9 +183,8 @@ pub fn history(
                 at: clock::utc(row.at),
                 actor: row.actor,
             })
-        })
-        .collect::<Result<_, ApiError>>()?;
-    Ok(Page { items, next_cursor })
+        },
+    )
 }
 
 #[cfg(test)]

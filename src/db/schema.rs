@@ -137,3 +137,113 @@ diesel::table! {
 
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, refresh_tokens, parks);
+
+diesel::table! {
+    investors (id) {
+        id -> Text,
+        park_code -> Text,
+        kind -> Text,
+        name -> Text,
+        name_en -> Nullable<Text>,
+        origin -> Text,
+        region -> Text,
+        taiwan_business_id -> Nullable<Text>,
+        unified_social_credit_code -> Nullable<Text>,
+        taiwan_top100 -> Bool,
+        industries -> Text,
+        status -> Text,
+        settled_on -> Nullable<Date>,
+        referred_by_id -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        search_text -> Text,
+        name_key -> Text,
+        name_en_key -> Nullable<Text>,
+        last_follow_up_on -> Nullable<Date>,
+        follow_up_due_on -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by -> Text,
+        updated_by -> Text,
+        version -> Integer,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    investor_contacts (id) {
+        id -> Text,
+        investor_id -> Text,
+        name -> Text,
+        title -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
+    investor_follow_ups (id) {
+        id -> Text,
+        investor_id -> Text,
+        date -> Date,
+        channel -> Text,
+        summary -> Text,
+        next_step -> Nullable<Text>,
+        due_on -> Nullable<Date>,
+        by_user -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    investor_figures (id) {
+        id -> Text,
+        investor_id -> Text,
+        year -> Integer,
+        output_value_cny -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
+    talents (id) {
+        id -> Text,
+        park_code -> Text,
+        full_name -> Text,
+        birth_year -> Integer,
+        origin_region -> Text,
+        education -> Text,
+        school -> Nullable<Text>,
+        major -> Nullable<Text>,
+        specialty -> Text,
+        qualifications -> Text,
+        programmes -> Text,
+        status -> Text,
+        employer_id -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        permit_no -> Nullable<Text>,
+        consent_on -> Nullable<Date>,
+        notes -> Nullable<Text>,
+        search_text -> Text,
+        purged_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by -> Text,
+        updated_by -> Text,
+        version -> Integer,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(investor_contacts -> investors (investor_id));
+diesel::joinable!(investor_follow_ups -> investors (investor_id));
+diesel::joinable!(investor_figures -> investors (investor_id));
+diesel::allow_tables_to_appear_in_same_query!(investors, project_investors);
+diesel::allow_tables_to_appear_in_same_query!(investors, projects);
+diesel::allow_tables_to_appear_in_same_query!(talents, investors);

@@ -4,12 +4,14 @@
 mod filters;
 mod json;
 mod pagination;
+pub mod patch;
 mod preconditions;
 mod query;
 
 pub use filters::TimeBound;
 pub use json::{Json, BODY_LIMIT_BYTES};
-pub use pagination::{Cursor, Limit, Page, SortKey, SortOrder};
+pub(crate) use pagination::keyset;
+pub use pagination::{take_page, Cursor, Limit, Page, SortKey, SortOrder};
 pub use preconditions::{etag, if_match, IfMatch};
 pub use query::Query;
 

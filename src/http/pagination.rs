@@ -15,6 +15,53 @@ pub struct Page<T: ToSchema> {
     pub next_cursor: Option<String>,
 }
 
+/// Of up to `limit + 1` rows read in order, keeps `limit`: the extra row
+/// only tells that there is a next page, whose cursor is made from the last
+/// row kept.
+pub fn take_page<R>(mut rows: Vec<R>, limit: Limit, cursor_of: impl Fn(&R) -> Cursor) -> (Vec<R>, Option<String>) {
+    let next_cursor = if rows.len() as i64 > limit.get() {
+        rows.truncate(limit.get() as usize);
+        rows.last().map(|last| cursor_of(last).encode())
+    } else {
+        None
+    };
+    (rows, next_cursor)
+}
+
+impl<T: ToSchema> Page<T> {
+    /// A page of `rows` (see [`take_page`]), each turned into an item.
+    pub fn from_rows<R>(
+        rows: Vec<R>,
+        limit: Limit,
+        cursor_of: impl Fn(&R) -> Cursor,
+        item_of: impl FnMut(R) -> Result<T, ApiError>,
+    ) -> Result<Self, ApiError> {
+        let (rows, next_cursor) = take_page(rows, limit, cursor_of);
+        Ok(Self { items: rows.into_iter().map(item_of).collect::<Result<_, _>>()?, next_cursor })
+    }
+}
+
+/// Orders a boxed query by `(column, id)` in `order` and keeps only the rows
+/// after `after` (a decoded [`Cursor`]). Keyset paging: rows inserted while a
+/// client pages neither repeat nor shift the rows it has not seen.
+macro_rules! keyset {
+    ($query:ident, $column:expr, $id:expr, $order:expr, $after:expr) => {{
+        use $crate::http::SortOrder;
+        if let Some(after) = $after {
+            let (at, id) = (after.at, after.id.clone());
+            $query = match $order {
+                SortOrder::Desc => $query.filter($column.lt(at).or($column.eq(at).and($id.lt(id)))),
+                SortOrder::Asc => $query.filter($column.gt(at).or($column.eq(at).and($id.gt(id)))),
+            };
+        }
+        $query = match $order {
+            SortOrder::Desc => $query.order(($column.desc(), $id.desc())),
+            SortOrder::Asc => $query.order(($column.asc(), $id.asc())),
+        };
+    }};
+}
+pub(crate) use keyset;
+
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -114,65 +114,55 @@ pub struct NewProject {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"stage": "signed", "signed_on": "2026-11-20", "actual_investment_usd": 30000000}))]
 pub struct ProjectPatch {
-    #[serde(default, deserialize_with = "not_null")]
+    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::patch::present")]
     #[schema(value_type = Option<String>)]
     pub summary: Option<Option<String>>,
-    #[serde(default, deserialize_with = "not_null")]
+    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
     pub industry: Option<Industry>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::patch::present")]
     #[schema(value_type = Option<ChainRole>)]
     pub chain_role: Option<Option<ChainRole>>,
-    #[serde(default, deserialize_with = "not_null")]
+    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
     pub attraction_mode: Option<AttractionMode>,
-    #[serde(default, deserialize_with = "not_null")]
+    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
     pub stage: Option<Stage>,
-    #[serde(default, deserialize_with = "not_null")]
+    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
     pub planned_investment_usd: Option<i64>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::patch::present")]
     #[schema(value_type = Option<i64>)]
     pub actual_investment_usd: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::patch::present")]
     #[schema(value_type = Option<HqType>)]
     pub hq_type: Option<Option<HqType>>,
-    #[serde(default, deserialize_with = "not_null")]
+    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
     pub high_tech: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::patch::present")]
     #[schema(value_type = Option<f64>)]
     pub land_area_mu: Option<Option<f64>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::patch::present")]
     #[schema(value_type = Option<NaiveDate>)]
     pub first_contact_on: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::patch::present")]
     #[schema(value_type = Option<NaiveDate>)]
     pub signed_on: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::patch::present")]
     #[schema(value_type = Option<NaiveDate>)]
     pub started_on: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::patch::present")]
     #[schema(value_type = Option<NaiveDate>)]
     pub operating_on: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::patch::present")]
     #[schema(value_type = Option<Uuid>)]
     pub owner_id: Option<Option<Uuid>>,
-    #[serde(default, deserialize_with = "not_null")]
+    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
     pub investor_ids: Option<Vec<Uuid>>,
-    #[serde(default, deserialize_with = "not_null")]
+    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
     pub tags: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::patch::present")]
     #[schema(value_type = Option<String>)]
     pub notes: Option<Option<String>>,
-}
-
-/// A required field may be left out of a patch but not set to `null`.
-fn not_null<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
-}
-
-/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// The writable fields of a project after defaults, as the rules check them.

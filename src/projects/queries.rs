@@ -12,12 +12,12 @@ use super::rules;
 use crate::audit::{self, Action, NewEvent};
 use crate::auth::{Caller, ParkScope};
 use crate::clock;
-use crate::db::schema::{project_investors, project_stage_history, projects};
+use crate::db::schema::{investors, project_investors, project_stage_history, projects};
 use crate::db::{write_tx, DbConnection};
 use crate::error::{ApiError, FieldError};
-use crate::http::{Cursor, IfMatch, Limit, Page, SortKey, SortOrder, TimeBound};
+use crate::http::{keyset, take_page, Cursor, IfMatch, Limit, Page, SortKey, TimeBound};
 use crate::text;
-use crate::vocab::{AttractionMode, ChainRole, Industry, Stage};
+use crate::vocab::{values, AttractionMode, ChainRole, Industry, Stage};
 
 const ENTITY: &str = "project";
 /// Bookkeeping fields left out of audit diffs: they change on every write.
@@ -101,18 +101,16 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> R
         query = query.filter(projects::park_code.eq_any(filter.park));
     }
     if !filter.stage.is_empty() {
-        query = query.filter(projects::stage.eq_any(filter.stage.iter().map(|v| v.to_string()).collect::<Vec<_>>()));
+        query = query.filter(projects::stage.eq_any(values(&filter.stage)));
     }
     if !filter.industry.is_empty() {
-        query = query.filter(projects::industry.eq_any(filter.industry.iter().map(|v| v.to_string()).collect::<Vec<_>>()));
+        query = query.filter(projects::industry.eq_any(values(&filter.industry)));
     }
     if !filter.attraction_mode.is_empty() {
-        let modes: Vec<String> = filter.attraction_mode.iter().map(|v| v.to_string()).collect();
-        query = query.filter(projects::attraction_mode.eq_any(modes));
+        query = query.filter(projects::attraction_mode.eq_any(values(&filter.attraction_mode)));
     }
     if !filter.chain_role.is_empty() {
-        let roles: Vec<String> = filter.chain_role.iter().map(|v| v.to_string()).collect();
-        query = query.filter(projects::chain_role.eq_any(roles));
+        query = query.filter(projects::chain_role.eq_any(values(&filter.chain_role)));
     }
     if let Some(high_tech) = filter.high_tech {
         query = query.filter(projects::high_tech.eq(high_tech));
@@ -133,40 +131,20 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> R
         query = query.filter(projects::search_text.like(text::contains_pattern(&term)).escape('\\'));
     }
 
-    // Keyset paging: rows strictly after the cursor in (sort value, id) order.
-    macro_rules! keyset {
-        ($column:expr) => {{
-            if let Some(after) = &after {
-                let (at, id) = (after.at, after.id.clone());
-                query = match order {
-                    SortOrder::Desc => query.filter($column.lt(at).or($column.eq(at).and(projects::id.lt(id)))),
-                    SortOrder::Asc => query.filter($column.gt(at).or($column.eq(at).and(projects::id.gt(id)))),
-                };
-            }
-            query = match order {
-                SortOrder::Desc => query.order(($column.desc(), projects::id.desc())),
-                SortOrder::Asc => query.order(($column.asc(), projects::id.asc())),
-            };
-        }};
-    }
     match key {
-        SortKey::CreatedAt => keyset!(projects::created_at),
-        SortKey::UpdatedAt => keyset!(projects::updated_at),
+        SortKey::CreatedAt => keyset!(query, projects::created_at, projects::id, order, &after),
+        SortKey::UpdatedAt => keyset!(query, projects::updated_at, projects::id, order, &after),
     }
-
-    let mut rows: Vec<ProjectRow> = query.limit(limit.get() + 1).select(ProjectRow::as_select()).load(conn)?;
-    let next_cursor = if rows.len() as i64 > limit.get() {
-        rows.truncate(limit.get() as usize);
-        rows.last().map(|last| {
-            let at = match key {
-                SortKey::CreatedAt => last.created_at,
-                SortKey::UpdatedAt => last.updated_at,
-            };
-            Cursor { key, order, at, id: last.id.clone() }.encode()
-        })
-    } else {
-        None
+    let rows: Vec<ProjectRow> = query.limit(limit.get() + 1).select(ProjectRow::as_select()).load(conn)?;
+    let cursor_of = |last: &ProjectRow| {
+        let at = match key {
+            SortKey::CreatedAt => last.created_at,
+            SortKey::UpdatedAt => last.updated_at,
+        };
+        Cursor { key, order, at, id: last.id.clone() }
     };
+    // Links and stage histories load once for the whole page.
+    let (rows, next_cursor) = take_page(rows, limit, cursor_of);
     Ok(Page { items: assemble(conn, rows)?, next_cursor })
 }
 
@@ -192,6 +170,8 @@ pub fn create(
     let mut errors = rules::check(&fields);
     if !crate::parks::exists(conn, &park)? {
         errors.push(FieldError::new("park_code", "unknown", format!("there is no park {park:?}")));
+    } else {
+        errors.extend(crate::investors::queries::check_links(conn, &park, &fields.investor_ids, "investor_ids")?);
     }
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
@@ -244,6 +224,9 @@ pub fn update(
         let mut errors = rules::check(&fields);
         if let Err(e) = rules::check_move(before.stage, fields.stage) {
             errors.push(e);
+        }
+        if fields.investor_ids != current.investor_ids {
+            errors.extend(crate::investors::queries::check_links(conn, &before.park_code, &fields.investor_ids, "investor_ids")?);
         }
         if !errors.is_empty() {
             return Err(ApiError::Invalid(errors));
@@ -487,7 +470,9 @@ fn assemble(conn: &mut DbConnection, rows: Vec<ProjectRow>) -> Result<Vec<Projec
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let mut investors: HashMap<String, Vec<String>> = HashMap::new();
     for (project_id, investor_id) in project_investors::table
+        .inner_join(investors::table.on(investors::id.eq(project_investors::investor_id)))
         .filter(project_investors::project_id.eq_any(&ids))
+        .filter(investors::deleted_at.is_null())
         .order((project_investors::project_id, project_investors::position))
         .select((project_investors::project_id, project_investors::investor_id))
         .load::<(String, String)>(conn)?

@@ -1,6 +1,6 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::User;
@@ -38,14 +38,10 @@ pub struct UserPatch {
     pub display_name: Option<String>,
     pub password: Option<String>,
     pub role: Option<Role>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::patch::present")]
     #[schema(value_type = Option<String>)]
     pub park_code: Option<Option<String>>,
     pub active: Option<bool>,
-}
-
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Filters of `GET /users`.
@@ -146,18 +142,17 @@ pub fn list(conn: &mut DbConnection, caller: &Caller, filter: UserFilter) -> Res
         let after = Cursor::decode(raw, SortKey::CreatedAt, SortOrder::Asc)?;
         query = query.filter(users::created_at.gt(after.at).or(users::created_at.eq(after.at).and(users::id.gt(after.id))));
     }
-    let mut rows: Vec<UserRow> = query
+    let rows: Vec<UserRow> = query
         .order((users::created_at.asc(), users::id.asc()))
         .limit(limit.get() + 1)
         .select(UserRow::as_select())
         .load(conn)?;
-    let next_cursor = if rows.len() as i64 > limit.get() {
-        rows.truncate(limit.get() as usize);
-        rows.last().map(|r| Cursor { key: SortKey::CreatedAt, order: SortOrder::Asc, at: r.created_at, id: r.id.clone() }.encode())
-    } else {
-        None
-    };
-    Ok(Page { items: rows.into_iter().map(UserRow::into_user).collect::<Result<_, _>>()?, next_cursor })
+    Page::from_rows(
+        rows,
+        limit,
+        |r| Cursor { key: SortKey::CreatedAt, order: SortOrder::Asc, at: r.created_at, id: r.id.clone() },
+        UserRow::into_user,
+    )
 }
 
 fn check_username(username: &str) -> Option<FieldError> {

@@ -49,6 +49,31 @@ const MATRIX: &[(&str, &str, Rule, u16)] = &[
     ("PATCH", "/api/v1/projects/{id}", Rule::ChangeRecord, 200),
     ("DELETE", "/api/v1/projects/{id}", Rule::ChangeRecord, 204),
     ("GET", "/api/v1/projects/{id}/history", Rule::ReadRecord, 200),
+    ("GET", "/api/v1/investors", Rule::AnyCaller, 200),
+    ("GET", "/api/v1/investors/matches", Rule::AnyCaller, 200),
+    ("POST", "/api/v1/investors", Rule::CreateRecord, 201),
+    ("GET", "/api/v1/investors/{id}", Rule::ReadRecord, 200),
+    ("PATCH", "/api/v1/investors/{id}", Rule::ChangeRecord, 200),
+    ("DELETE", "/api/v1/investors/{id}", Rule::ChangeRecord, 204),
+    ("GET", "/api/v1/investors/{id}/history", Rule::ReadRecord, 200),
+    ("GET", "/api/v1/investors/{id}/contacts", Rule::ReadRecord, 200),
+    ("POST", "/api/v1/investors/{id}/contacts", Rule::ChangeRecord, 201),
+    ("PATCH", "/api/v1/investors/{id}/contacts/{child_id}", Rule::ChangeRecord, 200),
+    ("DELETE", "/api/v1/investors/{id}/contacts/{child_id}", Rule::ChangeRecord, 204),
+    ("GET", "/api/v1/investors/{id}/follow-ups", Rule::ReadRecord, 200),
+    ("POST", "/api/v1/investors/{id}/follow-ups", Rule::ChangeRecord, 201),
+    ("PATCH", "/api/v1/investors/{id}/follow-ups/{child_id}", Rule::ChangeRecord, 200),
+    ("DELETE", "/api/v1/investors/{id}/follow-ups/{child_id}", Rule::ChangeRecord, 204),
+    ("GET", "/api/v1/investors/{id}/figures", Rule::ReadRecord, 200),
+    ("POST", "/api/v1/investors/{id}/figures", Rule::ChangeRecord, 201),
+    ("PATCH", "/api/v1/investors/{id}/figures/{child_id}", Rule::ChangeRecord, 200),
+    ("DELETE", "/api/v1/investors/{id}/figures/{child_id}", Rule::ChangeRecord, 204),
+    ("GET", "/api/v1/talents", Rule::AnyCaller, 200),
+    ("POST", "/api/v1/talents", Rule::CreateRecord, 201),
+    ("GET", "/api/v1/talents/{id}", Rule::ReadRecord, 200),
+    ("PATCH", "/api/v1/talents/{id}", Rule::ChangeRecord, 200),
+    ("DELETE", "/api/v1/talents/{id}", Rule::ChangeRecord, 204),
+    ("GET", "/api/v1/talents/{id}/history", Rule::ReadRecord, 200),
     ("GET", "/api/v1/users", Rule::ListUsers, 200),
     ("POST", "/api/v1/users", Rule::CreateUser, 201),
     ("GET", "/api/v1/users/{id}", Rule::ManageUser, 200),
@@ -88,29 +113,65 @@ fn expected(rule: Rule, success: u16, who: Who, park: &str) -> u16 {
     }
 }
 
-/// Sends `method path` as `who`, against fresh targets in `park`.
-async fn attempt(app: &TestApp, method: &str, path: &str, who: Who, park: &str) -> crate::helpers::Response {
-    let project = app.create_project(json!({"park_code": park})).await;
-    let project_id = project["id"].as_str().unwrap().to_owned();
-    let user_id = app.user_ids[&if park == "yueyang" { Who::ParkViewer } else { Who::OtherParkStaff }].clone();
-    let url = path
-        .replace("{code}", park)
-        .replace("{id}", if path.starts_with("/api/v1/users") { &user_id } else { &project_id });
-    let caller = app.as_(who);
-    let body: Option<Value> = match (method, path) {
-        ("POST", "/api/v1/auth/login") => Some(json!({"username": "yy.staff", "password": PASSWORD})),
+/// Fresh records of `park` for one attempt: the `{id}` and `{child_id}` of a path.
+async fn targets(app: &TestApp, path: &str, park: &str) -> (String, String) {
+    let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
+    if path.starts_with("/api/v1/users") {
+        return (app.user_ids[&if park == "yueyang" { Who::ParkViewer } else { Who::OtherParkStaff }].clone(), String::new());
+    }
+    if path.starts_with("/api/v1/talents") {
+        return (id(&app.create_talent(json!({"park_code": park})).await), String::new());
+    }
+    if path.starts_with("/api/v1/investors") {
+        let investor = id(&app.create_investor(json!({"park_code": park})).await);
+        let child = match path.split('/').nth(5) {
+            Some("contacts") => json!({"name": "陈志明"}),
+            Some("follow-ups") => json!({"date": "2026-01-05", "channel": "call", "summary": "电话沟通"}),
+            Some("figures") => json!({"year": 2024, "output_value_cny": 1000}),
+            _ => return (investor, String::new()),
+        };
+        let kind = path.split('/').nth(5).unwrap_or_default();
+        let made = app.post(&format!("/api/v1/investors/{investor}/{kind}"), &child).await;
+        assert_eq!(made.status, 201, "{}", made.text);
+        return (investor, id(&made.body));
+    }
+    (id(&app.create_project(json!({"park_code": park})).await), String::new())
+}
+
+/// A valid body for `method path` against `park`.
+async fn body_for(app: &TestApp, method: &str, path: &str, park: &str) -> Option<Value> {
+    Some(match (method, path) {
+        ("POST", "/api/v1/auth/login") => json!({"username": "yy.staff", "password": PASSWORD}),
         ("POST", "/api/v1/auth/refresh") => {
             let pair = app.as_(Who::Anonymous).post("/api/v1/auth/login", &json!({"username": "yy.admin", "password": PASSWORD})).await;
-            Some(json!({"refresh_token": pair.body["refresh_token"]}))
+            json!({"refresh_token": pair.body["refresh_token"]})
         }
-        ("POST", "/api/v1/projects") => Some(project_body(json!({"park_code": park}))),
-        ("POST", "/api/v1/users") => Some(json!({"username": format!("new.{}", uuid::Uuid::now_v7().simple()),
-                                               "password": PASSWORD, "role": "park_staff", "park_code": park})),
-        ("PATCH", "/api/v1/projects/{id}") => Some(json!({"notes": "矩阵"})),
-        ("PATCH", "/api/v1/users/{id}") => Some(json!({"display_name": "矩阵"})),
-        ("POST", _) => Some(json!({})),
-        _ => None,
-    };
+        ("POST", "/api/v1/projects") => project_body(json!({"park_code": park})),
+        ("POST", "/api/v1/investors") => crate::helpers::investor_body(json!({"park_code": park})),
+        ("POST", "/api/v1/talents") => crate::helpers::talent_body(json!({"park_code": park})),
+        ("POST", "/api/v1/users") => json!({"username": format!("new.{}", uuid::Uuid::now_v7().simple()),
+                                           "password": PASSWORD, "role": "park_staff", "park_code": park}),
+        ("POST", p) if p.ends_with("/contacts") => json!({"name": "王小明"}),
+        ("POST", p) if p.ends_with("/follow-ups") => json!({"date": "2026-02-01", "channel": "visit", "summary": "走访"}),
+        ("POST", p) if p.ends_with("/figures") => json!({"year": 2025, "output_value_cny": 2000}),
+        ("PATCH", p) if p.ends_with("/contacts/{child_id}") => json!({"title": "总经理"}),
+        ("PATCH", p) if p.ends_with("/follow-ups/{child_id}") => json!({"summary": "再次走访"}),
+        ("PATCH", p) if p.ends_with("/figures/{child_id}") => json!({"output_value_cny": 3000}),
+        ("PATCH", "/api/v1/users/{id}") => json!({"display_name": "矩阵"}),
+        ("PATCH", _) => json!({"notes": "矩阵"}),
+        ("POST", _) => json!({}),
+        _ => return None,
+    })
+}
+
+/// Sends `method path` as `who`, against fresh targets in `park`.
+async fn attempt(app: &TestApp, method: &str, path: &str, who: Who, park: &str) -> crate::helpers::Response {
+    let (id, child_id) = targets(app, path, park).await;
+    let mut url = path.replace("{code}", park).replace("{id}", &id).replace("{child_id}", &child_id);
+    if path.ends_with("/matches") {
+        url.push_str("?name=tsmc");
+    }
+    let body = body_for(app, method, path, park).await;
     let mut headers = vec![("if-match", "*")];
     let bytes = body.map(|b| {
         headers.push(("content-type", "application/json"));
@@ -118,7 +179,7 @@ async fn attempt(app: &TestApp, method: &str, path: &str, who: Who, park: &str) 
     });
     let method = Method::from_bytes(method.as_bytes()).unwrap();
     // Logout spends the token, so each attempt gets a fresh one (as_ mints one).
-    caller.send(method, &url, &headers, bytes).await
+    app.as_(who).send(method, &url, &headers, bytes).await
 }
 
 async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {

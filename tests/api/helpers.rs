@@ -277,6 +277,20 @@ impl TestApp {
         assert_eq!(res.status, 201, "create: {}", res.text);
         res.body
     }
+
+    /// Creates an investor from `overrides` merged over a valid minimal body.
+    pub async fn create_investor(&self, overrides: Value) -> Value {
+        let res = self.post("/api/v1/investors", &investor_body(overrides)).await;
+        assert_eq!(res.status, 201, "create: {}", res.text);
+        res.body
+    }
+
+    /// Creates a talent from `overrides` merged over a valid minimal body.
+    pub async fn create_talent(&self, overrides: Value) -> Value {
+        let res = self.post("/api/v1/talents", &talent_body(overrides)).await;
+        assert_eq!(res.status, 201, "create: {}", res.text);
+        res.body
+    }
 }
 
 impl As<'_> {
@@ -323,13 +337,49 @@ impl Drop for TestApp {
 
 /// A valid project body with `overrides` applied on top.
 pub fn project_body(overrides: Value) -> Value {
-    let mut body = serde_json::json!({
-        "park_code": "yueyang",
-        "name": "华芯先进封装项目",
-        "industry": "electronic_information",
-        "attraction_mode": "industrial_chain",
-        "planned_investment_usd": 50_000_000,
-    });
+    merged(
+        serde_json::json!({
+            "park_code": "yueyang",
+            "name": "华芯先进封装项目",
+            "industry": "electronic_information",
+            "attraction_mode": "industrial_chain",
+            "planned_investment_usd": 50_000_000,
+        }),
+        overrides,
+    )
+}
+
+/// A valid investor body with `overrides` applied on top.
+pub fn investor_body(overrides: Value) -> Value {
+    merged(
+        serde_json::json!({
+            "park_code": "yueyang",
+            "kind": "company",
+            "name": "台積電股份有限公司",
+            "origin": "taiwan",
+            "region": "新竹",
+        }),
+        overrides,
+    )
+}
+
+/// A valid talent body with `overrides` applied on top.
+pub fn talent_body(overrides: Value) -> Value {
+    merged(
+        serde_json::json!({
+            "park_code": "yueyang",
+            "full_name": "林怡君",
+            "birth_year": 1994,
+            "origin_region": "台中",
+            "education": "master",
+            "specialty": "electronic_information",
+        }),
+        overrides,
+    )
+}
+
+/// `base` with each key of `overrides` set; a key `-k` with `null` removes `k`.
+fn merged(mut body: Value, overrides: Value) -> Value {
     if let (Some(body), Some(overrides)) = (body.as_object_mut(), overrides.as_object()) {
         for (k, v) in overrides {
             if v.is_null() && k.starts_with('-') {

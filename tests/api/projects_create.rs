@@ -17,6 +17,8 @@ on_both_databases!(
 );
 
 async fn create_answers_201_with_location_etag_and_the_record(app: TestApp) {
+    let investor_a = app.create_investor(json!({})).await["id"].clone();
+    let investor_b = app.create_investor(json!({"name": "鴻海精密"})).await["id"].clone();
     let body = project_body(json!({
         "summary": "12 吋晶圆级封装",
         "chain_role": "strengthen",
@@ -26,7 +28,7 @@ async fn create_answers_201_with_location_etag_and_the_record(app: TestApp) {
         "actual_investment_usd": 0,
         "first_contact_on": "2026-01-15",
         "owner_id": "01936c6e-8b1f-7cc0-9a2b-3c4d5e6f7a8b",
-        "investor_ids": ["01936c6e-8b1f-7cc0-9a2b-3c4d5e6f7a8c", "01936c6e-8b1f-7cc0-9a2b-3c4d5e6f7a8d"],
+        "investor_ids": [investor_a, investor_b],
         "tags": ["半导体", "先进封装"],
         "notes": "由台商协会引荐",
     }));
@@ -103,6 +105,7 @@ async fn each_bad_input_is_a_4xx_naming_the_field(app: TestApp) {
         ("unknown park", json!({"park_code": "shenzhen"}), 422, "park_code", "unknown"),
         ("no park for provincial", json!({"-park_code": null}), 422, "park_code", "required"),
         ("bad investor id", json!({"investor_ids": ["not-a-uuid"]}), 422, "investor_ids[0]", "type"),
+        ("unknown investor", json!({"investor_ids": ["01936c6e-8b1f-7cc0-9a2b-3c4d5e6f7a8c"]}), 422, "investor_ids[0]", "unknown"),
         ("duplicate investor", json!({"investor_ids": ["01936c6e-8b1f-7cc0-9a2b-3c4d5e6f7a8c", "01936c6e-8b1f-7cc0-9a2b-3c4d5e6f7a8c"]}), 422, "investor_ids[1]", "duplicate"),
         ("duplicate tag", json!({"tags": ["芯片", "芯片"]}), 422, "tags[1]", "duplicate"),
         ("empty tag", json!({"tags": ["芯片", " "]}), 422, "tags[1]", "length"),

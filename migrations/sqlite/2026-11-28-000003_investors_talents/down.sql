@@ -1,0 +1,5 @@
+DROP TABLE talents;
+DROP TABLE investor_figures;
+DROP TABLE investor_follow_ups;
+DROP TABLE investor_contacts;
+DROP TABLE investors;

@@ -1,0 +1,15 @@
+//! The investor library (客商库): companies, business people and trade
+//! associations being courted or already settled, with their contacts,
+//! follow-ups (跟进记录) and yearly output figures.
+
+mod children;
+pub mod handlers;
+pub mod identifiers;
+mod matching;
+mod model;
+pub(crate) mod queries;
+mod rules;
+
+pub use children::{Contact, Figure, FollowUp};
+pub use matching::name_key;
+pub use model::{Investor, InvestorPatch, NewInvestor};

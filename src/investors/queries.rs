@@ -1,0 +1,525 @@
+//! Reading and writing investors, always within the caller's scope; and the
+//! cross-park match check (撞单), which shows only park, status and date.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::matching::name_key;
+use super::model::{Investor, InvestorFields, InvestorPatch, InvestorRow};
+use super::{identifiers, rules};
+use crate::audit::{self, Action, NewEvent};
+use crate::auth::{Caller, ParkScope};
+use crate::clock;
+use crate::db::schema::{investors, project_investors, projects};
+use crate::db::{write_tx, DbConnection};
+use crate::error::{ApiError, FieldError};
+use crate::http::{keyset, take_page, Cursor, IfMatch, Limit, Page, SortKey};
+use crate::text;
+use crate::vocab::{values, Industry, InvestorKind, InvestorStatus, Origin};
+
+const ENTITY: &str = "investor";
+const NOT_AUDITED: &[&str] = &[
+    "id", "version", "created_at", "updated_at", "created_by", "updated_by", "project_ids", "last_follow_up_on", "follow_up_due_on",
+];
+
+/// Filters, search, order and paging of `GET /investors`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InvestorFilter {
+    /// Park codes (repeat for several). A park role sees its own park whatever is asked.
+    #[serde(default)]
+    pub park: Vec<String>,
+    #[serde(default)]
+    pub kind: Vec<InvestorKind>,
+    #[serde(default)]
+    pub origin: Vec<Origin>,
+    /// City or province of origin, exactly as entered (Traditional or Simplified).
+    pub region: Option<String>,
+    #[serde(default)]
+    pub status: Vec<InvestorStatus>,
+    /// Investors in any of these industries (repeat for several).
+    #[serde(default)]
+    pub industry: Vec<Industry>,
+    pub taiwan_top100: Option<bool>,
+    /// `true`: only investors with a settlement date; `false`: only those without.
+    pub settled: Option<bool>,
+    /// Settled on or after this date.
+    pub settled_from: Option<NaiveDate>,
+    /// Settled on or before this date.
+    pub settled_to: Option<NaiveDate>,
+    /// `true`: the latest follow-up's next step is past due (nothing newer since).
+    pub follow_up_overdue: Option<bool>,
+    /// Words to find in names, region and notes, in either Chinese script.
+    pub q: Option<String>,
+    /// `created_at`, `-created_at` (default), `updated_at` or `-updated_at`.
+    pub sort: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+type Backend = <DbConnection as Connection>::Backend;
+
+fn visible<'a>(scope: &ParkScope) -> investors::BoxedQuery<'a, Backend> {
+    let query = investors::table.filter(investors::deleted_at.is_null()).into_boxed();
+    match scope {
+        ParkScope::All => query,
+        ParkScope::One(park) => query.filter(investors::park_code.eq(park.clone())),
+    }
+}
+
+fn find_row(conn: &mut DbConnection, scope: &ParkScope, id: &str) -> Result<InvestorRow, ApiError> {
+    visible(scope)
+        .filter(investors::id.eq(id.to_owned()))
+        .select(InvestorRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("investor"))
+}
+
+pub fn get(conn: &mut DbConnection, scope: &ParkScope, id: &str) -> Result<Investor, ApiError> {
+    let row = find_row(conn, scope, id)?;
+    assemble(conn, vec![row])?.pop().ok_or_else(|| ApiError::internal("investor vanished while assembling"))
+}
+
+pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: InvestorFilter) -> Result<Page<Investor>, ApiError> {
+    let limit = Limit::parse(filter.limit)?;
+    let (key, order) = SortKey::parse(filter.sort.as_deref())?;
+    let after = filter.cursor.as_deref().map(|raw| Cursor::decode(raw, key, order)).transpose()?;
+    let mut query = visible(scope);
+    if !filter.park.is_empty() {
+        query = query.filter(investors::park_code.eq_any(filter.park));
+    }
+    if !filter.kind.is_empty() {
+        query = query.filter(investors::kind.eq_any(values(&filter.kind)));
+    }
+    if !filter.origin.is_empty() {
+        query = query.filter(investors::origin.eq_any(values(&filter.origin)));
+    }
+    if !filter.status.is_empty() {
+        query = query.filter(investors::status.eq_any(values(&filter.status)));
+    }
+    if let Some(region) = filter.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        query = query.filter(investors::region.eq(region.to_owned()));
+    }
+    if !filter.industry.is_empty() {
+        // `industries` holds a JSON array of values; match any of the asked ones.
+        let mut any: Box<dyn BoxableExpression<investors::table, Backend, SqlType = diesel::sql_types::Bool>> =
+            Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
+        for industry in &filter.industry {
+            any = Box::new(any.or(investors::industries.like(format!("%\"{industry}\"%"))));
+        }
+        query = query.filter(any);
+    }
+    if let Some(top) = filter.taiwan_top100 {
+        query = query.filter(investors::taiwan_top100.eq(top));
+    }
+    match filter.settled {
+        Some(true) => query = query.filter(investors::settled_on.is_not_null()),
+        Some(false) => query = query.filter(investors::settled_on.is_null()),
+        None => {}
+    }
+    if let Some(from) = filter.settled_from {
+        query = query.filter(investors::settled_on.ge(from));
+    }
+    if let Some(to) = filter.settled_to {
+        query = query.filter(investors::settled_on.le(to));
+    }
+    match filter.follow_up_overdue {
+        Some(true) => query = query.filter(investors::follow_up_due_on.lt(clock::today())),
+        Some(false) => {
+            query = query.filter(investors::follow_up_due_on.is_null().or(investors::follow_up_due_on.ge(clock::today())))
+        }
+        None => {}
+    }
+    for term in filter.q.as_deref().map(text::terms).unwrap_or_default() {
+        query = query.filter(investors::search_text.like(text::contains_pattern(&term)).escape('\\'));
+    }
+    match key {
+        SortKey::CreatedAt => keyset!(query, investors::created_at, investors::id, order, &after),
+        SortKey::UpdatedAt => keyset!(query, investors::updated_at, investors::id, order, &after),
+    }
+    let rows: Vec<InvestorRow> = query.limit(limit.get() + 1).select(InvestorRow::as_select()).load(conn)?;
+    let cursor_of = |last: &InvestorRow| {
+        let at = match key {
+            SortKey::CreatedAt => last.created_at,
+            SortKey::UpdatedAt => last.updated_at,
+        };
+        Cursor { key, order, at, id: last.id.clone() }
+    };
+    let (rows, next_cursor) = take_page(rows, limit, cursor_of);
+    Ok(Page { items: assemble(conn, rows)?, next_cursor })
+}
+
+fn park_for_new(caller: &Caller, requested: Option<String>) -> Result<String, ApiError> {
+    match (requested, &caller.park) {
+        (Some(park), _) => Ok(park.trim().to_owned()),
+        (None, Some(own)) if !caller.role.is_provincial() => Ok(own.clone()),
+        (None, _) => Err(ApiError::invalid("park_code", "required", "provincial roles must give park_code")),
+    }
+}
+
+/// Links and identifiers that depend on other rows: the referrer is another
+/// live investor of the same park; identifiers are not yet used in the park.
+fn check_related(conn: &mut DbConnection, park: &str, id: Option<&str>, f: &InvestorFields) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    if let Some(referrer) = &f.referred_by_id {
+        if Some(referrer.as_str()) == id {
+            errors.push(FieldError::new("referred_by_id", "self", "an investor cannot refer itself"));
+        } else if find_row(conn, &ParkScope::One(park.to_owned()), referrer).is_err() {
+            errors.push(FieldError::new("referred_by_id", "unknown", "no investor with this id in the same park"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let others = || {
+        let mut q = visible(&ParkScope::One(park.to_owned()));
+        if let Some(id) = id {
+            q = q.filter(investors::id.ne(id.to_owned()));
+        }
+        q
+    };
+    if let Some(code) = &f.unified_social_credit_code {
+        let n: i64 = others().filter(investors::unified_social_credit_code.eq(code.clone())).count().get_result(conn)?;
+        if n > 0 {
+            return Err(ApiError::Conflict(FieldError::new("unified_social_credit_code", "taken", "this park already holds an investor with this code")));
+        }
+    }
+    if let Some(ubn) = &f.taiwan_business_id {
+        let n: i64 = others().filter(investors::taiwan_business_id.eq(ubn.clone())).count().get_result(conn)?;
+        if n > 0 {
+            return Err(ApiError::Conflict(FieldError::new("taiwan_business_id", "taken", "this park already holds an investor with this number")));
+        }
+    }
+    Ok(())
+}
+
+pub fn create(conn: &mut DbConnection, caller: &Caller, park_code: Option<String>, mut fields: InvestorFields) -> Result<Investor, ApiError> {
+    let park = park_for_new(caller, park_code)?;
+    caller.require_write(&park)?;
+    rules::normalise(&mut fields);
+    let mut errors = rules::check(&fields, clock::today());
+    if !crate::parks::exists(conn, &park)? {
+        errors.push(FieldError::new("park_code", "unknown", format!("there is no park {park:?}")));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    write_tx(conn, |conn| {
+        check_related(conn, &park, None, &fields)?;
+        let now = clock::now();
+        let id = uuid::Uuid::now_v7().to_string();
+        let row = to_row(&fields, &id, &park, now, &caller.username);
+        diesel::insert_into(investors::table).values(&row).execute(conn)?;
+        let investor = get(conn, &ParkScope::All, &id)?;
+        audit::record(conn, NewEvent {
+            actor: &caller.username,
+            action: Action::Create,
+            entity_type: ENTITY,
+            entity_id: &id,
+            park_code: Some(&park),
+            changes: audit::diff(&serde_json::Value::Null, &serde_json::to_value(&investor)?, NOT_AUDITED),
+        })?;
+        Ok(investor)
+    })
+}
+
+pub fn update(conn: &mut DbConnection, caller: &Caller, id: &str, expected: &IfMatch, patch: InvestorPatch) -> Result<Investor, ApiError> {
+    write_tx(conn, |conn| {
+        let before = get(conn, &caller.scope(), id)?;
+        caller.require_write(&before.park_code)?;
+        if !expected.matches(before.version) {
+            return Err(ApiError::PreconditionFailed { current: before.version });
+        }
+        let current = fields_of(&before);
+        let mut fields = patch.apply(&current);
+        rules::normalise(&mut fields);
+        let errors = rules::check(&fields, clock::today());
+        if !errors.is_empty() {
+            return Err(ApiError::Invalid(errors));
+        }
+        if fields == current {
+            return Ok(before);
+        }
+        check_related(conn, &before.park_code, Some(id), &fields)?;
+        let now = clock::now();
+        let row = to_row(&fields, id, &before.park_code, now, &caller.username);
+        let changed = diesel::update(investors::table.filter(investors::id.eq(id)).filter(investors::version.eq(before.version)))
+            .set((
+                investors::kind.eq(row.kind),
+                investors::name.eq(row.name),
+                investors::name_en.eq(row.name_en),
+                investors::origin.eq(row.origin),
+                investors::region.eq(row.region),
+                investors::taiwan_business_id.eq(row.taiwan_business_id),
+                investors::unified_social_credit_code.eq(row.unified_social_credit_code),
+                investors::taiwan_top100.eq(row.taiwan_top100),
+                investors::industries.eq(row.industries),
+                investors::status.eq(row.status),
+                investors::settled_on.eq(row.settled_on),
+                investors::referred_by_id.eq(row.referred_by_id),
+                investors::notes.eq(row.notes),
+                investors::search_text.eq(row.search_text),
+                investors::name_key.eq(row.name_key),
+                investors::name_en_key.eq(row.name_en_key),
+                investors::updated_at.eq(now),
+                investors::updated_by.eq(&caller.username),
+                investors::version.eq(before.version + 1),
+            ))
+            .execute(conn)?;
+        if changed == 0 {
+            return Err(ApiError::PreconditionFailed { current: find_row(conn, &ParkScope::All, id)?.version });
+        }
+        let after = get(conn, &ParkScope::All, id)?;
+        audit::record(conn, NewEvent {
+            actor: &caller.username,
+            action: Action::Update,
+            entity_type: ENTITY,
+            entity_id: id,
+            park_code: Some(&after.park_code),
+            changes: audit::diff(&serde_json::to_value(&before)?, &serde_json::to_value(&after)?, NOT_AUDITED),
+        })?;
+        Ok(after)
+    })
+}
+
+pub fn delete(conn: &mut DbConnection, caller: &Caller, id: &str, expected: Option<&IfMatch>) -> Result<(), ApiError> {
+    write_tx(conn, |conn| {
+        let row = find_row(conn, &caller.scope(), id)?;
+        caller.require_write(&row.park_code)?;
+        if expected.is_some_and(|e| !e.matches(row.version)) {
+            return Err(ApiError::PreconditionFailed { current: row.version });
+        }
+        let now = clock::now();
+        diesel::update(investors::table.filter(investors::id.eq(id)))
+            .set((
+                investors::deleted_at.eq(Some(now)),
+                investors::updated_at.eq(now),
+                investors::updated_by.eq(&caller.username),
+                investors::version.eq(row.version + 1),
+            ))
+            .execute(conn)?;
+        audit::record(conn, NewEvent {
+            actor: &caller.username,
+            action: Action::Delete,
+            entity_type: ENTITY,
+            entity_id: id,
+            park_code: Some(&row.park_code),
+            changes: vec![],
+        })
+    })
+}
+
+pub fn history(conn: &mut DbConnection, scope: &ParkScope, id: &str, limit: Option<i64>, cursor: Option<&str>) -> Result<Page<audit::AuditEvent>, ApiError> {
+    let limit = Limit::parse(limit)?;
+    find_row(conn, scope, id)?;
+    audit::history(conn, ENTITY, id, limit, cursor)
+}
+
+/// Which of `ids` are not live investors of `park`, as errors on `field[i]`.
+/// Projects and talents use it so that no link crosses parks.
+pub fn check_links(conn: &mut DbConnection, park: &str, ids: &[String], field: &str) -> Result<Vec<FieldError>, ApiError> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let known: Vec<String> = visible(&ParkScope::One(park.to_owned()))
+        .filter(investors::id.eq_any(ids.to_vec()))
+        .select(investors::id)
+        .load(conn)?;
+    Ok(ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !known.contains(id))
+        .map(|(i, _)| {
+            let name = if field.ends_with("_ids") { format!("{field}[{i}]") } else { field.to_owned() };
+            FieldError::new(name, "unknown", "no investor with this id in the same park")
+        })
+        .collect())
+}
+
+// ---- match check (撞单) ------------------------------------------------------
+
+/// What may be asked of the match check: any of the three.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MatchQuery {
+    #[param(example = "91350100M000100Y43")]
+    pub unified_social_credit_code: Option<String>,
+    #[param(example = "22099131")]
+    pub taiwan_business_id: Option<String>,
+    /// Matched after folding script, width, case, spaces and legal-form suffixes.
+    #[param(example = "台積電股份有限公司")]
+    pub name: Option<String>,
+}
+
+/// One park that already holds a matching investor, and nothing else of it.
+#[derive(Debug, Serialize, ToSchema, PartialEq)]
+pub struct Match {
+    #[schema(example = "xiangtan")]
+    pub park_code: String,
+    pub status: InvestorStatus,
+    /// The day the park entered the investor.
+    pub entered_on: NaiveDate,
+    /// What matched: `unified_social_credit_code`, `taiwan_business_id` or `name`.
+    #[schema(example = "name")]
+    pub matched_by: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Matches {
+    pub items: Vec<Match>,
+}
+
+pub fn matches(conn: &mut DbConnection, query: MatchQuery) -> Result<Matches, ApiError> {
+    let code = query.unified_social_credit_code.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let ubn = query.taiwan_business_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let name = query.name.as_deref().map(name_key).filter(|s| !s.is_empty());
+    if code.is_none() && ubn.is_none() && name.is_none() {
+        return Err(ApiError::bad_param("unified_social_credit_code", "required", "give unified_social_credit_code, taiwan_business_id or name"));
+    }
+    let code = code
+        .map(|c| identifiers::unified_social_credit_code(c).map_err(|_| ApiError::bad_param("unified_social_credit_code", "checksum", "is not a valid unified social credit code")))
+        .transpose()?;
+    let ubn = ubn
+        .map(|c| identifiers::taiwan_business_id(c).map_err(|_| ApiError::bad_param("taiwan_business_id", "checksum", "is not a valid Taiwan business number")))
+        .transpose()?;
+    let mut found: Vec<Match> = Vec::new();
+    let mut add = |rows: Vec<(String, String, chrono::NaiveDateTime)>, by: &str| -> Result<(), ApiError> {
+        for (park_code, status, created_at) in rows {
+            let status = status.parse().map_err(|e: crate::vocab::UnknownValue| ApiError::internal(e.to_string()))?;
+            let m = Match { park_code, status, entered_on: created_at.date(), matched_by: by.to_owned() };
+            if !found.iter().any(|f| f.park_code == m.park_code && f.entered_on == m.entered_on && f.status == m.status) {
+                found.push(m);
+            }
+        }
+        Ok(())
+    };
+    let columns = (investors::park_code, investors::status, investors::created_at);
+    if let Some(code) = code {
+        add(visible(&ParkScope::All).filter(investors::unified_social_credit_code.eq(code)).select(columns).load(conn)?, "unified_social_credit_code")?;
+    }
+    if let Some(ubn) = ubn {
+        add(visible(&ParkScope::All).filter(investors::taiwan_business_id.eq(ubn)).select(columns).load(conn)?, "taiwan_business_id")?;
+    }
+    if let Some(key) = name {
+        let rows = visible(&ParkScope::All)
+            .filter(investors::name_key.eq(key.clone()).or(investors::name_en_key.eq(key)))
+            .select(columns)
+            .load(conn)?;
+        add(rows, "name")?;
+    }
+    found.sort_by(|a, b| (&a.park_code, a.entered_on).cmp(&(&b.park_code, b.entered_on)));
+    Ok(Matches { items: found })
+}
+
+// ---- rows and records --------------------------------------------------------
+
+fn to_row(f: &InvestorFields, id: &str, park: &str, now: chrono::NaiveDateTime, by: &str) -> InvestorRow {
+    let mut search = vec![f.name.clone(), f.region.clone()];
+    search.extend(f.name_en.iter().cloned());
+    search.extend(f.notes.iter().cloned());
+    InvestorRow {
+        id: id.to_owned(),
+        park_code: park.to_owned(),
+        kind: f.kind.to_string(),
+        name: f.name.clone(),
+        name_en: f.name_en.clone(),
+        origin: f.origin.to_string(),
+        region: f.region.clone(),
+        taiwan_business_id: f.taiwan_business_id.clone(),
+        unified_social_credit_code: f.unified_social_credit_code.clone(),
+        taiwan_top100: f.taiwan_top100,
+        industries: serde_json::to_string(&f.industries).unwrap_or_else(|_| "[]".into()),
+        status: f.status.to_string(),
+        settled_on: f.settled_on,
+        referred_by_id: f.referred_by_id.clone(),
+        notes: f.notes.clone(),
+        search_text: text::fold(&search.join("\n")),
+        name_key: name_key(&f.name),
+        name_en_key: f.name_en.as_deref().map(name_key),
+        last_follow_up_on: None,
+        follow_up_due_on: None,
+        created_at: now,
+        updated_at: now,
+        created_by: by.to_owned(),
+        updated_by: by.to_owned(),
+        version: 1,
+        deleted_at: None,
+    }
+}
+
+fn fields_of(i: &Investor) -> InvestorFields {
+    InvestorFields {
+        kind: i.kind,
+        name: i.name.clone(),
+        name_en: i.name_en.clone(),
+        origin: i.origin,
+        region: i.region.clone(),
+        taiwan_business_id: i.taiwan_business_id.clone(),
+        unified_social_credit_code: i.unified_social_credit_code.clone(),
+        taiwan_top100: i.taiwan_top100,
+        industries: i.industries.clone(),
+        status: i.status,
+        settled_on: i.settled_on,
+        referred_by_id: i.referred_by_id.clone(),
+        notes: i.notes.clone(),
+    }
+}
+
+fn parse<T: std::str::FromStr<Err = crate::vocab::UnknownValue>>(value: &str) -> Result<T, ApiError> {
+    value.parse().map_err(|e: crate::vocab::UnknownValue| ApiError::internal(e.to_string()))
+}
+
+/// Rows to records, with the live projects that list each (one query a page).
+fn assemble(conn: &mut DbConnection, rows: Vec<InvestorRow>) -> Result<Vec<Investor>, ApiError> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut projects_of: HashMap<String, Vec<String>> = HashMap::new();
+    if !ids.is_empty() {
+        for (investor_id, project_id) in project_investors::table
+            .inner_join(projects::table)
+            .filter(project_investors::investor_id.eq_any(&ids))
+            .filter(projects::deleted_at.is_null())
+            .order((project_investors::investor_id, projects::created_at, projects::id))
+            .select((project_investors::investor_id, projects::id))
+            .load::<(String, String)>(conn)?
+        {
+            projects_of.entry(investor_id).or_default().push(project_id);
+        }
+    }
+    rows.into_iter()
+        .map(|row| {
+            Ok(Investor {
+                kind: parse(&row.kind)?,
+                origin: parse(&row.origin)?,
+                status: parse(&row.status)?,
+                industries: serde_json::from_str(&row.industries)?,
+                created_at: clock::utc(row.created_at),
+                updated_at: clock::utc(row.updated_at),
+                project_ids: projects_of.remove(&row.id).unwrap_or_default(),
+                id: row.id,
+                park_code: row.park_code,
+                name: row.name,
+                name_en: row.name_en,
+                region: row.region,
+                taiwan_business_id: row.taiwan_business_id,
+                unified_social_credit_code: row.unified_social_credit_code,
+                taiwan_top100: row.taiwan_top100,
+                settled_on: row.settled_on,
+                referred_by_id: row.referred_by_id,
+                notes: row.notes,
+                last_follow_up_on: row.last_follow_up_on,
+                follow_up_due_on: row.follow_up_due_on,
+                created_by: row.created_by,
+                updated_by: row.updated_by,
+                version: row.version,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,12 @@
+//! The talent library (人才库): Taiwanese professionals and young people to
+//! recruit, employ or back as founders. Phone, e-mail and permit number are
+//! personal data (PIPL): masked unless a writer reads one record, which is
+//! audited; erased for good by a purge.
+
+pub mod handlers;
+mod model;
+mod privacy;
+mod queries;
+mod rules;
+
+pub use model::{NewTalent, Programme, Qualification, Talent, TalentPatch};
