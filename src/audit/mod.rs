@@ -146,6 +146,32 @@ pub fn diff(old: &Value, new: &Value, skip: &[&str]) -> Vec<Change> {
     changes
 }
 
+/// Replaces the old and new values of `fields` in every event of one record
+/// (a purge of personal data must not leave copies in the trail).
+pub fn scrub(conn: &mut DbConnection, entity_type: &str, entity_id: &str, fields: &[&str]) -> Result<(), ApiError> {
+    let events: Vec<(String, String)> = audit_events::table
+        .filter(audit_events::entity_type.eq(entity_type))
+        .filter(audit_events::entity_id.eq(entity_id))
+        .select((audit_events::id, audit_events::changes))
+        .load(conn)?;
+    let erased = |v: &Value| if v.is_null() { Value::Null } else { Value::from("(erased)") };
+    for (id, changes) in events {
+        let mut changes: Vec<Change> = serde_json::from_str(&changes)?;
+        let mut touched = false;
+        for change in changes.iter_mut().filter(|c| fields.contains(&c.field.as_str())) {
+            change.old = erased(&change.old);
+            change.new = erased(&change.new);
+            touched = true;
+        }
+        if touched {
+            diesel::update(audit_events::table.find(&id))
+                .set(audit_events::changes.eq(serde_json::to_string(&changes)?))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
 /// A record's events, newest first, one page at a time.
 pub fn history(
     conn: &mut DbConnection,

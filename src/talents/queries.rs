@@ -20,6 +20,8 @@ use crate::vocab::{values, Education, Industry, ProgrammeStatus, TalentStatus};
 
 const ENTITY: &str = "talent";
 const NOT_AUDITED: &[&str] = &["id", "version", "created_at", "updated_at", "created_by", "updated_by", "masked", "purged_at"];
+/// What a purge erases, in the record and in its audit trail.
+const ERASED: &[&str] = &["full_name", "school", "major", "phone", "email", "permit_no", "consent_on", "notes"];
 /// What a purged talent's name reads.
 const ERASED_NAME: &str = "（已清除）";
 /// 青年: aged 35 or under in the current year.
@@ -282,7 +284,6 @@ pub fn delete(conn: &mut DbConnection, caller: &Caller, id: &str, expected: Opti
                 permit_no: None,
                 consent_on: None,
                 notes: None,
-                employer_id: row.employer_id.clone(),
                 ..fields_of(&to_talent(row.clone())?)
             };
             diesel::update(talents::table.filter(talents::id.eq(id)))
@@ -302,6 +303,7 @@ pub fn delete(conn: &mut DbConnection, caller: &Caller, id: &str, expected: Opti
                     talents::version.eq(row.version + 1),
                 ))
                 .execute(conn)?;
+            audit::scrub(conn, ENTITY, id, ERASED)?;
         } else {
             diesel::update(talents::table.filter(talents::id.eq(id)))
                 .set((
