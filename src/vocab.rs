@@ -59,6 +59,12 @@ pub trait Vocabulary: Sized + Copy + 'static {
     }
 }
 
+/// A value read from the database. Only this service writes those columns,
+/// so an unknown value is an internal error, not bad input.
+pub fn from_db<T: FromStr<Err = UnknownValue>>(value: &str) -> Result<T, crate::error::ApiError> {
+    value.parse().map_err(|e: UnknownValue| crate::error::ApiError::internal(e.to_string()))
+}
+
 /// The stored values of a list of vocabulary values, for `IN (…)` filters.
 pub fn values<V: Vocabulary>(list: &[V]) -> Vec<String> {
     list.iter().map(|v| v.as_str().to_owned()).collect()

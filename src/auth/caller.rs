@@ -87,6 +87,16 @@ impl Caller {
         }
     }
 
+    /// The park of a new record: as requested, or a park role's own park when
+    /// omitted; provincial roles must name one.
+    pub fn park_for_new(&self, requested: Option<String>) -> Result<String, ApiError> {
+        match (requested, &self.park) {
+            (Some(park), _) => Ok(park.trim().to_owned()),
+            (None, Some(own)) if !self.role.is_provincial() => Ok(own.clone()),
+            (None, _) => Err(ApiError::invalid("park_code", "required", "provincial roles must give park_code")),
+        }
+    }
+
     /// May the caller create or change records of `park`? Callers must have
     /// checked visibility first: a record outside the scope answers 404.
     pub fn require_write(&self, park: &str) -> Result<(), ApiError> {

@@ -63,7 +63,7 @@ fn load_account(conn: &mut DbConnection, lookup: Lookup<'_>) -> Result<Option<Ac
     };
     let Some(row) = query.first(conn).optional()? else { return Ok(None) };
     Ok(Some(Account {
-        role: row.role.parse().map_err(|e: crate::vocab::UnknownValue| ApiError::internal(e.to_string()))?,
+        role: crate::vocab::from_db(&row.role)?,
         id: row.id,
         username: row.username,
         password_hash: row.password_hash,

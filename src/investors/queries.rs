@@ -19,7 +19,7 @@ use crate::db::{write_tx, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::http::{keyset, take_page, Cursor, IfMatch, Limit, Page, SortKey};
 use crate::text;
-use crate::vocab::{values, Industry, InvestorKind, InvestorStatus, Origin};
+use crate::vocab::{from_db, values, Industry, InvestorKind, InvestorStatus, Origin};
 
 const ENTITY: &str = "investor";
 const NOT_AUDITED: &[&str] = &[
@@ -156,14 +156,6 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: InvestorFilter) 
     Ok(Page { items: assemble(conn, rows)?, next_cursor })
 }
 
-fn park_for_new(caller: &Caller, requested: Option<String>) -> Result<String, ApiError> {
-    match (requested, &caller.park) {
-        (Some(park), _) => Ok(park.trim().to_owned()),
-        (None, Some(own)) if !caller.role.is_provincial() => Ok(own.clone()),
-        (None, _) => Err(ApiError::invalid("park_code", "required", "provincial roles must give park_code")),
-    }
-}
-
 /// Links and identifiers that depend on other rows: the referrer is another
 /// live investor of the same park; identifiers are not yet used in the park.
 fn check_related(conn: &mut DbConnection, park: &str, id: Option<&str>, f: &InvestorFields) -> Result<(), ApiError> {
@@ -201,7 +193,7 @@ fn check_related(conn: &mut DbConnection, park: &str, id: Option<&str>, f: &Inve
 }
 
 pub fn create(conn: &mut DbConnection, caller: &Caller, park_code: Option<String>, mut fields: InvestorFields) -> Result<Investor, ApiError> {
-    let park = park_for_new(caller, park_code)?;
+    let park = caller.park_for_new(park_code)?;
     caller.require_write(&park)?;
     rules::normalise(&mut fields);
     let mut errors = rules::check(&fields, clock::today());
@@ -393,7 +385,7 @@ pub fn matches(conn: &mut DbConnection, query: MatchQuery) -> Result<Matches, Ap
     let mut found: Vec<Match> = Vec::new();
     let mut add = |rows: Vec<(String, String, chrono::NaiveDateTime)>, by: &str| -> Result<(), ApiError> {
         for (park_code, status, created_at) in rows {
-            let status = status.parse().map_err(|e: crate::vocab::UnknownValue| ApiError::internal(e.to_string()))?;
+            let status = from_db(&status)?;
             let m = Match { park_code, status, entered_on: created_at.date(), matched_by: by.to_owned() };
             if !found.iter().any(|f| f.park_code == m.park_code && f.entered_on == m.entered_on && f.status == m.status) {
                 found.push(m);
@@ -473,10 +465,6 @@ fn fields_of(i: &Investor) -> InvestorFields {
     }
 }
 
-fn parse<T: std::str::FromStr<Err = crate::vocab::UnknownValue>>(value: &str) -> Result<T, ApiError> {
-    value.parse().map_err(|e: crate::vocab::UnknownValue| ApiError::internal(e.to_string()))
-}
-
 /// Rows to records, with the live projects that list each (one query a page).
 fn assemble(conn: &mut DbConnection, rows: Vec<InvestorRow>) -> Result<Vec<Investor>, ApiError> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
@@ -496,9 +484,9 @@ fn assemble(conn: &mut DbConnection, rows: Vec<InvestorRow>) -> Result<Vec<Inves
     rows.into_iter()
         .map(|row| {
             Ok(Investor {
-                kind: parse(&row.kind)?,
-                origin: parse(&row.origin)?,
-                status: parse(&row.status)?,
+                kind: from_db(&row.kind)?,
+                origin: from_db(&row.origin)?,
+                status: from_db(&row.status)?,
                 industries: serde_json::from_str(&row.industries)?,
                 created_at: clock::utc(row.created_at),
                 updated_at: clock::utc(row.updated_at),

@@ -17,7 +17,7 @@ use crate::db::{write_tx, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::http::{keyset, take_page, Cursor, IfMatch, Limit, Page, SortKey, TimeBound};
 use crate::text;
-use crate::vocab::{values, AttractionMode, ChainRole, Industry, Stage};
+use crate::vocab::{from_db, values, AttractionMode, ChainRole, Industry, Stage};
 
 const ENTITY: &str = "project";
 /// Bookkeeping fields left out of audit diffs: they change on every write.
@@ -148,23 +148,13 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> R
     Ok(Page { items: assemble(conn, rows)?, next_cursor })
 }
 
-/// Decides the park of a new project: a park role's own park when omitted;
-/// provincial roles must name one.
-fn park_for_new(caller: &Caller, requested: Option<String>) -> Result<String, ApiError> {
-    match (requested, &caller.park) {
-        (Some(park), _) => Ok(park.trim().to_owned()),
-        (None, Some(own)) if !caller.role.is_provincial() => Ok(own.clone()),
-        (None, _) => Err(ApiError::invalid("park_code", "required", "provincial roles must give park_code")),
-    }
-}
-
 pub fn create(
     conn: &mut DbConnection,
     caller: &Caller,
     park_code: Option<String>,
     mut fields: ProjectFields,
 ) -> Result<Project, ApiError> {
-    let park = park_for_new(caller, park_code)?;
+    let park = caller.park_for_new(park_code)?;
     caller.require_write(&park)?;
     rules::normalise(&mut fields);
     let mut errors = rules::check(&fields);
@@ -487,7 +477,7 @@ fn assemble(conn: &mut DbConnection, rows: Vec<ProjectRow>) -> Result<Vec<Projec
         .load::<StageRow>(conn)?
     {
         stages.entry(row.project_id).or_default().push(StageEntry {
-            stage: parse(&row.stage)?,
+            stage: from_db(&row.stage)?,
             on: row.on_date,
             by: row.by_user,
             recorded_at: clock::utc(row.recorded_at),
@@ -502,17 +492,13 @@ fn assemble(conn: &mut DbConnection, rows: Vec<ProjectRow>) -> Result<Vec<Projec
         .collect()
 }
 
-fn parse<T: std::str::FromStr<Err = crate::vocab::UnknownValue>>(value: &str) -> Result<T, ApiError> {
-    value.parse().map_err(|e: crate::vocab::UnknownValue| ApiError::internal(e.to_string()))
-}
-
 fn to_project(row: ProjectRow, investor_ids: Vec<String>, stage_history: Vec<StageEntry>) -> Result<Project, ApiError> {
     Ok(Project {
-        industry: parse(&row.industry)?,
-        chain_role: row.chain_role.as_deref().map(parse).transpose()?,
-        attraction_mode: parse(&row.attraction_mode)?,
-        stage: parse(&row.stage)?,
-        hq_type: row.hq_type.as_deref().map(parse).transpose()?,
+        industry: from_db(&row.industry)?,
+        chain_role: row.chain_role.as_deref().map(from_db).transpose()?,
+        attraction_mode: from_db(&row.attraction_mode)?,
+        stage: from_db(&row.stage)?,
+        hq_type: row.hq_type.as_deref().map(from_db).transpose()?,
         tags: serde_json::from_str(&row.tags)?,
         created_at: clock::utc(row.created_at),
         updated_at: clock::utc(row.updated_at),

@@ -16,7 +16,7 @@ use crate::db::{write_tx, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::http::{keyset, take_page, Cursor, IfMatch, Limit, Page, SortKey};
 use crate::text;
-use crate::vocab::{values, Education, Industry, ProgrammeStatus, TalentStatus};
+use crate::vocab::{from_db, values, Education, Industry, ProgrammeStatus, TalentStatus};
 
 const ENTITY: &str = "talent";
 const NOT_AUDITED: &[&str] = &["id", "version", "created_at", "updated_at", "created_by", "updated_by", "masked", "purged_at"];
@@ -156,21 +156,13 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: TalentFilter) ->
     Ok(Page { items, next_cursor })
 }
 
-fn park_for_new(caller: &Caller, requested: Option<String>) -> Result<String, ApiError> {
-    match (requested, &caller.park) {
-        (Some(park), _) => Ok(park.trim().to_owned()),
-        (None, Some(own)) if !caller.role.is_provincial() => Ok(own.clone()),
-        (None, _) => Err(ApiError::invalid("park_code", "required", "provincial roles must give park_code")),
-    }
-}
-
 fn employer_errors(conn: &mut DbConnection, park: &str, f: &TalentFields) -> Result<Vec<FieldError>, ApiError> {
     let ids: Vec<String> = f.employer_id.iter().cloned().collect();
     crate::investors::queries::check_links(conn, park, &ids, "employer_id")
 }
 
 pub fn create(conn: &mut DbConnection, caller: &Caller, park_code: Option<String>, mut fields: TalentFields) -> Result<Talent, ApiError> {
-    let park = park_for_new(caller, park_code)?;
+    let park = caller.park_for_new(park_code)?;
     caller.require_write(&park)?;
     rules::normalise(&mut fields);
     let mut errors = rules::check(&fields, clock::today());
@@ -392,16 +384,12 @@ fn fields_of(t: &Talent) -> TalentFields {
     }
 }
 
-fn parse<T: std::str::FromStr<Err = crate::vocab::UnknownValue>>(value: &str) -> Result<T, ApiError> {
-    value.parse().map_err(|e: crate::vocab::UnknownValue| ApiError::internal(e.to_string()))
-}
-
 /// A row as a record, unmasked; callers mask it as the reader requires.
 fn to_talent(row: TalentRow) -> Result<Talent, ApiError> {
     Ok(Talent {
-        education: parse(&row.education)?,
-        specialty: parse(&row.specialty)?,
-        status: parse(&row.status)?,
+        education: from_db(&row.education)?,
+        specialty: from_db(&row.specialty)?,
+        status: from_db(&row.status)?,
         qualifications: serde_json::from_str(&row.qualifications)?,
         programmes: serde_json::from_str(&row.programmes)?,
         created_at: clock::utc(row.created_at),

@@ -79,7 +79,7 @@ struct UserRow {
 impl UserRow {
     fn into_user(self) -> Result<User, ApiError> {
         Ok(User {
-            role: self.role.parse().map_err(|e: crate::vocab::UnknownValue| ApiError::internal(e.to_string()))?,
+            role: crate::vocab::from_db(&self.role)?,
             created_at: clock::utc(self.created_at),
             updated_at: clock::utc(self.updated_at),
             id: self.id,
