@@ -1,6 +1,7 @@
-//! `seed-demo`: a realistic handful of projects for each park, in both
-//! Chinese scripts, at every stage, with stage histories and audit events.
-//! Company names are invented.
+//! `seed-demo`: a realistic handful of projects, investors and talents for
+//! each park, in both Chinese scripts, with stage histories, follow-ups,
+//! figures and audit events. Names and identifiers are invented (the
+//! identifiers carry valid check characters).
 
 use chrono::NaiveDate;
 
@@ -10,7 +11,12 @@ use crate::error::ApiError;
 use crate::http::IfMatch;
 use crate::projects::queries;
 use crate::projects::{NewProject, ProjectPatch};
-use crate::vocab::{AttractionMode as Mode, ChainRole as Chain, HqType, Industry as Ind, Stage};
+use crate::investors::{self, ContactBody, FigureBody, FollowUpBody, NewInvestor};
+use crate::talents::{self, NewTalent, Qualification};
+use crate::vocab::{
+    AttractionMode as Mode, ChainRole as Chain, Channel, Education, HqType, Industry as Ind, InvestorKind, InvestorStatus,
+    MainlandTitle, Origin, Recognition, Stage, TalentStatus,
+};
 
 const DEMO_USER: &str = "seed-demo";
 
@@ -50,10 +56,124 @@ pub fn seed(pool: &DbPool) -> Result<usize, ApiError> {
         return Ok(0);
     }
     let caller = Caller::system(DEMO_USER);
+    let mut investor_ids = Vec::new();
+    for demo in INVESTORS {
+        investor_ids.push((demo.park, add_investor(&mut conn, &caller, demo)?));
+    }
     for demo in DEMOS {
-        add(&mut conn, &caller, demo)?;
+        // Each project is backed by the first demo investor of its park.
+        let investor = investor_ids.iter().find(|(park, _)| *park == demo.park).map(|(_, id)| id.clone());
+        add(&mut conn, &caller, demo, investor)?;
+    }
+    for demo in TALENTS {
+        let employer = investor_ids.iter().find(|(park, _)| *park == demo.park).map(|(_, id)| id.clone());
+        add_talent(&mut conn, &caller, demo, employer)?;
     }
     Ok(DEMOS.len())
+}
+
+struct DemoInvestor {
+    park: &'static str,
+    name: &'static str,
+    kind: InvestorKind,
+    origin: Origin,
+    region: &'static str,
+    ubn: Option<&'static str>,
+    uscc: Option<&'static str>,
+    top100: bool,
+    industries: &'static [Ind],
+    status: InvestorStatus,
+    settled_on: Option<&'static str>,
+}
+
+const INVESTORS: &[DemoInvestor] = &[
+    DemoInvestor { park: "yueyang", name: "華芯半導體股份有限公司", kind: InvestorKind::Company, origin: Origin::Taiwan, region: "新竹", ubn: Some("16480894"), uscc: None, top100: true, industries: &[Ind::ElectronicInformation], status: InvestorStatus::Negotiating, settled_on: None },
+    DemoInvestor { park: "yueyang", name: "岳阳台农果蔬有限公司", kind: InvestorKind::Company, origin: Origin::MainlandTaiwanFunded, region: "漳州", ubn: None, uscc: Some("91430600MA4L2X8K3L"), top100: false, industries: &[Ind::ModernAgriculture], status: InvestorStatus::Settled, settled_on: Some("2026-01-08") },
+    DemoInvestor { park: "xiangtan", name: "精密傳動科技股份有限公司", kind: InvestorKind::Company, origin: Origin::Taiwan, region: "台中", ubn: Some("81924865"), uscc: None, top100: false, industries: &[Ind::IntelligentManufacturing], status: InvestorStatus::Settled, settled_on: Some("2026-03-30") },
+    DemoInvestor { park: "xiangtan", name: "台灣區醫療器材工業同業公會", kind: InvestorKind::Association, origin: Origin::Taiwan, region: "台北", ubn: None, uscc: None, top100: false, industries: &[Ind::MedicalDevices], status: InvestorStatus::Contacted, settled_on: None },
+    DemoInvestor { park: "chenzhou", name: "郴州铟材料科技有限公司", kind: InvestorKind::Company, origin: Origin::MainlandTaiwanFunded, region: "东莞", ubn: None, uscc: Some("91431000MA4T5C9P1H"), top100: false, industries: &[Ind::NonferrousMetals], status: InvestorStatus::Settled, settled_on: Some("2026-01-20") },
+    DemoInvestor { park: "chenzhou", name: "林志成", kind: InvestorKind::Individual, origin: Origin::Taiwan, region: "高雄", ubn: None, uscc: None, top100: false, industries: &[Ind::ModernServices], status: InvestorStatus::Prospect, settled_on: None },
+];
+
+fn add_investor(conn: &mut DbConnection, caller: &Caller, demo: &DemoInvestor) -> Result<String, ApiError> {
+    let new = NewInvestor {
+        park_code: Some(demo.park.into()),
+        kind: demo.kind,
+        name: demo.name.into(),
+        name_en: None,
+        origin: demo.origin,
+        region: demo.region.into(),
+        taiwan_business_id: demo.ubn.map(Into::into),
+        unified_social_credit_code: demo.uscc.map(Into::into),
+        taiwan_top100: demo.top100,
+        industries: demo.industries.to_vec(),
+        status: Some(demo.status),
+        settled_on: demo.settled_on.and_then(|d| d.parse().ok()),
+        referred_by_id: None,
+        notes: None,
+    };
+    let (park, fields) = new.into_fields();
+    let investor = investors::queries::create(conn, caller, park, fields)?;
+    investors::children::create_contact(conn, caller, &investor.id, ContactBody {
+        name: Some("陈经理".into()),
+        title: Some(Some("大陆投资部经理".into())),
+        phone: Some(Some("0912-345-678".into())),
+        email: None,
+    })?;
+    investors::children::create_follow_up(conn, caller, &investor.id, FollowUpBody {
+        date: "2026-11-02".parse().ok(),
+        channel: Some(Channel::Visit),
+        summary: Some("走访总部，介绍园区配套与对台政策".into()),
+        next_step: Some(Some("寄送用地与厂房方案".into())),
+        due_on: Some("2026-11-20".parse().ok()),
+    })?;
+    if demo.settled_on.is_some() {
+        for (year, value) in [(2020, 150_000_000), (2025, 310_000_000)] {
+            investors::children::create_figure(conn, caller, &investor.id, FigureBody { year: Some(year), output_value_cny: Some(value) })?;
+        }
+    }
+    Ok(investor.id)
+}
+
+struct DemoTalent {
+    park: &'static str,
+    name: &'static str,
+    birth_year: i32,
+    region: &'static str,
+    education: Education,
+    specialty: Ind,
+    status: TalentStatus,
+}
+
+const TALENTS: &[DemoTalent] = &[
+    DemoTalent { park: "yueyang", name: "林怡君", birth_year: 1994, region: "台中", education: Education::Master, specialty: Ind::ElectronicInformation, status: TalentStatus::Employed },
+    DemoTalent { park: "xiangtan", name: "張家豪", birth_year: 1988, region: "台南", education: Education::Doctor, specialty: Ind::MedicalDevices, status: TalentStatus::Contacted },
+    DemoTalent { park: "chenzhou", name: "黄雅婷", birth_year: 1999, region: "高雄", education: Education::Bachelor, specialty: Ind::NonferrousMetals, status: TalentStatus::Founder },
+];
+
+fn add_talent(conn: &mut DbConnection, caller: &Caller, demo: &DemoTalent, employer: Option<String>) -> Result<(), ApiError> {
+    let new = NewTalent {
+        park_code: Some(demo.park.into()),
+        full_name: demo.name.into(),
+        birth_year: demo.birth_year,
+        origin_region: demo.region.into(),
+        education: demo.education,
+        school: Some("國立成功大學".into()),
+        major: None,
+        specialty: demo.specialty,
+        qualifications: vec![Qualification { name: "專業工程師".into(), issuer: None, mainland_title: Some(MainlandTitle::Intermediate), recognition: Recognition::Pending }],
+        programmes: vec![],
+        status: Some(demo.status),
+        employer_id: employer.filter(|_| demo.status == TalentStatus::Employed).and_then(|id| id.parse().ok()),
+        phone: Some("0912-345-678".into()),
+        email: None,
+        permit_no: Some("12345678".into()),
+        consent_on: "2026-10-01".parse().ok(),
+        notes: None,
+    };
+    let (park, fields) = new.into_fields();
+    talents::queries::create(conn, caller, park, fields)?;
+    Ok(())
 }
 
 fn already_seeded(conn: &mut DbConnection) -> Result<bool, ApiError> {
@@ -63,7 +183,7 @@ fn already_seeded(conn: &mut DbConnection) -> Result<bool, ApiError> {
     Ok(n > 0)
 }
 
-fn add(conn: &mut DbConnection, caller: &Caller, demo: &Demo) -> Result<(), ApiError> {
+fn add(conn: &mut DbConnection, caller: &Caller, demo: &Demo, investor: Option<String>) -> Result<(), ApiError> {
     let first_contact = demo.path.first().and_then(|(_, d)| d.parse::<NaiveDate>().ok());
     let new = NewProject {
         park_code: Some(demo.park.into()),
@@ -83,7 +203,7 @@ fn add(conn: &mut DbConnection, caller: &Caller, demo: &Demo) -> Result<(), ApiE
         started_on: None,
         operating_on: None,
         owner_id: None,
-        investor_ids: vec![],
+        investor_ids: investor.and_then(|id| id.parse().ok()).into_iter().collect(),
         tags: demo.tags.iter().map(|t| (*t).to_owned()).collect(),
         notes: None,
     };

@@ -2,7 +2,7 @@
 //! associations being courted or already settled, with their contacts,
 //! follow-ups (跟进记录) and yearly output figures.
 
-mod children;
+pub(crate) mod children;
 pub mod handlers;
 pub mod identifiers;
 mod matching;
@@ -10,6 +10,6 @@ mod model;
 pub(crate) mod queries;
 mod rules;
 
-pub use children::{Contact, Figure, FollowUp};
+pub use children::{Contact, ContactBody, Figure, FigureBody, FollowUp, FollowUpBody};
 pub use matching::name_key;
 pub use model::{Investor, InvestorPatch, NewInvestor};

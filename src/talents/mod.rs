@@ -6,7 +6,7 @@
 pub mod handlers;
 mod model;
 mod privacy;
-mod queries;
+pub(crate) mod queries;
 mod rules;
 
 pub use model::{NewTalent, Programme, Qualification, Talent, TalentPatch};

@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::helpers::TestApp;
 use crate::on_both_databases;
 
-on_both_databases!(parks_come_from_the_first_migration, enums_carry_chinese_labels, health_probes, unknown_routes_are_problem_404);
+on_both_databases!(parks_come_from_the_first_migration, enums_carry_chinese_labels, health_probes, unknown_routes_are_problem_404, seed_demo_fills_every_library_once);
 
 async fn parks_come_from_the_first_migration(app: TestApp) {
     let res = app.get("/api/v1/parks").await;
@@ -47,4 +47,21 @@ async fn unknown_routes_are_problem_404(app: TestApp) {
         assert_eq!(res.status, 404, "{path}");
         assert_eq!(res.header("content-type").as_deref(), Some("application/problem+json"));
     }
+}
+
+async fn seed_demo_fills_every_library_once(app: TestApp) {
+    let pool = invest_registry::db::connect(&app.database_url, 1).unwrap();
+    assert_eq!(invest_registry::demo::seed(&pool).unwrap(), 12);
+    assert_eq!(invest_registry::demo::seed(&pool).unwrap(), 0, "a second run adds nothing");
+    let count = |res: crate::helpers::Response| res.body["items"].as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(count(app.get("/api/v1/projects").await), 12);
+    assert_eq!(count(app.get("/api/v1/investors").await), 6);
+    assert_eq!(count(app.get("/api/v1/talents").await), 3);
+    let parks: std::collections::BTreeSet<String> = app.get("/api/v1/projects?stage=operating&stage=under_construction").await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["park_code"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(parks.len(), 2, "projects at several stages in several parks: {parks:?}");
 }
