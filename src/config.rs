@@ -29,6 +29,11 @@ pub struct Settings {
     #[arg(long, env = "WORKERS")]
     pub workers: Option<usize>,
 
+    /// Origins allowed to call the API from a browser, comma-separated
+    /// (`https://zhaoshang.example.cn`); none by default.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<String>,
+
     #[command(flatten)]
     pub auth: AuthSettings,
 }

@@ -25,7 +25,7 @@ use utoipa_actix_web::AppExt;
         (name = "meta", description = "Vocabularies and their labels"),
         (name = "health", description = "Liveness and readiness"),
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError))
+    components(schemas(crate::error::Problem, crate::error::FieldError, crate::http::TimeBound))
 )]
 struct ApiDoc;
 
@@ -51,7 +51,45 @@ pub fn finish(mut doc: Document) -> Document {
         ),
     );
     doc.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    for item in doc.paths.paths.values_mut() {
+        for operation in [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete].into_iter().flatten() {
+            add_common_problems(operation);
+        }
+    }
     doc
+}
+
+/// Answers every operation can give for the same reasons, documented once
+/// here rather than on each handler: no token, unreadable input, bad ids.
+fn add_common_problems(operation: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::path::ParameterIn;
+    let protected = operation.security.as_ref().is_none_or(|s| !s.is_empty());
+    let has_body = operation.request_body.is_some();
+    let params = operation.parameters.as_deref().unwrap_or_default();
+    let located = |place: ParameterIn| {
+        params.iter().any(|p| matches!(p, utoipa::openapi::RefOr::T(p) if p.parameter_in == place))
+    };
+    let (has_query, has_path_id) = (located(ParameterIn::Query), located(ParameterIn::Path));
+    let mut add = |status: &str, description: &str, wanted: bool| {
+        if wanted && !operation.responses.responses.contains_key(status) {
+            operation.responses.responses.insert(status.to_owned(), problem_response(description));
+        }
+    };
+    add("400", "The request cannot be read: malformed JSON, a bad query parameter, id or header", has_body || has_query || has_path_id);
+    add("401", "No valid token (missing, malformed, expired or revoked); see WWW-Authenticate", protected);
+    add("404", "Not found, or not visible to the caller", has_path_id);
+    add("413", "The body is larger than 256 KiB", has_body);
+    add("415", "The body is not application/json", has_body);
+    add("422", "A field breaks a rule", has_body);
+}
+
+fn problem_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(crate::error::PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+        .build()
+        .into()
 }
 
 /// The whole document, as `GET /api-docs/openapi.json` serves it.

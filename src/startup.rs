@@ -3,7 +3,9 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
+use actix_web::http::header;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -74,6 +76,18 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
     );
 }
 
+/// Browser frontends on the configured origins may call the API with the
+/// headers it uses, and read the ETag and Location it answers.
+fn cors(origins: &[String]) -> Cors {
+    let cors = origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()).fold(Cors::default(), |cors, origin| {
+        cors.allowed_origin(origin)
+    });
+    cors.allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH, header::ACCEPT])
+        .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER, header::WWW_AUTHENTICATE])
+        .max_age(3600)
+}
+
 async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("resource"))
 }
@@ -91,11 +105,17 @@ impl Application {
         let pool = db::connect(&settings.db.database_url, settings.db.db_pool_size)?;
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| StartupError::Pool(format!("cannot listen on {}: {e}", settings.bind)))?;
-        Self::with_pool(pool, keys, listener, settings.workers)
+        Self::with_pool(pool, keys, listener, settings.workers, settings.cors_allowed_origins.clone())
     }
 
     /// Serves an existing pool on an existing listener (tests bind port 0).
-    pub fn with_pool(pool: DbPool, keys: TokenKeys, listener: TcpListener, workers: Option<usize>) -> Result<Self, StartupError> {
+    pub fn with_pool(
+        pool: DbPool,
+        keys: TokenKeys,
+        listener: TcpListener,
+        workers: Option<usize>,
+        cors_origins: Vec<String>,
+    ) -> Result<Self, StartupError> {
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
         let state = web::Data::new(AppState { pool, keys: Arc::new(keys) });
         let mut server = HttpServer::new(move || {
@@ -105,7 +125,8 @@ impl Application {
                 .app_data(state.clone())
                 .configure(api_routes)
                 .split_for_parts();
-            app.wrap(TracingLogger::default())
+            app.wrap(cors(&cors_origins))
+                .wrap(TracingLogger::default())
                 .route("/docs", web::get().to(|| async {
                     HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
                 }))

@@ -189,7 +189,7 @@ impl TestApp {
         let keys = TokenKeys::from_settings(&settings).expect("keys");
         let app_keys = TokenKeys::from_settings(&Self::auth_settings()).expect("keys");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-        let app = Application::with_pool(pool, app_keys, listener, Some(1)).expect("build app");
+        let app = Application::with_pool(pool, app_keys, listener, Some(1), vec!["https://frontend.example".into()]).expect("build app");
         let base = format!("http://127.0.0.1:{}", app.port());
         let server = app.into_server();
         let handle = server.handle();

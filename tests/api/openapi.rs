@@ -40,3 +40,34 @@ async fn served_document_and_docs_page() {
     assert!(page.text.contains("swagger"), "{}", page.text);
     assert!(!page.text.contains("https://"), "the docs page loads nothing from outside: {}", page.text);
 }
+
+#[actix_web::test]
+async fn cors_admits_configured_origins_only() {
+    use actix_web::http::Method;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let anonymous = app.as_(Who::Anonymous);
+    let preflight = |origin: &'static str| {
+        let anonymous = &anonymous;
+        async move {
+            anonymous
+                .send(Method::OPTIONS, "/api/v1/projects", &[("origin", origin), ("access-control-request-method", "PATCH"),
+                      ("access-control-request-headers", "authorization, if-match, content-type")], None)
+                .await
+        }
+    };
+    let allowed = preflight("https://frontend.example").await;
+    assert_eq!(allowed.status, 200, "{}", allowed.text);
+    assert_eq!(allowed.header("access-control-allow-origin").as_deref(), Some("https://frontend.example"));
+    let headers = allowed.header("access-control-allow-headers").unwrap_or_default().to_lowercase();
+    assert!(headers.contains("if-match") && headers.contains("authorization"), "{headers}");
+    let other = preflight("https://evil.example").await;
+    assert!(other.header("access-control-allow-origin").is_none());
+
+    let project = app.create_project(serde_json::json!({})).await;
+    let read = app
+        .as_(Who::ProvincialAdmin)
+        .send(Method::GET, &format!("/api/v1/projects/{}", project["id"].as_str().unwrap()), &[("origin", "https://frontend.example")], None)
+        .await;
+    let exposed = read.header("access-control-expose-headers").unwrap_or_default().to_lowercase();
+    assert!(exposed.contains("etag") && exposed.contains("location"), "{exposed}");
+}
