@@ -71,7 +71,7 @@ pub async fn create_investor(state: web::Data<AppState>, caller: Caller, body: J
 }
 
 /// Read one investor, with the projects that list it.
-#[utoipa::path(operation_id = "getInvestor", tag = "investors", params(("id" = String, Path, description = "The investor's id (UUID)")),
+#[utoipa::path(operation_id = "getInvestor", tag = "investors", params(("id" = uuid::Uuid, Path, description = "The investor's id (UUID)")),
     responses(
         (status = 200, description = "The investor", body = Investor, headers(("ETag" = String))),
         (status = 404, description = "No such investor visible to the caller", body = Problem, content_type = "application/problem+json"),
@@ -86,7 +86,7 @@ pub async fn get_investor(state: web::Data<AppState>, caller: Caller, id: web::P
 
 /// Change some fields of an investor; `If-Match` must carry the version read.
 #[utoipa::path(operation_id = "updateInvestor", tag = "investors", request_body = InvestorPatch,
-    params(("id" = String, Path, description = "The investor's id (UUID)"), ("If-Match" = String, Header, description = "The ETag read")),
+    params(("id" = uuid::Uuid, Path, description = "The investor's id (UUID)"), ("If-Match" = String, Header, description = "The ETag read")),
     responses(
         (status = 200, description = "The changed investor", body = Investor, headers(("ETag" = String))),
         (status = 403, description = "The role may not write here", body = Problem, content_type = "application/problem+json"),
@@ -106,7 +106,7 @@ pub async fn update_investor(state: web::Data<AppState>, caller: Caller, req: Ht
 
 /// Delete an investor (soft: its history stays).
 #[utoipa::path(operation_id = "deleteInvestor", tag = "investors",
-    params(("id" = String, Path, description = "The investor's id (UUID)"), ("If-Match" = Option<String>, Header, description = "When given, delete only at this version")),
+    params(("id" = uuid::Uuid, Path, description = "The investor's id (UUID)"), ("If-Match" = Option<String>, Header, description = "When given, delete only at this version")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, description = "The role may not write here", body = Problem, content_type = "application/problem+json"),
@@ -123,7 +123,7 @@ pub async fn delete_investor(state: web::Data<AppState>, caller: Caller, req: Ht
 
 /// An investor's audit events (its contacts, follow-ups and figures included), newest first.
 #[utoipa::path(operation_id = "getInvestorHistory", tag = "investors",
-    params(("id" = String, Path, description = "The investor's id (UUID)"), HistoryParams),
+    params(("id" = uuid::Uuid, Path, description = "The investor's id (UUID)"), HistoryParams),
     responses(
         (status = 200, description = "One page of events", body = Page<AuditEvent>),
         (status = 404, description = "No such investor visible to the caller", body = Problem, content_type = "application/problem+json"),
@@ -145,7 +145,7 @@ macro_rules! child_routes {
      $q_list:path, $q_create:path, $q_update:path, $q_delete:path) => {
         #[doc = concat!("List an investor's ", $kind, ".")]
         #[utoipa::path(operation_id = $list_id, tag = "investors",
-            params(("id" = String, Path, description = "The investor's id (UUID)")),
+            params(("id" = uuid::Uuid, Path, description = "The investor's id (UUID)")),
             responses(
                 (status = 200, description = "All of them", body = Items<$item>),
                 (status = 404, description = "No such investor visible to the caller", body = Problem, content_type = "application/problem+json"),
@@ -160,7 +160,7 @@ macro_rules! child_routes {
 
         #[doc = concat!("Add one of an investor's ", $kind, ".")]
         #[utoipa::path(operation_id = $create_id, tag = "investors", request_body = $body,
-            params(("id" = String, Path, description = "The investor's id (UUID)")),
+            params(("id" = uuid::Uuid, Path, description = "The investor's id (UUID)")),
             responses(
                 (status = 201, description = "Created", body = $item, headers(("Location" = String))),
                 (status = 403, description = "The role may not write here", body = Problem, content_type = "application/problem+json"),
@@ -178,7 +178,7 @@ macro_rules! child_routes {
 
         #[doc = concat!("Change one of an investor's ", $kind, ".")]
         #[utoipa::path(operation_id = $update_id, tag = "investors", request_body = $body,
-            params(("id" = String, Path, description = "The investor's id (UUID)"), ("child_id" = String, Path, description = "Its id (UUID)")),
+            params(("id" = uuid::Uuid, Path, description = "The investor's id (UUID)"), ("child_id" = uuid::Uuid, Path, description = "Its id (UUID)")),
             responses(
                 (status = 200, description = "Changed", body = $item),
                 (status = 403, description = "The role may not write here", body = Problem, content_type = "application/problem+json"),
@@ -195,7 +195,7 @@ macro_rules! child_routes {
 
         #[doc = concat!("Remove one of an investor's ", $kind, " (the investor's history keeps it).")]
         #[utoipa::path(operation_id = $delete_id, tag = "investors",
-            params(("id" = String, Path, description = "The investor's id (UUID)"), ("child_id" = String, Path, description = "Its id (UUID)")),
+            params(("id" = uuid::Uuid, Path, description = "The investor's id (UUID)"), ("child_id" = uuid::Uuid, Path, description = "Its id (UUID)")),
             responses(
                 (status = 204, description = "Removed"),
                 (status = 403, description = "The role may not write here", body = Problem, content_type = "application/problem+json"),

@@ -86,7 +86,7 @@ pub async fn create_project(
 #[utoipa::path(
     operation_id = "getProject",
     tag = "projects",
-    params(("id" = String, Path, description = "The project's id (UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "The project's id (UUID)")),
     responses(
         (status = 200, description = "The project", body = Project,
             headers(("ETag" = String, description = "The version, quoted"))),
@@ -111,7 +111,7 @@ pub async fn get_project(
     operation_id = "updateProject",
     tag = "projects",
     params(
-        ("id" = String, Path, description = "The project's id (UUID)"),
+        ("id" = uuid::Uuid, Path, description = "The project's id (UUID)"),
         ("If-Match" = String, Header, description = "The ETag of the version the change is based on, e.g. \"3\""),
     ),
     request_body = ProjectPatch,
@@ -147,7 +147,7 @@ pub async fn update_project(
     operation_id = "deleteProject",
     tag = "projects",
     params(
-        ("id" = String, Path, description = "The project's id (UUID)"),
+        ("id" = uuid::Uuid, Path, description = "The project's id (UUID)"),
         ("If-Match" = Option<String>, Header, description = "When given, the delete happens only at this version"),
     ),
     responses(
@@ -175,7 +175,7 @@ pub async fn delete_project(
 #[utoipa::path(
     operation_id = "getProjectHistory",
     tag = "projects",
-    params(("id" = String, Path, description = "The project's id (UUID)"), HistoryParams),
+    params(("id" = uuid::Uuid, Path, description = "The project's id (UUID)"), HistoryParams),
     responses(
         (status = 200, description = "One page of events", body = Page<AuditEvent>),
         (status = 400, description = "Malformed id or parameter", body = Problem, content_type = "application/problem+json"),

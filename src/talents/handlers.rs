@@ -61,7 +61,7 @@ pub async fn create_talent(state: web::Data<AppState>, caller: Caller, body: Jso
 }
 
 /// Read one talent: unmasked for provincial_admin, park_admin and park_staff (audited), masked for viewers.
-#[utoipa::path(operation_id = "getTalent", tag = "talents", params(("id" = String, Path, description = "The talent's id (UUID)")),
+#[utoipa::path(operation_id = "getTalent", tag = "talents", params(("id" = uuid::Uuid, Path, description = "The talent's id (UUID)")),
     responses(
         (status = 200, description = "The talent", body = Talent, headers(("ETag" = String))),
         (status = 404, description = "No such talent visible to the caller", body = Problem, content_type = "application/problem+json"),
@@ -78,7 +78,7 @@ pub async fn get_talent(state: web::Data<AppState>, caller: Caller, id: web::Pat
 
 /// Change some fields of a talent; `If-Match` must carry the version read.
 #[utoipa::path(operation_id = "updateTalent", tag = "talents", request_body = TalentPatch,
-    params(("id" = String, Path, description = "The talent's id (UUID)"), ("If-Match" = String, Header, description = "The ETag read")),
+    params(("id" = uuid::Uuid, Path, description = "The talent's id (UUID)"), ("If-Match" = String, Header, description = "The ETag read")),
     responses(
         (status = 200, description = "The changed talent, masked", body = Talent, headers(("ETag" = String))),
         (status = 403, description = "The role may not write here", body = Problem, content_type = "application/problem+json"),
@@ -97,7 +97,7 @@ pub async fn update_talent(state: web::Data<AppState>, caller: Caller, req: Http
 
 /// Delete a talent (soft), or with `purge=true` erase its personal data for good.
 #[utoipa::path(operation_id = "deleteTalent", tag = "talents",
-    params(("id" = String, Path, description = "The talent's id (UUID)"), ("If-Match" = Option<String>, Header, description = "When given, only at this version"), DeleteParams),
+    params(("id" = uuid::Uuid, Path, description = "The talent's id (UUID)"), ("If-Match" = Option<String>, Header, description = "When given, only at this version"), DeleteParams),
     responses(
         (status = 204, description = "Deleted or purged"),
         (status = 403, description = "The role may not do this", body = Problem, content_type = "application/problem+json"),
@@ -115,7 +115,7 @@ pub async fn delete_talent(state: web::Data<AppState>, caller: Caller, req: Http
 
 /// A talent's audit events, newest first (personal data values never appear).
 #[utoipa::path(operation_id = "getTalentHistory", tag = "talents",
-    params(("id" = String, Path, description = "The talent's id (UUID)"), HistoryParams),
+    params(("id" = uuid::Uuid, Path, description = "The talent's id (UUID)"), HistoryParams),
     responses(
         (status = 200, description = "One page of events", body = Page<AuditEvent>),
         (status = 404, description = "No such talent visible to the caller", body = Problem, content_type = "application/problem+json"),

@@ -60,7 +60,7 @@ pub async fn create_user(state: web::Data<AppState>, caller: Caller, body: Json<
 #[utoipa::path(
     operation_id = "getUser",
     tag = "users",
-    params(("id" = String, Path, description = "The user's id (UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "The user's id (UUID)")),
     responses(
         (status = 200, description = "The user", body = User, headers(("ETag" = String))),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -81,7 +81,7 @@ pub async fn get_user(state: web::Data<AppState>, caller: Caller, id: web::Path<
     operation_id = "updateUser",
     tag = "users",
     params(
-        ("id" = String, Path, description = "The user's id (UUID)"),
+        ("id" = uuid::Uuid, Path, description = "The user's id (UUID)"),
         ("If-Match" = String, Header, description = "The ETag of the version the change is based on"),
     ),
     request_body = UserPatch,
