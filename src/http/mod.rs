@@ -12,7 +12,7 @@ pub use filters::TimeBound;
 pub use json::{Json, BODY_LIMIT_BYTES};
 pub(crate) use pagination::keyset;
 pub use pagination::{take_page, Cursor, Limit, Page, SortKey, SortOrder};
-pub use preconditions::{etag, if_match, IfMatch};
+pub use preconditions::{created, etag, if_match, versioned, IfMatch};
 pub use query::Query;
 
 use crate::error::ApiError;

@@ -8,6 +8,21 @@ pub fn etag(version: i32) -> (header::HeaderName, String) {
     (header::ETAG, format!("\"{version}\""))
 }
 
+/// One record's answer: `status`, the record as JSON, its version as `ETag`.
+pub fn versioned<T: serde::Serialize>(status: actix_web::http::StatusCode, record: &T, version: i32) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::build(status).insert_header(etag(version)).json(record)
+}
+
+/// `201 Created` with `Location` (and `ETag` when the record has a version).
+pub fn created<T: serde::Serialize>(location: &str, record: &T, version: Option<i32>) -> actix_web::HttpResponse {
+    let mut response = actix_web::HttpResponse::Created();
+    response.insert_header((header::LOCATION, location));
+    if let Some(version) = version {
+        response.insert_header(etag(version));
+    }
+    response.json(record)
+}
+
 /// What an `If-Match` header asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IfMatch {

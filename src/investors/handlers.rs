@@ -1,30 +1,17 @@
 //! HTTP handlers of `/api/v1/investors` and its sub-resources.
 
-use actix_web::http::{header::LOCATION, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 
 use super::children::{self, Contact, ContactBody, Figure, FigureBody, FollowUp, FollowUpBody, Items};
 use super::model::{Investor, InvestorPatch, NewInvestor};
 use super::queries::{self, InvestorFilter, MatchQuery, Matches};
-use crate::audit::AuditEvent;
+use crate::audit::{AuditEvent, HistoryParams};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
-use crate::http::{etag, if_match, parse_id, Json, Page, Query};
-use crate::projects::handlers::HistoryParams;
+use crate::http::{created, if_match, parse_id, versioned, Json, Page, Query};
 use crate::AppState;
-
-fn one(status: StatusCode, investor: &Investor) -> HttpResponse {
-    HttpResponse::build(status).insert_header(etag(investor.version)).json(investor)
-}
-
-fn created<T: serde::Serialize>(location: String, body: &T) -> HttpResponse {
-    let mut response = HttpResponse::Created().json(body);
-    if let Ok(value) = location.parse() {
-        response.headers_mut().insert(LOCATION, value);
-    }
-    response
-}
 
 /// List investors, newest first, with filters and search.
 #[utoipa::path(operation_id = "listInvestors", tag = "investors", params(InvestorFilter),
@@ -63,11 +50,7 @@ pub async fn match_investors(state: web::Data<AppState>, _caller: Caller, query:
 pub async fn create_investor(state: web::Data<AppState>, caller: Caller, body: Json<NewInvestor>) -> Result<HttpResponse, ApiError> {
     let (park, fields) = body.0.into_fields();
     let investor = db::run(&state.pool, move |conn| queries::create(conn, &caller, park, fields)).await?;
-    let mut response = one(StatusCode::CREATED, &investor);
-    if let Ok(location) = format!("/api/v1/investors/{}", investor.id).parse() {
-        response.headers_mut().insert(LOCATION, location);
-    }
-    Ok(response)
+    Ok(created(&format!("/api/v1/investors/{}", investor.id), &investor, Some(investor.version)))
 }
 
 /// Read one investor, with the projects that list it.
@@ -81,7 +64,7 @@ pub async fn get_investor(state: web::Data<AppState>, caller: Caller, id: web::P
     let id = parse_id(&id)?;
     let scope = caller.scope();
     let investor = db::run(&state.pool, move |conn| queries::get(conn, &scope, &id)).await?;
-    Ok(one(StatusCode::OK, &investor))
+    Ok(versioned(StatusCode::OK, &investor, investor.version))
 }
 
 /// Change some fields of an investor; `If-Match` must carry the version read.
@@ -101,7 +84,7 @@ pub async fn update_investor(state: web::Data<AppState>, caller: Caller, req: Ht
     let id = parse_id(&id)?;
     let expected = if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
     let investor = db::run(&state.pool, move |conn| queries::update(conn, &caller, &id, &expected, body.0)).await?;
-    Ok(one(StatusCode::OK, &investor))
+    Ok(versioned(StatusCode::OK, &investor, investor.version))
 }
 
 /// Delete an investor (soft: its history stays).
@@ -173,7 +156,7 @@ macro_rules! child_routes {
             let id = parse_id(&id)?;
             let investor = id.clone();
             let item = db::run(&state.pool, move |conn| $q_create(conn, &caller, &investor, body.0)).await?;
-            Ok(created(format!("/api/v1/investors/{id}/{}/{}", $path.rsplit('/').next().unwrap_or_default(), item.id), &item))
+            Ok(created(&format!("/api/v1/investors/{id}/{}/{}", $path.rsplit('/').next().unwrap_or_default(), item.id), &item, None))
         }
 
         #[doc = concat!("Change one of an investor's ", $kind, ".")]

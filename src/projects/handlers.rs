@@ -1,35 +1,17 @@
 //! HTTP handlers of `/api/v1/projects`: read the request, call one query
 //! function with the caller, shape the response.
 
-use actix_web::http::header::LOCATION;
+use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use super::model::{NewProject, Project, ProjectPatch};
 use super::queries::{self, ListFilter};
-use crate::audit::AuditEvent;
+use crate::audit::{AuditEvent, HistoryParams};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
-use crate::http::{etag, if_match, parse_id, Json, Page, Query};
+use crate::http::{created, if_match, parse_id, versioned, Json, Page, Query};
 use crate::AppState;
-
-/// Paging of a record's history.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct HistoryParams {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-fn one(status: actix_web::http::StatusCode, project: &Project) -> HttpResponse {
-    HttpResponse::build(status).insert_header(etag(project.version)).json(project)
-}
 
 /// List major projects, newest first, with filters and full-text search.
 #[utoipa::path(
@@ -75,11 +57,7 @@ pub async fn create_project(
 ) -> Result<HttpResponse, ApiError> {
     let (park, fields) = body.0.into_fields();
     let project = db::run(&state.pool, move |conn| queries::create(conn, &caller, park, fields)).await?;
-    let mut response = one(actix_web::http::StatusCode::CREATED, &project);
-    if let Ok(location) = format!("/api/v1/projects/{}", project.id).parse() {
-        response.headers_mut().insert(LOCATION, location);
-    }
-    Ok(response)
+    Ok(created(&format!("/api/v1/projects/{}", project.id), &project, Some(project.version)))
 }
 
 /// Read one major project.
@@ -103,7 +81,7 @@ pub async fn get_project(
     let id = parse_id(&id)?;
     let scope = caller.scope();
     let project = db::run(&state.pool, move |conn| queries::get(conn, &scope, &id)).await?;
-    Ok(one(actix_web::http::StatusCode::OK, &project))
+    Ok(versioned(StatusCode::OK, &project, project.version))
 }
 
 /// Change some fields of a major project; `If-Match` must carry the version read.
@@ -139,7 +117,7 @@ pub async fn update_project(
     let expected = if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
     let project =
         db::run(&state.pool, move |conn| queries::update(conn, &caller, &id, &expected, body.0)).await?;
-    Ok(one(actix_web::http::StatusCode::OK, &project))
+    Ok(versioned(StatusCode::OK, &project, project.version))
 }
 
 /// Delete a major project (it leaves every list and read; its history stays).

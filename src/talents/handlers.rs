@@ -1,6 +1,6 @@
 //! HTTP handlers of `/api/v1/talents`.
 
-use actix_web::http::header::{HeaderValue, CACHE_CONTROL, LOCATION};
+use actix_web::http::header::{HeaderValue, CACHE_CONTROL};
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -8,17 +8,12 @@ use utoipa::IntoParams;
 
 use super::model::{NewTalent, Talent, TalentPatch};
 use super::queries::{self, TalentFilter};
-use crate::audit::AuditEvent;
+use crate::audit::{AuditEvent, HistoryParams};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
-use crate::http::{etag, if_match, parse_id, Json, Page, Query};
-use crate::projects::handlers::HistoryParams;
+use crate::http::{created, if_match, parse_id, versioned, Json, Page, Query};
 use crate::AppState;
-
-fn one(status: StatusCode, talent: &Talent) -> HttpResponse {
-    HttpResponse::build(status).insert_header(etag(talent.version)).json(talent)
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -53,11 +48,7 @@ pub async fn list_talents(state: web::Data<AppState>, caller: Caller, filter: Qu
 pub async fn create_talent(state: web::Data<AppState>, caller: Caller, body: Json<NewTalent>) -> Result<HttpResponse, ApiError> {
     let (park, fields) = body.0.into_fields();
     let talent = db::run(&state.pool, move |conn| queries::create(conn, &caller, park, fields)).await?;
-    let mut response = one(StatusCode::CREATED, &talent);
-    if let Ok(location) = format!("/api/v1/talents/{}", talent.id).parse() {
-        response.headers_mut().insert(LOCATION, location);
-    }
-    Ok(response)
+    Ok(created(&format!("/api/v1/talents/{}", talent.id), &talent, Some(talent.version)))
 }
 
 /// Read one talent: unmasked for provincial_admin, park_admin and park_staff (audited), masked for viewers.
@@ -70,7 +61,7 @@ pub async fn create_talent(state: web::Data<AppState>, caller: Caller, body: Jso
 pub async fn get_talent(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
     let talent = db::run(&state.pool, move |conn| queries::get(conn, &caller, &id)).await?;
-    let mut response = one(StatusCode::OK, &talent);
+    let mut response = versioned(StatusCode::OK, &talent, talent.version);
     // Personal data must not linger in shared caches.
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
@@ -92,7 +83,7 @@ pub async fn update_talent(state: web::Data<AppState>, caller: Caller, req: Http
     let id = parse_id(&id)?;
     let expected = if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
     let talent = db::run(&state.pool, move |conn| queries::update(conn, &caller, &id, &expected, body.0)).await?;
-    Ok(one(StatusCode::OK, &talent))
+    Ok(versioned(StatusCode::OK, &talent, talent.version))
 }
 
 /// Delete a talent (soft), or with `purge=true` erase its personal data for good.

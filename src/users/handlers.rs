@@ -1,6 +1,6 @@
 //! HTTP handlers of `/api/v1/users`.
 
-use actix_web::http::{header::LOCATION, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 
 use super::queries::{self, NewUser, UserFilter, UserPatch};
@@ -8,12 +8,8 @@ use super::User;
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
-use crate::http::{etag, if_match, parse_id, Json, Page, Query};
+use crate::http::{created, if_match, parse_id, versioned, Json, Page, Query};
 use crate::AppState;
-
-fn one(status: StatusCode, user: &User) -> HttpResponse {
-    HttpResponse::build(status).insert_header(etag(user.version)).json(user)
-}
 
 /// List the users the caller manages.
 #[utoipa::path(
@@ -49,11 +45,7 @@ pub async fn list_users(state: web::Data<AppState>, caller: Caller, filter: Quer
 #[post("/users")]
 pub async fn create_user(state: web::Data<AppState>, caller: Caller, body: Json<NewUser>) -> Result<HttpResponse, ApiError> {
     let user = db::run(&state.pool, move |conn| queries::create(conn, &caller, body.0)).await?;
-    let mut response = one(StatusCode::CREATED, &user);
-    if let Ok(location) = format!("/api/v1/users/{}", user.id).parse() {
-        response.headers_mut().insert(LOCATION, location);
-    }
-    Ok(response)
+    Ok(created(&format!("/api/v1/users/{}", user.id), &user, Some(user.version)))
 }
 
 /// Read one user.
@@ -72,7 +64,7 @@ pub async fn create_user(state: web::Data<AppState>, caller: Caller, body: Json<
 pub async fn get_user(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
     let user = db::run(&state.pool, move |conn| queries::get(conn, &caller, &id)).await?;
-    Ok(one(StatusCode::OK, &user))
+    Ok(versioned(StatusCode::OK, &user, user.version))
 }
 
 /// Change a user: display name, password, role, park or active flag. A change
@@ -106,5 +98,5 @@ pub async fn update_user(
     let id = parse_id(&id)?;
     let expected = if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
     let user = db::run(&state.pool, move |conn| queries::update(conn, &caller, &id, &expected, body.0)).await?;
-    Ok(one(StatusCode::OK, &user))
+    Ok(versioned(StatusCode::OK, &user, user.version))
 }
