@@ -122,12 +122,12 @@ pub async fn investor_history(state: web::Data<AppState>, caller: Caller, id: we
 
 /// Generates list, create, update and delete handlers for one kind of child.
 macro_rules! child_routes {
-    ($kind:literal, $path:literal, $child_path:literal, $item:ty, $body:ty,
+    ($path:literal, $child_path:literal, $item:ty, $body:ty,
+     [$list_doc:literal, $create_doc:literal, $update_doc:literal, $delete_doc:literal],
      $list:ident / $list_id:literal, $create:ident / $create_id:literal,
      $update:ident / $update_id:literal, $delete:ident / $delete_id:literal,
      $q_list:path, $q_create:path, $q_update:path, $q_delete:path) => {
-        #[doc = concat!("List an investor's ", $kind, ".")]
-        #[utoipa::path(operation_id = $list_id, tag = "investors",
+        #[utoipa::path(operation_id = $list_id, summary = $list_doc, tag = "investors",
             params(("id" = uuid::Uuid, Path, description = "The investor's id (UUID)")),
             responses(
                 (status = 200, description = "All of them", body = Items<$item>),
@@ -141,8 +141,7 @@ macro_rules! child_routes {
             Ok(HttpResponse::Ok().json(items))
         }
 
-        #[doc = concat!("Add one of an investor's ", $kind, ".")]
-        #[utoipa::path(operation_id = $create_id, tag = "investors", request_body = $body,
+        #[utoipa::path(operation_id = $create_id, summary = $create_doc, tag = "investors", request_body = $body,
             params(("id" = uuid::Uuid, Path, description = "The investor's id (UUID)")),
             responses(
                 (status = 201, description = "Created", body = $item, headers(("Location" = String))),
@@ -159,8 +158,7 @@ macro_rules! child_routes {
             Ok(created(&format!("/api/v1/investors/{id}/{}/{}", $path.rsplit('/').next().unwrap_or_default(), item.id), &item, None))
         }
 
-        #[doc = concat!("Change one of an investor's ", $kind, ".")]
-        #[utoipa::path(operation_id = $update_id, tag = "investors", request_body = $body,
+        #[utoipa::path(operation_id = $update_id, summary = $update_doc, tag = "investors", request_body = $body,
             params(("id" = uuid::Uuid, Path, description = "The investor's id (UUID)"), ("child_id" = uuid::Uuid, Path, description = "Its id (UUID)")),
             responses(
                 (status = 200, description = "Changed", body = $item),
@@ -176,8 +174,7 @@ macro_rules! child_routes {
             Ok(HttpResponse::Ok().json(item))
         }
 
-        #[doc = concat!("Remove one of an investor's ", $kind, " (the investor's history keeps it).")]
-        #[utoipa::path(operation_id = $delete_id, tag = "investors",
+        #[utoipa::path(operation_id = $delete_id, summary = $delete_doc, tag = "investors",
             params(("id" = uuid::Uuid, Path, description = "The investor's id (UUID)"), ("child_id" = uuid::Uuid, Path, description = "Its id (UUID)")),
             responses(
                 (status = 204, description = "Removed"),
@@ -193,17 +190,20 @@ macro_rules! child_routes {
     };
 }
 
-child_routes!("contacts", "/investors/{id}/contacts", "/investors/{id}/contacts/{child_id}", Contact, ContactBody,
+child_routes!("/investors/{id}/contacts", "/investors/{id}/contacts/{child_id}", Contact, ContactBody,
+    ["List an investor's contacts.", "Add a contact person.", "Change a contact person.", "Remove a contact person (the investor's history keeps it)."],
     list_contacts / "listInvestorContacts", create_contact / "createInvestorContact",
     update_contact / "updateInvestorContact", delete_contact / "deleteInvestorContact",
     children::list_contacts, children::create_contact, children::update_contact, children::delete_contact);
 
-child_routes!("follow-ups", "/investors/{id}/follow-ups", "/investors/{id}/follow-ups/{child_id}", FollowUp, FollowUpBody,
+child_routes!("/investors/{id}/follow-ups", "/investors/{id}/follow-ups/{child_id}", FollowUp, FollowUpBody,
+    ["List an investor's follow-ups (跟进记录), newest first.", "Record a follow-up.", "Change a follow-up.", "Remove a follow-up (the investor's history keeps it)."],
     list_follow_ups / "listInvestorFollowUps", create_follow_up / "createInvestorFollowUp",
     update_follow_up / "updateInvestorFollowUp", delete_follow_up / "deleteInvestorFollowUp",
     children::list_follow_ups, children::create_follow_up, children::update_follow_up, children::delete_follow_up);
 
-child_routes!("yearly figures", "/investors/{id}/figures", "/investors/{id}/figures/{child_id}", Figure, FigureBody,
+child_routes!("/investors/{id}/figures", "/investors/{id}/figures/{child_id}", Figure, FigureBody,
+    ["List an investor's yearly output figures, oldest year first.", "Add a year's output figure (one per year).", "Change a yearly figure.", "Remove a yearly figure (the investor's history keeps it)."],
     list_figures / "listInvestorFigures", create_figure / "createInvestorFigure",
     update_figure / "updateInvestorFigure", delete_figure / "deleteInvestorFigure",
     children::list_figures, children::create_figure, children::update_figure, children::delete_figure);
