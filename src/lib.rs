@@ -14,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod loadgen;
 pub mod investors;
 pub mod meta;
 pub mod openapi;

@@ -7,7 +7,7 @@ use invest_registry::config::{DbSettings, Settings};
 use invest_registry::auth::{Caller, Role};
 use invest_registry::users::{self, NewUser};
 use invest_registry::vocab::Vocabulary;
-use invest_registry::{db, demo, openapi, telemetry, Application};
+use invest_registry::{db, demo, loadgen, openapi, telemetry, Application};
 
 #[derive(Parser)]
 #[command(name = "invest-registry", version, about = "Investment-attraction registry of the Cross-Strait Industrial Cooperation Zone (Hunan)")]
@@ -35,6 +35,20 @@ enum Command {
     },
     /// Print the OpenAPI document (what openapi/openapi.json must hold).
     Openapi,
+    /// Fill the database with many generated rows for the benchmarks (bench/).
+    BenchLoad {
+        #[arg(long, default_value_t = 10_000)]
+        projects: u64,
+        #[arg(long, default_value_t = 2_000)]
+        investors: u64,
+        /// Parks to add beside the three of the policy.
+        #[arg(long, default_value_t = 3)]
+        extra_parks: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[command(flatten)]
+        db: DbSettings,
+    },
 }
 
 #[derive(Subcommand)]
@@ -73,6 +87,12 @@ fn main() -> ExitCode {
         Some(Command::User { command: UserCommand::Create { username, role, park, display_name, password_stdin: _, db } }) => {
             create_user(&db, username, &role, park, display_name)
         }
+        Some(Command::BenchLoad { projects, investors, extra_parks, seed, db }) => db::connect(&db.database_url, 1)
+            .map_err(|e| e.to_string())
+            .and_then(|pool| {
+                let sizes = loadgen::Sizes { projects, investors, extra_parks };
+                loadgen::load(&pool, sizes, seed).map_err(|e| e.problem().detail)
+            }),
         Some(Command::Openapi) => {
             print!("{}", openapi::document_json());
             Ok(())

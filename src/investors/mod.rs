@@ -13,3 +13,4 @@ mod rules;
 pub use children::{Contact, ContactBody, Figure, FigureBody, FollowUp, FollowUpBody};
 pub use matching::name_key;
 pub use model::{Investor, InvestorPatch, NewInvestor};
+pub(crate) use model::InvestorFields;

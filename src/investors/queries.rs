@@ -413,7 +413,7 @@ pub fn matches(conn: &mut DbConnection, query: MatchQuery) -> Result<Matches, Ap
 
 // ---- rows and records --------------------------------------------------------
 
-fn to_row(f: &InvestorFields, id: &str, park: &str, now: chrono::NaiveDateTime, by: &str) -> InvestorRow {
+pub(crate) fn to_row(f: &InvestorFields, id: &str, park: &str, now: chrono::NaiveDateTime, by: &str) -> InvestorRow {
     let mut search = vec![f.name.clone(), f.region.clone()];
     search.extend(f.name_en.iter().cloned());
     search.extend(f.notes.iter().cloned());

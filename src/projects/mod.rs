@@ -7,4 +7,5 @@ pub(crate) mod queries;
 mod rules;
 
 pub use model::{NewProject, Project, ProjectPatch, StageEntry};
+pub(crate) use model::{ProjectFields, StageRow};
 pub use queries::ListFilter;

@@ -299,7 +299,7 @@ pub fn history(
     audit::history(conn, ENTITY, id, limit, cursor)
 }
 
-fn to_row(f: &ProjectFields, park: &str, now: chrono::NaiveDateTime, by: &str) -> ProjectRow {
+pub(crate) fn to_row(f: &ProjectFields, park: &str, now: chrono::NaiveDateTime, by: &str) -> ProjectRow {
     ProjectRow {
         id: String::new(),
         park_code: park.to_owned(),

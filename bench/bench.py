@@ -1,0 +1,108 @@
+"""Helpers for bench/run.sh: logins, cursors, pgbench scripts, parsing, the report."""
+import base64
+import json
+import os
+import re
+import sys
+import urllib.parse
+import urllib.request
+
+COLUMNS = ("id, park_code, name, summary, industry, chain_role, attraction_mode, stage, planned_investment_usd, "
+           "actual_investment_usd, hq_type, high_tech, land_area_mu, first_contact_on, signed_on, started_on, "
+           "operating_on, owner_id, tags, notes, search_text, created_at, updated_at, created_by, updated_by, version, deleted_at")
+
+
+def call(base, path, token=None, body=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode() if body else None, headers=headers)
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.load(r)
+
+
+def login(base, user, password):
+    print(call(base, "/api/v1/auth/login", body={"username": user, "password": password})["access_token"])
+
+
+def deep_page(base, token, pages, park):
+    """The path of the page `pages` pages in, and its cursor's (t, id)."""
+    path = f"/api/v1/projects?park={park}&limit=20"
+    cursor = None
+    for _ in range(int(pages)):
+        page = call(base, path if cursor is None else f"{path}&cursor={cursor}", token)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            sys.exit("not enough rows for the deep page")
+    raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    print(f"{path}&cursor={cursor}")
+    print(raw["t"].replace("T", " "))
+    print(raw["i"])
+
+
+def pgbench_script(kind, rows, park="yueyang", at=None, after=None):
+    if kind == "get_by_id":
+        return (f"\\set n random(0, {int(rows) - 1})\n"
+                f"SELECT {COLUMNS} FROM projects WHERE deleted_at IS NULL "
+                f"AND id = '00000000-0000-7000-8000-' || lpad(:n::text, 12, '0');\n")
+    keyset = ""
+    if kind == "deep_page":
+        keyset = f"AND (created_at < '{at}' OR (created_at = '{at}' AND id < '{after}')) "
+    return (f"SELECT {COLUMNS} FROM projects WHERE deleted_at IS NULL AND park_code = '{park}' {keyset}"
+            f"ORDER BY created_at DESC, id DESC LIMIT 21;\n")
+
+
+def write_pgbench(kind, rows, out, *rest):
+    with open(out, "w") as f:
+        f.write(pgbench_script(kind, rows, *rest))
+
+
+def parse_wrk(path):
+    text = open(path).read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    def pct(p):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)", text, re.M)
+        if not m:
+            return float("nan")
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    err = sum(int(x) for x in errors.groups()) if errors else 0
+    return {"rps": rps, "p50": pct(50), "p99": pct(99), "non2xx": int(non2xx.group(1)) if non2xx else 0, "errors": err}
+
+
+def parse_pgbench(path):
+    m = re.search(r"tps = ([\d.]+) \(without initial connection time\)", open(path).read())
+    return float(m.group(1)) if m else float("nan")
+
+
+def record(results, scenario, rows, wrk_out, pgbench_out=""):
+    r = parse_wrk(wrk_out)
+    r.update(scenario=scenario, rows=int(rows))
+    r["ceiling"] = parse_pgbench(pgbench_out) if pgbench_out else None
+    with open(results, "a") as f:
+        f.write(json.dumps(r) + "\n")
+
+
+def report(results, out, title, rss_file):
+    rows = [json.loads(line) for line in open(results)]
+    lines = [f"## {title}", "",
+             "| scenario | rows | req/s | p50 ms | p99 ms | non-2xx | errors | ceiling req/s | ratio |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        ceiling = f"{r['ceiling']:.0f}" if r.get("ceiling") else "–"
+        ratio = f"{r['rps'] / r['ceiling']:.2f}" if r.get("ceiling") else "–"
+        lines.append(f"| {r['scenario']} | {r['rows']} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
+                     f"{r['non2xx']} | {r['errors']} | {ceiling} | {ratio} |")
+    if os.path.exists(rss_file):
+        lines += ["", "Peak RSS of the service (VmHWM) after each size's read scenarios:", ""]
+        lines += [f"- {line.strip()}" for line in open(rss_file) if line.strip()]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    with open(out, "a") as f:
+        f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    {"login": login, "deep-page": deep_page, "pgbench": write_pgbench, "record": record, "report": report}[sys.argv[1]](*sys.argv[2:])

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Benchmarks of the service against the database's own ceiling: see README.md.
+#
+#   bash bench/run.sh            full run: 10k, 100k and 1M projects on PostgreSQL, 100k on SQLite
+#   bash bench/run.sh --quick    10k projects, 5 s a scenario: a few minutes
+#   bash bench/run.sh --peer directus   (not built yet: says so and exits)
+#
+# Needs PostgreSQL at 127.0.0.1:5432 (trust auth, user postgres). Installs wrk
+# from Debian's packages when missing. Prints one table and appends it, with
+# the date and the machine, to bench/RESULTS.md.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+work="$root/target/bench"
+mkdir -p "$work"
+
+SIZES="10000 100000 1000000"; SQLITE_SIZE=100000; DURATION=20; CONNECTIONS=64; TITLE="Full run"
+case "${1:-}" in
+    --quick) SIZES="10000"; SQLITE_SIZE=10000; DURATION=5; TITLE="Quick run" ;;
+    --peer) echo "the Directus peer comparison is not built yet (issue #6)"; exit 2 ;;
+    "") ;;
+    *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+esac
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+command -v pgbench >/dev/null || { echo "pgbench is missing (Debian: postgresql-client or the server package)" >&2; exit 1; }
+(cd "$root" && cargo build --release --locked --quiet)
+bin="$root/target/release/invest-registry"
+py() { python3 "$here/bench.py" "$@"; }
+results="$work/results.jsonl"; rss="$work/rss.txt"; : >"$results"; : >"$rss"
+export ACCESS_TOKEN_TTL=86400 RUST_LOG=warn JWT_SECRET=bench-secret-bench-secret-bench-secret-01
+
+server_pid=""
+stop() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; server_pid=""; }
+trap stop EXIT
+
+# start DATABASE_URL: migrates, adds the users, serves; sets base and tokens.
+start() {
+    export DATABASE_URL="$1" DATA_DIR="$work"
+    echo 'bench admin password' | "$bin" user create --username bench.admin --role provincial_admin --password-stdin >/dev/null
+    echo 'bench staff password' | "$bin" user create --username bench.staff --role park_staff --park yueyang --password-stdin >/dev/null
+    BIND=127.0.0.1:18088 "$bin" serve >"$work/server.log" 2>&1 &
+    server_pid=$!
+    base=http://127.0.0.1:18088
+    for _ in $(seq 1 100); do curl -fs "$base/api/v1/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
+    STAFF=$(py login "$base" bench.staff 'bench staff password')
+    ADMIN=$(py login "$base" bench.admin 'bench admin password')
+}
+
+# scenario NAME ROWS SCRIPT TOKEN [PATH] [PGBENCH_SCRIPT DB]
+scenario() {
+    local name=$1 rows=$2 script=$3 token=$4 path=${5:-} pgscript=${6:-} db=${7:-}
+    echo "-- $name ($rows rows)"
+    TOKEN=$token ROWS=$rows PATH_Q=$path wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$here/wrk/$script" "$base" >"$work/wrk.txt"
+    local pg_out=""
+    if [ -n "$pgscript" ]; then
+        pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" -f "$pgscript" -h 127.0.0.1 -U postgres "$db" >"$work/pgbench.txt" 2>&1 || true
+        pg_out="$work/pgbench.txt"
+    fi
+    py record "$results" "$name" "$rows" "$work/wrk.txt" $pg_out
+}
+
+enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
+
+for rows in $SIZES; do
+    db="bench_$rows"
+    psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+    url="postgres://postgres@127.0.0.1:5432/$db"
+    echo "== PostgreSQL, $rows projects: loading"
+    start_load=$(date +%s)
+    "$bin" bench-load --projects "$rows" --investors $(( rows / 5 )) --database-url "$url"
+    psql -q -h 127.0.0.1 -U postgres -d "$db" -c "VACUUM ANALYZE"
+    echo "   loaded in $(( $(date +%s) - start_load )) s"
+    start "$url"
+
+    py pgbench get_by_id "$rows" "$work/get_by_id.sql"
+    py pgbench first_page "$rows" "$work/first_page.sql"
+    # 500 pages of 20 in; fewer where the park has fewer rows (quick mode).
+    pages=$(( rows * 40 / 100 / 20 / 2 )); [ "$pages" -gt 500 ] && pages=500
+    mapfile -t deep < <(py deep-page "$base" "$STAFF" "$pages" yueyang)
+    py pgbench deep_page "$rows" "$work/deep_page.sql" yueyang "${deep[1]}" "${deep[2]}"
+
+    scenario "1 get by id" "$rows" get_by_id.lua "$STAFF" "" "$work/get_by_id.sql" "$db"
+    scenario "2 first page" "$rows" get_path.lua "$STAFF" "/api/v1/projects?park=yueyang&limit=20" "$work/first_page.sql" "$db"
+    scenario "3 deep page ($pages in)" "$rows" get_path.lua "$STAFF" "${deep[0]}" "$work/deep_page.sql" "$db"
+    scenario "4 search q=芯片" "$rows" get_path.lua "$STAFF" "/api/v1/projects?limit=20&q=$(enc 芯片)"
+    scenario "4 search q=台積電" "$rows" get_path.lua "$STAFF" "/api/v1/projects?limit=20&q=$(enc 台積電)"
+    scenario "6 province: get by id" "$rows" get_by_id.lua "$ADMIN"
+    scenario "6 province: first page" "$rows" get_path.lua "$ADMIN" "/api/v1/projects?limit=20"
+    echo "PostgreSQL $rows projects: $(grep VmHWM /proc/$server_pid/status | tr -s ' ')" >>"$rss"
+    scenario "5 create" "$rows" create.lua "$STAFF"
+    stop
+done
+
+echo "== SQLite, $SQLITE_SIZE projects"
+rm -f "$work/bench.db"*
+"$bin" bench-load --projects "$SQLITE_SIZE" --investors $(( SQLITE_SIZE / 5 )) --database-url "$work/bench.db"
+start "$work/bench.db"
+scenario "1 get by id (SQLite)" "$SQLITE_SIZE" get_by_id.lua "$STAFF"
+scenario "2 first page (SQLite)" "$SQLITE_SIZE" get_path.lua "$STAFF" "/api/v1/projects?park=yueyang&limit=20"
+echo "SQLite $SQLITE_SIZE projects: $(grep VmHWM /proc/$server_pid/status | tr -s ' ')" >>"$rss"
+scenario "5 create (SQLite)" "$SQLITE_SIZE" create.lua "$STAFF"
+stop
+
+{
+    echo ""
+    echo "# $(date -u +%Y-%m-%d) — $TITLE on $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, loopback, $CONNECTIONS connections, ${DURATION} s a scenario"
+    echo ""
+} >>"$here/RESULTS.md"
+py report "$results" "$here/RESULTS.md" "$TITLE" "$rss"

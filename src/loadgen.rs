@@ -1,0 +1,240 @@
+//! `bench-load`: fills a database with many realistic rows for the
+//! benchmarks in bench/. Names mix both Chinese scripts; parks, stages and
+//! statuses are skewed the way real pipelines are (most rows early, a few
+//! parks much larger). Ids are made from a counter, so benchmark scripts and
+//! pgbench can compute any row's id: `00000000-0000-7000-800K-NNNNNNNNNNNN`
+//! with K = 0 for projects, 1 for investors.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::{investors, parks, project_investors, project_stage_history, projects};
+use crate::db::{write_tx, DbConnection, DbPool};
+use crate::error::ApiError;
+use crate::investors::InvestorFields;
+use crate::projects::{ProjectFields, StageRow};
+use crate::vocab::{AttractionMode, Industry, InvestorKind, InvestorStatus, Origin, Stage, Vocabulary};
+
+const BY: &str = "bench-load";
+
+/// Multi-row inserts do not go through diesel's multi-backend connection;
+/// they run on the concrete one.
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            DbConnection::Pg(c) => diesel::insert_into($table).values($rows).execute(c),
+            DbConnection::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
+        }
+    };
+}
+const BATCH: usize = 500;
+
+/// How much to load.
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    pub projects: u64,
+    pub investors: u64,
+    /// Parks added beside the three of the policy.
+    pub extra_parks: u32,
+}
+
+pub fn project_id(n: u64) -> String {
+    format!("00000000-0000-7000-8000-{n:012}")
+}
+
+pub fn investor_id(n: u64) -> String {
+    format!("00000000-0000-7000-8001-{n:012}")
+}
+
+/// SplitMix64: small, fast, and the same rows for the same seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    /// An index into `weights`, drawn in proportion to them.
+    fn weighted(&mut self, weights: &[u64]) -> usize {
+        let total: u64 = weights.iter().sum();
+        let mut roll = self.below(total);
+        for (i, w) in weights.iter().enumerate() {
+            if roll < *w {
+                return i;
+            }
+            roll -= w;
+        }
+        weights.len() - 1
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const PREFIXES: &[&str] = &["華芯", "华芯", "鴻海", "鸿海", "台積", "台积", "聯電", "联电", "精密", "光寶", "光宝", "緯創", "纬创", "宏碁", "友達", "友达", "群創", "群创", "仁寶", "仁宝", "湘台", "岳陽", "郴州", "湘潭", "新竹", "台中"];
+const MIDDLES: &[&str] = &["半導體", "半导体", "電子", "电子", "新能源", "光電", "光电", "精密機械", "精密机械", "醫療器材", "医疗器材", "有色金屬", "有色金属", "智能裝備", "智能装备", "材料", "農業", "农业"];
+const SUFFIXES: &[&str] = &["先進封裝項目", "先进封装项目", "生產基地", "生产基地", "研發中心", "研发中心", "擴產項目", "扩产项目", "總部項目", "总部项目", "產業園", "产业园"];
+const TAGS: &[&str] = &["芯片", "晶片", "封测", "储能", "锂电", "连接器", "光学膜", "减速机", "靶材", "冷链", "大湾区转移", "龙头企业"];
+
+/// Stages weighted like a real pipeline: most projects are early.
+const STAGE_WEIGHTS: &[(Stage, u64)] = &[
+    (Stage::Lead, 45),
+    (Stage::Negotiating, 25),
+    (Stage::Signed, 10),
+    (Stage::Registered, 7),
+    (Stage::UnderConstruction, 6),
+    (Stage::Operating, 4),
+    (Stage::Dropped, 3),
+];
+
+/// The parks, the first few much larger than the rest.
+fn park_list(conn: &mut DbConnection, extra: u32) -> Result<Vec<(String, u64)>, ApiError> {
+    let now = crate::clock::now();
+    for i in 1..=extra {
+        let code = format!("bench{i}");
+        if !crate::parks::exists(conn, &code)? {
+            diesel::insert_into(parks::table)
+                .values((
+                    parks::code.eq(&code),
+                    parks::name.eq(format!("基准测试园区{i}")),
+                    parks::name_en.eq(format!("Benchmark park {i}")),
+                    parks::focus_industries.eq("[\"other\"]"),
+                    parks::created_at.eq(now),
+                    parks::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+    }
+    let mut list = vec![("yueyang".to_owned(), 40), ("xiangtan".to_owned(), 25), ("chenzhou".to_owned(), 15)];
+    list.extend((1..=extra).map(|i| (format!("bench{i}"), 20 / u64::from(extra.max(1)))));
+    Ok(list)
+}
+
+fn name(rng: &mut Rng, n: u64) -> String {
+    format!("{}{}{} {n}", rng.pick(PREFIXES), rng.pick(MIDDLES), rng.pick(SUFFIXES))
+}
+
+/// A moment in the five years before `now`, later for larger `n` (rows
+/// arrive over time), so that "newest first" is meaningful.
+fn created_at(now: NaiveDateTime, n: u64, total: u64, rng: &mut Rng) -> NaiveDateTime {
+    let span = Duration::days(5 * 365).num_seconds();
+    let offset = span - span * n as i64 / total.max(1) as i64 - rng.below(3600) as i64;
+    now - Duration::seconds(offset.max(0))
+}
+
+pub fn load(pool: &DbPool, sizes: Sizes, seed: u64) -> Result<(), ApiError> {
+    let mut conn = pool.get().map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let conn = &mut *conn;
+    let parks = park_list(conn, sizes.extra_parks)?;
+    let weights: Vec<u64> = parks.iter().map(|(_, w)| *w).collect();
+    let mut rng = Rng(seed);
+    let now = crate::clock::now();
+
+    // Investors first: projects link to investors of their park.
+    let mut by_park: Vec<Vec<u64>> = vec![Vec::new(); parks.len()];
+    let mut n = 0;
+    while n < sizes.investors {
+        let end = (n + BATCH as u64).min(sizes.investors);
+        let mut rows = Vec::with_capacity(BATCH);
+        for i in n..end {
+            let park = rng.weighted(&weights);
+            by_park[park].push(i);
+            let status = *rng.pick(InvestorStatus::ALL);
+            let fields = InvestorFields {
+                kind: if rng.below(10) == 0 { InvestorKind::Individual } else { InvestorKind::Company },
+                name: format!("{}{}股份有限公司 {i}", rng.pick(PREFIXES), rng.pick(MIDDLES)),
+                name_en: None,
+                origin: *rng.pick(&[Origin::Taiwan, Origin::Taiwan, Origin::MainlandTaiwanFunded, Origin::Other]),
+                region: (*rng.pick(&["新竹", "台中", "台北", "高雄", "东莞", "昆山", "厦门"])).to_owned(),
+                taiwan_business_id: None,
+                unified_social_credit_code: None,
+                taiwan_top100: rng.below(50) == 0,
+                industries: vec![*rng.pick(Industry::ALL)],
+                status,
+                settled_on: (status == InvestorStatus::Settled).then(|| NaiveDate::from_ymd_opt(2024, 1, 1)).flatten(),
+                referred_by_id: None,
+                notes: None,
+            };
+            let at = created_at(now, i, sizes.investors, &mut rng);
+            let mut row = crate::investors::queries::to_row(&fields, &investor_id(i), &parks[park].0, at, BY);
+            row.created_at = at;
+            row.updated_at = at;
+            rows.push(row);
+        }
+        write_tx(conn, |conn| {
+            insert_all!(conn, investors::table, &rows)?;
+            Ok(())
+        })?;
+        n = end;
+    }
+
+    let stage_weights: Vec<u64> = STAGE_WEIGHTS.iter().map(|(_, w)| *w).collect();
+    let mut n = 0;
+    while n < sizes.projects {
+        let end = (n + BATCH as u64).min(sizes.projects);
+        let (mut rows, mut stages, mut links) = (Vec::with_capacity(BATCH), Vec::new(), Vec::new());
+        for i in n..end {
+            let park = rng.weighted(&weights);
+            let stage = STAGE_WEIGHTS[rng.weighted(&stage_weights)].0;
+            let fields = ProjectFields {
+                name: name(&mut rng, i),
+                summary: Some(format!("{}项目，规划用地 {} 亩", rng.pick(MIDDLES), 20 + rng.below(300))),
+                industry: *rng.pick(Industry::ALL),
+                chain_role: None,
+                attraction_mode: *rng.pick(AttractionMode::ALL),
+                stage,
+                planned_investment_usd: 1_000_000 * (1 + rng.below(300)) as i64,
+                actual_investment_usd: None,
+                hq_type: None,
+                high_tech: rng.below(4) == 0,
+                land_area_mu: None,
+                first_contact_on: None,
+                signed_on: None,
+                started_on: None,
+                operating_on: None,
+                owner_id: None,
+                investor_ids: vec![],
+                tags: vec![(*rng.pick(TAGS)).to_owned()],
+                notes: None,
+            };
+            let at = created_at(now, i, sizes.projects, &mut rng);
+            let mut row = crate::projects::queries::to_row(&fields, &parks[park].0, at, BY);
+            row.id = project_id(i);
+            for (k, s) in [(0, Stage::Lead), (1, stage)].into_iter().filter(|(k, s)| *k == 0 || *s != Stage::Lead) {
+                stages.push(StageRow {
+                    id: format!("00000000-0000-7000-800{}-{i:012}", 2 + k),
+                    project_id: row.id.clone(),
+                    stage: s.to_string(),
+                    on_date: at.date(),
+                    by_user: BY.into(),
+                    recorded_at: at + Duration::seconds(k),
+                });
+            }
+            if !by_park[park].is_empty() && rng.below(10) < 6 {
+                links.push((row.id.clone(), investor_id(*rng.pick(&by_park[park]))));
+            }
+            rows.push(row);
+        }
+        write_tx(conn, |conn| {
+            insert_all!(conn, projects::table, &rows)?;
+            insert_all!(conn, project_stage_history::table, &stages)?;
+            let links: Vec<_> = links
+                .iter()
+                .map(|(p, i)| (project_investors::project_id.eq(p), project_investors::investor_id.eq(i), project_investors::position.eq(0)))
+                .collect();
+            insert_all!(conn, project_investors::table, &links)?;
+            Ok(())
+        })?;
+        n = end;
+    }
+    Ok(())
+}
