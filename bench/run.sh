@@ -51,13 +51,19 @@ start() {
 scenario() {
     local name=$1 rows=$2 script=$3 token=$4 path=${5:-} pgscript=${6:-} db=${7:-}
     echo "-- $name ($rows rows)"
-    TOKEN=$token ROWS=$rows PATH_Q=$path wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$here/wrk/$script" "$base" >"$work/wrk.txt"
+    TOKEN=$token IDS=${IDS:-} PATH_Q=$path wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$here/wrk/$script" "$base" >"$work/wrk.txt"
     local pg_out=""
     if [ -n "$pgscript" ]; then
         pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" -f "$pgscript" -h 127.0.0.1 -U postgres "$db" >"$work/pgbench.txt" 2>&1 || true
         pg_out="$work/pgbench.txt"
     fi
     py record "$results" "$name" "$rows" "$work/wrk.txt" $pg_out
+}
+
+# ids_for PARK|all: the ids file scenario 1 draws from.
+ids_for() {
+    if [ "$1" = all ]; then cut -d' ' -f2 "$work/ids.txt"; else grep "^$1 " "$work/ids.txt" | cut -d' ' -f2; fi >"$work/ids-$1.txt"
+    echo "$work/ids-$1.txt"
 }
 
 enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
@@ -68,7 +74,7 @@ for rows in $SIZES; do
     url="postgres://postgres@127.0.0.1:5432/$db"
     echo "== PostgreSQL, $rows projects: loading"
     start_load=$(date +%s)
-    "$bin" bench-load --projects "$rows" --investors $(( rows / 5 )) --database-url "$url"
+    "$bin" bench-load --projects "$rows" --investors $(( rows / 5 )) --database-url "$url" --ids-out "$work/ids.txt"
     psql -q -h 127.0.0.1 -U postgres -d "$db" -c "VACUUM ANALYZE"
     echo "   loaded in $(( $(date +%s) - start_load )) s"
     start "$url"
@@ -80,12 +86,12 @@ for rows in $SIZES; do
     mapfile -t deep < <(py deep-page "$base" "$STAFF" "$pages" yueyang)
     py pgbench deep_page "$rows" "$work/deep_page.sql" yueyang "${deep[1]}" "${deep[2]}"
 
-    scenario "1 get by id" "$rows" get_by_id.lua "$STAFF" "" "$work/get_by_id.sql" "$db"
+    IDS=$(ids_for yueyang) scenario "1 get by id" "$rows" get_by_id.lua "$STAFF" "" "$work/get_by_id.sql" "$db"
     scenario "2 first page" "$rows" get_path.lua "$STAFF" "/api/v1/projects?park=yueyang&limit=20" "$work/first_page.sql" "$db"
     scenario "3 deep page ($pages in)" "$rows" get_path.lua "$STAFF" "${deep[0]}" "$work/deep_page.sql" "$db"
     scenario "4 search q=芯片" "$rows" get_path.lua "$STAFF" "/api/v1/projects?limit=20&q=$(enc 芯片)"
     scenario "4 search q=台積電" "$rows" get_path.lua "$STAFF" "/api/v1/projects?limit=20&q=$(enc 台積電)"
-    scenario "6 province: get by id" "$rows" get_by_id.lua "$ADMIN"
+    IDS=$(ids_for all) scenario "6 province: get by id" "$rows" get_by_id.lua "$ADMIN"
     scenario "6 province: first page" "$rows" get_path.lua "$ADMIN" "/api/v1/projects?limit=20"
     echo "PostgreSQL $rows projects: $(grep VmHWM /proc/$server_pid/status | tr -s ' ')" >>"$rss"
     scenario "5 create" "$rows" create.lua "$STAFF"
@@ -94,9 +100,9 @@ done
 
 echo "== SQLite, $SQLITE_SIZE projects"
 rm -f "$work/bench.db"*
-"$bin" bench-load --projects "$SQLITE_SIZE" --investors $(( SQLITE_SIZE / 5 )) --database-url "$work/bench.db"
+"$bin" bench-load --projects "$SQLITE_SIZE" --investors $(( SQLITE_SIZE / 5 )) --database-url "$work/bench.db" --ids-out "$work/ids.txt"
 start "$work/bench.db"
-scenario "1 get by id (SQLite)" "$SQLITE_SIZE" get_by_id.lua "$STAFF"
+IDS=$(ids_for yueyang) scenario "1 get by id (SQLite)" "$SQLITE_SIZE" get_by_id.lua "$STAFF"
 scenario "2 first page (SQLite)" "$SQLITE_SIZE" get_path.lua "$STAFF" "/api/v1/projects?park=yueyang&limit=20"
 echo "SQLite $SQLITE_SIZE projects: $(grep VmHWM /proc/$server_pid/status | tr -s ' ')" >>"$rss"
 scenario "5 create (SQLite)" "$SQLITE_SIZE" create.lua "$STAFF"

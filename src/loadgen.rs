@@ -131,7 +131,14 @@ fn created_at(now: NaiveDateTime, n: u64, total: u64, rng: &mut Rng) -> NaiveDat
     now - Duration::seconds(offset.max(0))
 }
 
-pub fn load(pool: &DbPool, sizes: Sizes, seed: u64) -> Result<(), ApiError> {
+/// Loads the rows; with `ids_out`, also writes `park_code id` for every
+/// project there, so a benchmark can draw ids a park role may see.
+pub fn load(pool: &DbPool, sizes: Sizes, seed: u64, ids_out: Option<&std::path::Path>) -> Result<(), ApiError> {
+    use std::io::Write;
+    let mut ids_file = ids_out
+        .map(|path| std::fs::File::create(path).map(std::io::BufWriter::new))
+        .transpose()
+        .map_err(|e| ApiError::internal(format!("ids file: {e}")))?;
     let mut conn = pool.get().map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let conn = &mut *conn;
     let parks = park_list(conn, sizes.extra_parks)?;
@@ -219,6 +226,9 @@ pub fn load(pool: &DbPool, sizes: Sizes, seed: u64) -> Result<(), ApiError> {
                     recorded_at: at + Duration::seconds(k),
                 });
             }
+            if let Some(file) = ids_file.as_mut() {
+                writeln!(file, "{} {}", parks[park].0, row.id).map_err(|e| ApiError::internal(format!("ids file: {e}")))?;
+            }
             if !by_park[park].is_empty() && rng.below(10) < 6 {
                 links.push((row.id.clone(), investor_id(*rng.pick(&by_park[park]))));
             }
@@ -235,6 +245,9 @@ pub fn load(pool: &DbPool, sizes: Sizes, seed: u64) -> Result<(), ApiError> {
             Ok(())
         })?;
         n = end;
+    }
+    if let Some(mut file) = ids_file {
+        file.flush().map_err(|e| ApiError::internal(format!("ids file: {e}")))?;
     }
     Ok(())
 }

@@ -46,6 +46,9 @@ enum Command {
         extra_parks: u32,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Also write `park_code id` for every project to this file.
+        #[arg(long)]
+        ids_out: Option<std::path::PathBuf>,
         #[command(flatten)]
         db: DbSettings,
     },
@@ -87,11 +90,11 @@ fn main() -> ExitCode {
         Some(Command::User { command: UserCommand::Create { username, role, park, display_name, password_stdin: _, db } }) => {
             create_user(&db, username, &role, park, display_name)
         }
-        Some(Command::BenchLoad { projects, investors, extra_parks, seed, db }) => db::connect(&db.database_url, 1)
+        Some(Command::BenchLoad { projects, investors, extra_parks, seed, ids_out, db }) => db::connect(&db.database_url, 1)
             .map_err(|e| e.to_string())
             .and_then(|pool| {
                 let sizes = loadgen::Sizes { projects, investors, extra_parks };
-                loadgen::load(&pool, sizes, seed).map_err(|e| e.problem().detail)
+                loadgen::load(&pool, sizes, seed, ids_out.as_deref()).map_err(|e| e.problem().detail)
             }),
         Some(Command::Openapi) => {
             print!("{}", openapi::document_json());

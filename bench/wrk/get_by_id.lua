@@ -1,9 +1,12 @@
--- GET one project by a random id (ids are counter-made: see src/loadgen.rs).
-local rows = tonumber(os.getenv("ROWS"))
+-- GET one project by an id drawn at random from IDS (a file, one id a line):
+-- ids of rows the caller may see, so every answer should be 200.
 local token = os.getenv("TOKEN")
+local ids = {}
+for line in io.lines(os.getenv("IDS")) do
+  ids[#ids + 1] = line
+end
 math.randomseed(os.time())
 request = function()
-  local n = math.random(0, rows - 1)
-  local path = string.format("/api/v1/projects/00000000-0000-7000-8000-%012d", n)
+  local path = "/api/v1/projects/" .. ids[math.random(1, #ids)]
   return wrk.format("GET", path, { ["Authorization"] = "Bearer " .. token })
 end
