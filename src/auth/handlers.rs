@@ -22,6 +22,7 @@ pub struct Login {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "q3J0c2VjcmV0LXJlZnJlc2gtdG9rZW4tZXhhbXBsZQ"}))]
 pub struct Refresh {
     pub refresh_token: String,
 }
