@@ -47,7 +47,7 @@ def pgbench_script(kind, rows, park="yueyang", at=None, after=None):
                 f"AND id = '00000000-0000-7000-8000-' || lpad(:n::text, 12, '0');\n")
     keyset = ""
     if kind == "deep_page":
-        keyset = f"AND (created_at < '{at}' OR (created_at = '{at}' AND id < '{after}')) "
+        keyset = f"AND (created_at, id) < ('{at}', '{after}') "
     return (f"SELECT {COLUMNS} FROM projects WHERE deleted_at IS NULL AND park_code = '{park}' {keyset}"
             f"ORDER BY created_at DESC, id DESC LIMIT 21;\n")
 

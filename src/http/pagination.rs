@@ -44,15 +44,27 @@ impl<T: ToSchema> Page<T> {
 /// Orders a boxed query by `(column, id)` in `order` and keeps only the rows
 /// after `after` (a decoded [`Cursor`]). Keyset paging: rows inserted while a
 /// client pages neither repeat nor shift the rows it has not seen.
+///
+/// The condition is a row comparison, `(column, id) < (t, i)`, which both
+/// PostgreSQL and SQLite (3.15+) turn into a range on a `(…, column, id)`
+/// index; the equivalent `column < t OR (column = t AND id < i)` is not, and
+/// made deep pages scan.
 macro_rules! keyset {
     ($query:ident, $column:expr, $id:expr, $order:expr, $after:expr) => {{
         use $crate::http::SortOrder;
         if let Some(after) = $after {
-            let (at, id) = (after.at, after.id.clone());
-            $query = match $order {
-                SortOrder::Desc => $query.filter($column.lt(at).or($column.eq(at).and($id.lt(id)))),
-                SortOrder::Asc => $query.filter($column.gt(at).or($column.eq(at).and($id.gt(id)))),
+            let op = match $order {
+                SortOrder::Desc => "<",
+                SortOrder::Asc => ">",
             };
+            let lhs = format!("({}, {}) {op} (", $crate::http::column_name($column), $crate::http::column_name($id));
+            $query = $query.filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>(&lhs)
+                    .bind::<diesel::sql_types::Timestamp, _>(after.at)
+                    .sql(", ")
+                    .bind::<diesel::sql_types::Text, _>(after.id.clone())
+                    .sql(")"),
+            );
         }
         $query = match $order {
             SortOrder::Desc => $query.order(($column.desc(), $id.desc())),
@@ -60,6 +72,12 @@ macro_rules! keyset {
         };
     }};
 }
+
+/// A column's name, for the few SQL fragments diesel's DSL cannot express.
+pub fn column_name<C: diesel::Column>(_: C) -> &'static str {
+    C::NAME
+}
+
 pub(crate) use keyset;
 
 pub const DEFAULT_LIMIT: u32 = 50;
