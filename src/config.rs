@@ -94,6 +94,13 @@ pub struct AuthSettings {
     #[arg(long, env = "JWT_USERNAME_CLAIM", default_value = "preferred_username")]
     pub jwt_username_claim: String,
 
+    /// Seconds a token's live check (not revoked, user unchanged) is trusted
+    /// before it is repeated; 0 checks every request. Logouts and user changes
+    /// made through this instance take effect at once regardless; other
+    /// instances on the same database see them within this time.
+    #[arg(long, env = "AUTH_RECHECK_SECONDS", default_value_t = 5)]
+    pub auth_recheck_seconds: u64,
+
     /// Take the client address for login throttling from X-Forwarded-For
     /// (only behind a proxy that sets it).
     #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false)]
@@ -117,6 +124,7 @@ impl AuthSettings {
             jwt_role_claim: "role".into(),
             jwt_park_claim: "park".into(),
             jwt_username_claim: "preferred_username".into(),
+            auth_recheck_seconds: 5,
             trust_forwarded_for: false,
         }
     }

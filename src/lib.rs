@@ -27,4 +27,4 @@ pub mod text;
 pub mod users;
 pub mod vocab;
 
-pub use startup::{AppState, Application};
+pub use startup::{AppState, Application, ServeOptions};

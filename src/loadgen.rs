@@ -8,11 +8,12 @@
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use crate::clock;
 use crate::db::schema::{investors, parks, project_investors, project_stage_history, projects};
 use crate::db::{write_tx, DbConnection, DbPool};
 use crate::error::ApiError;
 use crate::investors::InvestorFields;
-use crate::projects::{ProjectFields, StageRow};
+use crate::projects::{ProjectFields, StageEntry, StageRow};
 use crate::vocab::{AttractionMode, Industry, InvestorKind, InvestorStatus, Origin, Stage, Vocabulary};
 
 const BY: &str = "bench-load";
@@ -216,21 +217,28 @@ pub fn load(pool: &DbPool, sizes: Sizes, seed: u64, ids_out: Option<&std::path::
             let at = created_at(now, i, sizes.projects, &mut rng);
             let mut row = crate::projects::queries::to_row(&fields, &parks[park].0, at, BY);
             row.id = project_id(i);
+            let mut history = Vec::new();
             for (k, s) in [(0, Stage::Lead), (1, stage)].into_iter().filter(|(k, s)| *k == 0 || *s != Stage::Lead) {
+                let recorded_at = at + Duration::seconds(k);
+                history.push(StageEntry { stage: s, on: at.date(), by: BY.into(), recorded_at: clock::utc(recorded_at) });
                 stages.push(StageRow {
                     id: format!("00000000-0000-7000-800{}-{i:012}", 2 + k),
                     project_id: row.id.clone(),
                     stage: s.to_string(),
                     on_date: at.date(),
                     by_user: BY.into(),
-                    recorded_at: at + Duration::seconds(k),
+                    recorded_at,
                 });
             }
+            // The read copies the service keeps (see projects::queries::refresh_read_copies).
+            row.stage_history_json = serde_json::to_string(&history)?;
             if let Some(file) = ids_file.as_mut() {
                 writeln!(file, "{} {}", parks[park].0, row.id).map_err(|e| ApiError::internal(format!("ids file: {e}")))?;
             }
             if !by_park[park].is_empty() && rng.below(10) < 6 {
-                links.push((row.id.clone(), investor_id(*rng.pick(&by_park[park]))));
+                let investor = investor_id(*rng.pick(&by_park[park]));
+                row.investor_ids_json = serde_json::to_string(&[&investor])?;
+                links.push((row.id.clone(), investor));
             }
             rows.push(row);
         }

@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
@@ -12,7 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::{self, TokenKeys};
+use crate::auth::{self, Rechecks, TokenKeys};
 use crate::config::Settings;
 use crate::db::{self, DbPool, StartupError};
 use crate::error::ApiError;
@@ -23,6 +24,17 @@ use crate::{health, investors, meta, openapi, parks, projects, talents, users};
 pub struct AppState {
     pub pool: DbPool,
     pub keys: Arc<TokenKeys>,
+    pub rechecks: Arc<Rechecks>,
+}
+
+/// How the server runs, apart from its database and keys.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// HTTP worker threads; one per core when `None`.
+    pub workers: Option<usize>,
+    pub cors_origins: Vec<String>,
+    /// How long a token's passed live check is trusted.
+    pub recheck_after: Duration,
 }
 
 /// The API under `/api/v1`, described for the OpenAPI document as it is routed.
@@ -105,7 +117,12 @@ impl Application {
         let pool = db::connect(&settings.db.database_url, settings.db.db_pool_size)?;
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| StartupError::Pool(format!("cannot listen on {}: {e}", settings.bind)))?;
-        Self::with_pool(pool, keys, listener, settings.workers, settings.cors_allowed_origins.clone())
+        let options = ServeOptions {
+            workers: settings.workers,
+            cors_origins: settings.cors_allowed_origins.clone(),
+            recheck_after: Duration::from_secs(settings.auth.auth_recheck_seconds),
+        };
+        Self::with_pool(pool, keys, listener, options)
     }
 
     /// Serves an existing pool on an existing listener (tests bind port 0).
@@ -113,11 +130,12 @@ impl Application {
         pool: DbPool,
         keys: TokenKeys,
         listener: TcpListener,
-        workers: Option<usize>,
-        cors_origins: Vec<String>,
+        options: ServeOptions,
     ) -> Result<Self, StartupError> {
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
-        let state = web::Data::new(AppState { pool, keys: Arc::new(keys) });
+        let rechecks = Arc::new(Rechecks::new(options.recheck_after));
+        let state = web::Data::new(AppState { pool, keys: Arc::new(keys), rechecks });
+        let cors_origins = options.cors_origins;
         let mut server = HttpServer::new(move || {
             let (app, api) = App::new()
                 .into_utoipa_app()
@@ -133,7 +151,7 @@ impl Application {
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi::finish(api)))
                 .default_service(web::to(not_found))
         });
-        if let Some(workers) = workers {
+        if let Some(workers) = options.workers {
             server = server.workers(workers);
         }
         let server = server

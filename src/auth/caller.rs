@@ -5,6 +5,7 @@ use actix_web::http::header;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use diesel::prelude::*;
 
+use super::recheck::Rechecks;
 use super::tokens::Verified;
 use crate::db::schema::{revoked_tokens, users};
 use crate::db::{self, DbConnection};
@@ -124,7 +125,21 @@ impl FromRequest for Caller {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let token = token?;
             let verified = state.keys.verify(&token)?;
-            db::run(&state.pool, move |conn| check_live(conn, verified)).await
+            // An external token without a jti has nothing to check live.
+            if let Verified::External { username, role, park, jti: None, exp } = verified {
+                return Ok(external(username, role, park, None, exp));
+            }
+            let key = match &verified {
+                Verified::Local(claims) => Rechecks::key(false, &claims.jti),
+                Verified::External { jti, .. } => Rechecks::key(true, jti.as_deref().unwrap_or_default()),
+            };
+            if let Some(caller) = state.rechecks.get(&key) {
+                return Ok(caller);
+            }
+            let epoch = state.rechecks.epoch();
+            let caller = db::run(&state.pool, move |conn| check_live(conn, verified)).await?;
+            state.rechecks.keep(key, epoch, &caller);
+            Ok(caller)
         })
     }
 }
@@ -180,9 +195,13 @@ fn check_live(conn: &mut DbConnection, verified: Verified) -> Result<Caller, Api
                     return Err(revoked());
                 }
             }
-            Ok(Caller { user_id: None, username, role, park, jti, expires: exp, session: None })
+            Ok(external(username, role, park, jti, exp))
         }
     }
+}
+
+fn external(username: String, role: Role, park: Option<String>, jti: Option<String>, exp: i64) -> Caller {
+    Caller { user_id: None, username, role, park, jti, expires: exp, session: None }
 }
 
 #[cfg(test)]

@@ -102,6 +102,7 @@ pub async fn refresh(state: web::Data<AppState>, body: Json<Refresh>) -> Result<
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     db::run(&state.pool, move |conn| session::logout(conn, &caller)).await?;
+    state.rechecks.forget_all();
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -5,10 +5,12 @@
 mod caller;
 pub mod handlers;
 pub mod passwords;
+mod recheck;
 pub mod session;
 mod throttle;
 pub mod tokens;
 
 pub use caller::{Caller, ParkScope};
+pub use recheck::Rechecks;
 pub use tokens::TokenKeys;
 pub use crate::vocab::Role;

@@ -41,6 +41,8 @@ diesel::table! {
         updated_by -> Text,
         version -> Integer,
         deleted_at -> Nullable<Timestamp>,
+        investor_ids_json -> Text,
+        stage_history_json -> Text,
     }
 }
 

@@ -297,6 +297,12 @@ pub fn delete(conn: &mut DbConnection, caller: &Caller, id: &str, expected: Opti
                 investors::version.eq(row.version + 1),
             ))
             .execute(conn)?;
+        // Projects stop showing the link.
+        let linked: Vec<String> = project_investors::table
+            .filter(project_investors::investor_id.eq(id))
+            .select(project_investors::project_id)
+            .load(conn)?;
+        crate::projects::queries::refresh_read_copies(conn, &linked)?;
         audit::record(conn, NewEvent {
             actor: &caller.username,
             action: Action::Delete,

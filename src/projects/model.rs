@@ -55,7 +55,7 @@ pub struct Project {
 }
 
 /// One stage move: which stage, on which date, by whom.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StageEntry {
     pub stage: Stage,
     /// The date the project reached the stage (the milestone date when given, else the day of the move).
@@ -267,6 +267,10 @@ pub struct ProjectRow {
     pub updated_by: String,
     pub version: i32,
     pub deleted_at: Option<NaiveDateTime>,
+    /// Read copy of the live investor links, a JSON array of ids.
+    pub investor_ids_json: String,
+    /// Read copy of the stage history, a JSON array of [`StageEntry`].
+    pub stage_history_json: String,
 }
 
 /// A row of `project_stage_history`.

@@ -86,9 +86,7 @@ fn find_row(conn: &mut DbConnection, scope: &ParkScope, id: &str) -> Result<Proj
 }
 
 pub fn get(conn: &mut DbConnection, scope: &ParkScope, id: &str) -> Result<Project, ApiError> {
-    let row = find_row(conn, scope, id)?;
-    let mut projects = assemble(conn, vec![row])?;
-    projects.pop().ok_or_else(|| ApiError::internal("project vanished while assembling"))
+    to_project(find_row(conn, scope, id)?)
 }
 
 pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> Result<Page<Project>, ApiError> {
@@ -143,9 +141,8 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> R
         };
         Cursor { key, order, at, id: last.id.clone() }
     };
-    // Links and stage histories load once for the whole page.
     let (rows, next_cursor) = take_page(rows, limit, cursor_of);
-    Ok(Page { items: assemble(conn, rows)?, next_cursor })
+    Ok(Page { items: rows.into_iter().map(to_project).collect::<Result<_, _>>()?, next_cursor })
 }
 
 pub fn create(
@@ -182,6 +179,7 @@ pub fn create(
         diesel::insert_into(projects::table).values(&row).execute(conn)?;
         replace_investors(conn, &id, &fields.investor_ids)?;
         record_stage(conn, &id, &fields, caller, now)?;
+        refresh_read_copies(conn, std::slice::from_ref(&id))?;
         let project = get(conn, &ParkScope::All, &id)?;
         audit::record(conn, NewEvent {
             actor: &caller.username,
@@ -244,6 +242,9 @@ pub fn update(
         }
         if fields.stage != current.stage {
             record_stage(conn, id, &fields, caller, now)?;
+        }
+        if fields.investor_ids != current.investor_ids || fields.stage != current.stage {
+            refresh_read_copies(conn, &[id.to_owned()])?;
         }
         let after = get(conn, &ParkScope::All, id)?;
         audit::record(conn, NewEvent {
@@ -328,6 +329,9 @@ pub(crate) fn to_row(f: &ProjectFields, park: &str, now: chrono::NaiveDateTime, 
         updated_by: by.to_owned(),
         version: 1,
         deleted_at: None,
+        // Filled by `refresh_read_copies` once the links and stages exist.
+        investor_ids_json: "[]".into(),
+        stage_history_json: "[]".into(),
     }
 }
 
@@ -451,17 +455,18 @@ fn record_stage(
     Ok(())
 }
 
-/// Turns rows into API records, loading links and stage histories for all
-/// rows at once (two queries, whatever the page size).
-fn assemble(conn: &mut DbConnection, rows: Vec<ProjectRow>) -> Result<Vec<Project>, ApiError> {
-    if rows.is_empty() {
-        return Ok(vec![]);
+/// Rewrites the read copies (`investor_ids_json`, `stage_history_json`) of
+/// the projects `ids` from the link and stage tables, which stay the record.
+/// Every write that changes either table calls it in the same transaction,
+/// so reads take a project whole from its row.
+pub(crate) fn refresh_read_copies(conn: &mut DbConnection, ids: &[String]) -> Result<(), ApiError> {
+    if ids.is_empty() {
+        return Ok(());
     }
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let mut investors: HashMap<String, Vec<String>> = HashMap::new();
     for (project_id, investor_id) in project_investors::table
         .inner_join(investors::table.on(investors::id.eq(project_investors::investor_id)))
-        .filter(project_investors::project_id.eq_any(&ids))
+        .filter(project_investors::project_id.eq_any(ids))
         .filter(investors::deleted_at.is_null())
         .order((project_investors::project_id, project_investors::position))
         .select((project_investors::project_id, project_investors::investor_id))
@@ -471,7 +476,7 @@ fn assemble(conn: &mut DbConnection, rows: Vec<ProjectRow>) -> Result<Vec<Projec
     }
     let mut stages: HashMap<String, Vec<StageEntry>> = HashMap::new();
     for row in project_stage_history::table
-        .filter(project_stage_history::project_id.eq_any(&ids))
+        .filter(project_stage_history::project_id.eq_any(ids))
         .order((project_stage_history::recorded_at, project_stage_history::id))
         .select(StageRow::as_select())
         .load::<StageRow>(conn)?
@@ -483,17 +488,23 @@ fn assemble(conn: &mut DbConnection, rows: Vec<ProjectRow>) -> Result<Vec<Projec
             recorded_at: clock::utc(row.recorded_at),
         });
     }
-    rows.into_iter()
-        .map(|row| {
-            let investor_ids = investors.remove(&row.id).unwrap_or_default();
-            let stage_history = stages.remove(&row.id).unwrap_or_default();
-            to_project(row, investor_ids, stage_history)
-        })
-        .collect()
+    for id in ids {
+        let investor_ids = investors.remove(id).unwrap_or_default();
+        let stage_history = stages.remove(id).unwrap_or_default();
+        diesel::update(projects::table.find(id))
+            .set((
+                projects::investor_ids_json.eq(serde_json::to_string(&investor_ids)?),
+                projects::stage_history_json.eq(serde_json::to_string(&stage_history)?),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
-fn to_project(row: ProjectRow, investor_ids: Vec<String>, stage_history: Vec<StageEntry>) -> Result<Project, ApiError> {
+fn to_project(row: ProjectRow) -> Result<Project, ApiError> {
     Ok(Project {
+        investor_ids: serde_json::from_str(&row.investor_ids_json)?,
+        stage_history: serde_json::from_str(&row.stage_history_json)?,
         industry: from_db(&row.industry)?,
         chain_role: row.chain_role.as_deref().map(from_db).transpose()?,
         attraction_mode: from_db(&row.attraction_mode)?,
@@ -515,9 +526,7 @@ fn to_project(row: ProjectRow, investor_ids: Vec<String>, stage_history: Vec<Sta
         started_on: row.started_on,
         operating_on: row.operating_on,
         owner_id: row.owner_id,
-        investor_ids,
         notes: row.notes,
-        stage_history,
         created_by: row.created_by,
         updated_by: row.updated_by,
         version: row.version,

@@ -98,5 +98,7 @@ pub async fn update_user(
     let id = parse_id(&id)?;
     let expected = if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
     let user = db::run(&state.pool, move |conn| queries::update(conn, &caller, &id, &expected, body.0)).await?;
+    // A change of role, park, password or active flag ends the user's tokens.
+    state.rechecks.forget_all();
     Ok(versioned(StatusCode::OK, &user, user.version))
 }

@@ -9,7 +9,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use invest_registry::auth::{Caller, Role, TokenKeys};
 use invest_registry::config::AuthSettings;
 use invest_registry::users::{self, NewUser};
-use invest_registry::{db, Application};
+use invest_registry::{db, Application, ServeOptions};
 use serde_json::Value;
 
 /// Which backend a test runs on.
@@ -189,7 +189,13 @@ impl TestApp {
         let keys = TokenKeys::from_settings(&settings).expect("keys");
         let app_keys = TokenKeys::from_settings(&Self::auth_settings()).expect("keys");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-        let app = Application::with_pool(pool, app_keys, listener, Some(1), vec!["https://frontend.example".into()]).expect("build app");
+        let options = ServeOptions {
+            workers: Some(1),
+            cors_origins: vec!["https://frontend.example".into()],
+            // As deployed: revocations must beat the recheck cache.
+            recheck_after: std::time::Duration::from_secs(60),
+        };
+        let app = Application::with_pool(pool, app_keys, listener, options).expect("build app");
         let base = format!("http://127.0.0.1:{}", app.port());
         let server = app.into_server();
         let handle = server.handle();
