@@ -4,6 +4,7 @@
 mod manager;
 mod migrate;
 pub mod schema;
+pub mod search;
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;

@@ -13,9 +13,10 @@ use crate::audit::{self, Action, NewEvent};
 use crate::auth::{Caller, ParkScope};
 use crate::clock;
 use crate::db::schema::{investors, project_investors, project_stage_history, projects};
-use crate::db::{write_tx, DbConnection};
+use crate::db::search::{self, search_terms, within_window};
+use crate::db::{self, backend_of, write_tx, DbConnection};
 use crate::error::{ApiError, FieldError};
-use crate::http::{keyset, take_page, Cursor, IfMatch, Limit, Page, SortKey, TimeBound};
+use crate::http::{keyset, Cursor, IfMatch, Limit, Page, SortKey, SortOrder, TimeBound};
 use crate::text;
 use crate::vocab::{from_db, values, AttractionMode, ChainRole, Industry, Stage};
 
@@ -93,10 +94,52 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> R
     let limit = Limit::parse(filter.limit)?;
     let (key, order) = SortKey::parse(filter.sort.as_deref())?;
     let after = filter.cursor.as_deref().map(|raw| Cursor::decode(raw, key, order)).transpose()?;
+    let terms = filter.q.as_deref().map(text::terms).unwrap_or_default();
 
+    // The list without `q`, in order, after the cursor.
+    let listed = || ordered(filtered(scope, &filter), key, order, after.as_ref());
+    let wanted = limit.get() + 1;
+    let load = |conn: &mut DbConnection, query: BoxedProjects| {
+        query.limit(wanted).select(ProjectRow::as_select()).load::<ProjectRow>(conn)
+    };
+    let rows = if terms.is_empty() {
+        load(conn, listed())?
+    } else {
+        let indexed = backend_of(conn) == db::Backend::Postgres;
+        search::first_matches(
+            conn,
+            wanted,
+            |conn, size| window_edge(conn, listed(), key, size),
+            |conn, edge| {
+                let mut query = listed();
+                search_terms!(query, projects::search_text, &terms, false);
+                load(conn, match edge {
+                    Some(edge) => up_to(query, key, order, edge),
+                    None => query,
+                })
+            },
+            |conn| {
+                let mut query = listed();
+                search_terms!(query, projects::search_text, &terms, indexed);
+                load(conn, query)
+            },
+        )?
+    };
+    let cursor_of = |last: &ProjectRow| {
+        let at = match key {
+            SortKey::CreatedAt => last.created_at,
+            SortKey::UpdatedAt => last.updated_at,
+        };
+        Cursor { key, order, at, id: last.id.clone() }
+    };
+    Page::from_rows(rows, limit, cursor_of, to_project)
+}
+
+/// The visible projects that pass the list's filters other than `q`.
+fn filtered<'a>(scope: &ParkScope, filter: &ListFilter) -> BoxedProjects<'a> {
     let mut query = visible(scope);
     if !filter.park.is_empty() {
-        query = query.filter(projects::park_code.eq_any(filter.park));
+        query = query.filter(projects::park_code.eq_any(filter.park.clone()));
     }
     if !filter.stage.is_empty() {
         query = query.filter(projects::stage.eq_any(values(&filter.stage)));
@@ -113,36 +156,44 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> R
     if let Some(high_tech) = filter.high_tech {
         query = query.filter(projects::high_tech.eq(high_tech));
     }
-    if let Some(from) = filter.created_from {
+    if let Some(from) = &filter.created_from {
         query = query.filter(projects::created_at.ge(from.start()));
     }
-    if let Some(to) = filter.created_to {
+    if let Some(to) = &filter.created_to {
         query = query.filter(projects::created_at.lt(to.end_exclusive()));
     }
-    if let Some(from) = filter.updated_from {
+    if let Some(from) = &filter.updated_from {
         query = query.filter(projects::updated_at.ge(from.start()));
     }
-    if let Some(to) = filter.updated_to {
+    if let Some(to) = &filter.updated_to {
         query = query.filter(projects::updated_at.lt(to.end_exclusive()));
     }
-    for term in filter.q.as_deref().map(text::terms).unwrap_or_default() {
-        query = query.filter(projects::search_text.like(text::contains_pattern(&term)).escape('\\'));
-    }
+    query
+}
 
+fn ordered<'a>(mut query: BoxedProjects<'a>, key: SortKey, order: SortOrder, after: Option<&Cursor>) -> BoxedProjects<'a> {
     match key {
-        SortKey::CreatedAt => keyset!(query, projects::created_at, projects::id, order, &after),
-        SortKey::UpdatedAt => keyset!(query, projects::updated_at, projects::id, order, &after),
+        SortKey::CreatedAt => keyset!(query, projects::created_at, projects::id, order, after),
+        SortKey::UpdatedAt => keyset!(query, projects::updated_at, projects::id, order, after),
     }
-    let rows: Vec<ProjectRow> = query.limit(limit.get() + 1).select(ProjectRow::as_select()).load(conn)?;
-    let cursor_of = |last: &ProjectRow| {
-        let at = match key {
-            SortKey::CreatedAt => last.created_at,
-            SortKey::UpdatedAt => last.updated_at,
-        };
-        Cursor { key, order, at, id: last.id.clone() }
-    };
-    let (rows, next_cursor) = take_page(rows, limit, cursor_of);
-    Ok(Page { items: rows.into_iter().map(to_project).collect::<Result<_, _>>()?, next_cursor })
+    query
+}
+
+/// The last row of a search's window (see [`search`]).
+fn window_edge(conn: &mut DbConnection, query: BoxedProjects, key: SortKey, size: i64) -> QueryResult<Option<search::Edge>> {
+    let query = query.offset(size - 1);
+    match key {
+        SortKey::CreatedAt => query.select((projects::created_at, projects::id)).first(conn).optional(),
+        SortKey::UpdatedAt => query.select((projects::updated_at, projects::id)).first(conn).optional(),
+    }
+}
+
+fn up_to<'a>(mut query: BoxedProjects<'a>, key: SortKey, order: SortOrder, edge: &search::Edge) -> BoxedProjects<'a> {
+    match key {
+        SortKey::CreatedAt => within_window!(query, projects::created_at, projects::id, order, edge),
+        SortKey::UpdatedAt => within_window!(query, projects::updated_at, projects::id, order, edge),
+    }
+    query
 }
 
 pub fn create(

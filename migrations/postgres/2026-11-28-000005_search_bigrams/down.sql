@@ -1,0 +1,2 @@
+DROP INDEX projects_search_bigrams;
+DROP FUNCTION search_bigrams(text);
