@@ -9,7 +9,8 @@ import urllib.request
 
 COLUMNS = ("id, park_code, name, summary, industry, chain_role, attraction_mode, stage, planned_investment_usd, "
            "actual_investment_usd, hq_type, high_tech, land_area_mu, first_contact_on, signed_on, started_on, "
-           "operating_on, owner_id, tags, notes, search_text, created_at, updated_at, created_by, updated_by, version, deleted_at")
+           "operating_on, owner_id, tags, notes, search_text, created_at, updated_at, created_by, updated_by, version, deleted_at, "
+           "investor_ids_json, stage_history_json")
 
 
 def call(base, path, token=None, body=None):
@@ -23,6 +24,21 @@ def call(base, path, token=None, body=None):
 
 def login(base, user, password):
     print(call(base, "/api/v1/auth/login", body={"username": user, "password": password})["access_token"])
+
+
+def directus_reader(base, email, password):
+    """A Directus user whose static token may read `projects` and nothing else."""
+    admin = call(base, "/auth/login", body={"email": email, "password": password})["data"]["access_token"]
+    token = "bench-directus-reader-token"
+    if call(base, "/users?" + urllib.parse.urlencode({"filter[email][_eq]": "reader@example.com"}), admin)["data"]:
+        print(token)
+        return
+    policy = call(base, "/policies", admin, {
+        "name": "bench read projects", "icon": "visibility", "admin_access": False, "app_access": False,
+        "permissions": [{"collection": "projects", "action": "read", "fields": ["*"]}]})["data"]["id"]
+    role = call(base, "/roles", admin, {"name": "bench reader", "policies": [{"policy": policy}]})["data"]["id"]
+    call(base, "/users", admin, {"email": "reader@example.com", "role": role, "token": token})
+    print(token)
 
 
 def deep_page(base, token, pages, park):
@@ -77,9 +93,10 @@ def parse_pgbench(path):
     return float(m.group(1)) if m else float("nan")
 
 
-def record(results, scenario, rows, wrk_out, pgbench_out=""):
+def record(results, scenario, rows, wrk_out, pgbench_out="", peer_of=""):
+    """One scenario's figures; a peer's run names the scenario of ours it mirrors."""
     r = parse_wrk(wrk_out)
-    r.update(scenario=scenario, rows=int(rows))
+    r.update(scenario=scenario, rows=int(rows), peer_of=peer_of or None)
     r["ceiling"] = parse_pgbench(pgbench_out) if pgbench_out else None
     with open(results, "a") as f:
         f.write(json.dumps(r) + "\n")
@@ -87,12 +104,18 @@ def record(results, scenario, rows, wrk_out, pgbench_out=""):
 
 def report(results, out, title, rss_file):
     rows = [json.loads(line) for line in open(results)]
+    ours = {(r["scenario"], r["rows"]): r for r in rows if not r.get("peer_of")}
     lines = [f"## {title}", "",
+             "Ratio: ours ÷ the pgbench ceiling; on a peer's row, ours ÷ the peer (req/s, and p99 as peer ÷ ours).",
+             "",
              "| scenario | rows | req/s | p50 ms | p99 ms | non-2xx | errors | ceiling req/s | ratio |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         ceiling = f"{r['ceiling']:.0f}" if r.get("ceiling") else "–"
         ratio = f"{r['rps'] / r['ceiling']:.2f}" if r.get("ceiling") else "–"
+        mine = ours.get((r.get("peer_of"), r["rows"]))
+        if mine:
+            ratio = f"{mine['rps'] / r['rps']:.1f}× req/s, {r['p99'] / mine['p99']:.1f}× lower p99"
         lines.append(f"| {r['scenario']} | {r['rows']} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
                      f"{r['non2xx']} | {r['errors']} | {ceiling} | {ratio} |")
     if os.path.exists(rss_file):
@@ -105,4 +128,4 @@ def report(results, out, title, rss_file):
 
 
 if __name__ == "__main__":
-    {"login": login, "deep-page": deep_page, "pgbench": write_pgbench, "record": record, "report": report}[sys.argv[1]](*sys.argv[2:])
+    {"login": login, "deep-page": deep_page, "directus-reader": directus_reader, "pgbench": write_pgbench, "record": record, "report": report}[sys.argv[1]](*sys.argv[2:])

@@ -3,7 +3,8 @@
 #
 #   bash bench/run.sh            full run: 10k, 100k and 1M projects on PostgreSQL, 100k on SQLite
 #   bash bench/run.sh --quick    10k projects, 5 s a scenario: a few minutes
-#   bash bench/run.sh --peer directus   (not built yet: says so and exits)
+#   bash bench/run.sh --peer directus   adds Directus (bench/directus.sh) on scenarios 1 and 2 at 100k
+#                                       (10k with --quick); installs it under bench/directus/ first
 #
 # Needs PostgreSQL at 127.0.0.1:5432 (trust auth, user postgres). Installs wrk
 # from Debian's packages when missing. Prints one table and appends it, with
@@ -14,17 +15,22 @@ root=$(cd "$here/.." && pwd)
 work="$root/target/bench"
 mkdir -p "$work"
 
-SIZES="10000 100000 1000000"; SQLITE_SIZE=100000; DURATION=20; CONNECTIONS=64; TITLE="Full run"
-case "${1:-}" in
-    --quick) SIZES="10000"; SQLITE_SIZE=10000; DURATION=5; TITLE="Quick run" ;;
-    --peer) echo "the Directus peer comparison is not built yet (issue #6)"; exit 2 ;;
-    "") ;;
-    *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
-esac
+SIZES="10000 100000 1000000"; SQLITE_SIZE=100000; PEER_SIZE=100000; DURATION=20; CONNECTIONS=64; TITLE="Full run"
+PEER=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) SIZES="10000"; SQLITE_SIZE=10000; PEER_SIZE=10000; DURATION=5; TITLE="Quick run" ;;
+        --peer) [ "${2:-}" = directus ] || { echo "the one peer is directus" >&2; exit 2; }; PEER=directus; shift ;;
+        *) echo "usage: $0 [--quick] [--peer directus]" >&2; exit 2 ;;
+    esac
+    shift
+done
+[ -n "$PEER" ] && TITLE="$TITLE, with Directus 12.4.0 as the peer"
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 command -v pgbench >/dev/null || { echo "pgbench is missing (Debian: postgresql-client or the server package)" >&2; exit 1; }
 (cd "$root" && cargo build --release --locked --quiet)
+[ -n "$PEER" ] && bash "$here/directus.sh" install
 bin="$root/target/release/invest-registry"
 py() { python3 "$here/bench.py" "$@"; }
 results="$work/results.jsonl"; rss="$work/rss.txt"; : >"$results"; : >"$rss"
@@ -32,7 +38,7 @@ export ACCESS_TOKEN_TTL=86400 RUST_LOG=warn JWT_SECRET=bench-secret-bench-secret
 
 server_pid=""
 stop() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; server_pid=""; }
-trap stop EXIT
+trap 'stop; [ -n "$PEER" ] && bash "$here/directus.sh" stop' EXIT
 
 # start DATABASE_URL: migrates, adds the users, serves; sets base and tokens.
 start() {
@@ -51,13 +57,13 @@ start() {
 scenario() {
     local name=$1 rows=$2 script=$3 token=$4 path=${5:-} pgscript=${6:-} db=${7:-}
     echo "-- $name ($rows rows)"
-    TOKEN=$token IDS=${IDS:-} PATH_Q=$path wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$here/wrk/$script" "$base" >"$work/wrk.txt"
+    TOKEN=$token IDS=${IDS:-} PREFIX=${PREFIX:-/api/v1/projects/} PATH_Q=$path wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$here/wrk/$script" "$base" >"$work/wrk.txt"
     local pg_out=""
     if [ -n "$pgscript" ]; then
         pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" -f "$pgscript" -h 127.0.0.1 -U postgres "$db" >"$work/pgbench.txt" 2>&1 || true
         pg_out="$work/pgbench.txt"
     fi
-    py record "$results" "$name" "$rows" "$work/wrk.txt" $pg_out
+    py record "$results" "$name" "$rows" "$work/wrk.txt" "$pg_out" "${PEER_OF:-}"
 }
 
 # ids_for PARK|all: the ids file scenario 1 draws from.
@@ -91,11 +97,24 @@ for rows in $SIZES; do
     scenario "3 deep page ($pages in)" "$rows" get_path.lua "$STAFF" "${deep[0]}" "$work/deep_page.sql" "$db"
     scenario "4 search q=芯片" "$rows" get_path.lua "$STAFF" "/api/v1/projects?limit=20&q=$(enc 芯片)"
     scenario "4 search q=台積電" "$rows" get_path.lua "$STAFF" "/api/v1/projects?limit=20&q=$(enc 台積電)"
+    scenario "4 search q=量子 (in no project)" "$rows" get_path.lua "$STAFF" "/api/v1/projects?limit=20&q=$(enc 量子)"
     IDS=$(ids_for all) scenario "6 province: get by id" "$rows" get_by_id.lua "$ADMIN"
     scenario "6 province: first page" "$rows" get_path.lua "$ADMIN" "/api/v1/projects?limit=20"
     echo "PostgreSQL $rows projects: $(grep VmHWM /proc/$server_pid/status | tr -s ' ')" >>"$rss"
     scenario "5 create" "$rows" create.lua "$STAFF"
     stop
+
+    if [ -n "$PEER" ] && [ "$rows" = "$PEER_SIZE" ]; then
+        echo "== Directus over the same database"
+        # The same reads: live rows of the park, newest first, 20 a page.
+        reader=$(bash "$here/directus.sh" start "$db")
+        base=http://127.0.0.1:18055
+        IDS=$(ids_for yueyang) PREFIX=/items/projects/ PEER_OF="1 get by id" \
+            scenario "peer Directus: 1 get by id" "$rows" get_by_id.lua "$reader"
+        PEER_OF="2 first page" scenario "peer Directus: 2 first page" "$rows" get_path.lua "$reader" \
+            "/items/projects?filter%5Bpark_code%5D%5B_eq%5D=yueyang&filter%5Bdeleted_at%5D%5B_null%5D=true&sort=-created_at,-id&limit=20"
+        bash "$here/directus.sh" stop
+    fi
 done
 
 echo "== SQLite, $SQLITE_SIZE projects"

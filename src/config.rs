@@ -10,9 +10,22 @@ pub struct DbSettings {
     #[arg(long, env = "DATABASE_URL", default_value = "data/invest-registry.db")]
     pub database_url: String,
 
-    /// Connections kept in the pool.
-    #[arg(long, env = "DB_POOL_SIZE", default_value_t = 10)]
-    pub db_pool_size: u32,
+    /// Connections kept in the pool (default: two per HTTP worker).
+    #[arg(long, env = "DB_POOL_SIZE")]
+    pub db_pool_size: Option<u32>,
+}
+
+impl Settings {
+    /// Four workers a core: each waits for its statements (see `db::run`).
+    pub fn workers(&self) -> usize {
+        self.workers.unwrap_or_else(|| 4 * std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// A connection for each worker's statement, and as many again for work
+    /// that holds one longer (logins hash passwords on the blocking pool).
+    pub fn pool_size(&self) -> u32 {
+        self.db.db_pool_size.unwrap_or(2 * self.workers() as u32)
+    }
 }
 
 /// Everything `serve` needs.
@@ -25,7 +38,8 @@ pub struct Settings {
     #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
 
-    /// HTTP worker threads (default: one per core).
+    /// HTTP worker threads (default: four per core). Workers wait for their
+    /// own database statements, so more workers than cores keep the cores busy.
     #[arg(long, env = "WORKERS")]
     pub workers: Option<usize>,
 

@@ -114,11 +114,11 @@ impl Application {
     /// Connects (migrating first) and binds the address in `settings`.
     pub fn build(settings: &Settings) -> Result<Self, StartupError> {
         let keys = TokenKeys::from_settings(&settings.auth).map_err(|e| StartupError::Keys(e.to_string()))?;
-        let pool = db::connect(&settings.db.database_url, settings.db.db_pool_size)?;
+        let pool = db::connect(&settings.db.database_url, settings.pool_size())?;
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| StartupError::Pool(format!("cannot listen on {}: {e}", settings.bind)))?;
         let options = ServeOptions {
-            workers: settings.workers,
+            workers: Some(settings.workers()),
             cors_origins: settings.cors_allowed_origins.clone(),
             recheck_after: Duration::from_secs(settings.auth.auth_recheck_seconds),
         };

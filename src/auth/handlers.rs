@@ -67,7 +67,7 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: Json<Logi
     let address = client_address(&req, state.keys.trust_forwarded_for);
     let Login { username, password } = body.0;
     let keys = state.keys.clone();
-    let pair = db::run(&state.pool, move |conn| session::login(conn, &keys, &username, &password, &address)).await?;
+    let pair = db::run_heavy(&state.pool, move |conn| session::login(conn, &keys, &username, &password, &address)).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(pair))
 }
 

@@ -56,8 +56,26 @@ pub enum StartupError {
     DataDir { path: String, source: std::io::Error },
 }
 
-/// Runs blocking database work off the async executor with a pooled connection.
+/// Runs a request's database work with a pooled connection, on the worker
+/// thread itself.
+///
+/// A request's statements are short (index lookups and ranges), and handing
+/// them to the blocking pool cost more than waiting for them: two thread
+/// switches a call, a fifth of the service's time under load; inline,
+/// get-by-id went from about 8,000 to 9,000 req/s and its p99 from 36 to 17 ms
+/// (bench/RESULTS.md). Workers outnumber cores four to one, so others serve
+/// while one waits, and the pool holds a connection for each of them.
+/// Work that is slow by design goes through [`run_heavy`].
 pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+{
+    let mut conn = pool.get().map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    work(&mut conn)
+}
+
+/// Runs slow work (password hashing) on the blocking pool, off the workers.
+pub async fn run_heavy<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,

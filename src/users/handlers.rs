@@ -44,7 +44,7 @@ pub async fn list_users(state: web::Data<AppState>, caller: Caller, filter: Quer
 )]
 #[post("/users")]
 pub async fn create_user(state: web::Data<AppState>, caller: Caller, body: Json<NewUser>) -> Result<HttpResponse, ApiError> {
-    let user = db::run(&state.pool, move |conn| queries::create(conn, &caller, body.0)).await?;
+    let user = db::run_heavy(&state.pool, move |conn| queries::create(conn, &caller, body.0)).await?;
     Ok(created(&format!("/api/v1/users/{}", user.id), &user, Some(user.version)))
 }
 
@@ -97,7 +97,7 @@ pub async fn update_user(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
     let expected = if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
-    let user = db::run(&state.pool, move |conn| queries::update(conn, &caller, &id, &expected, body.0)).await?;
+    let user = db::run_heavy(&state.pool, move |conn| queries::update(conn, &caller, &id, &expected, body.0)).await?;
     // A change of role, park, password or active flag ends the user's tokens.
     state.rechecks.forget_all();
     Ok(versioned(StatusCode::OK, &user, user.version))
