@@ -33,7 +33,8 @@ pub type Edge = (NaiveDateTime, String);
 /// them, else from the index.
 ///
 /// - `edge(conn, n)` reads the `n`-th row of the list without `q` (`None`
-///   when the list is shorter: then the window is the whole list);
+///   when the list is shorter: then the narrow window is the whole list,
+///   and past it the index serves);
 /// - `in_window` reads the matches up to that row (all of them for `None`);
 /// - `indexed` reads the matches anywhere, with the index's help.
 pub fn first_matches<R>(
@@ -43,8 +44,13 @@ pub fn first_matches<R>(
     mut in_window: impl FnMut(&mut DbConnection, Option<&Edge>) -> QueryResult<Vec<R>>,
     indexed: impl FnOnce(&mut DbConnection) -> QueryResult<Vec<R>>,
 ) -> QueryResult<Vec<R>> {
-    for size in WINDOWS {
+    for (i, size) in WINDOWS.into_iter().enumerate() {
         let edge = edge(conn, size)?;
+        if edge.is_none() && i > 0 {
+            // A list shorter than the wide window: a word the narrow one
+            // missed has fewer rows in the index than the list has to read.
+            break;
+        }
         let rows = in_window(conn, edge.as_ref())?;
         if edge.is_none() || rows.len() as i64 >= wanted {
             return Ok(rows);
