@@ -36,27 +36,56 @@ pub type Edge = (NaiveDateTime, String);
 ///   when the list is shorter: then the narrow window is the whole list,
 ///   and past it the index serves);
 /// - `in_window` reads the matches up to that row (all of them for `None`);
-/// - `indexed` reads the matches anywhere, with the index's help.
+/// - `indexed` reads the matches anywhere, with the index's help;
+/// - `table_rows` estimates the rows the index covers (`None` without an index).
 pub fn first_matches<R>(
     conn: &mut DbConnection,
     wanted: i64,
     mut edge: impl FnMut(&mut DbConnection, i64) -> QueryResult<Option<Edge>>,
     mut in_window: impl FnMut(&mut DbConnection, Option<&Edge>) -> QueryResult<Vec<R>>,
     indexed: impl FnOnce(&mut DbConnection) -> QueryResult<Vec<R>>,
+    table_rows: impl FnOnce(&mut DbConnection) -> QueryResult<Option<f64>>,
 ) -> QueryResult<Vec<R>> {
-    for (i, size) in WINDOWS.into_iter().enumerate() {
-        let edge = edge(conn, size)?;
-        if edge.is_none() && i > 0 {
-            // A list shorter than the wide window: a word the narrow one
-            // missed has fewer rows in the index than the list has to read.
-            break;
-        }
-        let rows = in_window(conn, edge.as_ref())?;
-        if edge.is_none() || rows.len() as i64 >= wanted {
-            return Ok(rows);
-        }
+    let [narrow, wide] = WINDOWS;
+    let narrow_edge = edge(conn, narrow)?;
+    let rows = in_window(conn, narrow_edge.as_ref())?;
+    if narrow_edge.is_none() || rows.len() as i64 >= wanted {
+        return Ok(rows);
+    }
+    if index_beats_window(table_rows(conn)?, wanted, wide) {
+        return indexed(conn);
+    }
+    // A list shorter than the wide window: a word the narrow one missed has
+    // fewer rows in the index than the list has to read.
+    let Some(wide_edge) = edge(conn, wide)? else { return indexed(conn) };
+    let rows = in_window(conn, Some(&wide_edge))?;
+    if rows.len() as i64 >= wanted {
+        return Ok(rows);
     }
     indexed(conn)
+}
+
+/// PostgreSQL's estimate of a table's rows, from its catalog (no scan).
+pub fn estimated_rows(conn: &mut DbConnection, table: &'static str) -> QueryResult<f64> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Estimate {
+        #[diesel(sql_type = diesel::sql_types::Double)]
+        rows: f64,
+    }
+    diesel::sql_query("SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = to_regclass($1)")
+        .bind::<diesel::sql_types::Text, _>(table)
+        .get_result::<Estimate>(conn)
+        .map(|e| e.rows)
+}
+
+/// A word the narrow window missed is in fewer than `wanted` of its rows, so
+/// the index fetches at most that share of the table: when that is less than
+/// the wide window would read, the index is the cheaper way. (PostgreSQL
+/// reports -1 rows for a table never analysed: unknown, so no shortcut.)
+fn index_beats_window(table_rows: Option<f64>, wanted: i64, window: i64) -> bool {
+    let narrow = WINDOWS[0] as f64;
+    table_rows.is_some_and(|rows| rows >= 0.0 && rows * wanted as f64 / narrow < window as f64)
 }
 
 /// Adds the search conditions of `terms` to a boxed query over a table with a
@@ -79,14 +108,25 @@ macro_rules! search_terms {
 }
 
 /// Keeps the rows of an ordered boxed query up to and including `edge`.
+///
+/// The plain bound on the column says nothing the row comparison does not,
+/// but PostgreSQL estimates it from its statistics: without it, on a small
+/// table, it took the window for a third of the rows and scanned them all
+/// (13 ms instead of 0.5 ms at 10k projects).
 macro_rules! within_window {
     ($query:ident, $column:expr, $id:expr, $order:expr, $edge:expr) => {{
         use $crate::http::SortOrder;
-        let op = match $order {
-            SortOrder::Desc => ">=",
-            SortOrder::Asc => "<=",
-        };
         let (at, id): &$crate::db::search::Edge = $edge;
+        let op = match $order {
+            SortOrder::Desc => {
+                $query = $query.filter($column.ge(*at));
+                ">="
+            }
+            SortOrder::Asc => {
+                $query = $query.filter($column.le(*at));
+                "<="
+            }
+        };
         let lhs = format!("({}, {}) {op} (", $crate::http::column_name($column), $crate::http::column_name($id));
         $query = $query.filter(
             diesel::dsl::sql::<diesel::sql_types::Bool>(&lhs)
@@ -99,3 +139,17 @@ macro_rules! within_window {
 }
 
 pub(crate) use {search_terms, within_window};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_index_serves_small_tables_past_the_narrow_window() {
+        // 21 wanted of 500 rows: at most 4.2 % of the table.
+        assert!(index_beats_window(Some(10_000.0), 21, 4000));
+        assert!(!index_beats_window(Some(1_000_000.0), 21, 4000));
+        assert!(!index_beats_window(Some(-1.0), 21, 4000));
+        assert!(!index_beats_window(None, 21, 4000));
+    }
+}

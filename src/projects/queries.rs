@@ -123,6 +123,7 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> R
                 search_terms!(query, projects::search_text, &terms, indexed);
                 load(conn, query)
             },
+            |conn| if indexed { search::estimated_rows(conn, "projects").map(Some) } else { Ok(None) },
         )?
     };
     let cursor_of = |last: &ProjectRow| {
