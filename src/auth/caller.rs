@@ -125,13 +125,13 @@ impl FromRequest for Caller {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let token = token?;
             let verified = state.keys.verify(&token)?;
-            // An external token without a jti has nothing to check live.
-            if let Verified::External { username, role, park, jti: None, exp } = verified {
-                return Ok(external(username, role, park, None, exp));
-            }
-            let key = match &verified {
-                Verified::Local(claims) => Rechecks::key(false, &claims.jti),
-                Verified::External { jti, .. } => Rechecks::key(true, jti.as_deref().unwrap_or_default()),
+            let key = match verified {
+                Verified::Local(ref claims) => Rechecks::key(false, &claims.jti),
+                Verified::External { jti: Some(ref jti), .. } => Rechecks::key(true, jti),
+                // Without a jti there is nothing to check live.
+                Verified::External { username, role, park, jti: None, exp } => {
+                    return Ok(external(username, role, park, None, exp));
+                }
             };
             if let Some(caller) = state.rechecks.get(&key) {
                 return Ok(caller);

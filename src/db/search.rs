@@ -127,14 +127,7 @@ macro_rules! within_window {
                 "<="
             }
         };
-        let lhs = format!("({}, {}) {op} (", $crate::http::column_name($column), $crate::http::column_name($id));
-        $query = $query.filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>(&lhs)
-                .bind::<diesel::sql_types::Timestamp, _>(*at)
-                .sql(", ")
-                .bind::<diesel::sql_types::Text, _>(id.clone())
-                .sql(")"),
-        );
+        $crate::http::row_compare!($query, $column, $id, op, *at, id.clone());
     }};
 }
 

@@ -57,14 +57,7 @@ macro_rules! keyset {
                 SortOrder::Desc => "<",
                 SortOrder::Asc => ">",
             };
-            let lhs = format!("({}, {}) {op} (", $crate::http::column_name($column), $crate::http::column_name($id));
-            $query = $query.filter(
-                diesel::dsl::sql::<diesel::sql_types::Bool>(&lhs)
-                    .bind::<diesel::sql_types::Timestamp, _>(after.at)
-                    .sql(", ")
-                    .bind::<diesel::sql_types::Text, _>(after.id.clone())
-                    .sql(")"),
-            );
+            $crate::http::row_compare!($query, $column, $id, op, after.at, after.id.clone());
         }
         $query = match $order {
             SortOrder::Desc => $query.order(($column.desc(), $id.desc())),
@@ -73,12 +66,27 @@ macro_rules! keyset {
     }};
 }
 
+/// Filters a boxed query by the row comparison `(column, id) op (at, id)`,
+/// which diesel's DSL cannot express; keyset pages and search windows use it.
+macro_rules! row_compare {
+    ($query:ident, $column:expr, $id:expr, $op:expr, $at:expr, $row_id:expr) => {{
+        let lhs = format!("({}, {}) {} (", $crate::http::column_name($column), $crate::http::column_name($id), $op);
+        $query = $query.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>(&lhs)
+                .bind::<diesel::sql_types::Timestamp, _>($at)
+                .sql(", ")
+                .bind::<diesel::sql_types::Text, _>($row_id)
+                .sql(")"),
+        );
+    }};
+}
+
 /// A column's name, for the few SQL fragments diesel's DSL cannot express.
 pub fn column_name<C: diesel::Column>(_: C) -> &'static str {
     C::NAME
 }
 
-pub(crate) use keyset;
+pub(crate) use {keyset, row_compare};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
