@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::db::{self, Backend};
 use crate::error::{ApiError, Problem};
-use crate::AppState;
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {

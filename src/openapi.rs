@@ -1,5 +1,5 @@
 //! The OpenAPI document. Paths and schemas are collected from the handlers'
-//! annotations as they are routed ([`crate::startup::api_routes`]); this
+//! annotations as they are routed ([`crate::routes::api_routes`]); this
 //! module adds what is not in any handler.
 
 use actix_web::App;
@@ -94,7 +94,7 @@ fn problem_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi
 
 /// The whole document, as `GET /api-docs/openapi.json` serves it.
 pub fn document() -> Document {
-    let (_, doc) = App::new().into_utoipa_app().openapi(base()).configure(crate::startup::api_routes).split_for_parts();
+    let (_, doc) = App::new().into_utoipa_app().openapi(base()).configure(crate::routes::api_routes).split_for_parts();
     finish(doc)
 }
 

@@ -1,4 +1,5 @@
-//! Building the HTTP application: state, middleware, routes, documentation.
+//! Building the HTTP server: middleware, documentation and the listener
+//! around the routes of [`crate::routes`].
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -9,23 +10,16 @@ use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use tracing_actix_web::TracingLogger;
-use utoipa_actix_web::service_config::ServiceConfig;
-use utoipa_actix_web::{scope, AppExt};
+use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::{self, Rechecks, TokenKeys};
+use crate::auth::{Rechecks, TokenKeys};
 use crate::config::Settings;
 use crate::db::{self, DbPool, StartupError};
 use crate::error::ApiError;
-use crate::{health, investors, meta, openapi, parks, projects, talents, users};
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: DbPool,
-    pub keys: Arc<TokenKeys>,
-    pub rechecks: Arc<Rechecks>,
-}
+use crate::openapi;
+use crate::routes::api_routes;
+use crate::state::AppState;
 
 /// How the server runs, apart from its database and keys.
 #[derive(Debug, Clone, Default)]
@@ -35,57 +29,6 @@ pub struct ServeOptions {
     pub cors_origins: Vec<String>,
     /// How long a token's passed live check is trusted.
     pub recheck_after: Duration,
-}
-
-/// The API under `/api/v1`, described for the OpenAPI document as it is routed.
-pub fn api_routes(cfg: &mut ServiceConfig) {
-    cfg.service(
-        scope::scope("/api/v1")
-            .service(health::live)
-            .service(health::ready)
-            .service(auth::handlers::login)
-            .service(auth::handlers::refresh)
-            .service(auth::handlers::logout)
-            .service(auth::handlers::me)
-            .service(users::handlers::list_users)
-            .service(users::handlers::create_user)
-            .service(users::handlers::get_user)
-            .service(users::handlers::update_user)
-            .service(meta::enums)
-            .service(parks::handlers::list_parks)
-            .service(parks::handlers::get_park)
-            .service(projects::handlers::list_projects)
-            .service(projects::handlers::create_project)
-            .service(projects::handlers::get_project)
-            .service(projects::handlers::update_project)
-            .service(projects::handlers::delete_project)
-            .service(projects::handlers::project_history)
-            .service(investors::handlers::list_investors)
-            .service(investors::handlers::match_investors)
-            .service(investors::handlers::create_investor)
-            .service(investors::handlers::get_investor)
-            .service(investors::handlers::update_investor)
-            .service(investors::handlers::delete_investor)
-            .service(investors::handlers::investor_history)
-            .service(investors::handlers::list_contacts)
-            .service(investors::handlers::create_contact)
-            .service(investors::handlers::update_contact)
-            .service(investors::handlers::delete_contact)
-            .service(investors::handlers::list_follow_ups)
-            .service(investors::handlers::create_follow_up)
-            .service(investors::handlers::update_follow_up)
-            .service(investors::handlers::delete_follow_up)
-            .service(investors::handlers::list_figures)
-            .service(investors::handlers::create_figure)
-            .service(investors::handlers::update_figure)
-            .service(investors::handlers::delete_figure)
-            .service(talents::handlers::list_talents)
-            .service(talents::handlers::create_talent)
-            .service(talents::handlers::get_talent)
-            .service(talents::handlers::update_talent)
-            .service(talents::handlers::delete_talent)
-            .service(talents::handlers::talent_history),
-    );
 }
 
 /// Browser frontends on the configured origins may call the API with the

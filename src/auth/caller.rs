@@ -11,7 +11,7 @@ use crate::db::schema::{revoked_tokens, users};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::vocab::{Role, Vocabulary};
-use crate::AppState;
+use crate::state::AppState;
 
 impl Role {
     pub fn is_provincial(self) -> bool {

@@ -10,7 +10,7 @@ use crate::db;
 use crate::error::{ApiError, Problem};
 use crate::http::Json;
 use crate::vocab::Role;
-use crate::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

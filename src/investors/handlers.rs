@@ -11,7 +11,7 @@ use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
 use crate::http::{created, if_match, parse_id, versioned, Json, Page, Query};
-use crate::AppState;
+use crate::state::AppState;
 
 /// List investors, newest first, with filters and search.
 #[utoipa::path(operation_id = "listInvestors", tag = "investors", params(InvestorFilter),

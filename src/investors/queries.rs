@@ -302,7 +302,7 @@ pub fn delete(conn: &mut DbConnection, caller: &Caller, id: &str, expected: Opti
             .filter(project_investors::investor_id.eq(id))
             .select(project_investors::project_id)
             .load(conn)?;
-        crate::projects::queries::refresh_read_copies(conn, &linked)?;
+        crate::links::refresh_project_copies(conn, &linked)?;
         audit::record(conn, NewEvent {
             actor: &caller.username,
             action: Action::Delete,
@@ -318,27 +318,6 @@ pub fn history(conn: &mut DbConnection, scope: &ParkScope, id: &str, limit: Opti
     let limit = Limit::parse(limit)?;
     find_row(conn, scope, id)?;
     audit::history(conn, ENTITY, id, limit, cursor)
-}
-
-/// Which of `ids` are not live investors of `park`, as errors on `field[i]`.
-/// Projects and talents use it so that no link crosses parks.
-pub fn check_links(conn: &mut DbConnection, park: &str, ids: &[String], field: &str) -> Result<Vec<FieldError>, ApiError> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let known: Vec<String> = visible(&ParkScope::One(park.to_owned()))
-        .filter(investors::id.eq_any(ids.to_vec()))
-        .select(investors::id)
-        .load(conn)?;
-    Ok(ids
-        .iter()
-        .enumerate()
-        .filter(|(_, id)| !known.contains(id))
-        .map(|(i, _)| {
-            let name = if field.ends_with("_ids") { format!("{field}[{i}]") } else { field.to_owned() };
-            FieldError::new(name, "unknown", "no investor with this id in the same park")
-        })
-        .collect())
 }
 
 // ---- match check (撞单) ------------------------------------------------------

@@ -4,7 +4,7 @@ use super::Park;
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
-use crate::AppState;
+use crate::state::AppState;
 
 /// List the parks of the cooperation zone.
 #[utoipa::path(

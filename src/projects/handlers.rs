@@ -11,7 +11,7 @@ use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
 use crate::http::{created, if_match, parse_id, versioned, Json, Page, Query};
-use crate::AppState;
+use crate::state::AppState;
 
 /// List major projects, newest first, with filters and full-text search.
 #[utoipa::path(

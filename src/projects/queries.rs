@@ -1,21 +1,20 @@
 //! Reading and writing projects. Every function takes the caller's scope or
 //! the caller, and a project outside it behaves as if it did not exist.
 
-use std::collections::HashMap;
-
 use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::model::{Project, ProjectFields, ProjectPatch, ProjectRow, StageEntry, StageRow};
+use super::model::{Project, ProjectFields, ProjectPatch, ProjectRow, StageRow};
 use super::rules;
 use crate::audit::{self, Action, NewEvent};
 use crate::auth::{Caller, ParkScope};
 use crate::clock;
-use crate::db::schema::{investors, project_investors, project_stage_history, projects};
+use crate::db::schema::{project_stage_history, projects};
 use crate::db::search::{self, search_terms, within_window};
 use crate::db::{self, backend_of, write_tx, DbConnection};
 use crate::error::{ApiError, FieldError};
+use crate::links;
 use crate::http::{keyset, Cursor, IfMatch, Limit, Page, SortKey, SortOrder, TimeBound};
 use crate::text;
 use crate::vocab::{from_db, values, AttractionMode, ChainRole, Industry, Stage};
@@ -210,7 +209,7 @@ pub fn create(
     if !crate::parks::exists(conn, &park)? {
         errors.push(FieldError::new("park_code", "unknown", format!("there is no park {park:?}")));
     } else {
-        errors.extend(crate::investors::queries::check_links(conn, &park, &fields.investor_ids, "investor_ids")?);
+        errors.extend(links::check_investors(conn, &park, &fields.investor_ids, "investor_ids")?);
     }
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
@@ -229,9 +228,9 @@ pub fn create(
             ..to_row(&fields, &park, now, &caller.username)
         };
         diesel::insert_into(projects::table).values(&row).execute(conn)?;
-        replace_investors(conn, &id, &fields.investor_ids)?;
+        links::replace_project_investors(conn, &id, &fields.investor_ids)?;
         record_stage(conn, &id, &fields, caller, now)?;
-        refresh_read_copies(conn, std::slice::from_ref(&id))?;
+        links::refresh_project_copies(conn, std::slice::from_ref(&id))?;
         let project = get(conn, &ParkScope::All, &id)?;
         audit::record(conn, NewEvent {
             actor: &caller.username,
@@ -266,7 +265,7 @@ pub fn update(
             errors.push(e);
         }
         if fields.investor_ids != current.investor_ids {
-            errors.extend(crate::investors::queries::check_links(conn, &before.park_code, &fields.investor_ids, "investor_ids")?);
+            errors.extend(links::check_investors(conn, &before.park_code, &fields.investor_ids, "investor_ids")?);
         }
         if !errors.is_empty() {
             return Err(ApiError::Invalid(errors));
@@ -290,13 +289,13 @@ pub fn update(
             return Err(ApiError::PreconditionFailed { current: current.version });
         }
         if fields.investor_ids != current.investor_ids {
-            replace_investors(conn, id, &fields.investor_ids)?;
+            links::replace_project_investors(conn, id, &fields.investor_ids)?;
         }
         if fields.stage != current.stage {
             record_stage(conn, id, &fields, caller, now)?;
         }
         if fields.investor_ids != current.investor_ids || fields.stage != current.stage {
-            refresh_read_copies(conn, &[id.to_owned()])?;
+            links::refresh_project_copies(conn, &[id.to_owned()])?;
         }
         let after = get(conn, &ParkScope::All, id)?;
         audit::record(conn, NewEvent {
@@ -381,7 +380,7 @@ pub(crate) fn to_row(f: &ProjectFields, park: &str, now: chrono::NaiveDateTime, 
         updated_by: by.to_owned(),
         version: 1,
         deleted_at: None,
-        // Filled by `refresh_read_copies` once the links and stages exist.
+        // Filled by `links::refresh_project_copies` once the links and stages exist.
         investor_ids_json: "[]".into(),
         stage_history_json: "[]".into(),
     }
@@ -474,20 +473,6 @@ fn fields_of(p: &Project) -> ProjectFields {
     }
 }
 
-fn replace_investors(conn: &mut DbConnection, project_id: &str, investor_ids: &[String]) -> Result<(), ApiError> {
-    diesel::delete(project_investors::table.filter(project_investors::project_id.eq(project_id))).execute(conn)?;
-    for (position, investor_id) in investor_ids.iter().enumerate() {
-        diesel::insert_into(project_investors::table)
-            .values((
-                project_investors::project_id.eq(project_id),
-                project_investors::investor_id.eq(investor_id),
-                project_investors::position.eq(position as i32),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
 fn record_stage(
     conn: &mut DbConnection,
     project_id: &str,
@@ -504,52 +489,6 @@ fn record_stage(
         recorded_at: now,
     };
     diesel::insert_into(project_stage_history::table).values(&row).execute(conn)?;
-    Ok(())
-}
-
-/// Rewrites the read copies (`investor_ids_json`, `stage_history_json`) of
-/// the projects `ids` from the link and stage tables, which stay the record.
-/// Every write that changes either table calls it in the same transaction,
-/// so reads take a project whole from its row.
-pub(crate) fn refresh_read_copies(conn: &mut DbConnection, ids: &[String]) -> Result<(), ApiError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let mut investors: HashMap<String, Vec<String>> = HashMap::new();
-    for (project_id, investor_id) in project_investors::table
-        .inner_join(investors::table.on(investors::id.eq(project_investors::investor_id)))
-        .filter(project_investors::project_id.eq_any(ids))
-        .filter(investors::deleted_at.is_null())
-        .order((project_investors::project_id, project_investors::position))
-        .select((project_investors::project_id, project_investors::investor_id))
-        .load::<(String, String)>(conn)?
-    {
-        investors.entry(project_id).or_default().push(investor_id);
-    }
-    let mut stages: HashMap<String, Vec<StageEntry>> = HashMap::new();
-    for row in project_stage_history::table
-        .filter(project_stage_history::project_id.eq_any(ids))
-        .order((project_stage_history::recorded_at, project_stage_history::id))
-        .select(StageRow::as_select())
-        .load::<StageRow>(conn)?
-    {
-        stages.entry(row.project_id).or_default().push(StageEntry {
-            stage: from_db(&row.stage)?,
-            on: row.on_date,
-            by: row.by_user,
-            recorded_at: clock::utc(row.recorded_at),
-        });
-    }
-    for id in ids {
-        let investor_ids = investors.remove(id).unwrap_or_default();
-        let stage_history = stages.remove(id).unwrap_or_default();
-        diesel::update(projects::table.find(id))
-            .set((
-                projects::investor_ids_json.eq(serde_json::to_string(&investor_ids)?),
-                projects::stage_history_json.eq(serde_json::to_string(&stage_history)?),
-            ))
-            .execute(conn)?;
-    }
     Ok(())
 }
 

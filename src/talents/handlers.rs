@@ -13,7 +13,7 @@ use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
 use crate::http::{created, if_match, parse_id, versioned, Json, Page, Query};
-use crate::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -158,7 +158,7 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: TalentFilter) ->
 
 fn employer_errors(conn: &mut DbConnection, park: &str, f: &TalentFields) -> Result<Vec<FieldError>, ApiError> {
     let ids: Vec<String> = f.employer_id.iter().cloned().collect();
-    crate::investors::queries::check_links(conn, park, &ids, "employer_id")
+    crate::links::check_investors(conn, park, &ids, "employer_id")
 }
 
 pub fn create(conn: &mut DbConnection, caller: &Caller, park_code: Option<String>, mut fields: TalentFields) -> Result<Talent, ApiError> {

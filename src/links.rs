@@ -1,0 +1,98 @@
+//! Links between the libraries: a project's investors, a talent's employer,
+//! an investor's referrer. Both sides of a link read this module; it reads
+//! neither side's queries, so the libraries do not import each other.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use crate::clock;
+use crate::db::schema::{investors, project_investors, project_stage_history, projects};
+use crate::db::DbConnection;
+use crate::error::{ApiError, FieldError};
+use crate::projects::{StageEntry, StageRow};
+use crate::vocab::from_db;
+
+/// Which of `ids` are not live investors of `park`, as errors on `field[i]`.
+/// Projects and talents use it so that no link crosses parks.
+pub fn check_investors(conn: &mut DbConnection, park: &str, ids: &[String], field: &str) -> Result<Vec<FieldError>, ApiError> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let known: Vec<String> = investors::table
+        .filter(investors::deleted_at.is_null())
+        .filter(investors::park_code.eq(park))
+        .filter(investors::id.eq_any(ids.to_vec()))
+        .select(investors::id)
+        .load(conn)?;
+    Ok(ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !known.contains(id))
+        .map(|(i, _)| {
+            let name = if field.ends_with("_ids") { format!("{field}[{i}]") } else { field.to_owned() };
+            FieldError::new(name, "unknown", "no investor with this id in the same park")
+        })
+        .collect())
+}
+
+/// Makes `investor_ids` the project's investors, in that order.
+pub(crate) fn replace_project_investors(conn: &mut DbConnection, project_id: &str, investor_ids: &[String]) -> Result<(), ApiError> {
+    diesel::delete(project_investors::table.filter(project_investors::project_id.eq(project_id))).execute(conn)?;
+    for (position, investor_id) in investor_ids.iter().enumerate() {
+        diesel::insert_into(project_investors::table)
+            .values((
+                project_investors::project_id.eq(project_id),
+                project_investors::investor_id.eq(investor_id),
+                project_investors::position.eq(position as i32),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Rewrites the read copies (`investor_ids_json`, `stage_history_json`) of
+/// the projects `ids` from the link and stage tables, which stay the record.
+/// Every write that changes either table calls it in the same transaction,
+/// so reads take a project whole from its row.
+pub(crate) fn refresh_project_copies(conn: &mut DbConnection, ids: &[String]) -> Result<(), ApiError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut investors: HashMap<String, Vec<String>> = HashMap::new();
+    for (project_id, investor_id) in project_investors::table
+        .inner_join(investors::table.on(investors::id.eq(project_investors::investor_id)))
+        .filter(project_investors::project_id.eq_any(ids))
+        .filter(investors::deleted_at.is_null())
+        .order((project_investors::project_id, project_investors::position))
+        .select((project_investors::project_id, project_investors::investor_id))
+        .load::<(String, String)>(conn)?
+    {
+        investors.entry(project_id).or_default().push(investor_id);
+    }
+    let mut stages: HashMap<String, Vec<StageEntry>> = HashMap::new();
+    for row in project_stage_history::table
+        .filter(project_stage_history::project_id.eq_any(ids))
+        .order((project_stage_history::recorded_at, project_stage_history::id))
+        .select(StageRow::as_select())
+        .load::<StageRow>(conn)?
+    {
+        stages.entry(row.project_id).or_default().push(StageEntry {
+            stage: from_db(&row.stage)?,
+            on: row.on_date,
+            by: row.by_user,
+            recorded_at: clock::utc(row.recorded_at),
+        });
+    }
+    for id in ids {
+        let investor_ids = investors.remove(id).unwrap_or_default();
+        let stage_history = stages.remove(id).unwrap_or_default();
+        diesel::update(projects::table.find(id))
+            .set((
+                projects::investor_ids_json.eq(serde_json::to_string(&investor_ids)?),
+                projects::stage_history_json.eq(serde_json::to_string(&stage_history)?),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

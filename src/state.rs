@@ -1,0 +1,15 @@
+//! The state every handler can reach. It sits low in the module tree so that
+//! handlers depend on it without depending on the server that builds it.
+
+use std::sync::Arc;
+
+use crate::auth::{Rechecks, TokenKeys};
+use crate::db::DbPool;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub keys: Arc<TokenKeys>,
+    pub rechecks: Arc<Rechecks>,
+}
