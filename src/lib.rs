@@ -25,8 +25,10 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod talents;
+pub mod targets;
 pub mod telemetry;
 pub mod text;
+pub mod top100;
 pub mod users;
 pub mod vocab;
 
