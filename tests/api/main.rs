@@ -13,5 +13,7 @@ mod parks_meta_health;
 mod projects_create;
 mod projects_list;
 mod projects_write;
+mod reference;
 mod talents;
+mod targets;
 mod users;
