@@ -182,6 +182,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         updated_by -> Text,
+        version -> Integer,
     }
 }
 
@@ -197,6 +198,8 @@ diesel::table! {
         by_user -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        updated_by -> Text,
+        version -> Integer,
     }
 }
 
@@ -209,6 +212,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         updated_by -> Text,
+        version -> Integer,
     }
 }
 
