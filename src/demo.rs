@@ -9,12 +9,13 @@ use crate::auth::Caller;
 use crate::db::{DbConnection, DbPool};
 use crate::error::ApiError;
 use crate::http::IfMatch;
-use crate::projects::queries;
-use crate::projects::{NewProject, ProjectPatch};
-use crate::investors::{self, ContactBody, FigureBody, FollowUpBody, NewInvestor};
-use crate::talents::{self, NewTalent, Qualification};
+use crate::projects::{Project, ProjectFields};
+use crate::records;
+use serde_json::json;
+use crate::investors::{Contact, Figure, FollowUp, Investor, InvestorFields};
+use crate::talents::{Qualification, Talent, TalentFields};
 use crate::vocab::{
-    AttractionMode as Mode, ChainRole as Chain, Channel, Education, HqType, Industry as Ind, InvestorKind, InvestorStatus,
+    AttractionMode as Mode, ChainRole as Chain, Education, HqType, Industry as Ind, InvestorKind, InvestorStatus,
     MainlandTitle, Origin, Recognition, Stage, TalentStatus,
 };
 
@@ -96,7 +97,7 @@ const INVESTORS: &[DemoInvestor] = &[
 ];
 
 fn add_investor(conn: &mut DbConnection, caller: &Caller, demo: &DemoInvestor) -> Result<String, ApiError> {
-    let new = NewInvestor {
+    let fields = InvestorFields {
         park_code: Some(demo.park.into()),
         kind: demo.kind,
         name: demo.name.into(),
@@ -107,29 +108,26 @@ fn add_investor(conn: &mut DbConnection, caller: &Caller, demo: &DemoInvestor) -
         unified_social_credit_code: demo.uscc.map(Into::into),
         taiwan_top100: demo.top100,
         industries: demo.industries.to_vec(),
-        status: Some(demo.status),
+        status: demo.status,
         settled_on: demo.settled_on.and_then(|d| d.parse().ok()),
         referred_by_id: None,
         notes: None,
     };
-    let (park, fields) = new.into_fields();
-    let investor = investors::queries::create(conn, caller, park, fields)?;
-    investors::children::create_contact(conn, caller, &investor.id, ContactBody {
-        name: Some("陈经理".into()),
-        title: Some(Some("大陆投资部经理".into())),
-        phone: Some(Some("0912-345-678".into())),
-        email: None,
-    })?;
-    investors::children::create_follow_up(conn, caller, &investor.id, FollowUpBody {
-        date: "2026-11-02".parse().ok(),
-        channel: Some(Channel::Visit),
-        summary: Some("走访总部，介绍园区配套与对台政策".into()),
-        next_step: Some(Some("寄送用地与厂房方案".into())),
-        due_on: Some("2026-11-20".parse().ok()),
-    })?;
+    let investor = records::create_fields::<Investor>(conn, caller, &fields)?;
+    let body = |value: serde_json::Value| match value {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    records::child::create::<Contact>(conn, caller, &investor.id, body(json!({
+        "name": "陈经理", "title": "大陆投资部经理", "phone": "0912-345-678"
+    })))?;
+    records::child::create::<FollowUp>(conn, caller, &investor.id, body(json!({
+        "date": "2026-11-02", "channel": "visit", "summary": "走访总部，介绍园区配套与对台政策",
+        "next_step": "寄送用地与厂房方案", "due_on": "2026-11-20"
+    })))?;
     if demo.settled_on.is_some() {
         for (year, value) in [(2020, 150_000_000), (2025, 310_000_000)] {
-            investors::children::create_figure(conn, caller, &investor.id, FigureBody { year: Some(year), output_value_cny: Some(value) })?;
+            records::child::create::<Figure>(conn, caller, &investor.id, body(json!({"year": year, "output_value_cny": value})))?;
         }
     }
     Ok(investor.id)
@@ -152,7 +150,7 @@ const TALENTS: &[DemoTalent] = &[
 ];
 
 fn add_talent(conn: &mut DbConnection, caller: &Caller, demo: &DemoTalent, employer: Option<String>) -> Result<(), ApiError> {
-    let new = NewTalent {
+    let fields = TalentFields {
         park_code: Some(demo.park.into()),
         full_name: demo.name.into(),
         birth_year: demo.birth_year,
@@ -163,7 +161,7 @@ fn add_talent(conn: &mut DbConnection, caller: &Caller, demo: &DemoTalent, emplo
         specialty: demo.specialty,
         qualifications: vec![Qualification { name: "專業工程師".into(), issuer: None, mainland_title: Some(MainlandTitle::Intermediate), recognition: Recognition::Pending }],
         programmes: vec![],
-        status: Some(demo.status),
+        status: demo.status,
         employer_id: employer.filter(|_| demo.status == TalentStatus::Employed).and_then(|id| id.parse().ok()),
         phone: Some("0912-345-678".into()),
         email: None,
@@ -171,8 +169,7 @@ fn add_talent(conn: &mut DbConnection, caller: &Caller, demo: &DemoTalent, emplo
         consent_on: "2026-10-01".parse().ok(),
         notes: None,
     };
-    let (park, fields) = new.into_fields();
-    talents::queries::create(conn, caller, park, fields)?;
+    records::create_fields::<Talent>(conn, caller, &fields)?;
     Ok(())
 }
 
@@ -185,14 +182,14 @@ fn already_seeded(conn: &mut DbConnection) -> Result<bool, ApiError> {
 
 fn add(conn: &mut DbConnection, caller: &Caller, demo: &Demo, investor: Option<String>) -> Result<(), ApiError> {
     let first_contact = demo.path.first().and_then(|(_, d)| d.parse::<NaiveDate>().ok());
-    let new = NewProject {
+    let fields = ProjectFields {
         park_code: Some(demo.park.into()),
         name: demo.name.into(),
         summary: Some(demo.summary.into()),
         industry: demo.industry,
         chain_role: demo.chain,
         attraction_mode: demo.mode,
-        stage: None,
+        stage: Stage::Lead,
         planned_investment_usd: demo.planned_musd * 1_000_000,
         actual_investment_usd: None,
         hq_type: (demo.planned_musd >= 80).then_some(HqType::RegionalHq),
@@ -207,24 +204,26 @@ fn add(conn: &mut DbConnection, caller: &Caller, demo: &Demo, investor: Option<S
         tags: demo.tags.iter().map(|t| (*t).to_owned()).collect(),
         notes: None,
     };
-    let (park, fields) = new.into_fields();
-    let mut project = queries::create(conn, caller, park, fields)?;
+    let mut project = records::create_fields::<Project>(conn, caller, &fields)?;
     for (stage, date) in demo.path {
         let date = date.parse::<NaiveDate>().ok();
-        let mut patch = ProjectPatch { stage: Some(*stage), ..Default::default() };
+        let mut patch = serde_json::Map::new();
+        patch.insert("stage".into(), json!(stage));
         match stage {
-            Stage::Signed => patch.signed_on = Some(date),
+            Stage::Signed => {
+                patch.insert("signed_on".into(), json!(date));
+            }
             Stage::UnderConstruction => {
-                patch.started_on = Some(date);
-                patch.actual_investment_usd = Some(Some(project.planned_investment_usd / 3));
+                patch.insert("started_on".into(), json!(date));
+                patch.insert("actual_investment_usd".into(), json!(project.planned_investment_usd / 3));
             }
             Stage::Operating => {
-                patch.operating_on = Some(date);
-                patch.actual_investment_usd = Some(Some(project.planned_investment_usd));
+                patch.insert("operating_on".into(), json!(date));
+                patch.insert("actual_investment_usd".into(), json!(project.planned_investment_usd));
             }
             _ => {}
         }
-        project = queries::update(conn, caller, &project.id, &IfMatch::Versions(vec![project.version]), patch)?;
+        project = records::update::<Project>(conn, caller, &project.id, &IfMatch::Versions(vec![project.version]), patch)?;
     }
     Ok(())
 }

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use crate::clock;
-use crate::db::schema::{investors, project_investors, project_stage_history, projects};
+use crate::db::schema::{investors, project_investors, project_stage_history, projects, users};
 use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
 use crate::projects::{StageEntry, StageRow};
-use crate::vocab::from_db;
+use crate::vocab::{from_db, Role};
 
 /// Which of `ids` are not live investors of `park`, as errors on `field[i]`.
 /// Projects and talents use it so that no link crosses parks.
@@ -34,6 +34,27 @@ pub fn check_investors(conn: &mut DbConnection, park: &str, ids: &[String], fiel
             FieldError::new(name, "unknown", "no investor with this id in the same park")
         })
         .collect())
+}
+
+/// An owner (`owner_id`) must be an active user who may work in `park`: a
+/// provincial administrator, or an administrator or staff member of the park.
+pub fn check_owner(conn: &mut DbConnection, park: &str, user_id: &str, field: &str) -> Result<Option<FieldError>, ApiError> {
+    let user: Option<(String, Option<String>, bool)> = users::table
+        .find(user_id)
+        .select((users::role, users::park_code, users::active))
+        .first(conn)
+        .optional()?;
+    let may_work = match user {
+        Some((role, user_park, true)) => match from_db::<Role>(&role)? {
+            Role::ProvincialAdmin => true,
+            Role::ParkAdmin | Role::ParkStaff => user_park.as_deref() == Some(park),
+            Role::ProvincialViewer | Role::ParkViewer => false,
+        },
+        _ => false,
+    };
+    Ok((!may_work).then(|| {
+        FieldError::new(field, "unknown", "must be an active user who may work in the record's park (its staff or administrators)")
+    }))
 }
 
 /// Makes `investor_ids` the project's investors, in that order.

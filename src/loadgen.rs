@@ -12,8 +12,9 @@ use crate::clock;
 use crate::db::schema::{investors, parks, project_investors, project_stage_history, projects};
 use crate::db::{write_tx, DbConnection, DbPool};
 use crate::error::ApiError;
-use crate::investors::InvestorFields;
-use crate::projects::{ProjectFields, StageEntry, StageRow};
+use crate::investors::{Investor, InvestorFields};
+use crate::projects::{Project, ProjectFields, StageEntry, StageRow};
+use crate::records::{Record, RowBase, Stamp};
 use crate::vocab::{AttractionMode, Industry, InvestorKind, InvestorStatus, Origin, Stage, Vocabulary};
 
 const BY: &str = "bench-load";
@@ -158,6 +159,7 @@ pub fn load(pool: &DbPool, sizes: Sizes, seed: u64, ids_out: Option<&std::path::
             by_park[park].push(i);
             let status = *rng.pick(InvestorStatus::ALL);
             let fields = InvestorFields {
+                park_code: None,
                 kind: if rng.below(10) == 0 { InvestorKind::Individual } else { InvestorKind::Company },
                 name: format!("{}{}股份有限公司 {i}", rng.pick(PREFIXES), rng.pick(MIDDLES)),
                 name_en: None,
@@ -173,9 +175,10 @@ pub fn load(pool: &DbPool, sizes: Sizes, seed: u64, ids_out: Option<&std::path::
                 notes: None,
             };
             let at = created_at(now, i, sizes.investors, &mut rng);
-            let mut row = crate::investors::queries::to_row(&fields, &investor_id(i), &parks[park].0, at, BY);
-            row.created_at = at;
-            row.updated_at = at;
+            let stamp = Stamp { at, by: BY.into() };
+            let id = investor_id(i);
+            let base = RowBase { id: &id, park: &parks[park].0, version: 1, created: &stamp, updated: &stamp, previous: None };
+            let row = <Investor as Record>::to_row(&fields, base)?;
             rows.push(row);
         }
         write_tx(conn, |conn| {
@@ -194,6 +197,7 @@ pub fn load(pool: &DbPool, sizes: Sizes, seed: u64, ids_out: Option<&std::path::
             let park = rng.weighted(&weights);
             let stage = STAGE_WEIGHTS[rng.weighted(&stage_weights)].0;
             let fields = ProjectFields {
+                park_code: None,
                 name: name(&mut rng, i),
                 summary: Some(format!("{}项目，规划用地 {} 亩", rng.pick(MIDDLES), 20 + rng.below(300))),
                 industry: *rng.pick(Industry::ALL),
@@ -215,8 +219,10 @@ pub fn load(pool: &DbPool, sizes: Sizes, seed: u64, ids_out: Option<&std::path::
                 notes: None,
             };
             let at = created_at(now, i, sizes.projects, &mut rng);
-            let mut row = crate::projects::queries::to_row(&fields, &parks[park].0, at, BY);
-            row.id = project_id(i);
+            let stamp = Stamp { at, by: BY.into() };
+            let id = project_id(i);
+            let base = RowBase { id: &id, park: &parks[park].0, version: 1, created: &stamp, updated: &stamp, previous: None };
+            let mut row = <Project as Record>::to_row(&fields, base)?;
             let mut history = Vec::new();
             for (k, s) in [(0, Stage::Lead), (1, stage)].into_iter().filter(|(k, s)| *k == 0 || *s != Stage::Lead) {
                 let recorded_at = at + Duration::seconds(k);
@@ -230,7 +236,7 @@ pub fn load(pool: &DbPool, sizes: Sizes, seed: u64, ids_out: Option<&std::path::
                     recorded_at,
                 });
             }
-            // The read copies the service keeps (see projects::queries::refresh_read_copies).
+            // The read copies the service keeps (see links::refresh_project_copies).
             row.stage_history_json = serde_json::to_string(&history)?;
             if let Some(file) = ids_file.as_mut() {
                 writeln!(file, "{} {}", parks[park].0, row.id).map_err(|e| ApiError::internal(format!("ids file: {e}")))?;

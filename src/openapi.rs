@@ -54,11 +54,27 @@ pub fn finish(mut doc: Document) -> Document {
     );
     doc.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
     for item in doc.paths.paths.values_mut() {
+        if let Some(delete) = item.delete.as_mut() {
+            optional_if_match(delete);
+        }
         for operation in [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten() {
             add_common_problems(operation);
         }
     }
     doc
+}
+
+/// A `DELETE` takes `If-Match` when the client has a version to guard; the
+/// header is optional but, when sent, a string (never null).
+fn optional_if_match(operation: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::Required;
+    for param in operation.parameters.iter_mut().flatten() {
+        let utoipa::openapi::RefOr::T(param) = param else { continue };
+        if param.parameter_in == ParameterIn::Header && param.name == "If-Match" {
+            param.required = Required::False;
+        }
+    }
 }
 
 /// Answers every operation can give for the same reasons, documented once

@@ -1,5 +1,47 @@
-//! Text folding for search: Traditional and Simplified Chinese, full-width and
-//! half-width forms, upper and lower case all compare equal once folded.
+//! Text as every library takes it: one rule for lengths and characters, and
+//! folding for search (Traditional and Simplified Chinese, full-width and
+//! half-width forms, upper and lower case all compare equal once folded).
+
+use crate::error::FieldError;
+
+/// Whether a text field may hold line breaks (and tabs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    /// A name, a title, a tag: one line.
+    One,
+    /// Notes, summaries: line breaks and tabs allowed.
+    Many,
+}
+
+/// The rule every text field keeps, with the same codes everywhere: 1 to
+/// `max` characters (counted as characters, not bytes) is `length`; control
+/// characters (line breaks too, unless [`Lines::Many`]) are `characters`.
+/// Callers trim first, so a blank text is too short.
+pub fn check(field: &str, value: &str, max: usize, lines: Lines) -> Option<FieldError> {
+    let n = value.chars().count();
+    if n == 0 || n > max {
+        return Some(FieldError::new(field, "length", format!("must be 1 to {max} characters")));
+    }
+    let allowed = |c: char| lines == Lines::Many && matches!(c, '\n' | '\r' | '\t');
+    if value.chars().any(|c| c.is_control() && !allowed(c)) {
+        let what = match lines {
+            Lines::One => "must be one line without control characters",
+            Lines::Many => "must not contain control characters other than line breaks and tabs",
+        };
+        return Some(FieldError::new(field, "characters", what));
+    }
+    None
+}
+
+/// [`check`] for an optional text: nothing to check when absent.
+pub fn check_optional(field: &str, value: Option<&str>, max: usize, lines: Lines) -> Option<FieldError> {
+    value.and_then(|v| check(field, v, max, lines))
+}
+
+/// Trims an optional text and treats a blank one as absent.
+pub fn trimmed(value: &mut Option<String>) {
+    *value = value.take().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+}
 
 /// Folds text to the form stored in `search_text` columns and searched for.
 pub fn fold(text: &str) -> String {
@@ -37,6 +79,18 @@ pub fn contains_pattern(term: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_rule_for_every_text() {
+        let code = |v: &str, lines| check("f", v, 5, lines).map(|e| e.code);
+        assert_eq!(code("abcde", Lines::One), None);
+        assert_eq!(code("台积电先进", Lines::One), None, "characters, not bytes");
+        assert_eq!(code("", Lines::One).as_deref(), Some("length"));
+        assert_eq!(code("abcdef", Lines::Many).as_deref(), Some("length"));
+        assert_eq!(code("a\nb", Lines::One).as_deref(), Some("characters"));
+        assert_eq!(code("a\nb", Lines::Many), None);
+        assert_eq!(code("a\u{7}b", Lines::Many).as_deref(), Some("characters"));
+    }
 
     #[test]
     fn traditional_and_simplified_fold_alike() {

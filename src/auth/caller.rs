@@ -88,6 +88,45 @@ impl Caller {
         }
     }
 
+    /// The caller's own park (park roles).
+    pub fn park(&self) -> Option<&str> {
+        self.park.as_deref()
+    }
+
+    /// Refuses roles that may not change any record (viewers) before
+    /// anything of the request is read: 403 comes before 422.
+    pub fn require_writer(&self) -> Result<(), ApiError> {
+        if self.role.can_write_records() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!("the role {} may read but not change records", self.role)))
+        }
+    }
+
+    /// May the caller see personal data (phones, e-mail, permit numbers)
+    /// unmasked in a single-record read? Lists and viewers never do.
+    pub fn may_read_personal(&self) -> bool {
+        matches!(self.role, Role::ProvincialAdmin | Role::ParkAdmin | Role::ParkStaff)
+    }
+
+    /// May the caller erase personal data for good (a purge) in `park`?
+    pub fn may_purge(&self, park: &str) -> bool {
+        self.is_admin_of(park)
+    }
+
+    /// May the caller read the history of a deleted record of `park`?
+    pub fn may_review_deleted(&self, park: &str) -> bool {
+        self.is_admin_of(park)
+    }
+
+    fn is_admin_of(&self, park: &str) -> bool {
+        match self.role {
+            Role::ProvincialAdmin => true,
+            Role::ParkAdmin => self.park.as_deref() == Some(park),
+            _ => false,
+        }
+    }
+
     /// The park of a new record: as requested, or a park role's own park when
     /// omitted; provincial roles must name one.
     pub fn park_for_new(&self, requested: Option<String>) -> Result<String, ApiError> {

@@ -189,6 +189,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         updated_by -> Text,
+        version -> Integer,
     }
 }
 
@@ -204,6 +205,8 @@ diesel::table! {
         by_user -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        updated_by -> Text,
+        version -> Integer,
     }
 }
 
@@ -216,6 +219,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         updated_by -> Text,
+        version -> Integer,
     }
 }
 

@@ -9,7 +9,7 @@ mod preconditions;
 mod query;
 
 pub use filters::TimeBound;
-pub use json::{Json, BODY_LIMIT_BYTES};
+pub use json::{Body, Json, BODY_LIMIT_BYTES};
 pub(crate) use pagination::{keyset, row_compare};
 pub use pagination::{column_name, take_page, Cursor, Limit, Page, SortKey, SortOrder};
 pub use preconditions::{created, etag, if_match, versioned, IfMatch};
@@ -26,7 +26,7 @@ pub fn parse_id(raw: &str) -> Result<String, ApiError> {
 
 /// Turns a serde error message into the field it names, when serde puts the
 /// field in the message rather than the path (unknown and missing fields).
-fn field_and_code(path: &str, message: &str) -> (String, &'static str) {
+pub(crate) fn field_and_code(path: &str, message: &str) -> (String, &'static str) {
     let named = |prefix: &str| {
         message
             .strip_prefix(prefix)
@@ -53,7 +53,7 @@ fn field_and_code(path: &str, message: &str) -> (String, &'static str) {
 
 /// Cleans serde's wording for people: no backticks, no "expected one of" lists
 /// of unrelated fields.
-fn human_message(message: &str) -> String {
+pub(crate) fn human_message(message: &str) -> String {
     let message = message.split(" at line ").next().unwrap_or(message);
     match message.split_once(", expected one of") {
         Some((head, _)) if head.starts_with("unknown field") => {

@@ -10,7 +10,6 @@ mod model;
 pub(crate) mod queries;
 mod rules;
 
-pub use children::{Contact, ContactBody, Figure, FigureBody, FollowUp, FollowUpBody};
+pub use children::{Contact, ContactFields, Figure, FigureFields, FollowUp, FollowUpFields};
 pub use matching::name_key;
-pub use model::{Investor, InvestorPatch, NewInvestor};
-pub(crate) use model::InvestorFields;
+pub use model::{Investor, InvestorFields, InvestorPatch};

@@ -51,130 +51,64 @@ pub struct Investor {
     pub version: i32,
 }
 
-/// The body of `POST /investors`.
-#[derive(Debug, Deserialize, ToSchema)]
+/// The writable fields of an investor: the body of `POST /investors`, and
+/// what a `PATCH` merges into.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({
+#[schema(as = NewInvestor, example = json!({
     "park_code": "chenzhou", "kind": "company", "name": "東莞精密電子股份有限公司", "origin": "mainland_taiwan_funded",
     "region": "东莞", "taiwan_business_id": "22099131", "industries": ["electronic_information"], "status": "contacted"
 }))]
-pub struct NewInvestor {
-    /// Required for provincial roles; park roles may omit it (their own park).
+pub struct InvestorFields {
+    /// Required for provincial roles; park roles may omit it (their own park). An investor keeps its park.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub park_code: Option<String>,
     pub kind: InvestorKind,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[serde(default)]
+    #[schema(max_length = 200)]
     pub name_en: Option<String>,
     pub origin: Origin,
+    /// City or province of origin.
+    #[schema(min_length = 1, max_length = 100)]
     pub region: String,
+    /// 統一編號: 8 digits with a valid check digit.
+    #[serde(default)]
+    #[schema(example = "22099131")]
     pub taiwan_business_id: Option<String>,
+    /// 统一社会信用代码: 18 characters with a valid check character (GB 32100-2015).
+    #[serde(default)]
+    #[schema(example = "91350100M000100Y43")]
     pub unified_social_credit_code: Option<String>,
     #[serde(default)]
     pub taiwan_top100: bool,
     #[serde(default)]
+    #[schema(max_items = 10)]
     pub industries: Vec<Industry>,
     /// Defaults to `prospect`.
-    pub status: Option<InvestorStatus>,
-    pub settled_on: Option<NaiveDate>,
-    pub referred_by_id: Option<Uuid>,
-    pub notes: Option<String>,
-}
-
-/// The body of `PATCH /investors/{id}`: the fields to change; `null` clears.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"status": "settled", "settled_on": "2026-10-08"}))]
-pub struct InvestorPatch {
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub kind: Option<InvestorKind>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<String>)]
-    pub name_en: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub origin: Option<Origin>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub region: Option<String>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<String>)]
-    pub taiwan_business_id: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<String>)]
-    pub unified_social_credit_code: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub taiwan_top100: Option<bool>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub industries: Option<Vec<Industry>>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub status: Option<InvestorStatus>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<NaiveDate>)]
-    pub settled_on: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<Uuid>)]
-    pub referred_by_id: Option<Option<Uuid>>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<String>)]
-    pub notes: Option<Option<String>>,
-}
-
-/// The writable fields after defaults, as the rules check them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InvestorFields {
-    pub kind: InvestorKind,
-    pub name: String,
-    pub name_en: Option<String>,
-    pub origin: Origin,
-    pub region: String,
-    pub taiwan_business_id: Option<String>,
-    pub unified_social_credit_code: Option<String>,
-    pub taiwan_top100: bool,
-    pub industries: Vec<Industry>,
+    #[serde(default = "first_status")]
     pub status: InvestorStatus,
+    /// Required when settled: the day it settled (it counts toward the targets from then).
+    #[serde(default)]
     pub settled_on: Option<NaiveDate>,
-    pub referred_by_id: Option<String>,
+    /// The investor who referred this one (以商招商): a live investor of the same park.
+    #[serde(default)]
+    pub referred_by_id: Option<Uuid>,
+    #[serde(default)]
+    #[schema(max_length = 10000)]
     pub notes: Option<String>,
 }
 
-impl NewInvestor {
-    pub fn into_fields(self) -> (Option<String>, InvestorFields) {
-        let fields = InvestorFields {
-            kind: self.kind,
-            name: self.name,
-            name_en: self.name_en,
-            origin: self.origin,
-            region: self.region,
-            taiwan_business_id: self.taiwan_business_id,
-            unified_social_credit_code: self.unified_social_credit_code,
-            taiwan_top100: self.taiwan_top100,
-            industries: self.industries,
-            status: self.status.unwrap_or(InvestorStatus::Prospect),
-            settled_on: self.settled_on,
-            referred_by_id: self.referred_by_id.map(|id| id.to_string()),
-            notes: self.notes,
-        };
-        (self.park_code, fields)
-    }
-}
+crate::records::patch_body!(InvestorPatch for InvestorFields);
 
-impl InvestorPatch {
-    pub fn apply(self, current: &InvestorFields) -> InvestorFields {
-        let mut f = current.clone();
-        macro_rules! set {
-            ($($field:ident),*) => { $( if let Some(v) = self.$field { f.$field = v; } )* };
-        }
-        set!(kind, name, name_en, origin, region, taiwan_business_id, unified_social_credit_code,
-             taiwan_top100, industries, status, settled_on, notes);
-        if let Some(referrer) = self.referred_by_id {
-            f.referred_by_id = referrer.map(|id| id.to_string());
-        }
-        f
-    }
+fn first_status() -> InvestorStatus {
+    InvestorStatus::Prospect
 }
 
 /// A row of `investors`.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = investors)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = investors, treat_none_as_null = true)]
 pub struct InvestorRow {
     pub id: String,
     pub park_code: String,

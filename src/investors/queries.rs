@@ -9,22 +9,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::matching::name_key;
-use super::model::{Investor, InvestorFields, InvestorPatch, InvestorRow};
+use super::model::{Investor, InvestorFields, InvestorRow};
 use super::{identifiers, rules};
-use crate::audit::{self, Action, NewEvent};
-use crate::auth::{Caller, ParkScope};
+use crate::auth::ParkScope;
 use crate::clock;
 use crate::db::schema::{investors, project_investors, projects};
-use crate::db::{write_tx, DbConnection};
+use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
-use crate::http::{keyset, take_page, Cursor, IfMatch, Limit, Page, SortKey};
+use crate::http::{keyset, take_page, Cursor, Limit, Page, SortKey};
+use crate::links;
+use crate::records::{json_list, stored_table, Record, RowBase};
 use crate::text;
 use crate::vocab::{from_db, values, Industry, InvestorKind, InvestorStatus, Origin};
-
-const ENTITY: &str = "investor";
-const NOT_AUDITED: &[&str] = &[
-    "id", "version", "created_at", "updated_at", "created_by", "updated_by", "project_ids", "last_follow_up_on", "follow_up_due_on",
-];
 
 /// Filters, search, order and paging of `GET /investors`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -71,20 +67,6 @@ fn visible<'a>(scope: &ParkScope) -> investors::BoxedQuery<'a, Backend> {
         ParkScope::All => query,
         ParkScope::One(park) => query.filter(investors::park_code.eq(park.clone())),
     }
-}
-
-fn find_row(conn: &mut DbConnection, scope: &ParkScope, id: &str) -> Result<InvestorRow, ApiError> {
-    visible(scope)
-        .filter(investors::id.eq(id.to_owned()))
-        .select(InvestorRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(ApiError::NotFound("investor"))
-}
-
-pub fn get(conn: &mut DbConnection, scope: &ParkScope, id: &str) -> Result<Investor, ApiError> {
-    let row = find_row(conn, scope, id)?;
-    assemble(conn, vec![row])?.pop().ok_or_else(|| ApiError::internal("investor vanished while assembling"))
 }
 
 pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: InvestorFilter) -> Result<Page<Investor>, ApiError> {
@@ -156,168 +138,129 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: InvestorFilter) 
     Ok(Page { items: assemble(conn, rows)?, next_cursor })
 }
 
-/// Links and identifiers that depend on other rows: the referrer is another
-/// live investor of the same park; identifiers are not yet used in the park.
-fn check_related(conn: &mut DbConnection, park: &str, id: Option<&str>, f: &InvestorFields) -> Result<(), ApiError> {
-    let mut errors = Vec::new();
-    if let Some(referrer) = &f.referred_by_id {
-        if Some(referrer.as_str()) == id {
-            errors.push(FieldError::new("referred_by_id", "self", "an investor cannot refer itself"));
-        } else if find_row(conn, &ParkScope::One(park.to_owned()), referrer).is_err() {
-            errors.push(FieldError::new("referred_by_id", "unknown", "no investor with this id in the same park"));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Invalid(errors));
-    }
-    let others = || {
-        let mut q = visible(&ParkScope::One(park.to_owned()));
-        if let Some(id) = id {
-            q = q.filter(investors::id.ne(id.to_owned()));
-        }
-        q
-    };
-    if let Some(code) = &f.unified_social_credit_code {
-        let n: i64 = others().filter(investors::unified_social_credit_code.eq(code.clone())).count().get_result(conn)?;
-        if n > 0 {
-            return Err(ApiError::Conflict(FieldError::new("unified_social_credit_code", "taken", "this park already holds an investor with this code")));
-        }
-    }
-    if let Some(ubn) = &f.taiwan_business_id {
-        let n: i64 = others().filter(investors::taiwan_business_id.eq(ubn.clone())).count().get_result(conn)?;
-        if n > 0 {
-            return Err(ApiError::Conflict(FieldError::new("taiwan_business_id", "taken", "this park already holds an investor with this number")));
-        }
-    }
-    Ok(())
-}
+stored_table!(Investor, investors, InvestorRow);
 
-pub fn create(conn: &mut DbConnection, caller: &Caller, park_code: Option<String>, mut fields: InvestorFields) -> Result<Investor, ApiError> {
-    let park = caller.park_for_new(park_code)?;
-    caller.require_write(&park)?;
-    rules::normalise(&mut fields);
-    let mut errors = rules::check(&fields, clock::today());
-    if !crate::parks::exists(conn, &park)? {
-        errors.push(FieldError::new("park_code", "unknown", format!("there is no park {park:?}")));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Invalid(errors));
-    }
-    write_tx(conn, |conn| {
-        check_related(conn, &park, None, &fields)?;
-        let now = clock::now();
-        let id = uuid::Uuid::now_v7().to_string();
-        let row = to_row(&fields, &id, &park, now, &caller.username);
-        diesel::insert_into(investors::table).values(&row).execute(conn)?;
-        let investor = get(conn, &ParkScope::All, &id)?;
-        audit::record(conn, NewEvent {
-            actor: &caller.username,
-            action: Action::Create,
-            entity_type: ENTITY,
-            entity_id: &id,
-            park_code: Some(&park),
-            changes: audit::diff(&serde_json::Value::Null, &serde_json::to_value(&investor)?, NOT_AUDITED),
-        })?;
-        Ok(investor)
-    })
-}
+impl Record for Investor {
+    const ENTITY: &'static str = "investor";
+    const DERIVED: &'static [&'static str] = &["project_ids", "last_follow_up_on", "follow_up_due_on"];
+    type Fields = InvestorFields;
+    type View = Investor;
 
-pub fn update(conn: &mut DbConnection, caller: &Caller, id: &str, expected: &IfMatch, patch: InvestorPatch) -> Result<Investor, ApiError> {
-    write_tx(conn, |conn| {
-        let before = get(conn, &caller.scope(), id)?;
-        caller.require_write(&before.park_code)?;
-        if !expected.matches(before.version) {
-            return Err(ApiError::PreconditionFailed { current: before.version });
+    fn take_park(fields: &mut InvestorFields) -> Option<String> {
+        fields.park_code.take()
+    }
+
+    fn view(conn: &mut DbConnection, row: InvestorRow) -> Result<Investor, ApiError> {
+        assemble(conn, vec![row])?.pop().ok_or_else(|| ApiError::internal("investor vanished while assembling"))
+    }
+
+    fn id_of(view: &Investor) -> &str {
+        &view.id
+    }
+
+    fn version_of(view: &Investor) -> i32 {
+        view.version
+    }
+
+    fn fields_of(i: &Investor) -> InvestorFields {
+        InvestorFields {
+            park_code: None,
+            kind: i.kind,
+            name: i.name.clone(),
+            name_en: i.name_en.clone(),
+            origin: i.origin,
+            region: i.region.clone(),
+            taiwan_business_id: i.taiwan_business_id.clone(),
+            unified_social_credit_code: i.unified_social_credit_code.clone(),
+            taiwan_top100: i.taiwan_top100,
+            industries: i.industries.clone(),
+            status: i.status,
+            settled_on: i.settled_on,
+            referred_by_id: i.referred_by_id.as_deref().and_then(|id| uuid::Uuid::parse_str(id).ok()),
+            notes: i.notes.clone(),
         }
-        let current = fields_of(&before);
-        let mut fields = patch.apply(&current);
-        rules::normalise(&mut fields);
-        let errors = rules::check(&fields, clock::today());
+    }
+
+    /// The rules, then what depends on other rows: the referrer is another
+    /// live investor of the same park; identifiers are not yet used there.
+    fn check(
+        conn: &mut DbConnection,
+        park: &str,
+        id: &str,
+        _before: Option<&Investor>,
+        f: &mut InvestorFields,
+    ) -> Result<Vec<FieldError>, ApiError> {
+        rules::normalise(f);
+        let mut errors = rules::check(f, clock::today());
+        if let Some(referrer) = f.referred_by_id.map(|r| r.to_string()) {
+            if referrer == id {
+                errors.push(FieldError::new("referred_by_id", "self", "an investor cannot refer itself"));
+            } else {
+                errors.extend(links::check_investors(conn, park, &[referrer], "referred_by_id")?);
+            }
+        }
         if !errors.is_empty() {
-            return Err(ApiError::Invalid(errors));
+            return Ok(errors);
         }
-        if fields == current {
-            return Ok(before);
+        let others = || visible(&ParkScope::One(park.to_owned())).filter(investors::id.ne(id.to_owned()));
+        if let Some(code) = &f.unified_social_credit_code {
+            let n: i64 = others().filter(investors::unified_social_credit_code.eq(code.clone())).count().get_result(conn)?;
+            if n > 0 {
+                return Err(ApiError::Conflict(FieldError::new("unified_social_credit_code", "taken", "this park already holds an investor with this code")));
+            }
         }
-        check_related(conn, &before.park_code, Some(id), &fields)?;
-        let now = clock::now();
-        let row = to_row(&fields, id, &before.park_code, now, &caller.username);
-        let changed = diesel::update(investors::table.filter(investors::id.eq(id)).filter(investors::version.eq(before.version)))
-            .set((
-                investors::kind.eq(row.kind),
-                investors::name.eq(row.name),
-                investors::name_en.eq(row.name_en),
-                investors::origin.eq(row.origin),
-                investors::region.eq(row.region),
-                investors::taiwan_business_id.eq(row.taiwan_business_id),
-                investors::unified_social_credit_code.eq(row.unified_social_credit_code),
-                investors::taiwan_top100.eq(row.taiwan_top100),
-                investors::industries.eq(row.industries),
-                investors::status.eq(row.status),
-                investors::settled_on.eq(row.settled_on),
-                investors::referred_by_id.eq(row.referred_by_id),
-                investors::notes.eq(row.notes),
-                investors::search_text.eq(row.search_text),
-                investors::name_key.eq(row.name_key),
-                investors::name_en_key.eq(row.name_en_key),
-                investors::updated_at.eq(now),
-                investors::updated_by.eq(&caller.username),
-                investors::version.eq(before.version + 1),
-            ))
-            .execute(conn)?;
-        if changed == 0 {
-            return Err(ApiError::PreconditionFailed { current: find_row(conn, &ParkScope::All, id)?.version });
+        if let Some(ubn) = &f.taiwan_business_id {
+            let n: i64 = others().filter(investors::taiwan_business_id.eq(ubn.clone())).count().get_result(conn)?;
+            if n > 0 {
+                return Err(ApiError::Conflict(FieldError::new("taiwan_business_id", "taken", "this park already holds an investor with this number")));
+            }
         }
-        let after = get(conn, &ParkScope::All, id)?;
-        audit::record(conn, NewEvent {
-            actor: &caller.username,
-            action: Action::Update,
-            entity_type: ENTITY,
-            entity_id: id,
-            park_code: Some(&after.park_code),
-            changes: audit::diff(&serde_json::to_value(&before)?, &serde_json::to_value(&after)?, NOT_AUDITED),
-        })?;
-        Ok(after)
-    })
-}
+        Ok(errors)
+    }
 
-pub fn delete(conn: &mut DbConnection, caller: &Caller, id: &str, expected: Option<&IfMatch>) -> Result<(), ApiError> {
-    write_tx(conn, |conn| {
-        let row = find_row(conn, &caller.scope(), id)?;
-        caller.require_write(&row.park_code)?;
-        if expected.is_some_and(|e| !e.matches(row.version)) {
-            return Err(ApiError::PreconditionFailed { current: row.version });
-        }
-        let now = clock::now();
-        diesel::update(investors::table.filter(investors::id.eq(id)))
-            .set((
-                investors::deleted_at.eq(Some(now)),
-                investors::updated_at.eq(now),
-                investors::updated_by.eq(&caller.username),
-                investors::version.eq(row.version + 1),
-            ))
-            .execute(conn)?;
-        // Projects stop showing the link.
+    fn to_row(f: &InvestorFields, base: RowBase<'_, InvestorRow>) -> Result<InvestorRow, ApiError> {
+        let mut search = vec![f.name.clone(), f.region.clone()];
+        search.extend(f.name_en.iter().cloned());
+        search.extend(f.notes.iter().cloned());
+        Ok(InvestorRow {
+            id: base.id.to_owned(),
+            park_code: base.park.to_owned(),
+            kind: f.kind.to_string(),
+            name: f.name.clone(),
+            name_en: f.name_en.clone(),
+            origin: f.origin.to_string(),
+            region: f.region.clone(),
+            taiwan_business_id: f.taiwan_business_id.clone(),
+            unified_social_credit_code: f.unified_social_credit_code.clone(),
+            taiwan_top100: f.taiwan_top100,
+            industries: json_list(&values(&f.industries)),
+            status: f.status.to_string(),
+            settled_on: f.settled_on,
+            referred_by_id: f.referred_by_id.map(|id| id.to_string()),
+            notes: f.notes.clone(),
+            search_text: text::fold(&search.join("\n")),
+            name_key: name_key(&f.name),
+            name_en_key: f.name_en.as_deref().map(name_key),
+            // Kept by the follow-ups, not by the investor's own fields.
+            last_follow_up_on: base.previous.and_then(|row| row.last_follow_up_on),
+            follow_up_due_on: base.previous.and_then(|row| row.follow_up_due_on),
+            created_at: base.created.at,
+            updated_at: base.updated.at,
+            created_by: base.created.by.clone(),
+            updated_by: base.updated.by.clone(),
+            version: base.version,
+            deleted_at: None,
+        })
+    }
+
+    /// Projects stop showing the link.
+    fn after_delete(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
         let linked: Vec<String> = project_investors::table
             .filter(project_investors::investor_id.eq(id))
             .select(project_investors::project_id)
             .load(conn)?;
-        crate::links::refresh_project_copies(conn, &linked)?;
-        audit::record(conn, NewEvent {
-            actor: &caller.username,
-            action: Action::Delete,
-            entity_type: ENTITY,
-            entity_id: id,
-            park_code: Some(&row.park_code),
-            changes: vec![],
-        })
-    })
-}
-
-pub fn history(conn: &mut DbConnection, scope: &ParkScope, id: &str, limit: Option<i64>, cursor: Option<&str>) -> Result<Page<audit::AuditEvent>, ApiError> {
-    let limit = Limit::parse(limit)?;
-    find_row(conn, scope, id)?;
-    audit::history(conn, ENTITY, id, limit, cursor)
+        links::refresh_project_copies(conn, &linked)
+    }
 }
 
 // ---- match check (撞单) ------------------------------------------------------
@@ -397,58 +340,6 @@ pub fn matches(conn: &mut DbConnection, query: MatchQuery) -> Result<Matches, Ap
 }
 
 // ---- rows and records --------------------------------------------------------
-
-pub(crate) fn to_row(f: &InvestorFields, id: &str, park: &str, now: chrono::NaiveDateTime, by: &str) -> InvestorRow {
-    let mut search = vec![f.name.clone(), f.region.clone()];
-    search.extend(f.name_en.iter().cloned());
-    search.extend(f.notes.iter().cloned());
-    InvestorRow {
-        id: id.to_owned(),
-        park_code: park.to_owned(),
-        kind: f.kind.to_string(),
-        name: f.name.clone(),
-        name_en: f.name_en.clone(),
-        origin: f.origin.to_string(),
-        region: f.region.clone(),
-        taiwan_business_id: f.taiwan_business_id.clone(),
-        unified_social_credit_code: f.unified_social_credit_code.clone(),
-        taiwan_top100: f.taiwan_top100,
-        industries: serde_json::to_string(&f.industries).unwrap_or_else(|_| "[]".into()),
-        status: f.status.to_string(),
-        settled_on: f.settled_on,
-        referred_by_id: f.referred_by_id.clone(),
-        notes: f.notes.clone(),
-        search_text: text::fold(&search.join("\n")),
-        name_key: name_key(&f.name),
-        name_en_key: f.name_en.as_deref().map(name_key),
-        last_follow_up_on: None,
-        follow_up_due_on: None,
-        created_at: now,
-        updated_at: now,
-        created_by: by.to_owned(),
-        updated_by: by.to_owned(),
-        version: 1,
-        deleted_at: None,
-    }
-}
-
-fn fields_of(i: &Investor) -> InvestorFields {
-    InvestorFields {
-        kind: i.kind,
-        name: i.name.clone(),
-        name_en: i.name_en.clone(),
-        origin: i.origin,
-        region: i.region.clone(),
-        taiwan_business_id: i.taiwan_business_id.clone(),
-        unified_social_credit_code: i.unified_social_credit_code.clone(),
-        taiwan_top100: i.taiwan_top100,
-        industries: i.industries.clone(),
-        status: i.status,
-        settled_on: i.settled_on,
-        referred_by_id: i.referred_by_id.clone(),
-        notes: i.notes.clone(),
-    }
-}
 
 /// Rows to records, with the live projects that list each (one query a page).
 fn assemble(conn: &mut DbConnection, rows: Vec<InvestorRow>) -> Result<Vec<Investor>, ApiError> {

@@ -6,6 +6,6 @@ mod model;
 pub(crate) mod queries;
 mod rules;
 
-pub use model::{NewProject, Project, ProjectPatch, StageEntry};
-pub(crate) use model::{ProjectFields, StageRow};
+pub use model::{Project, ProjectFields, StageEntry};
+pub(crate) use model::StageRow;
 pub use queries::ListFilter;

@@ -65,10 +65,11 @@ pub struct StageEntry {
     pub recorded_at: DateTime<Utc>,
 }
 
-/// The body of `POST /projects`. Unknown fields are rejected.
-#[derive(Debug, Deserialize, ToSchema)]
+/// The writable fields of a project: the body of `POST /projects`, and
+/// what a `PATCH` merges into. Unknown fields are rejected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({
+#[schema(as = NewProject, example = json!({
     "park_code": "yueyang",
     "name": "台积电先进封装测试基地",
     "summary": "12 吋晶圆先进封装与测试产线",
@@ -80,165 +81,69 @@ pub struct StageEntry {
     "first_contact_on": "2026-03-02",
     "tags": ["半导体", "先进封装"]
 }))]
-pub struct NewProject {
-    /// Required for provincial roles; park roles may omit it (their own park).
+pub struct ProjectFields {
+    /// Required for provincial roles; park roles may omit it (their own park). A project keeps its park.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "yueyang")]
     pub park_code: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[serde(default)]
+    #[schema(max_length = 2000)]
     pub summary: Option<String>,
     pub industry: Industry,
+    #[serde(default)]
     pub chain_role: Option<ChainRole>,
     pub attraction_mode: AttractionMode,
     /// Defaults to `lead`.
-    pub stage: Option<Stage>,
+    #[serde(default = "first_stage")]
+    pub stage: Stage,
+    /// Whole US dollars.
+    #[schema(minimum = 0, maximum = 1000000000000_i64)]
     pub planned_investment_usd: i64,
+    /// 到位资金, whole US dollars.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000000000_i64)]
     pub actual_investment_usd: Option<i64>,
+    #[serde(default)]
     pub hq_type: Option<HqType>,
     #[serde(default)]
     pub high_tech: bool,
-    pub land_area_mu: Option<f64>,
-    pub first_contact_on: Option<NaiveDate>,
-    pub signed_on: Option<NaiveDate>,
-    pub started_on: Option<NaiveDate>,
-    pub operating_on: Option<NaiveDate>,
-    pub owner_id: Option<Uuid>,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000)]
+    pub land_area_mu: Option<f64>,
+    #[serde(default)]
+    pub first_contact_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub signed_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub started_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub operating_on: Option<NaiveDate>,
+    /// An active user who may work in the project's park.
+    #[serde(default)]
+    pub owner_id: Option<Uuid>,
+    /// Live investors of the same park, each once.
+    #[serde(default)]
+    #[schema(max_items = 100)]
     pub investor_ids: Vec<Uuid>,
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub tags: Vec<String>,
+    #[serde(default)]
+    #[schema(max_length = 10000)]
     pub notes: Option<String>,
 }
 
-/// The body of `PATCH /projects/{id}`: only the fields to change. `null`
-/// clears an optional field. The park of a project cannot change.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"stage": "signed", "signed_on": "2026-11-20", "actual_investment_usd": 30000000}))]
-pub struct ProjectPatch {
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<String>)]
-    pub summary: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub industry: Option<Industry>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<ChainRole>)]
-    pub chain_role: Option<Option<ChainRole>>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub attraction_mode: Option<AttractionMode>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub stage: Option<Stage>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub planned_investment_usd: Option<i64>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<i64>)]
-    pub actual_investment_usd: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<HqType>)]
-    pub hq_type: Option<Option<HqType>>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub high_tech: Option<bool>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<f64>)]
-    pub land_area_mu: Option<Option<f64>>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<NaiveDate>)]
-    pub first_contact_on: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<NaiveDate>)]
-    pub signed_on: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<NaiveDate>)]
-    pub started_on: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<NaiveDate>)]
-    pub operating_on: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<Uuid>)]
-    pub owner_id: Option<Option<Uuid>>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub investor_ids: Option<Vec<Uuid>>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub tags: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<String>)]
-    pub notes: Option<Option<String>>,
-}
+crate::records::patch_body!(ProjectPatch for ProjectFields);
 
-/// The writable fields of a project after defaults, as the rules check them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProjectFields {
-    pub name: String,
-    pub summary: Option<String>,
-    pub industry: Industry,
-    pub chain_role: Option<ChainRole>,
-    pub attraction_mode: AttractionMode,
-    pub stage: Stage,
-    pub planned_investment_usd: i64,
-    pub actual_investment_usd: Option<i64>,
-    pub hq_type: Option<HqType>,
-    pub high_tech: bool,
-    pub land_area_mu: Option<f64>,
-    pub first_contact_on: Option<NaiveDate>,
-    pub signed_on: Option<NaiveDate>,
-    pub started_on: Option<NaiveDate>,
-    pub operating_on: Option<NaiveDate>,
-    pub owner_id: Option<String>,
-    pub investor_ids: Vec<String>,
-    pub tags: Vec<String>,
-    pub notes: Option<String>,
-}
-
-impl NewProject {
-    pub fn into_fields(self) -> (Option<String>, ProjectFields) {
-        let fields = ProjectFields {
-            name: self.name,
-            summary: self.summary,
-            industry: self.industry,
-            chain_role: self.chain_role,
-            attraction_mode: self.attraction_mode,
-            stage: self.stage.unwrap_or(Stage::Lead),
-            planned_investment_usd: self.planned_investment_usd,
-            actual_investment_usd: self.actual_investment_usd,
-            hq_type: self.hq_type,
-            high_tech: self.high_tech,
-            land_area_mu: self.land_area_mu,
-            first_contact_on: self.first_contact_on,
-            signed_on: self.signed_on,
-            started_on: self.started_on,
-            operating_on: self.operating_on,
-            owner_id: self.owner_id.map(|id| id.to_string()),
-            investor_ids: self.investor_ids.iter().map(Uuid::to_string).collect(),
-            tags: self.tags,
-            notes: self.notes,
-        };
-        (self.park_code, fields)
-    }
-}
-
-impl ProjectPatch {
-    /// The fields after applying this patch to `current`.
-    pub fn apply(self, current: &ProjectFields) -> ProjectFields {
-        let mut f = current.clone();
-        macro_rules! set {
-            ($($field:ident),*) => { $( if let Some(v) = self.$field { f.$field = v; } )* };
-        }
-        set!(name, summary, industry, chain_role, attraction_mode, stage, planned_investment_usd,
-             actual_investment_usd, hq_type, high_tech, land_area_mu, first_contact_on, signed_on,
-             started_on, operating_on, tags, notes);
-        if let Some(owner) = self.owner_id {
-            f.owner_id = owner.map(|id| id.to_string());
-        }
-        if let Some(ids) = self.investor_ids {
-            f.investor_ids = ids.iter().map(Uuid::to_string).collect();
-        }
-        f
-    }
+fn first_stage() -> Stage {
+    Stage::Lead
 }
 
 /// A row of `projects`.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
-#[diesel(table_name = projects)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+#[diesel(table_name = projects, treat_none_as_null = true)]
 pub struct ProjectRow {
     pub id: String,
     pub park_code: String,

@@ -5,23 +5,19 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::model::{Project, ProjectFields, ProjectPatch, ProjectRow, StageRow};
+use super::model::{Project, ProjectFields, ProjectRow, StageRow};
 use super::rules;
-use crate::audit::{self, Action, NewEvent};
-use crate::auth::{Caller, ParkScope};
+use crate::auth::ParkScope;
 use crate::clock;
 use crate::db::schema::{project_stage_history, projects};
 use crate::db::search::{self, search_terms, within_window};
-use crate::db::{self, backend_of, write_tx, DbConnection};
+use crate::db::{self, backend_of, DbConnection};
 use crate::error::{ApiError, FieldError};
+use crate::http::{keyset, Cursor, Limit, Page, SortKey, SortOrder, TimeBound};
 use crate::links;
-use crate::http::{keyset, Cursor, IfMatch, Limit, Page, SortKey, SortOrder, TimeBound};
+use crate::records::{json_list, stored_table, Record, RowBase, Stamp};
 use crate::text;
 use crate::vocab::{from_db, values, AttractionMode, ChainRole, Industry, Stage};
-
-const ENTITY: &str = "project";
-/// Bookkeeping fields left out of audit diffs: they change on every write.
-const NOT_AUDITED: &[&str] = &["id", "version", "created_at", "updated_at", "created_by", "updated_by", "stage_history"];
 
 /// Filters, search, order and paging of `GET /projects`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -74,19 +70,6 @@ fn visible<'a>(scope: &ParkScope) -> BoxedProjects<'a> {
         ParkScope::All => query,
         ParkScope::One(park) => query.filter(projects::park_code.eq(park.clone())),
     }
-}
-
-fn find_row(conn: &mut DbConnection, scope: &ParkScope, id: &str) -> Result<ProjectRow, ApiError> {
-    visible(scope)
-        .filter(projects::id.eq(id.to_owned()))
-        .select(ProjectRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(ApiError::NotFound("project"))
-}
-
-pub fn get(conn: &mut DbConnection, scope: &ParkScope, id: &str) -> Result<Project, ApiError> {
-    to_project(find_row(conn, scope, id)?)
 }
 
 pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> Result<Page<Project>, ApiError> {
@@ -196,247 +179,131 @@ fn up_to<'a>(mut query: BoxedProjects<'a>, key: SortKey, order: SortOrder, edge:
     query
 }
 
-pub fn create(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    park_code: Option<String>,
-    mut fields: ProjectFields,
-) -> Result<Project, ApiError> {
-    let park = caller.park_for_new(park_code)?;
-    caller.require_write(&park)?;
-    rules::normalise(&mut fields);
-    let mut errors = rules::check(&fields);
-    if !crate::parks::exists(conn, &park)? {
-        errors.push(FieldError::new("park_code", "unknown", format!("there is no park {park:?}")));
-    } else {
-        errors.extend(links::check_investors(conn, &park, &fields.investor_ids, "investor_ids")?);
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Invalid(errors));
+stored_table!(Project, projects, ProjectRow);
+
+impl Record for Project {
+    const ENTITY: &'static str = "project";
+    const DERIVED: &'static [&'static str] = &["stage_history"];
+    type Fields = ProjectFields;
+    type View = Project;
+
+    fn take_park(fields: &mut ProjectFields) -> Option<String> {
+        fields.park_code.take()
     }
 
-    write_tx(conn, |conn| {
-        let now = clock::now();
-        let id = uuid::Uuid::now_v7().to_string();
-        let row = ProjectRow {
-            id: id.clone(),
-            park_code: park.clone(),
-            created_at: now,
-            created_by: caller.username.clone(),
-            version: 1,
+    fn view(_conn: &mut DbConnection, row: ProjectRow) -> Result<Project, ApiError> {
+        to_project(row)
+    }
+
+    fn id_of(view: &Project) -> &str {
+        &view.id
+    }
+
+    fn version_of(view: &Project) -> i32 {
+        view.version
+    }
+
+    fn fields_of(p: &Project) -> ProjectFields {
+        ProjectFields {
+            park_code: None,
+            name: p.name.clone(),
+            summary: p.summary.clone(),
+            industry: p.industry,
+            chain_role: p.chain_role,
+            attraction_mode: p.attraction_mode,
+            stage: p.stage,
+            planned_investment_usd: p.planned_investment_usd,
+            actual_investment_usd: p.actual_investment_usd,
+            hq_type: p.hq_type,
+            high_tech: p.high_tech,
+            land_area_mu: p.land_area_mu,
+            first_contact_on: p.first_contact_on,
+            signed_on: p.signed_on,
+            started_on: p.started_on,
+            operating_on: p.operating_on,
+            owner_id: p.owner_id.as_deref().and_then(|id| uuid::Uuid::parse_str(id).ok()),
+            investor_ids: p.investor_ids.iter().filter_map(|id| uuid::Uuid::parse_str(id).ok()).collect(),
+            tags: p.tags.clone(),
+            notes: p.notes.clone(),
+        }
+    }
+
+    fn check(
+        conn: &mut DbConnection,
+        park: &str,
+        _id: &str,
+        before: Option<&Project>,
+        fields: &mut ProjectFields,
+    ) -> Result<Vec<FieldError>, ApiError> {
+        rules::normalise(fields);
+        let mut errors = rules::check(fields);
+        if let Some(before) = before {
+            errors.extend(rules::check_move(before.stage, fields.stage).err());
+        }
+        let investor_ids: Vec<String> = fields.investor_ids.iter().map(uuid::Uuid::to_string).collect();
+        errors.extend(links::check_investors(conn, park, &investor_ids, "investor_ids")?);
+        if let Some(owner) = fields.owner_id {
+            errors.extend(links::check_owner(conn, park, &owner.to_string(), "owner_id")?);
+        }
+        Ok(errors)
+    }
+
+    fn to_row(f: &ProjectFields, base: RowBase<'_, ProjectRow>) -> Result<ProjectRow, ApiError> {
+        Ok(ProjectRow {
+            id: base.id.to_owned(),
+            park_code: base.park.to_owned(),
+            name: f.name.clone(),
+            summary: f.summary.clone(),
+            industry: f.industry.to_string(),
+            chain_role: f.chain_role.map(|v| v.to_string()),
+            attraction_mode: f.attraction_mode.to_string(),
+            stage: f.stage.to_string(),
+            planned_investment_usd: f.planned_investment_usd,
+            actual_investment_usd: f.actual_investment_usd,
+            hq_type: f.hq_type.map(|v| v.to_string()),
+            high_tech: f.high_tech,
+            land_area_mu: f.land_area_mu,
+            first_contact_on: f.first_contact_on,
+            signed_on: f.signed_on,
+            started_on: f.started_on,
+            operating_on: f.operating_on,
+            owner_id: f.owner_id.map(|id| id.to_string()),
+            tags: json_list(&f.tags),
+            notes: f.notes.clone(),
+            search_text: search_text(f),
+            created_at: base.created.at,
+            updated_at: base.updated.at,
+            created_by: base.created.by.clone(),
+            updated_by: base.updated.by.clone(),
+            version: base.version,
             deleted_at: None,
-            ..to_row(&fields, &park, now, &caller.username)
-        };
-        diesel::insert_into(projects::table).values(&row).execute(conn)?;
-        links::replace_project_investors(conn, &id, &fields.investor_ids)?;
-        record_stage(conn, &id, &fields, caller, now)?;
-        links::refresh_project_copies(conn, std::slice::from_ref(&id))?;
-        let project = get(conn, &ParkScope::All, &id)?;
-        audit::record(conn, NewEvent {
-            actor: &caller.username,
-            action: Action::Create,
-            entity_type: ENTITY,
-            entity_id: &id,
-            park_code: Some(&park),
-            changes: audit::diff(&serde_json::Value::Null, &serde_json::to_value(&project)?, NOT_AUDITED),
-        })?;
-        Ok(project)
-    })
-}
+            // Read copies: kept from the stored row; `after_write` rewrites
+            // them when the links or the stage change.
+            investor_ids_json: base.previous.map_or_else(|| "[]".into(), |row| row.investor_ids_json.clone()),
+            stage_history_json: base.previous.map_or_else(|| "[]".into(), |row| row.stage_history_json.clone()),
+        })
+    }
 
-pub fn update(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    id: &str,
-    expected: &IfMatch,
-    patch: ProjectPatch,
-) -> Result<Project, ApiError> {
-    write_tx(conn, |conn| {
-        let before = get(conn, &caller.scope(), id)?;
-        caller.require_write(&before.park_code)?;
-        if !expected.matches(before.version) {
-            return Err(ApiError::PreconditionFailed { current: before.version });
+    fn after_write(
+        conn: &mut DbConnection,
+        id: &str,
+        before: Option<&ProjectFields>,
+        after: &ProjectFields,
+        stamp: &Stamp,
+    ) -> Result<(), ApiError> {
+        let links_changed = before.is_none_or(|b| b.investor_ids != after.investor_ids);
+        let stage_changed = before.is_none_or(|b| b.stage != after.stage);
+        if links_changed {
+            let ids: Vec<String> = after.investor_ids.iter().map(uuid::Uuid::to_string).collect();
+            links::replace_project_investors(conn, id, &ids)?;
         }
-        let current = fields_of(&before);
-        let mut fields = patch.apply(&current);
-        rules::normalise(&mut fields);
-        let mut errors = rules::check(&fields);
-        if let Err(e) = rules::check_move(before.stage, fields.stage) {
-            errors.push(e);
+        if stage_changed {
+            record_stage(conn, id, after, stamp)?;
         }
-        if fields.investor_ids != current.investor_ids {
-            errors.extend(links::check_investors(conn, &before.park_code, &fields.investor_ids, "investor_ids")?);
-        }
-        if !errors.is_empty() {
-            return Err(ApiError::Invalid(errors));
-        }
-        if fields == current {
-            return Ok(before); // nothing changes, so no new version either
-        }
-
-        let now = clock::now();
-        let changed = diesel::update(
-            projects::table.filter(projects::id.eq(id)).filter(projects::version.eq(before.version)),
-        )
-        .set((
-            to_changeset(&fields, now, &caller.username),
-            projects::version.eq(before.version + 1),
-        ))
-        .execute(conn)?;
-        if changed == 0 {
-            // Another writer got in between our read and our write.
-            let current = find_row(conn, &ParkScope::All, id)?;
-            return Err(ApiError::PreconditionFailed { current: current.version });
-        }
-        if fields.investor_ids != current.investor_ids {
-            links::replace_project_investors(conn, id, &fields.investor_ids)?;
-        }
-        if fields.stage != current.stage {
-            record_stage(conn, id, &fields, caller, now)?;
-        }
-        if fields.investor_ids != current.investor_ids || fields.stage != current.stage {
+        if links_changed || stage_changed {
             links::refresh_project_copies(conn, &[id.to_owned()])?;
         }
-        let after = get(conn, &ParkScope::All, id)?;
-        audit::record(conn, NewEvent {
-            actor: &caller.username,
-            action: Action::Update,
-            entity_type: ENTITY,
-            entity_id: id,
-            park_code: Some(&after.park_code),
-            changes: audit::diff(&serde_json::to_value(&before)?, &serde_json::to_value(&after)?, NOT_AUDITED),
-        })?;
-        Ok(after)
-    })
-}
-
-/// Soft-deletes a project: it vanishes from reads but stays for the audit.
-pub fn delete(conn: &mut DbConnection, caller: &Caller, id: &str, expected: Option<&IfMatch>) -> Result<(), ApiError> {
-    write_tx(conn, |conn| {
-        let row = find_row(conn, &caller.scope(), id)?;
-        caller.require_write(&row.park_code)?;
-        if expected.is_some_and(|e| !e.matches(row.version)) {
-            return Err(ApiError::PreconditionFailed { current: row.version });
-        }
-        let now = clock::now();
-        diesel::update(projects::table.filter(projects::id.eq(id)))
-            .set((
-                projects::deleted_at.eq(Some(now)),
-                projects::updated_at.eq(now),
-                projects::updated_by.eq(&caller.username),
-                projects::version.eq(row.version + 1),
-            ))
-            .execute(conn)?;
-        audit::record(conn, NewEvent {
-            actor: &caller.username,
-            action: Action::Delete,
-            entity_type: ENTITY,
-            entity_id: id,
-            park_code: Some(&row.park_code),
-            changes: vec![],
-        })
-    })
-}
-
-/// Checks that the caller can see the project, then reads its history.
-pub fn history(
-    conn: &mut DbConnection,
-    scope: &ParkScope,
-    id: &str,
-    limit: Option<i64>,
-    cursor: Option<&str>,
-) -> Result<Page<audit::AuditEvent>, ApiError> {
-    let limit = Limit::parse(limit)?;
-    find_row(conn, scope, id)?;
-    audit::history(conn, ENTITY, id, limit, cursor)
-}
-
-pub(crate) fn to_row(f: &ProjectFields, park: &str, now: chrono::NaiveDateTime, by: &str) -> ProjectRow {
-    ProjectRow {
-        id: String::new(),
-        park_code: park.to_owned(),
-        name: f.name.clone(),
-        summary: f.summary.clone(),
-        industry: f.industry.to_string(),
-        chain_role: f.chain_role.map(|v| v.to_string()),
-        attraction_mode: f.attraction_mode.to_string(),
-        stage: f.stage.to_string(),
-        planned_investment_usd: f.planned_investment_usd,
-        actual_investment_usd: f.actual_investment_usd,
-        hq_type: f.hq_type.map(|v| v.to_string()),
-        high_tech: f.high_tech,
-        land_area_mu: f.land_area_mu,
-        first_contact_on: f.first_contact_on,
-        signed_on: f.signed_on,
-        started_on: f.started_on,
-        operating_on: f.operating_on,
-        owner_id: f.owner_id.clone(),
-        tags: serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into()),
-        notes: f.notes.clone(),
-        search_text: search_text(f),
-        created_at: now,
-        updated_at: now,
-        created_by: by.to_owned(),
-        updated_by: by.to_owned(),
-        version: 1,
-        deleted_at: None,
-        // Filled by `links::refresh_project_copies` once the links and stages exist.
-        investor_ids_json: "[]".into(),
-        stage_history_json: "[]".into(),
-    }
-}
-
-/// The columns a patch may change, as one changeset.
-#[derive(AsChangeset)]
-#[diesel(table_name = projects, treat_none_as_null = true)]
-struct ProjectChanges {
-    name: String,
-    summary: Option<String>,
-    industry: String,
-    chain_role: Option<String>,
-    attraction_mode: String,
-    stage: String,
-    planned_investment_usd: i64,
-    actual_investment_usd: Option<i64>,
-    hq_type: Option<String>,
-    high_tech: bool,
-    land_area_mu: Option<f64>,
-    first_contact_on: Option<chrono::NaiveDate>,
-    signed_on: Option<chrono::NaiveDate>,
-    started_on: Option<chrono::NaiveDate>,
-    operating_on: Option<chrono::NaiveDate>,
-    owner_id: Option<String>,
-    tags: String,
-    notes: Option<String>,
-    search_text: String,
-    updated_at: chrono::NaiveDateTime,
-    updated_by: String,
-}
-
-fn to_changeset(f: &ProjectFields, now: chrono::NaiveDateTime, by: &str) -> ProjectChanges {
-    let row = to_row(f, "", now, by);
-    ProjectChanges {
-        name: row.name,
-        summary: row.summary,
-        industry: row.industry,
-        chain_role: row.chain_role,
-        attraction_mode: row.attraction_mode,
-        stage: row.stage,
-        planned_investment_usd: row.planned_investment_usd,
-        actual_investment_usd: row.actual_investment_usd,
-        hq_type: row.hq_type,
-        high_tech: row.high_tech,
-        land_area_mu: row.land_area_mu,
-        first_contact_on: row.first_contact_on,
-        signed_on: row.signed_on,
-        started_on: row.started_on,
-        operating_on: row.operating_on,
-        owner_id: row.owner_id,
-        tags: row.tags,
-        notes: row.notes,
-        search_text: row.search_text,
-        updated_at: row.updated_at,
-        updated_by: row.updated_by,
+        Ok(())
     }
 }
 
@@ -449,44 +316,19 @@ fn search_text(f: &ProjectFields) -> String {
     text::fold(&text)
 }
 
-fn fields_of(p: &Project) -> ProjectFields {
-    ProjectFields {
-        name: p.name.clone(),
-        summary: p.summary.clone(),
-        industry: p.industry,
-        chain_role: p.chain_role,
-        attraction_mode: p.attraction_mode,
-        stage: p.stage,
-        planned_investment_usd: p.planned_investment_usd,
-        actual_investment_usd: p.actual_investment_usd,
-        hq_type: p.hq_type,
-        high_tech: p.high_tech,
-        land_area_mu: p.land_area_mu,
-        first_contact_on: p.first_contact_on,
-        signed_on: p.signed_on,
-        started_on: p.started_on,
-        operating_on: p.operating_on,
-        owner_id: p.owner_id.clone(),
-        investor_ids: p.investor_ids.clone(),
-        tags: p.tags.clone(),
-        notes: p.notes.clone(),
-    }
-}
-
 fn record_stage(
     conn: &mut DbConnection,
     project_id: &str,
     fields: &ProjectFields,
-    caller: &Caller,
-    now: chrono::NaiveDateTime,
+    stamp: &Stamp,
 ) -> Result<(), ApiError> {
     let row = StageRow {
         id: uuid::Uuid::now_v7().to_string(),
         project_id: project_id.to_owned(),
         stage: fields.stage.to_string(),
         on_date: rules::milestone(fields, fields.stage).unwrap_or_else(clock::today),
-        by_user: caller.username.clone(),
-        recorded_at: now,
+        by_user: stamp.by.clone(),
+        recorded_at: stamp.at,
     };
     diesel::insert_into(project_stage_history::table).values(&row).execute(conn)?;
     Ok(())

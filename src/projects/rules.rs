@@ -6,21 +6,17 @@ use validator::{Validate, ValidationErrors};
 
 use super::model::ProjectFields;
 use crate::error::FieldError;
+use crate::text::{self, Lines};
 use crate::vocab::Stage;
 
 const MAX_TAGS: usize = 20;
 const MAX_TAG_CHARS: usize = 40;
 const MAX_INVESTORS: usize = 100;
 
-/// The length and range limits, declared for `validator`.
+/// The range and count limits, declared for `validator` (text goes through
+/// [`text::check`], the one rule every library shares).
 #[derive(Validate)]
 struct Limits<'a> {
-    #[validate(length(min = 1, max = 200, code = "length", message = "must be 1 to 200 characters"))]
-    name: &'a str,
-    #[validate(length(max = 2000, code = "length", message = "must be at most 2000 characters"))]
-    summary: Option<&'a str>,
-    #[validate(length(max = 10000, code = "length", message = "must be at most 10000 characters"))]
-    notes: Option<&'a str>,
     #[validate(range(min = 0, max = 1_000_000_000_000_i64, code = "range", message = "must be between 0 and 1000000000000 US dollars"))]
     planned_investment_usd: i64,
     #[validate(range(min = 0, max = 1_000_000_000_000_i64, code = "range", message = "must be between 0 and 1000000000000 US dollars"))]
@@ -28,7 +24,7 @@ struct Limits<'a> {
     #[validate(range(min = 0.0, max = 1_000_000.0, code = "range", message = "must be between 0 and 1000000 mu"))]
     land_area_mu: Option<f64>,
     #[validate(length(max = 100, code = "length", message = "must list at most 100 investors"))]
-    investor_ids: &'a [String],
+    investor_ids: &'a [uuid::Uuid],
     #[validate(length(max = 20, code = "length", message = "must hold at most 20 tags"))]
     tags: &'a [String],
 }
@@ -37,18 +33,14 @@ struct Limits<'a> {
 /// stored is what a person meant.
 pub fn normalise(fields: &mut ProjectFields) {
     fields.name = fields.name.trim().to_owned();
-    for text in [&mut fields.summary, &mut fields.notes] {
-        *text = text.take().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
-    }
+    text::trimmed(&mut fields.summary);
+    text::trimmed(&mut fields.notes);
     fields.tags = fields.tags.iter().map(|t| t.trim().to_owned()).collect();
 }
 
 /// Every broken rule of `fields`, each naming its field.
 pub fn check(fields: &ProjectFields) -> Vec<FieldError> {
     let limits = Limits {
-        name: &fields.name,
-        summary: fields.summary.as_deref(),
-        notes: fields.notes.as_deref(),
         planned_investment_usd: fields.planned_investment_usd,
         actual_investment_usd: fields.actual_investment_usd,
         land_area_mu: fields.land_area_mu,
@@ -59,14 +51,9 @@ pub fn check(fields: &ProjectFields) -> Vec<FieldError> {
     if fields.land_area_mu.is_some_and(|v| !v.is_finite()) {
         errors.push(FieldError::new("land_area_mu", "range", "must be a finite number"));
     }
-    if has_control_chars(&fields.name) {
-        errors.push(FieldError::new("name", "characters", "must not contain control characters"));
-    }
-    for (field, text) in [("summary", &fields.summary), ("notes", &fields.notes)] {
-        if text.as_deref().is_some_and(|t| t.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))) {
-            errors.push(FieldError::new(field, "characters", "must not contain control characters other than line breaks and tabs"));
-        }
-    }
+    errors.extend(text::check("name", &fields.name, 200, Lines::One));
+    errors.extend(text::check_optional("summary", fields.summary.as_deref(), 2000, Lines::Many));
+    errors.extend(text::check_optional("notes", fields.notes.as_deref(), 10_000, Lines::Many));
     check_tags(&fields.tags, &mut errors);
     check_unique(&fields.investor_ids, "investor_ids", &mut errors);
     check_dates(fields, &mut errors);
@@ -118,28 +105,17 @@ fn field_errors(errors: ValidationErrors) -> Vec<FieldError> {
         .collect()
 }
 
-fn has_control_chars(text: &str) -> bool {
-    text.chars().any(char::is_control)
-}
-
 fn check_tags(tags: &[String], errors: &mut Vec<FieldError>) {
     if tags.len() > MAX_TAGS {
         return; // reported by the limits already
     }
     for (i, tag) in tags.iter().enumerate() {
-        let n = tag.chars().count();
-        if n == 0 || n > MAX_TAG_CHARS || has_control_chars(tag) {
-            errors.push(FieldError::new(
-                format!("tags[{i}]"),
-                "length",
-                format!("a tag must be 1 to {MAX_TAG_CHARS} characters without control characters"),
-            ));
-        }
+        errors.extend(text::check(&format!("tags[{i}]"), tag, MAX_TAG_CHARS, Lines::One));
     }
     check_unique(tags, "tags", errors);
 }
 
-fn check_unique(values: &[String], field: &str, errors: &mut Vec<FieldError>) {
+fn check_unique<T: PartialEq + std::fmt::Display>(values: &[T], field: &str, errors: &mut Vec<FieldError>) {
     if values.len() > MAX_INVESTORS.max(MAX_TAGS) {
         return;
     }
@@ -195,30 +171,11 @@ fn check_dates(f: &ProjectFields, errors: &mut Vec<FieldError>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vocab::{AttractionMode, Industry};
 
     fn fields() -> ProjectFields {
-        ProjectFields {
-            name: "台积电先进封装".into(),
-            summary: None,
-            industry: Industry::ElectronicInformation,
-            chain_role: None,
-            attraction_mode: AttractionMode::Targeted,
-            stage: Stage::Lead,
-            planned_investment_usd: 1_000_000,
-            actual_investment_usd: None,
-            hq_type: None,
-            high_tech: false,
-            land_area_mu: None,
-            first_contact_on: None,
-            signed_on: None,
-            started_on: None,
-            operating_on: None,
-            owner_id: None,
-            investor_ids: vec![],
-            tags: vec![],
-            notes: None,
-        }
+        let body = serde_json::json!({"name": "台积电先进封装", "industry": "electronic_information",
+                                      "attraction_mode": "targeted", "planned_investment_usd": 1_000_000});
+        serde_json::from_value(body).unwrap_or_else(|e| panic!("fixture: {e}"))
     }
 
     fn date(s: &str) -> Option<NaiveDate> {

@@ -5,8 +5,7 @@
 
 pub mod handlers;
 mod model;
-mod privacy;
 pub(crate) mod queries;
 mod rules;
 
-pub use model::{NewTalent, Programme, Qualification, Talent, TalentPatch};
+pub use model::{Programme, Qualification, Talent, TalentFields, TalentPatch};

@@ -74,147 +74,72 @@ pub struct Talent {
     pub version: i32,
 }
 
-/// The body of `POST /talents`.
-#[derive(Debug, Deserialize, ToSchema)]
+/// The writable fields of a talent: the body of `POST /talents`, and what a
+/// `PATCH` merges into. Keeping phone, e-mail or permit number needs `consent_on`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({
+#[schema(as = NewTalent, example = json!({
     "park_code": "xiangtan", "full_name": "林怡君", "birth_year": 1994, "origin_region": "台中", "education": "master",
     "specialty": "medical_devices", "status": "contacted", "phone": "0912-345-678", "consent_on": "2026-10-12",
     "qualifications": [{"name": "醫療器材品質管理師", "mainland_title": "intermediate", "recognition": "pending"}]
 }))]
-pub struct NewTalent {
+pub struct TalentFields {
+    /// Required for provincial roles; park roles may omit it (their own park). A talent keeps its park.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub park_code: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
     pub full_name: String,
+    /// Aged 14 to 100 this year.
     pub birth_year: i32,
+    #[schema(min_length = 1, max_length = 100)]
     pub origin_region: String,
     pub education: Education,
+    #[serde(default)]
+    #[schema(max_length = 200)]
     pub school: Option<String>,
+    #[serde(default)]
+    #[schema(max_length = 200)]
     pub major: Option<String>,
     pub specialty: Industry,
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub qualifications: Vec<Qualification>,
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub programmes: Vec<Programme>,
     /// Defaults to `prospect`.
-    pub status: Option<TalentStatus>,
-    pub employer_id: Option<Uuid>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub permit_no: Option<String>,
-    pub consent_on: Option<NaiveDate>,
-    pub notes: Option<String>,
-}
-
-/// The body of `PATCH /talents/{id}`: the fields to change; `null` clears.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"status": "employed", "employer_id": "01936c6e-8b1f-7cc0-9a2b-3c4d5e6f7a8b"}))]
-pub struct TalentPatch {
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub full_name: Option<String>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub birth_year: Option<i32>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub origin_region: Option<String>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub education: Option<Education>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<String>)]
-    pub school: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<String>)]
-    pub major: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub specialty: Option<Industry>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub qualifications: Option<Vec<Qualification>>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub programmes: Option<Vec<Programme>>,
-    #[serde(default, deserialize_with = "crate::http::patch::not_null")]
-    pub status: Option<TalentStatus>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<Uuid>)]
-    pub employer_id: Option<Option<Uuid>>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<String>)]
-    pub phone: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<String>)]
-    pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<String>)]
-    pub permit_no: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<NaiveDate>)]
-    pub consent_on: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "crate::http::patch::present")]
-    #[schema(value_type = Option<String>)]
-    pub notes: Option<Option<String>>,
-}
-
-/// The writable fields after defaults, as the rules check them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TalentFields {
-    pub full_name: String,
-    pub birth_year: i32,
-    pub origin_region: String,
-    pub education: Education,
-    pub school: Option<String>,
-    pub major: Option<String>,
-    pub specialty: Industry,
-    pub qualifications: Vec<Qualification>,
-    pub programmes: Vec<Programme>,
+    #[serde(default = "first_status")]
     pub status: TalentStatus,
-    pub employer_id: Option<String>,
+    /// An investor (company) of the same park.
+    #[serde(default)]
+    pub employer_id: Option<Uuid>,
+    /// Personal data: a mainland or Taiwan number in any common writing.
+    #[serde(default)]
     pub phone: Option<String>,
+    /// Personal data.
+    #[serde(default)]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
+    /// Personal data: 台胞证号.
+    #[serde(default)]
     pub permit_no: Option<String>,
+    /// The day the talent consented to the processing of personal data (PIPL).
+    #[serde(default)]
     pub consent_on: Option<NaiveDate>,
+    #[serde(default)]
+    #[schema(max_length = 10000)]
     pub notes: Option<String>,
 }
 
-impl NewTalent {
-    pub fn into_fields(self) -> (Option<String>, TalentFields) {
-        let fields = TalentFields {
-            full_name: self.full_name,
-            birth_year: self.birth_year,
-            origin_region: self.origin_region,
-            education: self.education,
-            school: self.school,
-            major: self.major,
-            specialty: self.specialty,
-            qualifications: self.qualifications,
-            programmes: self.programmes,
-            status: self.status.unwrap_or(TalentStatus::Prospect),
-            employer_id: self.employer_id.map(|id| id.to_string()),
-            phone: self.phone,
-            email: self.email,
-            permit_no: self.permit_no,
-            consent_on: self.consent_on,
-            notes: self.notes,
-        };
-        (self.park_code, fields)
-    }
-}
+crate::records::patch_body!(TalentPatch for TalentFields);
 
-impl TalentPatch {
-    pub fn apply(self, current: &TalentFields) -> TalentFields {
-        let mut f = current.clone();
-        macro_rules! set {
-            ($($field:ident),*) => { $( if let Some(v) = self.$field { f.$field = v; } )* };
-        }
-        set!(full_name, birth_year, origin_region, education, school, major, specialty, qualifications,
-             programmes, status, phone, email, permit_no, consent_on, notes);
-        if let Some(employer) = self.employer_id {
-            f.employer_id = employer.map(|id| id.to_string());
-        }
-        f
-    }
+fn first_status() -> TalentStatus {
+    TalentStatus::Prospect
 }
 
 /// A row of `talents`.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = talents)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = talents, treat_none_as_null = true)]
 pub struct TalentRow {
     pub id: String,
     pub park_code: String,

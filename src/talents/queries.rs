@@ -6,20 +6,24 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::model::{Talent, TalentFields, TalentPatch, TalentRow};
-use super::{privacy, rules};
-use crate::audit::{self, Action, NewEvent};
-use crate::auth::{Caller, ParkScope, Role};
+use serde_json::Value;
+
+use super::model::{Talent, TalentFields, TalentRow};
+use super::rules;
+use crate::audit::{self, Action};
+use crate::auth::{Caller, ParkScope};
 use crate::clock;
 use crate::db::schema::talents;
 use crate::db::{write_tx, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::http::{keyset, take_page, Cursor, IfMatch, Limit, Page, SortKey};
+use crate::privacy;
+use crate::records::{self, stored_table, Record, RowBase, Stamp, Stored};
 use crate::text;
 use crate::vocab::{from_db, values, Education, Industry, ProgrammeStatus, TalentStatus};
 
-const ENTITY: &str = "talent";
-const NOT_AUDITED: &[&str] = &["id", "version", "created_at", "updated_at", "created_by", "updated_by", "masked", "purged_at"];
+/// Personal data (PIPL): masked for those who may not see it, never in the audit trail.
+const PERSONAL: &[&str] = &["full_name", "phone", "email", "permit_no"];
 /// What a purge erases, in the record and in its audit trail.
 const ERASED: &[&str] = &["full_name", "school", "major", "phone", "email", "permit_no", "consent_on", "notes"];
 /// What a purged talent's name reads.
@@ -64,42 +68,6 @@ fn visible<'a>(scope: &ParkScope) -> talents::BoxedQuery<'a, Backend> {
         ParkScope::All => query,
         ParkScope::One(park) => query.filter(talents::park_code.eq(park.clone())),
     }
-}
-
-fn find_row(conn: &mut DbConnection, scope: &ParkScope, id: &str) -> Result<TalentRow, ApiError> {
-    visible(scope)
-        .filter(talents::id.eq(id.to_owned()))
-        .select(TalentRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(ApiError::NotFound("talent"))
-}
-
-/// May this caller see personal data in a single-record read?
-fn sees_personal_data(caller: &Caller) -> bool {
-    matches!(caller.role, Role::ProvincialAdmin | Role::ParkAdmin | Role::ParkStaff)
-}
-
-/// One talent: unmasked for writer roles, which is audited; masked otherwise.
-pub fn get(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<Talent, ApiError> {
-    let talent = to_talent(find_row(conn, &caller.scope(), id)?)?;
-    let has_personal = talent.phone.is_some() || talent.email.is_some() || talent.permit_no.is_some();
-    if !sees_personal_data(caller) {
-        return Ok(privacy::mask(talent));
-    }
-    if has_personal {
-        write_tx(conn, |conn| {
-            audit::record(conn, NewEvent {
-                actor: &caller.username,
-                action: Action::ReadPersonal,
-                entity_type: ENTITY,
-                entity_id: id,
-                park_code: Some(&talent.park_code),
-                changes: vec![],
-            })
-        })?;
-    }
-    Ok(talent)
 }
 
 pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: TalentFilter) -> Result<Page<Talent>, ApiError> {
@@ -152,175 +120,148 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: TalentFilter) ->
     };
     let (rows, next_cursor) = take_page(rows, limit, cursor_of);
     // Lists never show personal data.
-    let items = rows.into_iter().map(|r| to_talent(r).map(privacy::mask)).collect::<Result<_, _>>()?;
+    let items = rows.into_iter().map(|r| to_talent(r).map(Talent::masked)).collect::<Result<_, _>>()?;
     Ok(Page { items, next_cursor })
 }
 
-fn employer_errors(conn: &mut DbConnection, park: &str, f: &TalentFields) -> Result<Vec<FieldError>, ApiError> {
-    let ids: Vec<String> = f.employer_id.iter().cloned().collect();
-    crate::links::check_investors(conn, park, &ids, "employer_id")
-}
+stored_table!(Talent, talents, TalentRow);
 
-pub fn create(conn: &mut DbConnection, caller: &Caller, park_code: Option<String>, mut fields: TalentFields) -> Result<Talent, ApiError> {
-    let park = caller.park_for_new(park_code)?;
-    caller.require_write(&park)?;
-    rules::normalise(&mut fields);
-    let mut errors = rules::check(&fields, clock::today());
-    if !crate::parks::exists(conn, &park)? {
-        errors.push(FieldError::new("park_code", "unknown", format!("there is no park {park:?}")));
-    } else {
-        errors.extend(employer_errors(conn, &park, &fields)?);
+impl Record for Talent {
+    const ENTITY: &'static str = "talent";
+    const DERIVED: &'static [&'static str] = &["masked", "purged_at"];
+    type Fields = TalentFields;
+    type View = Talent;
+
+    fn take_park(fields: &mut TalentFields) -> Option<String> {
+        fields.park_code.take()
     }
-    if !errors.is_empty() {
-        return Err(ApiError::Invalid(errors));
+
+    fn view(_conn: &mut DbConnection, row: TalentRow) -> Result<Talent, ApiError> {
+        to_talent(row)
     }
-    write_tx(conn, |conn| {
-        let now = clock::now();
-        let id = uuid::Uuid::now_v7().to_string();
-        diesel::insert_into(talents::table).values(&to_row(&fields, &id, &park, now, &caller.username)).execute(conn)?;
-        let talent = to_talent(find_row(conn, &ParkScope::All, &id)?)?;
-        audit::record(conn, NewEvent {
-            actor: &caller.username,
-            action: Action::Create,
-            entity_type: ENTITY,
-            entity_id: &id,
-            park_code: Some(&park),
-            changes: privacy::redact(audit::diff(&serde_json::Value::Null, &serde_json::to_value(&talent)?, NOT_AUDITED)),
-        })?;
-        Ok(privacy::mask(talent))
-    })
+
+    fn id_of(view: &Talent) -> &str {
+        &view.id
+    }
+
+    fn version_of(view: &Talent) -> i32 {
+        view.version
+    }
+
+    fn fields_of(t: &Talent) -> TalentFields {
+        TalentFields {
+            park_code: None,
+            full_name: t.full_name.clone(),
+            birth_year: t.birth_year,
+            origin_region: t.origin_region.clone(),
+            education: t.education,
+            school: t.school.clone(),
+            major: t.major.clone(),
+            specialty: t.specialty,
+            qualifications: t.qualifications.clone(),
+            programmes: t.programmes.clone(),
+            status: t.status,
+            employer_id: t.employer_id.as_deref().and_then(|id| uuid::Uuid::parse_str(id).ok()),
+            phone: t.phone.clone(),
+            email: t.email.clone(),
+            permit_no: t.permit_no.clone(),
+            consent_on: t.consent_on,
+            notes: t.notes.clone(),
+        }
+    }
+
+    fn check(
+        conn: &mut DbConnection,
+        park: &str,
+        _id: &str,
+        _before: Option<&Talent>,
+        f: &mut TalentFields,
+    ) -> Result<Vec<FieldError>, ApiError> {
+        rules::normalise(f);
+        let mut errors = rules::check(f, clock::today());
+        let employer: Vec<String> = f.employer_id.iter().map(uuid::Uuid::to_string).collect();
+        errors.extend(crate::links::check_investors(conn, park, &employer, "employer_id")?);
+        Ok(errors)
+    }
+
+    fn to_row(f: &TalentFields, base: RowBase<'_, TalentRow>) -> Result<TalentRow, ApiError> {
+        Ok(TalentRow {
+            id: base.id.to_owned(),
+            park_code: base.park.to_owned(),
+            full_name: f.full_name.clone(),
+            birth_year: f.birth_year,
+            origin_region: f.origin_region.clone(),
+            education: f.education.to_string(),
+            school: f.school.clone(),
+            major: f.major.clone(),
+            specialty: f.specialty.to_string(),
+            qualifications: serde_json::to_string(&f.qualifications)?,
+            programmes: serde_json::to_string(&f.programmes)?,
+            status: f.status.to_string(),
+            employer_id: f.employer_id.map(|id| id.to_string()),
+            phone: f.phone.clone(),
+            email: f.email.clone(),
+            permit_no: f.permit_no.clone(),
+            consent_on: f.consent_on,
+            notes: f.notes.clone(),
+            search_text: search_text(f),
+            purged_at: base.previous.and_then(|row| row.purged_at),
+            created_at: base.created.at,
+            updated_at: base.updated.at,
+            created_by: base.created.by.clone(),
+            updated_by: base.updated.by.clone(),
+            version: base.version,
+            deleted_at: None,
+        })
+    }
+
+    fn audited(view: &Talent) -> Result<Value, ApiError> {
+        Ok(privacy::hidden(serde_json::to_value(view)?, PERSONAL))
+    }
+
+    fn masked(mut talent: Talent) -> Talent {
+        talent.phone = talent.phone.as_deref().map(privacy::mask_phone);
+        talent.email = talent.email.as_deref().map(privacy::mask_email);
+        talent.permit_no = talent.permit_no.as_deref().map(privacy::mask_permit);
+        talent.masked = true;
+        talent
+    }
+
+    fn has_personal(talent: &Talent) -> bool {
+        talent.phone.is_some() || talent.email.is_some() || talent.permit_no.is_some()
+    }
 }
 
-pub fn update(conn: &mut DbConnection, caller: &Caller, id: &str, expected: &IfMatch, patch: TalentPatch) -> Result<Talent, ApiError> {
+/// Erases a talent's personal data for good, in the row and in its audit
+/// trail, and keeps the anonymous rest for statistics (administrators of
+/// its park or the province). A deleted talent can be purged too: erasure
+/// is owed whatever became of the record.
+pub fn purge(conn: &mut DbConnection, caller: &Caller, id: &str, expected: Option<&IfMatch>) -> Result<(), ApiError> {
+    caller.require_writer()?;
     write_tx(conn, |conn| {
-        let before = to_talent(find_row(conn, &caller.scope(), id)?)?;
-        caller.require_write(&before.park_code)?;
-        if !expected.matches(before.version) {
-            return Err(ApiError::PreconditionFailed { current: before.version });
+        let mut query = talents::table.filter(talents::id.eq(id)).into_boxed();
+        if let ParkScope::One(park) = caller.scope() {
+            query = query.filter(talents::park_code.eq(park));
         }
-        let current = fields_of(&before);
-        let mut fields = patch.apply(&current);
-        rules::normalise(&mut fields);
-        let mut errors = rules::check(&fields, clock::today());
-        if fields.employer_id != current.employer_id {
-            errors.extend(employer_errors(conn, &before.park_code, &fields)?);
-        }
-        if !errors.is_empty() {
-            return Err(ApiError::Invalid(errors));
-        }
-        if fields == current {
-            return Ok(privacy::mask(before));
-        }
-        let now = clock::now();
-        let row = to_row(&fields, id, &before.park_code, now, &caller.username);
-        let changed = diesel::update(talents::table.filter(talents::id.eq(id)).filter(talents::version.eq(before.version)))
-            .set((
-                talents::full_name.eq(row.full_name),
-                talents::birth_year.eq(row.birth_year),
-                talents::origin_region.eq(row.origin_region),
-                talents::education.eq(row.education),
-                talents::school.eq(row.school),
-                talents::major.eq(row.major),
-                talents::specialty.eq(row.specialty),
-                talents::qualifications.eq(row.qualifications),
-                talents::programmes.eq(row.programmes),
-                talents::status.eq(row.status),
-                talents::employer_id.eq(row.employer_id),
-                talents::phone.eq(row.phone),
-                talents::email.eq(row.email),
-                talents::permit_no.eq(row.permit_no),
-                talents::consent_on.eq(row.consent_on),
-                talents::notes.eq(row.notes),
-                talents::search_text.eq(row.search_text),
-                talents::updated_at.eq(now),
-                talents::updated_by.eq(&caller.username),
-                talents::version.eq(before.version + 1),
-            ))
-            .execute(conn)?;
-        if changed == 0 {
-            return Err(ApiError::PreconditionFailed { current: find_row(conn, &ParkScope::All, id)?.version });
-        }
-        let after = to_talent(find_row(conn, &ParkScope::All, id)?)?;
-        audit::record(conn, NewEvent {
-            actor: &caller.username,
-            action: Action::Update,
-            entity_type: ENTITY,
-            entity_id: id,
-            park_code: Some(&after.park_code),
-            changes: privacy::redact(audit::diff(&serde_json::to_value(&before)?, &serde_json::to_value(&after)?, NOT_AUDITED)),
-        })?;
-        Ok(privacy::mask(after))
-    })
-}
-
-/// Soft-deletes a talent; with `purge`, erases its personal data for good
-/// instead and keeps the anonymous rest for statistics (admins only).
-pub fn delete(conn: &mut DbConnection, caller: &Caller, id: &str, expected: Option<&IfMatch>, purge: bool) -> Result<(), ApiError> {
-    write_tx(conn, |conn| {
-        let row = find_row(conn, &caller.scope(), id)?;
-        caller.require_write(&row.park_code)?;
-        if purge && !matches!(caller.role, Role::ProvincialAdmin | Role::ParkAdmin) {
+        let row: TalentRow = query.select(TalentRow::as_select()).first(conn).optional()?.ok_or(ApiError::NotFound("talent"))?;
+        if !caller.may_purge(&row.park_code) {
             return Err(ApiError::Forbidden("only administrators may purge personal data".into()));
         }
         if expected.is_some_and(|e| !e.matches(row.version)) {
             return Err(ApiError::PreconditionFailed { current: row.version });
         }
         let now = clock::now();
-        if purge {
-            let anonymous = TalentFields {
-                full_name: ERASED_NAME.into(),
-                school: None,
-                major: None,
-                phone: None,
-                email: None,
-                permit_no: None,
-                consent_on: None,
-                notes: None,
-                ..fields_of(&to_talent(row.clone())?)
-            };
-            diesel::update(talents::table.filter(talents::id.eq(id)))
-                .set((
-                    talents::full_name.eq(ERASED_NAME),
-                    talents::school.eq(None::<String>),
-                    talents::major.eq(None::<String>),
-                    talents::phone.eq(None::<String>),
-                    talents::email.eq(None::<String>),
-                    talents::permit_no.eq(None::<String>),
-                    talents::consent_on.eq(None::<chrono::NaiveDate>),
-                    talents::notes.eq(None::<String>),
-                    talents::search_text.eq(search_text(&anonymous)),
-                    talents::purged_at.eq(Some(now)),
-                    talents::updated_at.eq(now),
-                    talents::updated_by.eq(&caller.username),
-                    talents::version.eq(row.version + 1),
-                ))
-                .execute(conn)?;
-            audit::scrub(conn, ENTITY, id, ERASED)?;
-        } else {
-            diesel::update(talents::table.filter(talents::id.eq(id)))
-                .set((
-                    talents::deleted_at.eq(Some(now)),
-                    talents::updated_at.eq(now),
-                    talents::updated_by.eq(&caller.username),
-                    talents::version.eq(row.version + 1),
-                ))
-                .execute(conn)?;
-        }
-        audit::record(conn, NewEvent {
-            actor: &caller.username,
-            action: if purge { Action::Purge } else { Action::Delete },
-            entity_type: ENTITY,
-            entity_id: id,
-            park_code: Some(&row.park_code),
-            changes: vec![],
-        })
+        let mut anonymous = Talent::fields_of(&to_talent(row.clone())?);
+        anonymous.full_name = ERASED_NAME.into();
+        (anonymous.school, anonymous.major, anonymous.notes) = (None, None, None);
+        (anonymous.phone, anonymous.email, anonymous.permit_no, anonymous.consent_on) = (None, None, None, None);
+        let stamp = Stamp::of(caller);
+        let base = RowBase { id, park: &row.park_code, version: row.version + 1, created: &Stamp { at: row.created_at, by: row.created_by.clone() }, updated: &stamp, previous: Some(&row) };
+        let erased = TalentRow { purged_at: Some(now), deleted_at: row.deleted_at, ..Talent::to_row(&anonymous, base)? };
+        Talent::replace(conn, &erased, row.version)?;
+        audit::scrub(conn, Talent::ENTITY, id, ERASED)?;
+        records::audit_event(conn, caller, Action::Purge, Talent::ENTITY, id, &row.park_code, vec![])
     })
-}
-
-pub fn history(conn: &mut DbConnection, scope: &ParkScope, id: &str, limit: Option<i64>, cursor: Option<&str>) -> Result<Page<audit::AuditEvent>, ApiError> {
-    let limit = Limit::parse(limit)?;
-    find_row(conn, scope, id)?;
-    audit::history(conn, ENTITY, id, limit, cursor)
 }
 
 fn search_text(f: &TalentFields) -> String {
@@ -330,58 +271,6 @@ fn search_text(f: &TalentFields) -> String {
     parts.extend(f.qualifications.iter().map(|q| q.name.clone()));
     parts.extend(f.programmes.iter().map(|p| p.name.clone()));
     text::fold(&parts.join("\n"))
-}
-
-fn to_row(f: &TalentFields, id: &str, park: &str, now: chrono::NaiveDateTime, by: &str) -> TalentRow {
-    TalentRow {
-        id: id.to_owned(),
-        park_code: park.to_owned(),
-        full_name: f.full_name.clone(),
-        birth_year: f.birth_year,
-        origin_region: f.origin_region.clone(),
-        education: f.education.to_string(),
-        school: f.school.clone(),
-        major: f.major.clone(),
-        specialty: f.specialty.to_string(),
-        qualifications: serde_json::to_string(&f.qualifications).unwrap_or_else(|_| "[]".into()),
-        programmes: serde_json::to_string(&f.programmes).unwrap_or_else(|_| "[]".into()),
-        status: f.status.to_string(),
-        employer_id: f.employer_id.clone(),
-        phone: f.phone.clone(),
-        email: f.email.clone(),
-        permit_no: f.permit_no.clone(),
-        consent_on: f.consent_on,
-        notes: f.notes.clone(),
-        search_text: search_text(f),
-        purged_at: None,
-        created_at: now,
-        updated_at: now,
-        created_by: by.to_owned(),
-        updated_by: by.to_owned(),
-        version: 1,
-        deleted_at: None,
-    }
-}
-
-fn fields_of(t: &Talent) -> TalentFields {
-    TalentFields {
-        full_name: t.full_name.clone(),
-        birth_year: t.birth_year,
-        origin_region: t.origin_region.clone(),
-        education: t.education,
-        school: t.school.clone(),
-        major: t.major.clone(),
-        specialty: t.specialty,
-        qualifications: t.qualifications.clone(),
-        programmes: t.programmes.clone(),
-        status: t.status,
-        employer_id: t.employer_id.clone(),
-        phone: t.phone.clone(),
-        email: t.email.clone(),
-        permit_no: t.permit_no.clone(),
-        consent_on: t.consent_on,
-        notes: t.notes.clone(),
-    }
 }
 
 /// A row as a record, unmasked; callers mask it as the reader requires.

@@ -5,6 +5,7 @@ use chrono::{Datelike, NaiveDate};
 use super::model::TalentFields;
 use crate::contact;
 use crate::error::FieldError;
+use crate::text::{self, Lines};
 
 /// Trims text, drops blank optional text, and writes phone, e-mail and
 /// permit number in their stored forms; a value that cannot be read is left
@@ -32,10 +33,8 @@ pub fn normalise(f: &mut TalentFields) {
 }
 
 fn text(field: String, value: &str, max: usize, errors: &mut Vec<FieldError>) {
-    let n = value.chars().count();
-    if n == 0 || n > max || value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        errors.push(FieldError::new(field, "length", format!("must be 1 to {max} characters without control characters")));
-    }
+    let lines = if field == "notes" { Lines::Many } else { Lines::One };
+    errors.extend(text::check(&field, value, max, lines));
 }
 
 pub fn check(f: &TalentFields, today: NaiveDate) -> Vec<FieldError> {

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{project_body, TestApp};
+use crate::helpers::{project_body, TestApp, Who};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -27,7 +27,7 @@ async fn create_answers_201_with_location_etag_and_the_record(app: TestApp) {
         "land_area_mu": 120.5,
         "actual_investment_usd": 0,
         "first_contact_on": "2026-01-15",
-        "owner_id": "01936c6e-8b1f-7cc0-9a2b-3c4d5e6f7a8b",
+        "owner_id": app.user_ids[&Who::ParkStaff],
         "investor_ids": [investor_a, investor_b],
         "tags": ["半导体", "先进封装"],
         "notes": "由台商协会引荐",

@@ -1,8 +1,8 @@
-//! Masking of personal data, and keeping it out of the audit trail.
+//! Personal data (PIPL): how it is masked for those who may not see it,
+//! and kept out of the audit trail. Talents and investors' contacts share it.
 
 use serde_json::Value;
 
-use super::model::Talent;
 use crate::audit::Change;
 
 /// The fields the personal-information rules cover.
@@ -38,29 +38,40 @@ pub fn mask_permit(permit: &str) -> String {
         .collect()
 }
 
-pub fn mask(mut talent: Talent) -> Talent {
-    talent.phone = talent.phone.as_deref().map(mask_phone);
-    talent.email = talent.email.as_deref().map(mask_email);
-    talent.permit_no = talent.permit_no.as_deref().map(mask_permit);
-    talent.masked = true;
-    talent
-}
-
 /// Audit changes keep that personal data changed, never its values: the
 /// trail must not outlive a purge. The name is treated the same way.
 pub fn redact(changes: Vec<Change>) -> Vec<Change> {
+    redact_fields(changes, &["phone", "email", "permit_no", "full_name"])
+}
+
+/// [`redact`] for the personal fields `personal` of one kind of record.
+pub fn redact_fields(changes: Vec<Change>, personal: &[&str]) -> Vec<Change> {
     let hidden = |v: Value| if v.is_null() { v } else { Value::from("(personal data)") };
     changes
         .into_iter()
         .filter(|c| c.field != "masked")
         .map(|c| {
-            if PERSONAL.contains(&c.field.as_str()) || c.field == "full_name" {
+            if personal.contains(&c.field.as_str()) {
                 Change { field: c.field, old: hidden(c.old), new: hidden(c.new) }
             } else {
                 c
             }
         })
         .collect()
+}
+
+/// A record's JSON view for the audit trail: each field of `personal` that
+/// holds a value reads `(personal data)`; null stays null.
+pub fn hidden(mut view: Value, personal: &[&str]) -> Value {
+    if let Some(fields) = view.as_object_mut() {
+        for field in personal {
+            if let Some(value) = fields.get_mut(*field).filter(|v| !v.is_null()) {
+                *value = Value::from("(personal data)");
+            }
+        }
+        fields.remove("masked");
+    }
+    view
 }
 
 #[cfg(test)]

@@ -1,0 +1,341 @@
+//! The life every record shares, written once: permission first, then the
+//! rules inside the write transaction, then a version-guarded write, then
+//! the audit event, all committed together or not at all.
+//!
+//! A library says only what is its own by implementing [`Record`] (fields,
+//! rules, links, how a row is built); its table glue comes from
+//! [`stored_table!`]. Sub-resources (an investor's contacts, a project's
+//! funds) implement [`Child`] and share one protocol of their own.
+
+mod body;
+pub mod child;
+mod routes;
+mod stored;
+
+pub(crate) use body::patch_body;
+pub(crate) use routes::{child_routes, record_delete_route, record_routes};
+pub use body::{decode, merge, patch_schema};
+pub use child::{Child, ChildBase, ChildTable, Items};
+pub(crate) use stored::{child_table, stored_table};
+pub use stored::{Meta, Stored};
+
+use chrono::NaiveDateTime;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::audit::{self, Action, Change, NewEvent};
+use crate::auth::{Caller, ParkScope};
+use crate::clock;
+use crate::db::{write_tx, DbConnection};
+use crate::error::{ApiError, FieldError};
+use crate::http::{IfMatch, Limit, Page};
+
+/// Who writes, and when: one instant for every row a write touches.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    pub at: NaiveDateTime,
+    pub by: String,
+}
+
+impl Stamp {
+    pub fn of(caller: &Caller) -> Self {
+        Self { at: clock::now(), by: caller.username.clone() }
+    }
+}
+
+/// What a row is built from besides the record's own fields.
+pub struct RowBase<'a, Row> {
+    pub id: &'a str,
+    pub park: &'a str,
+    pub version: i32,
+    pub created: &'a Stamp,
+    pub updated: &'a Stamp,
+    /// The stored row before this write (`None` on create): columns that the
+    /// fields do not own (read copies, dates kept by sub-resources) carry
+    /// over from it.
+    pub previous: Option<&'a Row>,
+}
+
+/// Fields of every view that change on every write; audit diffs leave them out.
+const BOOKKEEPING: &[&str] = &["id", "version", "created_at", "updated_at", "created_by", "updated_by"];
+
+/// A library's record: what is its own, and nothing of the protocol.
+pub trait Record: Stored {
+    /// The entity's name in audit events and in "not found" answers.
+    const ENTITY: &'static str;
+    /// Read-only fields of the view that are kept elsewhere (links shown on
+    /// both sides, dates kept by sub-resources); audit diffs leave them out.
+    const DERIVED: &'static [&'static str] = &[];
+
+    /// The writable fields: the create body, and what a `PATCH` merges into.
+    type Fields: Clone + PartialEq + Serialize + DeserializeOwned;
+    /// The record as reads answer it.
+    type View: Serialize;
+
+    /// The park named in a create body (`park_code`), taken out of the fields.
+    fn take_park(fields: &mut Self::Fields) -> Option<String>;
+    fn view(conn: &mut DbConnection, row: Self::Row) -> Result<Self::View, ApiError>;
+    fn id_of(view: &Self::View) -> &str;
+    fn version_of(view: &Self::View) -> i32;
+    fn fields_of(view: &Self::View) -> Self::Fields;
+    /// Normalises `fields` and lists every rule they break. It runs inside
+    /// the write transaction, so links are checked against what commits.
+    /// `before` is the stored record on an update.
+    fn check(
+        conn: &mut DbConnection,
+        park: &str,
+        id: &str,
+        before: Option<&Self::View>,
+        fields: &mut Self::Fields,
+    ) -> Result<Vec<FieldError>, ApiError>;
+    fn to_row(fields: &Self::Fields, base: RowBase<'_, Self::Row>) -> Result<Self::Row, ApiError>;
+    /// Writes what hangs off the row (link tables, stage history) once it is stored.
+    fn after_write(
+        _conn: &mut DbConnection,
+        _id: &str,
+        _before: Option<&Self::Fields>,
+        _after: &Self::Fields,
+        _stamp: &Stamp,
+    ) -> Result<(), ApiError> {
+        Ok(())
+    }
+    fn after_delete(_conn: &mut DbConnection, _id: &str) -> Result<(), ApiError> {
+        Ok(())
+    }
+    /// The view as the audit trail keeps it; personal data must not be in it.
+    fn audited(view: &Self::View) -> Result<Value, ApiError> {
+        Ok(serde_json::to_value(view)?)
+    }
+    /// The record as lists, write answers and roles without the right to
+    /// personal data see it.
+    fn masked(view: Self::View) -> Self::View {
+        view
+    }
+    /// Whether the view holds personal data (its unmasked read is audited).
+    fn has_personal(_view: &Self::View) -> bool {
+        false
+    }
+}
+
+/// A single-record read: the record, and whether personal data is shown.
+pub struct Read<V> {
+    pub view: V,
+    pub version: i32,
+    pub unmasked: bool,
+}
+
+/// One record for the caller: personal data unmasked only for the roles that
+/// may see it, and each such read is an audit event.
+pub fn read<R: Record>(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<Read<R::View>, ApiError> {
+    let view = get::<R>(conn, &caller.scope(), id)?;
+    let version = R::version_of(&view);
+    if !R::has_personal(&view) {
+        return Ok(Read { view, version, unmasked: false });
+    }
+    if !caller.may_read_personal() {
+        return Ok(Read { view: R::masked(view), version, unmasked: false });
+    }
+    write_tx(conn, |conn| {
+        let park = R::find(conn, &ParkScope::All, id)?.map(|row| R::meta(&row).park).unwrap_or_default();
+        audit_event(conn, caller, Action::ReadPersonal, R::ENTITY, id, &park, vec![])
+    })?;
+    Ok(Read { view, version, unmasked: true })
+}
+
+/// The answer to a single read: the record with its `ETag`; personal data
+/// shown unmasked must not linger in shared caches.
+pub fn answer_read<R: Record>(read: Read<R::View>) -> actix_web::HttpResponse {
+    let mut response = crate::http::versioned(actix_web::http::StatusCode::OK, &read.view, read.version);
+    if read.unmasked {
+        no_store(&mut response);
+    }
+    response
+}
+
+/// `Cache-Control: no-store`, for answers that may carry personal data.
+pub fn no_store(response: &mut actix_web::HttpResponse) {
+    use actix_web::http::header::{HeaderValue, CACHE_CONTROL};
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// One visible, live record.
+pub fn get<R: Record>(conn: &mut DbConnection, scope: &ParkScope, id: &str) -> Result<R::View, ApiError> {
+    let row = R::find(conn, scope, id)?.ok_or(ApiError::NotFound(R::ENTITY))?;
+    R::view(conn, row)
+}
+
+/// Creates a record from a create body: the caller's right to write in the
+/// park is decided before the body is read.
+pub fn create<R: Record>(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    body: Map<String, Value>,
+) -> Result<R::View, ApiError> {
+    caller.require_writer()?;
+    let requested = body.get("park_code").and_then(Value::as_str).map(str::to_owned);
+    if let Ok(park) = caller.park_for_new(requested) {
+        caller.require_write(&park)?;
+    }
+    let mut fields: R::Fields = decode(Value::Object(body))?;
+    let park = caller.park_for_new(R::take_park(&mut fields))?;
+    write_tx(conn, |conn| {
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut errors = R::check(conn, &park, &id, None, &mut fields)?;
+        if !crate::parks::exists(conn, &park)? {
+            errors.push(FieldError::new("park_code", "unknown", format!("there is no park {park:?}")));
+        }
+        invalid_unless_empty(errors)?;
+        let stamp = Stamp::of(caller);
+        let base = RowBase { id: &id, park: &park, version: 1, created: &stamp, updated: &stamp, previous: None };
+        R::insert(conn, &R::to_row(&fields, base)?)?;
+        R::after_write(conn, &id, None, &fields, &stamp)?;
+        let created = get::<R>(conn, &ParkScope::All, &id)?;
+        let changes = diff::<R>(&Value::Null, &R::audited(&created)?);
+        audit_event(conn, caller, Action::Create, R::ENTITY, &id, &park, changes)?;
+        Ok(created)
+    })
+}
+
+/// [`create`] for callers inside the service (demo data, imports) that
+/// hold typed fields: the same protocol, rules and audit as the API.
+pub fn create_fields<R: Record>(conn: &mut DbConnection, caller: &Caller, fields: &R::Fields) -> Result<R::View, ApiError> {
+    match serde_json::to_value(fields)? {
+        Value::Object(body) => create::<R>(conn, caller, body),
+        _ => Err(ApiError::internal("record fields must serialise to a JSON object")),
+    }
+}
+
+/// Applies a `PATCH` body (a JSON merge patch over the record's fields) if
+/// the record is still at the version the caller read.
+pub fn update<R: Record>(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &str,
+    expected: &IfMatch,
+    patch: Map<String, Value>,
+) -> Result<R::View, ApiError> {
+    // Visibility (404), then the right to write (403), then the body (422).
+    write_tx(conn, |conn| {
+        let row = R::find(conn, &caller.scope(), id)?.ok_or(ApiError::NotFound(R::ENTITY))?;
+        let meta = R::meta(&row);
+        caller.require_write(&meta.park)?;
+        if !expected.matches(meta.version) {
+            return Err(ApiError::PreconditionFailed { current: meta.version });
+        }
+        let before = R::view(conn, row.clone())?;
+        let current = R::fields_of(&before);
+        let mut fields: R::Fields = merge(&current, patch)?;
+        if R::take_park(&mut fields).is_some() {
+            return Err(ApiError::invalid("park_code", "immutable", "a record cannot move to another park"));
+        }
+        invalid_unless_empty(R::check(conn, &meta.park, id, Some(&before), &mut fields)?)?;
+        if fields == current {
+            return Ok(before); // nothing changes, so no new version either
+        }
+        let stamp = Stamp::of(caller);
+        let base = RowBase {
+            id,
+            park: &meta.park,
+            version: meta.version + 1,
+            created: &meta.created,
+            updated: &stamp,
+            previous: Some(&row),
+        };
+        if R::replace(conn, &R::to_row(&fields, base)?, meta.version)? == 0 {
+            // Another writer got in between our read and our write.
+            return Err(stale::<R>(conn, id)?);
+        }
+        R::after_write(conn, id, Some(&current), &fields, &stamp)?;
+        let after = get::<R>(conn, &ParkScope::All, id)?;
+        let changes = diff::<R>(&R::audited(&before)?, &R::audited(&after)?);
+        audit_event(conn, caller, Action::Update, R::ENTITY, id, &meta.park, changes)?;
+        Ok(after)
+    })
+}
+
+/// Soft-deletes a record: it leaves every read and list; its history stays.
+pub fn delete<R: Record>(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &str,
+    expected: Option<&IfMatch>,
+) -> Result<(), ApiError> {
+    write_tx(conn, |conn| {
+        let row = R::find(conn, &caller.scope(), id)?.ok_or(ApiError::NotFound(R::ENTITY))?;
+        let meta = R::meta(&row);
+        caller.require_write(&meta.park)?;
+        if expected.is_some_and(|e| !e.matches(meta.version)) {
+            return Err(ApiError::PreconditionFailed { current: meta.version });
+        }
+        if R::mark_deleted(conn, id, meta.version, &Stamp::of(caller))? == 0 {
+            return Err(stale::<R>(conn, id)?);
+        }
+        R::after_delete(conn, id)?;
+        audit_event(conn, caller, Action::Delete, R::ENTITY, id, &meta.park, vec![])
+    })
+}
+
+/// A record's audit events, newest first. A deleted record's history stays
+/// readable by those who may review deletions in its park.
+pub fn history<R: Record>(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &str,
+    limit: Option<i64>,
+    cursor: Option<&str>,
+) -> Result<Page<audit::AuditEvent>, ApiError> {
+    let limit = Limit::parse(limit)?;
+    let park = match R::find(conn, &caller.scope(), id)? {
+        Some(row) => Some(R::meta(&row).park),
+        None => R::find_deleted_park(conn, &caller.scope(), id)?.filter(|park| caller.may_review_deleted(park)),
+    };
+    if park.is_none() {
+        return Err(ApiError::NotFound(R::ENTITY));
+    }
+    audit::history(conn, R::ENTITY, id, limit, cursor)
+}
+
+/// The 412 for a write that lost a race: the version now stored.
+fn stale<R: Record>(conn: &mut DbConnection, id: &str) -> Result<ApiError, ApiError> {
+    let current = R::find(conn, &ParkScope::All, id)?.map(|row| R::meta(&row).version).unwrap_or(0);
+    Ok(ApiError::PreconditionFailed { current })
+}
+
+/// A list of strings as the JSON text column that stores it.
+pub fn json_list(values: &[String]) -> String {
+    Value::from(values.to_vec()).to_string()
+}
+
+pub(crate) fn invalid_unless_empty(mut errors: Vec<FieldError>) -> Result<(), ApiError> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    errors.sort_by(|a, b| a.field.cmp(&b.field));
+    errors.dedup();
+    Err(ApiError::Invalid(errors))
+}
+
+fn diff<R: Record>(old: &Value, new: &Value) -> Vec<Change> {
+    let skip: Vec<&str> = BOOKKEEPING.iter().chain(R::DERIVED).copied().collect();
+    audit::diff(old, new, &skip)
+}
+
+pub(crate) fn audit_event(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    action: Action,
+    entity: &'static str,
+    id: &str,
+    park: &str,
+    changes: Vec<Change>,
+) -> Result<(), ApiError> {
+    audit::record(conn, NewEvent {
+        actor: &caller.username,
+        action,
+        entity_type: entity,
+        entity_id: id,
+        park_code: Some(park),
+        changes,
+    })
+}

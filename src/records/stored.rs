@@ -1,0 +1,165 @@
+//! The table glue of a record: a few statements every record table answers
+//! alike (`id`, `park_code`, `version`, `deleted_at`, `created_*`,
+//! `updated_*`). Diesel's statements are typed by table, which generic
+//! functions cannot name, so a thin macro writes them per table.
+
+use diesel::QueryResult;
+
+use super::Stamp;
+use crate::auth::ParkScope;
+use crate::db::DbConnection;
+
+/// What the protocol reads of any stored row.
+pub struct Meta {
+    pub park: String,
+    pub version: i32,
+    pub created: Stamp,
+}
+
+pub trait Stored {
+    type Row: Clone;
+
+    /// The live row `id` if `scope` can see it.
+    fn find(conn: &mut DbConnection, scope: &ParkScope, id: &str) -> QueryResult<Option<Self::Row>>;
+    /// The park of a deleted row `id` that `scope` could see.
+    fn find_deleted_park(conn: &mut DbConnection, scope: &ParkScope, id: &str) -> QueryResult<Option<String>>;
+    fn meta(row: &Self::Row) -> Meta;
+    fn insert(conn: &mut DbConnection, row: &Self::Row) -> QueryResult<usize>;
+    /// Writes `row` over the stored one if that is still at `expected`.
+    fn replace(conn: &mut DbConnection, row: &Self::Row, expected: i32) -> QueryResult<usize>;
+    fn mark_deleted(conn: &mut DbConnection, id: &str, expected: i32, stamp: &Stamp) -> QueryResult<usize>;
+    /// A change below the record (a sub-resource): a new version, the time and who.
+    fn touch(conn: &mut DbConnection, id: &str, stamp: &Stamp) -> QueryResult<usize>;
+}
+
+/// Implements [`Stored`] for `$record` over `$table` with rows of `$row`
+/// (which derives `Queryable`, `Selectable`, `Insertable` and `AsChangeset`).
+macro_rules! stored_table {
+    ($record:ty, $table:ident, $row:ty) => {
+        impl $crate::records::Stored for $record {
+            type Row = $row;
+
+            fn find(
+                conn: &mut $crate::db::DbConnection,
+                scope: &$crate::auth::ParkScope,
+                id: &str,
+            ) -> diesel::QueryResult<Option<$row>> {
+                let mut query = $table::table
+                    .filter($table::id.eq(id.to_owned()))
+                    .filter($table::deleted_at.is_null())
+                    .into_boxed();
+                if let $crate::auth::ParkScope::One(park) = scope {
+                    query = query.filter($table::park_code.eq(park.clone()));
+                }
+                query.select(<$row>::as_select()).first(conn).optional()
+            }
+
+            fn find_deleted_park(
+                conn: &mut $crate::db::DbConnection,
+                scope: &$crate::auth::ParkScope,
+                id: &str,
+            ) -> diesel::QueryResult<Option<String>> {
+                let mut query = $table::table
+                    .filter($table::id.eq(id.to_owned()))
+                    .filter($table::deleted_at.is_not_null())
+                    .into_boxed();
+                if let $crate::auth::ParkScope::One(park) = scope {
+                    query = query.filter($table::park_code.eq(park.clone()));
+                }
+                query.select($table::park_code).first(conn).optional()
+            }
+
+            fn meta(row: &$row) -> $crate::records::Meta {
+                $crate::records::Meta {
+                    park: row.park_code.clone(),
+                    version: row.version,
+                    created: $crate::records::Stamp { at: row.created_at, by: row.created_by.clone() },
+                }
+            }
+
+            fn insert(conn: &mut $crate::db::DbConnection, row: &$row) -> diesel::QueryResult<usize> {
+                diesel::insert_into($table::table).values(row).execute(conn)
+            }
+
+            fn replace(conn: &mut $crate::db::DbConnection, row: &$row, expected: i32) -> diesel::QueryResult<usize> {
+                diesel::update($table::table.filter($table::id.eq(&row.id)).filter($table::version.eq(expected)))
+                    .set(row)
+                    .execute(conn)
+            }
+
+            fn mark_deleted(
+                conn: &mut $crate::db::DbConnection,
+                id: &str,
+                expected: i32,
+                stamp: &$crate::records::Stamp,
+            ) -> diesel::QueryResult<usize> {
+                diesel::update($table::table.filter($table::id.eq(id)).filter($table::version.eq(expected)))
+                    .set((
+                        $table::deleted_at.eq(Some(stamp.at)),
+                        $table::updated_at.eq(stamp.at),
+                        $table::updated_by.eq(&stamp.by),
+                        $table::version.eq(expected + 1),
+                    ))
+                    .execute(conn)
+            }
+
+            fn touch(
+                conn: &mut $crate::db::DbConnection,
+                id: &str,
+                stamp: &$crate::records::Stamp,
+            ) -> diesel::QueryResult<usize> {
+                diesel::update($table::table.filter($table::id.eq(id)))
+                    .set((
+                        $table::updated_at.eq(stamp.at),
+                        $table::updated_by.eq(&stamp.by),
+                        $table::version.eq($table::version + 1),
+                    ))
+                    .execute(conn)
+            }
+        }
+    };
+}
+
+/// The table glue of a sub-resource in `$table`, whose rows (`$row`) hang
+/// off a parent through `$parent` and carry `version`: implements the
+/// storage half of [`super::Child`] for `$child`.
+macro_rules! child_table {
+    ($child:ty, $table:ident, $row:ty, $parent:ident, order_by = $order:expr) => {
+        impl $crate::records::ChildTable for $child {
+            type Row = $row;
+
+            fn rows(conn: &mut $crate::db::DbConnection, parent_id: &str) -> diesel::QueryResult<Vec<$row>> {
+                $table::table
+                    .filter($table::$parent.eq(parent_id))
+                    .order($order)
+                    .select(<$row>::as_select())
+                    .load(conn)
+            }
+
+            fn row(conn: &mut $crate::db::DbConnection, parent_id: &str, id: &str) -> diesel::QueryResult<Option<$row>> {
+                $table::table
+                    .filter($table::$parent.eq(parent_id))
+                    .filter($table::id.eq(id))
+                    .select(<$row>::as_select())
+                    .first(conn)
+                    .optional()
+            }
+
+            fn insert(conn: &mut $crate::db::DbConnection, row: &$row) -> diesel::QueryResult<usize> {
+                diesel::insert_into($table::table).values(row).execute(conn)
+            }
+
+            fn replace(conn: &mut $crate::db::DbConnection, row: &$row, expected: i32) -> diesel::QueryResult<usize> {
+                diesel::update($table::table.filter($table::id.eq(&row.id)).filter($table::version.eq(expected)))
+                    .set(row)
+                    .execute(conn)
+            }
+
+            fn remove(conn: &mut $crate::db::DbConnection, id: &str, expected: i32) -> diesel::QueryResult<usize> {
+                diesel::delete($table::table.filter($table::id.eq(id)).filter($table::version.eq(expected))).execute(conn)
+            }
+        }
+    };
+}
+
+pub(crate) use {child_table, stored_table};
