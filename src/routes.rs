@@ -5,7 +5,7 @@
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::{auth, health, investors, meta, parks, projects, talents, targets, top100, users};
+use crate::{auth, funds, health, investors, meta, parks, projects, talents, targets, top100, users};
 
 /// The API under `/api/v1`, described for the OpenAPI document as it is routed.
 pub fn api_routes(cfg: &mut ServiceConfig) {
@@ -32,6 +32,12 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(projects::handlers::update_project)
             .service(projects::handlers::delete_project)
             .service(projects::handlers::project_history)
+            .service(funds::handlers::list_funds)
+            .service(funds::handlers::create_fund)
+            .service(funds::handlers::get_fund)
+            .service(funds::handlers::update_fund)
+            .service(funds::handlers::delete_fund)
+            .service(funds::handlers::decide_fund)
             .service(investors::handlers::list_investors)
             .service(investors::handlers::match_investors)
             .service(investors::handlers::create_investor)

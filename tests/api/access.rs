@@ -32,6 +32,8 @@ enum Rule {
     ManageUser,
     /// The province's reference data (parks, the top-100 list, target settings): provincial_admin only.
     ProvincialAdmin,
+    /// Verify or reject a fund of a project of the target park: provincial_admin.
+    DecideFund,
 }
 
 /// Every documented operation, with its rule and its success status.
@@ -63,6 +65,12 @@ const MATRIX: &[(&str, &str, Rule, u16)] = &[
     ("PATCH", "/api/v1/projects/{id}", Rule::ChangeRecord, 200),
     ("DELETE", "/api/v1/projects/{id}", Rule::ChangeRecord, 204),
     ("GET", "/api/v1/projects/{id}/history", Rule::ReadRecord, 200),
+    ("GET", "/api/v1/projects/{id}/funds", Rule::ReadRecord, 200),
+    ("POST", "/api/v1/projects/{id}/funds", Rule::ChangeRecord, 201),
+    ("GET", "/api/v1/projects/{id}/funds/{child_id}", Rule::ReadRecord, 200),
+    ("PATCH", "/api/v1/projects/{id}/funds/{child_id}", Rule::ChangeRecord, 200),
+    ("DELETE", "/api/v1/projects/{id}/funds/{child_id}", Rule::ChangeRecord, 204),
+    ("POST", "/api/v1/projects/{id}/funds/{child_id}/verification", Rule::DecideFund, 200),
     ("GET", "/api/v1/investors", Rule::AnyCaller, 200),
     ("GET", "/api/v1/investors/matches", Rule::AnyCaller, 200),
     ("POST", "/api/v1/investors", Rule::CreateRecord, 201),
@@ -123,6 +131,11 @@ fn expected(rule: Rule, success: u16, who: Who, park: &str) -> u16 {
         Rule::ListUsers => if admin { success } else { 403 },
         Rule::CreateUser => if admin && sees(who, park) { success } else { 403 },
         Rule::ProvincialAdmin => if who == Who::ProvincialAdmin { success } else { 403 },
+        Rule::DecideFund => match (sees(who, park), who == Who::ProvincialAdmin) {
+            (false, _) => 404,
+            (true, false) => 403,
+            (true, true) => success,
+        },
         Rule::ManageUser => match (admin, sees(who, park)) {
             (false, _) => 403,
             (true, false) => 404,
@@ -145,6 +158,16 @@ async fn targets(app: &TestApp, path: &str, park: &str) -> (String, String) {
         assert_eq!(made.status, 201, "{}", made.text);
         return (id(&made.body), String::new());
     }
+    if path.contains("/funds") {
+        let project = id(&app.create_project(json!({"park_code": park, "stage": "signed", "signed_on": "2025-01-02",
+                                                    "contracted_investment_usd": 1_000_000})).await);
+        if !path.contains("{child_id}") {
+            return (project, String::new());
+        }
+        let fund = app.post(&format!("/api/v1/projects/{project}/funds"), &fund_body()).await;
+        assert_eq!(fund.status, 201, "{}", fund.text);
+        return (project, id(&fund.body));
+    }
     if path.starts_with("/api/v1/talents") {
         return (id(&app.create_talent(json!({"park_code": park})).await), String::new());
     }
@@ -162,6 +185,10 @@ async fn targets(app: &TestApp, path: &str, park: &str) -> (String, String) {
         return (investor, id(&made.body));
     }
     (id(&app.create_project(json!({"park_code": park})).await), String::new())
+}
+
+fn fund_body() -> Value {
+    json!({"received_on": "2025-02-01", "amount_usd": 1000, "evidence": "bank_receipt", "evidence_ref": "BR-1"})
 }
 
 /// A group of the top-100 list with a rank no other test group has.
@@ -185,6 +212,9 @@ async fn body_for(app: &TestApp, method: &str, path: &str, park: &str) -> Option
                                            "name": "矩阵园区", "focus_industries": ["other"]}),
         ("PATCH", "/api/v1/parks/{code}") => json!({"baseline_output_2020_cny": 1000}),
         ("POST", "/api/v1/top100") => top100_body(),
+        ("POST", "/api/v1/projects/{id}/funds") => fund_body(),
+        ("PATCH", "/api/v1/projects/{id}/funds/{child_id}") => json!({"note": "矩阵"}),
+        ("POST", "/api/v1/projects/{id}/funds/{child_id}/verification") => json!({"decision": "verified"}),
         ("PATCH", "/api/v1/top100/{id}") => json!({"group_name_en": "Matrix Group"}),
         ("PUT", "/api/v1/targets/settings") => json!({"period": {"from": "2021-01-01", "to": "2025-12-31"},
             "targets": {"new_taiwan_investment_usd": 3_000_000_000_i64, "taiwan_funded_enterprises": 300,
