@@ -16,7 +16,7 @@ use crate::clock;
 use crate::db::schema::{investors, project_investors, projects};
 use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
-use crate::http::{keyset, take_page, Cursor, Limit, Page, SortKey};
+use crate::http::{keyset, take_page, Cursor, Limit, Page, Sort, SortKey};
 use crate::links;
 use crate::records::{json_list, stored_table, Record, RowBase};
 use crate::text;
@@ -53,6 +53,7 @@ pub struct InvestorFilter {
     /// Words to find in names, region and notes, in either Chinese script.
     pub q: Option<String>,
     /// `created_at`, `-created_at` (default), `updated_at` or `-updated_at`.
+    #[param(value_type = Option<Sort>)]
     pub sort: Option<String>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,

@@ -13,7 +13,7 @@ use crate::db::schema::{project_stage_history, projects};
 use crate::db::search::{self, search_terms, within_window};
 use crate::db::{self, backend_of, DbConnection};
 use crate::error::{ApiError, FieldError};
-use crate::http::{keyset, Cursor, Limit, Page, SortKey, SortOrder, TimeBound};
+use crate::http::{keyset, Cursor, Limit, Page, Sort, SortKey, SortOrder, TimeBound};
 use crate::links;
 use crate::records::{json_list, stored_table, Record, RowBase, Stamp};
 use crate::text;
@@ -52,7 +52,7 @@ pub struct ListFilter {
     #[param(example = "台積電")]
     pub q: Option<String>,
     /// `created_at`, `-created_at` (default, newest first), `updated_at` or `-updated_at`.
-    #[param(example = "-created_at")]
+    #[param(value_type = Option<Sort>)]
     pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, example = 50)]

@@ -16,7 +16,7 @@ use crate::clock;
 use crate::db::schema::talents;
 use crate::db::{write_tx, DbConnection};
 use crate::error::{ApiError, FieldError};
-use crate::http::{keyset, take_page, Cursor, IfMatch, Limit, Page, SortKey};
+use crate::http::{keyset, take_page, Cursor, IfMatch, Limit, Page, Sort, SortKey};
 use crate::privacy;
 use crate::records::{self, stored_table, Record, RowBase, Stamp, Stored};
 use crate::text;
@@ -54,6 +54,7 @@ pub struct TalentFilter {
     pub employer: Option<uuid::Uuid>,
     /// Words to find in name, region, school, major, qualifications and programmes.
     pub q: Option<String>,
+    #[param(value_type = Option<Sort>)]
     pub sort: Option<String>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
