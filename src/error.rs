@@ -214,9 +214,27 @@ impl From<diesel::result::Error> for ApiError {
             }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Self::Unavailable(err.to_string()),
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Self::Unavailable(err.to_string()),
+            // Two writers raced past a uniqueness check: the loser is told
+            // which field is taken, as if the check had caught it.
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                let field = unique_field(info.message(), info.details()).unwrap_or_else(|| "body".into());
+                Self::Conflict(FieldError::new(field, "taken", "a record with this value exists already"))
+            }
             _ => Self::Internal(err.to_string()),
         }
     }
+}
+
+/// The column a unique violation is about: the last one of the key, as
+/// PostgreSQL details it (`Key (investor_id, year)=(…) already exists.`)
+/// or SQLite names it (`UNIQUE constraint failed: t.investor_id, t.year`).
+fn unique_field(message: &str, details: Option<&str>) -> Option<String> {
+    let columns = match details.and_then(|d| d.strip_prefix("Key (")) {
+        Some(rest) => rest.split(')').next()?,
+        None => message.split_once("UNIQUE constraint failed:")?.1,
+    };
+    let last = columns.split(',').next_back()?.trim();
+    Some(last.rsplit('.').next().unwrap_or(last).to_owned())
 }
 
 impl From<serde_json::Error> for ApiError {
@@ -241,6 +259,15 @@ mod tests {
         assert_eq!(json["detail"], "2 fields are invalid");
         assert_eq!(json["errors"][1]["field"], "stage");
         assert_eq!(json["errors"][1]["code"], "enum");
+    }
+
+    #[test]
+    fn unique_violations_name_the_last_key_column() {
+        let pg = unique_field("duplicate key value", Some("Key (investor_id, year)=(a, 2024) already exists."));
+        assert_eq!(pg.as_deref(), Some("year"));
+        let sqlite = unique_field("UNIQUE constraint failed: investor_figures.investor_id, investor_figures.year", None);
+        assert_eq!(sqlite.as_deref(), Some("year"));
+        assert_eq!(unique_field("something else", None), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod query;
 pub use filters::TimeBound;
 pub use json::{Body, Json, BODY_LIMIT_BYTES};
 pub(crate) use pagination::{keyset, row_compare};
-pub use pagination::{column_name, take_page, Cursor, Limit, Page, SortKey, SortOrder};
+pub use pagination::{column_name, take_page, Cursor, Limit, Page, Sort, SortKey, SortOrder};
 pub use preconditions::{created, etag, if_match, versioned, IfMatch};
 pub use query::Query;
 

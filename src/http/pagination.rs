@@ -124,6 +124,22 @@ pub enum SortOrder {
     Desc,
 }
 
+/// The orders a list can be read in, as the `sort` parameter takes them
+/// (the document's enum; [`SortKey::parse`] reads them).
+#[derive(Debug, Serialize, ToSchema)]
+pub enum Sort {
+    /// Newest created first (the default).
+    #[serde(rename = "-created_at")]
+    NewestCreated,
+    #[serde(rename = "created_at")]
+    OldestCreated,
+    /// Most recently changed first.
+    #[serde(rename = "-updated_at")]
+    NewestUpdated,
+    #[serde(rename = "updated_at")]
+    OldestUpdated,
+}
+
 impl SortKey {
     /// Reads `created_at`, `-created_at`, `updated_at` or `-updated_at`
     /// (a leading `-` means newest first); newest created first by default.

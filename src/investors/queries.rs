@@ -16,9 +16,9 @@ use crate::clock;
 use crate::db::schema::{investors, project_investors, projects, top100};
 use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
-use crate::http::{keyset, take_page, Cursor, Limit, Page, SortKey};
+use crate::http::{Page, Sort};
 use crate::links;
-use crate::records::{json_list, stored_table, Record, RowBase};
+use crate::records::{keyset_page, Paging, json_list, stored_table, Record, RowBase};
 use crate::text;
 use crate::vocab::{from_db, values, Industry, InvestorKind, InvestorStatus, Origin};
 
@@ -53,27 +53,16 @@ pub struct InvestorFilter {
     /// Words to find in names, region and notes, in either Chinese script.
     pub q: Option<String>,
     /// `created_at`, `-created_at` (default), `updated_at` or `-updated_at`.
+    #[param(value_type = Option<Sort>)]
     pub sort: Option<String>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
 
-type Backend = <DbConnection as Connection>::Backend;
-
-fn visible<'a>(scope: &ParkScope) -> investors::BoxedQuery<'a, Backend> {
-    let query = investors::table.filter(investors::deleted_at.is_null()).into_boxed();
-    match scope {
-        ParkScope::All => query,
-        ParkScope::One(park) => query.filter(investors::park_code.eq(park.clone())),
-    }
-}
-
 pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: InvestorFilter) -> Result<Page<Investor>, ApiError> {
-    let limit = Limit::parse(filter.limit)?;
-    let (key, order) = SortKey::parse(filter.sort.as_deref())?;
-    let after = filter.cursor.as_deref().map(|raw| Cursor::decode(raw, key, order)).transpose()?;
-    let mut query = visible(scope);
+    let paging = Paging::parse(filter.limit, filter.sort.as_deref(), filter.cursor.as_deref())?;
+    let mut query = Investor::visible(scope);
     if !filter.park.is_empty() {
         query = query.filter(investors::park_code.eq_any(filter.park));
     }
@@ -91,7 +80,7 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: InvestorFilter) 
     }
     if !filter.industry.is_empty() {
         // `industries` holds a JSON array of values; match any of the asked ones.
-        let mut any: Box<dyn BoxableExpression<investors::table, Backend, SqlType = diesel::sql_types::Bool>> =
+        let mut any: Box<dyn BoxableExpression<investors::table, <DbConnection as Connection>::Backend, SqlType = diesel::sql_types::Bool>> =
             Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
         for industry in &filter.industry {
             any = Box::new(any.or(investors::industries.like(format!("%\"{industry}\"%"))));
@@ -122,23 +111,11 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: InvestorFilter) 
     for term in filter.q.as_deref().map(text::terms).unwrap_or_default() {
         query = query.filter(investors::search_text.like(text::contains_pattern(&term)).escape('\\'));
     }
-    match key {
-        SortKey::CreatedAt => keyset!(query, investors::created_at, investors::id, order, &after),
-        SortKey::UpdatedAt => keyset!(query, investors::updated_at, investors::id, order, &after),
-    }
-    let rows: Vec<InvestorRow> = query.limit(limit.get() + 1).select(InvestorRow::as_select()).load(conn)?;
-    let cursor_of = |last: &InvestorRow| {
-        let at = match key {
-            SortKey::CreatedAt => last.created_at,
-            SortKey::UpdatedAt => last.updated_at,
-        };
-        Cursor { key, order, at, id: last.id.clone() }
-    };
-    let (rows, next_cursor) = take_page(rows, limit, cursor_of);
+    let (rows, next_cursor) = keyset_page!(conn, query, investors, InvestorRow, &paging);
     Ok(Page { items: assemble(conn, rows)?, next_cursor })
 }
 
-stored_table!(Investor, investors, InvestorRow);
+stored_table!(Investor, investors, InvestorRow, InvestorFields);
 
 impl Record for Investor {
     const ENTITY: &'static str = "investor";
@@ -146,20 +123,8 @@ impl Record for Investor {
     type Fields = InvestorFields;
     type View = Investor;
 
-    fn take_park(fields: &mut InvestorFields) -> Option<String> {
-        fields.park_code.take()
-    }
-
     fn view(conn: &mut DbConnection, row: InvestorRow) -> Result<Investor, ApiError> {
         assemble(conn, vec![row])?.pop().ok_or_else(|| ApiError::internal("investor vanished while assembling"))
-    }
-
-    fn id_of(view: &Investor) -> &str {
-        &view.id
-    }
-
-    fn version_of(view: &Investor) -> i32 {
-        view.version
     }
 
     fn fields_of(i: &Investor) -> InvestorFields {
@@ -214,7 +179,7 @@ impl Record for Investor {
         if !errors.is_empty() {
             return Ok(errors);
         }
-        let others = || visible(&ParkScope::One(park.to_owned())).filter(investors::id.ne(id.to_owned()));
+        let others = || Investor::visible(&ParkScope::One(park.to_owned())).filter(investors::id.ne(id.to_owned()));
         if let Some(code) = &f.unified_social_credit_code {
             let n: i64 = others().filter(investors::unified_social_credit_code.eq(code.clone())).count().get_result(conn)?;
             if n > 0 {
@@ -337,13 +302,13 @@ pub fn matches(conn: &mut DbConnection, query: MatchQuery) -> Result<Matches, Ap
     };
     let columns = (investors::park_code, investors::status, investors::created_at);
     if let Some(code) = code {
-        add(visible(&ParkScope::All).filter(investors::unified_social_credit_code.eq(code)).select(columns).load(conn)?, "unified_social_credit_code")?;
+        add(Investor::visible(&ParkScope::All).filter(investors::unified_social_credit_code.eq(code)).select(columns).load(conn)?, "unified_social_credit_code")?;
     }
     if let Some(ubn) = ubn {
-        add(visible(&ParkScope::All).filter(investors::taiwan_business_id.eq(ubn)).select(columns).load(conn)?, "taiwan_business_id")?;
+        add(Investor::visible(&ParkScope::All).filter(investors::taiwan_business_id.eq(ubn)).select(columns).load(conn)?, "taiwan_business_id")?;
     }
     if let Some(key) = name {
-        let rows = visible(&ParkScope::All)
+        let rows = Investor::visible(&ParkScope::All)
             .filter(investors::name_key.eq(key.clone()).or(investors::name_en_key.eq(key)))
             .select(columns)
             .load(conn)?;

@@ -3,6 +3,7 @@
 use super::identifiers::{self, Invalid};
 use super::model::InvestorFields;
 use crate::error::FieldError;
+use crate::text::{self, Lines};
 use crate::vocab::{InvestorStatus, Origin};
 
 const MAX_INDUSTRIES: usize = 10;
@@ -12,8 +13,8 @@ const MAX_INDUSTRIES: usize = 10;
 pub fn normalise(f: &mut InvestorFields) {
     f.name = f.name.trim().to_owned();
     f.region = f.region.trim().to_owned();
-    for text in [&mut f.name_en, &mut f.notes, &mut f.taiwan_business_id, &mut f.unified_social_credit_code] {
-        *text = text.take().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    for optional in [&mut f.name_en, &mut f.notes, &mut f.taiwan_business_id, &mut f.unified_social_credit_code] {
+        text::trimmed(optional);
     }
     if let Some(code) = f.unified_social_credit_code.as_deref().and_then(|c| identifiers::unified_social_credit_code(c).ok()) {
         f.unified_social_credit_code = Some(code);
@@ -23,25 +24,13 @@ pub fn normalise(f: &mut InvestorFields) {
     }
 }
 
-fn text(field: &str, value: &str, min: usize, max: usize, errors: &mut Vec<FieldError>) {
-    let n = value.chars().count();
-    if n < min || n > max {
-        errors.push(FieldError::new(field, "length", format!("must be {min} to {max} characters")));
-    } else if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        errors.push(FieldError::new(field, "characters", "must not contain control characters"));
-    }
-}
 
 pub fn check(f: &InvestorFields, today: chrono::NaiveDate) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    text("name", &f.name, 1, 200, &mut errors);
-    text("region", &f.region, 1, 100, &mut errors);
-    if let Some(name_en) = &f.name_en {
-        text("name_en", name_en, 1, 200, &mut errors);
-    }
-    if let Some(notes) = &f.notes {
-        text("notes", notes, 1, 10_000, &mut errors);
-    }
+    errors.extend(text::check("name", &f.name, 200, Lines::One));
+    errors.extend(text::check("region", &f.region, 100, Lines::One));
+    errors.extend(text::check_optional("name_en", f.name_en.as_deref(), 200, Lines::One));
+    errors.extend(text::check_optional("notes", f.notes.as_deref(), 10_000, Lines::Many));
     if let Some(code) = &f.unified_social_credit_code {
         match identifiers::unified_social_credit_code(code) {
             Ok(_) => {}

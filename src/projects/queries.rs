@@ -13,9 +13,9 @@ use crate::db::schema::{project_stage_history, projects};
 use crate::db::search::{self, search_terms, within_window};
 use crate::db::{self, backend_of, DbConnection};
 use crate::error::{ApiError, FieldError};
-use crate::http::{keyset, Cursor, Limit, Page, SortKey, SortOrder, TimeBound};
+use crate::http::{keyset, Cursor, Page, Sort, SortKey, SortOrder, TimeBound};
 use crate::links;
-use crate::records::{json_list, stored_table, Record, RowBase, Stamp};
+use crate::records::{json_list, stored_table, Paging, Record, RowBase, Stamp};
 use crate::text;
 use crate::vocab::{from_db, values, AttractionMode, ChainRole, Industry, Stage};
 
@@ -52,7 +52,7 @@ pub struct ListFilter {
     #[param(example = "台積電")]
     pub q: Option<String>,
     /// `created_at`, `-created_at` (default, newest first), `updated_at` or `-updated_at`.
-    #[param(example = "-created_at")]
+    #[param(value_type = Option<Sort>)]
     pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, example = 50)]
@@ -64,22 +64,13 @@ pub struct ListFilter {
 type Backend = <DbConnection as Connection>::Backend;
 type BoxedProjects<'a> = projects::BoxedQuery<'a, Backend>;
 
-fn visible<'a>(scope: &ParkScope) -> BoxedProjects<'a> {
-    let query = projects::table.filter(projects::deleted_at.is_null()).into_boxed();
-    match scope {
-        ParkScope::All => query,
-        ParkScope::One(park) => query.filter(projects::park_code.eq(park.clone())),
-    }
-}
-
 pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> Result<Page<Project>, ApiError> {
-    let limit = Limit::parse(filter.limit)?;
-    let (key, order) = SortKey::parse(filter.sort.as_deref())?;
-    let after = filter.cursor.as_deref().map(|raw| Cursor::decode(raw, key, order)).transpose()?;
+    let paging = Paging::parse(filter.limit, filter.sort.as_deref(), filter.cursor.as_deref())?;
+    let (limit, key, order, after) = (paging.limit, paging.key, paging.order, paging.after.as_ref());
     let terms = filter.q.as_deref().map(text::terms).unwrap_or_default();
 
     // The list without `q`, in order, after the cursor.
-    let listed = || ordered(filtered(scope, &filter), key, order, after.as_ref());
+    let listed = || ordered(filtered(scope, &filter), key, order, after);
     let wanted = limit.get() + 1;
     let load = |conn: &mut DbConnection, query: BoxedProjects| {
         query.limit(wanted).select(ProjectRow::as_select()).load::<ProjectRow>(conn)
@@ -108,13 +99,7 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> R
             |conn| if indexed { search::estimated_rows(conn, "projects").map(Some) } else { Ok(None) },
         )?
     };
-    let cursor_of = |last: &ProjectRow| {
-        let at = match key {
-            SortKey::CreatedAt => last.created_at,
-            SortKey::UpdatedAt => last.updated_at,
-        };
-        Cursor { key, order, at, id: last.id.clone() }
-    };
+    let cursor_of = |last: &ProjectRow| paging.cursor_after(last.created_at, last.updated_at, &last.id);
     let mut page = Page::from_rows(rows, limit, cursor_of, to_project)?;
     money::fill(conn, &mut page.items)?;
     Ok(page)
@@ -122,7 +107,7 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> R
 
 /// The visible projects that pass the list's filters other than `q`.
 fn filtered<'a>(scope: &ParkScope, filter: &ListFilter) -> BoxedProjects<'a> {
-    let mut query = visible(scope);
+    let mut query = Project::visible(scope);
     if !filter.park.is_empty() {
         query = query.filter(projects::park_code.eq_any(filter.park.clone()));
     }
@@ -181,7 +166,7 @@ fn up_to<'a>(mut query: BoxedProjects<'a>, key: SortKey, order: SortOrder, edge:
     query
 }
 
-stored_table!(Project, projects, ProjectRow);
+stored_table!(Project, projects, ProjectRow, ProjectFields);
 
 impl Record for Project {
     const ENTITY: &'static str = "project";
@@ -189,22 +174,10 @@ impl Record for Project {
     type Fields = ProjectFields;
     type View = Project;
 
-    fn take_park(fields: &mut ProjectFields) -> Option<String> {
-        fields.park_code.take()
-    }
-
     fn view(conn: &mut DbConnection, row: ProjectRow) -> Result<Project, ApiError> {
         let mut project = to_project(row)?;
         money::fill(conn, std::slice::from_mut(&mut project))?;
         Ok(project)
-    }
-
-    fn id_of(view: &Project) -> &str {
-        &view.id
-    }
-
-    fn version_of(view: &Project) -> i32 {
-        view.version
     }
 
     fn fields_of(p: &Project) -> ProjectFields {

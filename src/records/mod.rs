@@ -9,15 +9,18 @@
 
 mod body;
 pub mod child;
+mod list;
 mod routes;
 mod stored;
 
 pub(crate) use body::patch_body;
+pub(crate) use list::keyset_page;
+pub use list::Paging;
 pub(crate) use routes::{child_routes, record_delete_route, record_routes};
 pub use body::{decode, merge, patch_schema};
 pub use child::{Child, ChildBase, ChildTable, Items};
 pub(crate) use stored::{child_table, stored_table};
-pub use stored::{Meta, Stored};
+pub use stored::{Keyed, Meta, ParkField, Stored};
 
 use chrono::NaiveDateTime;
 use serde::de::DeserializeOwned;
@@ -69,15 +72,11 @@ pub trait Record: Stored {
     const DERIVED: &'static [&'static str] = &[];
 
     /// The writable fields: the create body, and what a `PATCH` merges into.
-    type Fields: Clone + PartialEq + Serialize + DeserializeOwned;
+    type Fields: Clone + PartialEq + Serialize + DeserializeOwned + ParkField;
     /// The record as reads answer it.
-    type View: Serialize;
+    type View: Serialize + Keyed;
 
-    /// The park named in a create body (`park_code`), taken out of the fields.
-    fn take_park(fields: &mut Self::Fields) -> Option<String>;
     fn view(conn: &mut DbConnection, row: Self::Row) -> Result<Self::View, ApiError>;
-    fn id_of(view: &Self::View) -> &str;
-    fn version_of(view: &Self::View) -> i32;
     fn fields_of(view: &Self::View) -> Self::Fields;
     /// Normalises `fields` and lists every rule they break. It runs inside
     /// the write transaction, so links are checked against what commits.
@@ -129,7 +128,7 @@ pub struct Read<V> {
 /// may see it, and each such read is an audit event.
 pub fn read<R: Record>(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<Read<R::View>, ApiError> {
     let view = get::<R>(conn, &caller.scope(), id)?;
-    let version = R::version_of(&view);
+    let version = view.version();
     if !R::has_personal(&view) {
         return Ok(Read { view, version, unmasked: false });
     }
@@ -178,7 +177,7 @@ pub fn create<R: Record>(
         caller.require_write(&park)?;
     }
     let mut fields: R::Fields = decode(Value::Object(body))?;
-    let park = caller.park_for_new(R::take_park(&mut fields))?;
+    let park = caller.park_for_new(fields.take_park())?;
     write_tx(conn, |conn| {
         let id = uuid::Uuid::now_v7().to_string();
         let mut errors = R::check(conn, &park, &id, None, &mut fields)?;
@@ -226,7 +225,7 @@ pub fn update<R: Record>(
         let before = R::view(conn, row.clone())?;
         let current = R::fields_of(&before);
         let mut fields: R::Fields = merge(&current, patch)?;
-        if R::take_park(&mut fields).is_some() {
+        if fields.take_park().is_some() {
             return Err(ApiError::invalid("park_code", "immutable", "a record cannot move to another park"));
         }
         invalid_unless_empty(R::check(conn, &meta.park, id, Some(&before), &mut fields)?)?;

@@ -27,8 +27,8 @@ macro_rules! record_routes {
             body: $crate::http::Body,
         ) -> Result<actix_web::HttpResponse, $crate::error::ApiError> {
             let record = $crate::db::run(&state.pool, move |conn| $crate::records::create::<$record>(conn, &caller, body.0)).await?;
-            let version = <$record as $crate::records::Record>::version_of(&record);
-            let location = format!("/api/v1{}/{}", $collection, <$record as $crate::records::Record>::id_of(&record));
+            let version = $crate::records::Keyed::version(&record);
+            let location = format!("/api/v1{}/{}", $collection, $crate::records::Keyed::id(&record));
             Ok($crate::http::created(&location, &<$record as $crate::records::Record>::masked(record), Some(version)))
         }
 
@@ -79,7 +79,7 @@ macro_rules! record_routes {
                 $crate::records::update::<$record>(conn, &caller, &id, &expected, body.0)
             })
             .await?;
-            let version = <$record as $crate::records::Record>::version_of(&record);
+            let version = $crate::records::Keyed::version(&record);
             let record = <$record as $crate::records::Record>::masked(record);
             Ok($crate::http::versioned(actix_web::http::StatusCode::OK, &record, version))
         }

@@ -9,6 +9,17 @@ use super::Stamp;
 use crate::auth::ParkScope;
 use crate::db::DbConnection;
 
+/// What every record's view answers: its id and version.
+pub trait Keyed {
+    fn id(&self) -> &str;
+    fn version(&self) -> i32;
+}
+
+/// A create body's `park_code`, taken out of the fields (a record keeps its park).
+pub trait ParkField {
+    fn take_park(&mut self) -> Option<String>;
+}
+
 /// What the protocol reads of any stored row.
 pub struct Meta {
     pub park: String,
@@ -33,9 +44,40 @@ pub trait Stored {
 }
 
 /// Implements [`Stored`] for `$record` over `$table` with rows of `$row`
-/// (which derives `Queryable`, `Selectable`, `Insertable` and `AsChangeset`).
+/// (which derives `Queryable`, `Selectable`, `Insertable` and `AsChangeset`),
+/// the [`Keyed`] and [`ParkField`] accessors of the record's view (`$record`
+/// itself) and fields (`$fields`), and `$record::visible(scope)`, the live
+/// rows a scope sees, for the library's lists.
 macro_rules! stored_table {
-    ($record:ty, $table:ident, $row:ty) => {
+    ($record:ident, $table:ident, $row:ty, $fields:ty) => {
+        impl $record {
+            /// The live rows `scope` can see, as a boxed query to filter further.
+            pub(crate) fn visible<'a>(
+                scope: &$crate::auth::ParkScope,
+            ) -> $table::BoxedQuery<'a, <$crate::db::DbConnection as diesel::Connection>::Backend> {
+                let query = $table::table.filter($table::deleted_at.is_null()).into_boxed();
+                match scope {
+                    $crate::auth::ParkScope::All => query,
+                    $crate::auth::ParkScope::One(park) => query.filter($table::park_code.eq(park.clone())),
+                }
+            }
+        }
+
+        impl $crate::records::Keyed for $record {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn version(&self) -> i32 {
+                self.version
+            }
+        }
+
+        impl $crate::records::ParkField for $fields {
+            fn take_park(&mut self) -> Option<String> {
+                self.park_code.take()
+            }
+        }
+
         impl $crate::records::Stored for $record {
             type Row = $row;
 
@@ -44,14 +86,7 @@ macro_rules! stored_table {
                 scope: &$crate::auth::ParkScope,
                 id: &str,
             ) -> diesel::QueryResult<Option<$row>> {
-                let mut query = $table::table
-                    .filter($table::id.eq(id.to_owned()))
-                    .filter($table::deleted_at.is_null())
-                    .into_boxed();
-                if let $crate::auth::ParkScope::One(park) = scope {
-                    query = query.filter($table::park_code.eq(park.clone()));
-                }
-                query.select(<$row>::as_select()).first(conn).optional()
+                <$record>::visible(scope).filter($table::id.eq(id.to_owned())).select(<$row>::as_select()).first(conn).optional()
             }
 
             fn find_deleted_park(

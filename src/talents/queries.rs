@@ -16,9 +16,9 @@ use crate::clock;
 use crate::db::schema::talents;
 use crate::db::{write_tx, DbConnection};
 use crate::error::{ApiError, FieldError};
-use crate::http::{keyset, take_page, Cursor, IfMatch, Limit, Page, SortKey};
+use crate::http::{IfMatch, Page, Sort};
 use crate::privacy;
-use crate::records::{self, stored_table, Record, RowBase, Stamp, Stored};
+use crate::records::{keyset_page, Paging, self, stored_table, Record, RowBase, Stamp, Stored};
 use crate::text;
 use crate::vocab::{from_db, values, Education, Industry, ProgrammeStatus, TalentStatus};
 
@@ -54,27 +54,16 @@ pub struct TalentFilter {
     pub employer: Option<uuid::Uuid>,
     /// Words to find in name, region, school, major, qualifications and programmes.
     pub q: Option<String>,
+    #[param(value_type = Option<Sort>)]
     pub sort: Option<String>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
 
-type Backend = <DbConnection as Connection>::Backend;
-
-fn visible<'a>(scope: &ParkScope) -> talents::BoxedQuery<'a, Backend> {
-    let query = talents::table.filter(talents::deleted_at.is_null()).into_boxed();
-    match scope {
-        ParkScope::All => query,
-        ParkScope::One(park) => query.filter(talents::park_code.eq(park.clone())),
-    }
-}
-
 pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: TalentFilter) -> Result<Page<Talent>, ApiError> {
-    let limit = Limit::parse(filter.limit)?;
-    let (key, order) = SortKey::parse(filter.sort.as_deref())?;
-    let after = filter.cursor.as_deref().map(|raw| Cursor::decode(raw, key, order)).transpose()?;
-    let mut query = visible(scope);
+    let paging = Paging::parse(filter.limit, filter.sort.as_deref(), filter.cursor.as_deref())?;
+    let mut query = Talent::visible(scope);
     if !filter.park.is_empty() {
         query = query.filter(talents::park_code.eq_any(filter.park));
     }
@@ -106,25 +95,13 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: TalentFilter) ->
     for term in filter.q.as_deref().map(text::terms).unwrap_or_default() {
         query = query.filter(talents::search_text.like(text::contains_pattern(&term)).escape('\\'));
     }
-    match key {
-        SortKey::CreatedAt => keyset!(query, talents::created_at, talents::id, order, &after),
-        SortKey::UpdatedAt => keyset!(query, talents::updated_at, talents::id, order, &after),
-    }
-    let rows: Vec<TalentRow> = query.limit(limit.get() + 1).select(TalentRow::as_select()).load(conn)?;
-    let cursor_of = |last: &TalentRow| {
-        let at = match key {
-            SortKey::CreatedAt => last.created_at,
-            SortKey::UpdatedAt => last.updated_at,
-        };
-        Cursor { key, order, at, id: last.id.clone() }
-    };
-    let (rows, next_cursor) = take_page(rows, limit, cursor_of);
+    let (rows, next_cursor) = keyset_page!(conn, query, talents, TalentRow, &paging);
     // Lists never show personal data.
     let items = rows.into_iter().map(|r| to_talent(r).map(Talent::masked)).collect::<Result<_, _>>()?;
     Ok(Page { items, next_cursor })
 }
 
-stored_table!(Talent, talents, TalentRow);
+stored_table!(Talent, talents, TalentRow, TalentFields);
 
 impl Record for Talent {
     const ENTITY: &'static str = "talent";
@@ -132,20 +109,8 @@ impl Record for Talent {
     type Fields = TalentFields;
     type View = Talent;
 
-    fn take_park(fields: &mut TalentFields) -> Option<String> {
-        fields.park_code.take()
-    }
-
     fn view(_conn: &mut DbConnection, row: TalentRow) -> Result<Talent, ApiError> {
         to_talent(row)
-    }
-
-    fn id_of(view: &Talent) -> &str {
-        &view.id
-    }
-
-    fn version_of(view: &Talent) -> i32 {
-        view.version
     }
 
     fn fields_of(t: &Talent) -> TalentFields {

@@ -13,8 +13,9 @@ use crate::text::{self, Lines};
 pub fn normalise(f: &mut TalentFields) {
     f.full_name = f.full_name.trim().to_owned();
     f.origin_region = f.origin_region.trim().to_owned();
-    for text in [&mut f.school, &mut f.major, &mut f.notes, &mut f.phone, &mut f.email, &mut f.permit_no] {
-        *text = text.take().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    // An empty phone or e-mail is refused by the checks below, not taken as "none": `null` is.
+    for optional in [&mut f.school, &mut f.major, &mut f.notes, &mut f.permit_no] {
+        text::trimmed(optional);
     }
     if let Some(phone) = f.phone.as_deref().and_then(|p| contact::phone(p, "phone").ok()) {
         f.phone = Some(phone);

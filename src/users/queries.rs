@@ -21,9 +21,12 @@ const NOT_AUDITED: &[&str] = &["id", "version", "created_at", "updated_at", "cre
 #[schema(example = json!({"username": "yueyang.zhang", "display_name": "张伟", "password": "correct horse battery", "role": "park_staff", "park_code": "yueyang"}))]
 pub struct NewUser {
     /// 3 to 64 of a-z, 0-9, `.`, `_`, `-`, `@`; stored lower-case.
+    #[schema(min_length = 3, max_length = 64)]
     pub username: String,
+    #[schema(max_length = 100)]
     pub display_name: Option<String>,
     /// 10 to 128 characters.
+    #[schema(min_length = 10, max_length = 128)]
     pub password: String,
     pub role: Role,
     /// Required for park roles (a park administrator may omit it: its own park); absent for provincial roles.
@@ -35,7 +38,10 @@ pub struct NewUser {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"active": false}))]
 pub struct UserPatch {
+    #[schema(max_length = 100)]
     pub display_name: Option<String>,
+    /// 10 to 128 characters.
+    #[schema(min_length = 10, max_length = 128)]
     pub password: Option<String>,
     pub role: Option<Role>,
     #[serde(default, deserialize_with = "crate::http::patch::present")]
@@ -162,9 +168,7 @@ fn check_username(username: &str) -> Option<FieldError> {
 }
 
 fn check_display_name(name: &str) -> Option<FieldError> {
-    let n = name.chars().count();
-    (!(1..=100).contains(&n) || name.chars().any(char::is_control))
-        .then(|| FieldError::new("display_name", "length", "must be 1 to 100 characters without control characters"))
+    crate::text::check("display_name", name, 100, crate::text::Lines::One)
 }
 
 /// A role and park that fit together, that the caller may give, in a park that exists.

@@ -14,6 +14,7 @@ mod parks_meta_health;
 mod projects_create;
 mod projects_list;
 mod projects_write;
+mod records;
 mod reference;
 mod talents;
 mod targets;

@@ -1,0 +1,51 @@
+//! Lists every library shares: the caller's scope, keyset pages in one of
+//! the four orders, and the cursor that continues them.
+
+use chrono::NaiveDateTime;
+
+use crate::error::ApiError;
+use crate::http::{Cursor, Limit, SortKey, SortOrder};
+
+/// Where a list page starts and how long it is, from `limit`, `sort` and `cursor`.
+pub struct Paging {
+    pub limit: Limit,
+    pub key: SortKey,
+    pub order: SortOrder,
+    pub after: Option<Cursor>,
+}
+
+impl Paging {
+    pub fn parse(limit: Option<i64>, sort: Option<&str>, cursor: Option<&str>) -> Result<Self, ApiError> {
+        let limit = Limit::parse(limit)?;
+        let (key, order) = SortKey::parse(sort)?;
+        let after = cursor.map(|raw| Cursor::decode(raw, key, order)).transpose()?;
+        Ok(Self { limit, key, order, after })
+    }
+
+    /// The cursor that continues after a row with these sort values.
+    pub fn cursor_after(&self, created_at: NaiveDateTime, updated_at: NaiveDateTime, id: &str) -> Cursor {
+        let at = match self.key {
+            SortKey::CreatedAt => created_at,
+            SortKey::UpdatedAt => updated_at,
+        };
+        Cursor { key: self.key, order: self.order, at, id: id.to_owned() }
+    }
+}
+
+/// One page of `$query` (a boxed query of `$table`, filtered) in the order
+/// and after the cursor of `$paging`: the rows of type `$row` and the next
+/// cursor, as [`crate::http::take_page`] gives them.
+macro_rules! keyset_page {
+    ($conn:expr, $query:ident, $table:ident, $row:ty, $paging:expr) => {{
+        let paging: &$crate::records::Paging = $paging;
+        let order = paging.order;
+        match paging.key {
+            $crate::http::SortKey::CreatedAt => $crate::http::keyset!($query, $table::created_at, $table::id, order, &paging.after),
+            $crate::http::SortKey::UpdatedAt => $crate::http::keyset!($query, $table::updated_at, $table::id, order, &paging.after),
+        }
+        let rows: Vec<$row> = $query.limit(paging.limit.get() + 1).select(<$row>::as_select()).load($conn)?;
+        $crate::http::take_page(rows, paging.limit, |last: &$row| paging.cursor_after(last.created_at, last.updated_at, &last.id))
+    }};
+}
+
+pub(crate) use keyset_page;
