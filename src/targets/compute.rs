@@ -249,6 +249,7 @@ fn investment(facts: &Facts, q: Question, scope: &Scope) -> Computation {
             }
         }
     }
+    items.sort_by(|a, b| (a.received_on, &a.fund_id).cmp(&(b.received_on, &b.fund_id)));
     let projects: BTreeSet<&str> = items.iter().map(|i| i.project_id.as_str()).collect();
     let detail = json!({
         "contracted_usd": contracted_usd,

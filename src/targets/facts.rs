@@ -126,17 +126,21 @@ pub fn load(conn: &mut DbConnection, period: (NaiveDate, NaiveDate), until: Naiv
         parks::table.order(parks::code).select((parks::code, parks::baseline_output_2020_cny)).load(conn)?;
     let parks = parks.into_iter().map(|(code, baseline_2020_cny)| ParkFact { code, baseline_2020_cny }).collect();
 
-    type FundRow = (String, String, String, NaiveDate, i64, String, String, String);
+    // Every fund of the period that is not rejected, with its project's park
+    // and name: one scan of funds joined to projects (no per-row subquery,
+    // which planners turn quadratic at a million projects).
+    type FundRow = (String, String, String, String, NaiveDate, i64, String, String, String);
     let fund_rows: Vec<FundRow> = funds::table
         .inner_join(projects_money::table)
         .filter(funds::deleted_at.is_null())
         .filter(projects_money::deleted_at.is_null())
-        .filter(funds::status.eq_any(["verified", "pending"]))
+        .filter(funds::status.ne("rejected")) // the predicate of the partial index funds_counted
         .filter(funds::received_on.ge(period.0))
         .filter(funds::received_on.le(last))
         .select((
             funds::id,
             funds::project_id,
+            projects_money::name,
             projects_money::park_code,
             funds::received_on,
             funds::amount_usd,
@@ -144,12 +148,17 @@ pub fn load(conn: &mut DbConnection, period: (NaiveDate, NaiveDate), until: Naiv
             funds::evidence,
             funds::evidence_ref,
         ))
-        .order((funds::received_on, funds::id))
         .load(conn)?;
-    let funds: Vec<FundFact> = fund_rows
-        .into_iter()
-        .filter(|row| !excluded.contains(&row.1))
-        .map(|(id, project_id, park_code, received_on, amount_usd, status, evidence, evidence_ref)| FundFact {
+    let mut projects: HashMap<String, ProjectFact> = HashMap::new();
+    let mut funds = Vec::with_capacity(fund_rows.len());
+    for (id, project_id, name, park_code, received_on, amount_usd, status, evidence, evidence_ref) in fund_rows {
+        if excluded.contains(&project_id) {
+            continue;
+        }
+        projects
+            .entry(project_id.clone())
+            .or_insert_with(|| ProjectFact { name, park_code: park_code.clone(), contract: None });
+        funds.push(FundFact {
             status: if status == "verified" { FundStatus::Verified } else { FundStatus::Pending },
             id,
             project_id,
@@ -158,24 +167,16 @@ pub fn load(conn: &mut DbConnection, period: (NaiveDate, NaiveDate), until: Naiv
             amount_usd,
             evidence,
             evidence_ref,
-        })
-        .collect();
+        });
+    }
 
-    // Projects with a fund of the period, or a contract signed in it.
-    let with_funds = funds::table
-        .filter(funds::deleted_at.is_null())
-        .filter(funds::status.eq_any(["verified", "pending"]))
-        .filter(funds::received_on.ge(period.0))
-        .filter(funds::received_on.le(last))
-        .select(funds::project_id);
-    let signed_in_period = projects_money::contracted_investment_usd
-        .is_not_null()
-        .and(projects_money::signed_on.ge(period.0))
-        .and(projects_money::signed_on.le(last));
-    type ProjectRow = (String, String, String, Option<NaiveDate>, Option<i64>);
-    let project_rows: Vec<ProjectRow> = projects_money::table
+    // Contracts signed in the period.
+    type ContractRow = (String, String, String, Option<NaiveDate>, Option<i64>);
+    let contract_rows: Vec<ContractRow> = projects_money::table
         .filter(projects_money::deleted_at.is_null())
-        .filter(projects_money::id.eq_any(with_funds).or(signed_in_period))
+        .filter(projects_money::contracted_investment_usd.is_not_null())
+        .filter(projects_money::signed_on.ge(period.0))
+        .filter(projects_money::signed_on.le(last))
         .select((
             projects_money::id,
             projects_money::name,
@@ -184,40 +185,27 @@ pub fn load(conn: &mut DbConnection, period: (NaiveDate, NaiveDate), until: Naiv
             projects_money::contracted_investment_usd,
         ))
         .load(conn)?;
-    let projects: HashMap<String, ProjectFact> = project_rows
-        .into_iter()
-        .filter(|row| !excluded.contains(&row.0))
-        .map(|(id, name, park_code, signed_on, contracted)| {
-            let contract = match (signed_on, contracted) {
-                (Some(on), Some(amount)) if on >= period.0 && on <= last => Some((on, amount)),
-                _ => None,
-            };
-            (id, ProjectFact { name, park_code, contract })
-        })
-        .collect();
+    for (id, name, park_code, signed_on, contracted) in contract_rows {
+        if excluded.contains(&id) {
+            continue;
+        }
+        let contract = signed_on.zip(contracted);
+        projects.entry(id).or_insert_with(|| ProjectFact { name, park_code, contract: None }).contract = contract;
+    }
 
-    let with_funds = funds::table
-        .filter(funds::deleted_at.is_null())
-        .filter(funds::status.eq_any(["verified", "pending"]))
-        .filter(funds::received_on.ge(period.0))
-        .filter(funds::received_on.le(last))
-        .select(funds::project_id);
-    let signed = projects_money::table
-        .filter(projects_money::deleted_at.is_null())
-        .filter(projects_money::contracted_investment_usd.is_not_null())
-        .filter(projects_money::signed_on.ge(period.0))
-        .filter(projects_money::signed_on.le(last))
-        .select(projects_money::id);
+    // The Taiwan-origin investors of those projects: one join of the links
+    // with the investors, kept for the projects above.
     let links: Vec<(String, String, Option<NaiveDate>)> = project_investors::table
         .inner_join(investors::table.on(investors::id.eq(project_investors::investor_id)))
         .filter(investors::deleted_at.is_null())
         .filter(investors::origin.eq_any(TAIWAN_ORIGINS))
-        .filter(project_investors::project_id.eq_any(with_funds).or(project_investors::project_id.eq_any(signed)))
         .select((project_investors::project_id, investors::origin, investors::third_place_recognised_on))
         .load(conn)?;
     let mut project_origins: HashMap<String, Vec<Origin>> = HashMap::new();
     for (project_id, origin, third_place_recognised_on) in links {
-        project_origins.entry(project_id).or_default().push(Origin { origin, third_place_recognised_on });
+        if projects.contains_key(&project_id) {
+            project_origins.entry(project_id).or_default().push(Origin { origin, third_place_recognised_on });
+        }
     }
 
     type InvestorRow = (
