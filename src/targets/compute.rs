@@ -169,6 +169,19 @@ impl Items {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Keeps `limit` items from `offset` on (the order is the computation's own).
+    pub fn window(self, offset: usize, limit: usize) -> Self {
+        fn cut<T>(v: Vec<T>, offset: usize, limit: usize) -> Vec<T> {
+            v.into_iter().skip(offset).take(limit).collect()
+        }
+        match self {
+            Self::Funds(v) => Self::Funds(cut(v, offset, limit)),
+            Self::Enterprises(v) => Self::Enterprises(cut(v, offset, limit)),
+            Self::Groups(v) => Self::Groups(cut(v, offset, limit)),
+            Self::Outputs(v) => Self::Outputs(cut(v, offset, limit)),
+        }
+    }
 }
 
 /// One target for one date and scope.

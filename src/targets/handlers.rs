@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 
 use super::compute::Question;
-use super::report::{self, ItemsReport, SeriesQuery, SeriesReport, TargetsQuery, TargetsReport};
+use super::report::{self, ItemsQuery, ItemsReport, SeriesQuery, SeriesReport, TargetsQuery, TargetsReport};
 use super::settings::{self, SettingsBody, TargetSettings};
 use super::{facts, TargetKey};
 use crate::auth::Caller;
@@ -40,9 +40,10 @@ pub async fn get_targets(state: web::Data<AppState>, caller: Caller, query: Quer
     Ok(HttpResponse::Ok().json(answer))
 }
 
-/// The rows counted in one target, each with its contribution; they add up to its value.
+/// The rows counted in one target, each with its contribution; they add up
+/// to its value (every row by default; `limit` and `cursor` page them).
 #[utoipa::path(operation_id = "getTargetItems", tag = "targets",
-    params(("key" = TargetKey, Path, description = "The target"), TargetsQuery),
+    params(("key" = TargetKey, Path, description = "The target"), ItemsQuery),
     responses(
         (status = 200, description = "The rows behind the value", body = ItemsReport),
         (status = 400, description = "as_of malformed or before 2000, year out of range, or an unknown park", body = Problem, content_type = "application/problem+json"),
@@ -53,17 +54,18 @@ pub async fn get_target_items(
     state: web::Data<AppState>,
     caller: Caller,
     key: web::Path<String>,
-    query: Query<TargetsQuery>,
+    query: Query<ItemsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let key = key_of(&key)?;
-    let TargetsQuery { as_of, park, year } = query.0;
+    let ItemsQuery { as_of, park, year, limit, cursor } = query.0;
+    let page = report::ItemsPage::parse(limit, cursor.as_deref())?;
     let as_of = report::parse_as_of(as_of.as_deref())?;
     let year = report::parse_year(year, as_of)?;
     let answer = db::run_heavy(&state.pool, move |conn| {
         let settings = settings::load(conn)?;
         let facts = facts::load(conn, settings.period(), as_of)?;
         let scope = report::scope_for(&caller, park, &facts)?;
-        Ok(report::items(&facts, key, Question { as_of, period: settings.period(), year }, &scope))
+        Ok(report::items(&facts, key, Question { as_of, period: settings.period(), year }, &scope, page))
     })
     .await?;
     Ok(HttpResponse::Ok().json(answer))

@@ -92,7 +92,8 @@ pub struct TargetsReport {
     pub targets: Vec<TargetReport>,
 }
 
-/// The rows counted in one target: their contributions add up to `value`.
+/// The rows counted in one target: their contributions (over every page)
+/// add up to `value`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ItemsReport {
     pub key: TargetKey,
@@ -104,8 +105,11 @@ pub struct ItemsReport {
     #[serde(serialize_with = "number")]
     #[schema(value_type = f64)]
     pub value: f64,
+    /// How many rows are counted (on every page together).
     pub count: usize,
     pub items: Items,
+    /// The next page's cursor when `limit` cut the rows; null on the last page.
+    pub next_cursor: Option<String>,
     /// Output ratio only: enterprises settled by the end of the year without a figure for it.
     pub missing_figures: Option<Vec<MissingFigure>>,
 }
@@ -128,7 +132,7 @@ pub struct SeriesReport {
     pub points: Vec<SeriesPoint>,
 }
 
-/// Parameters of `GET /targets` and `GET /targets/{key}/items`.
+/// Parameters of `GET /targets`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -140,6 +144,25 @@ pub struct TargetsQuery {
     pub park: Option<String>,
     /// The output year of the ratio (default: as_of's year − 1).
     pub year: Option<i32>,
+}
+
+/// Parameters of `GET /targets/{key}/items`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ItemsQuery {
+    /// The date asked about (`YYYY-MM-DD`, 2000-01-01 or later; default today).
+    #[param(example = "2025-06-30")]
+    pub as_of: Option<String>,
+    /// A park (provincial roles; a park role always gets its own park).
+    pub park: Option<String>,
+    /// The output year of the ratio (default: as_of's year − 1).
+    pub year: Option<i32>,
+    /// Rows a page, 1 to 10000 (default: every row).
+    #[param(minimum = 1, maximum = 10000)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -307,9 +330,44 @@ pub fn targets(facts: &Facts, settings: &TargetSettings, q: Question, scope: &Sc
     }
 }
 
-pub fn items(facts: &Facts, key: TargetKey, q: Question, scope: &Scope) -> ItemsReport {
+/// Which rows of `/items` a request asks for: the computation's order is
+/// fixed, so a page is an offset into it (the cursor is that offset).
+#[derive(Debug, Clone, Copy)]
+pub struct ItemsPage {
+    pub offset: usize,
+    pub limit: Option<usize>,
+}
+
+impl ItemsPage {
+    pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> Result<Self, ApiError> {
+        let limit = match limit {
+            None => None,
+            Some(n) if (1..=10_000).contains(&n) => Some(n as usize),
+            Some(_) => return Err(ApiError::bad_param("limit", "range", "must be between 1 and 10000")),
+        };
+        let offset = match cursor {
+            None => 0,
+            Some(raw) => raw
+                .strip_prefix("i")
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| ApiError::bad_param("cursor", "cursor", "must be a next_cursor of this list"))?,
+        };
+        Ok(Self { offset, limit })
+    }
+}
+
+pub fn items(facts: &Facts, key: TargetKey, q: Question, scope: &Scope, page: ItemsPage) -> ItemsReport {
     let Computation { value, items, missing, .. } = compute::compute(facts, key, q, scope);
     let ratio = key == TargetKey::TaiwanFundedOutputRatio;
+    let count = items.len();
+    let (items, next_cursor) = match page.limit {
+        None if page.offset == 0 => (items, None),
+        limit => {
+            let limit = limit.unwrap_or(count);
+            let end = page.offset.saturating_add(limit);
+            (items.window(page.offset, limit), (end < count).then(|| format!("i{end}")))
+        }
+    };
     ItemsReport {
         key,
         label: key.label(),
@@ -317,8 +375,9 @@ pub fn items(facts: &Facts, key: TargetKey, q: Question, scope: &Scope) -> Items
         scope: scope.name().to_owned(),
         year: ratio.then_some(q.year),
         value,
-        count: items.len(),
+        count,
         items,
+        next_cursor,
         missing_figures: ratio.then_some(missing),
     }
 }

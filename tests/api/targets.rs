@@ -175,6 +175,25 @@ async fn every_value_is_the_sum_of_its_items_and_the_traps_hold(app: TestApp) {
         }
     }
 
+    // Pages of /items add up to the same value, row for row.
+    let mut paged = 0.0;
+    let mut cursor = String::new();
+    let mut pages = 0;
+    loop {
+        let page = app.get(&format!("/api/v1/targets/taiwan_funded_enterprises/items?as_of=2025-06-30&limit=4{cursor}")).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        paged += sum_of_items(&page.body);
+        pages += 1;
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!((paged, pages), (6.0, 2));
+    app.get("/api/v1/targets/taiwan_funded_enterprises/items?limit=0").await.assert_problem(400, "limit", "range");
+    app.get("/api/v1/targets/taiwan_funded_enterprises/items?cursor=abc").await.assert_problem(400, "cursor", "cursor");
+    app.get("/api/v1/targets?limit=5").await.assert_problem(400, "limit", "unknown_parameter");
+
     let zone = app.get("/api/v1/targets?as_of=2025-06-30").await.body;
     assert_eq!(zone["scope"], "zone");
     assert_eq!(zone["period"], json!({"from": "2021-01-01", "to": "2025-12-31"}));
