@@ -114,10 +114,7 @@ fn add_investor(conn: &mut DbConnection, caller: &Caller, demo: &DemoInvestor) -
         notes: None,
     };
     let investor = records::create_fields::<Investor>(conn, caller, &fields)?;
-    let body = |value: serde_json::Value| match value {
-        serde_json::Value::Object(map) => map,
-        _ => serde_json::Map::new(),
-    };
+    let body = |value: serde_json::Value| value;
     records::child::create::<Contact>(conn, caller, &investor.id, body(json!({
         "name": "陈经理", "title": "大陆投资部经理", "phone": "0912-345-678"
     })))?;
@@ -207,19 +204,18 @@ fn add(conn: &mut DbConnection, caller: &Caller, demo: &Demo, investor: Option<S
     let mut project = records::create_fields::<Project>(conn, caller, &fields)?;
     for (stage, date) in demo.path {
         let date = date.parse::<NaiveDate>().ok();
-        let mut patch = serde_json::Map::new();
-        patch.insert("stage".into(), json!(stage));
+        let mut patch = json!({"stage": stage});
         match stage {
             Stage::Signed => {
-                patch.insert("signed_on".into(), json!(date));
+                patch["signed_on"] = json!(date);
             }
             Stage::UnderConstruction => {
-                patch.insert("started_on".into(), json!(date));
-                patch.insert("actual_investment_usd".into(), json!(project.planned_investment_usd / 3));
+                patch["started_on"] = json!(date);
+                patch["actual_investment_usd"] = json!(project.planned_investment_usd / 3);
             }
             Stage::Operating => {
-                patch.insert("operating_on".into(), json!(date));
-                patch.insert("actual_investment_usd".into(), json!(project.planned_investment_usd));
+                patch["operating_on"] = json!(date);
+                patch["actual_investment_usd"] = json!(project.planned_investment_usd);
             }
             _ => {}
         }

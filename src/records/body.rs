@@ -5,15 +5,22 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::RefOr;
 
 use crate::error::{ApiError, FieldError};
 use crate::http::{field_and_code, human_message};
 
-/// Reads a JSON value as `T`; every failure names its field and rule.
+fn not_an_object() -> ApiError {
+    ApiError::invalid("body", "type", "must be a JSON object")
+}
+
+/// Reads a JSON object as `T`; every failure names its field and rule.
 pub fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(not_an_object());
+    }
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
@@ -32,9 +39,12 @@ pub fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
 /// The fields after a merge patch: each member of `patch` replaces the
 /// field of that name, `null` clears it (where it may be cleared); members
 /// left out keep their value. Unknown members are refused by `T` itself.
-pub fn merge<T: Serialize + DeserializeOwned>(current: &T, patch: Map<String, Value>) -> Result<T, ApiError> {
+pub fn merge<T: Serialize + DeserializeOwned>(current: &T, patch: Value) -> Result<T, ApiError> {
     let Value::Object(mut fields) = serde_json::to_value(current)? else {
         return Err(ApiError::internal("record fields must serialise to a JSON object"));
+    };
+    let Value::Object(patch) = patch else {
+        return Err(not_an_object());
     };
     for (name, value) in patch {
         fields.insert(name, value);
@@ -99,11 +109,8 @@ mod tests {
         tags: Vec<String>,
     }
 
-    fn patch(json: Value) -> Map<String, Value> {
-        match json {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        }
+    fn patch(json: Value) -> Value {
+        json
     }
 
     fn current() -> Fields {

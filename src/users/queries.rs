@@ -144,7 +144,7 @@ pub fn list(conn: &mut DbConnection, caller: &Caller, filter: UserFilter) -> Res
     if let Some(active) = filter.active {
         query = query.filter(users::active.eq(active));
     }
-    if let Some(raw) = filter.cursor.as_deref() {
+    if let Some(raw) = filter.cursor.as_deref().filter(|raw| !raw.trim().is_empty()) {
         let after = Cursor::decode(raw, SortKey::CreatedAt, SortOrder::Asc)?;
         query = query.filter(users::created_at.gt(after.at).or(users::created_at.eq(after.at).and(users::id.gt(after.id))));
     }
