@@ -117,5 +117,6 @@ pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
 )]
 #[get("/me")]
 pub async fn me(caller: Caller) -> HttpResponse {
-    HttpResponse::Ok().json(Me { username: caller.username, role: caller.role, park_code: caller.park, user_id: caller.user_id })
+    let (role, park_code) = (caller.role(), caller.park().map(str::to_owned));
+    HttpResponse::Ok().json(Me { username: caller.username, role, park_code, user_id: caller.user_id })
 }

@@ -235,7 +235,7 @@ pub fn logout(conn: &mut DbConnection, caller: &Caller) -> Result<(), ApiError> 
             action: Action::Logout,
             entity_type: "user",
             entity_id: &id,
-            park_code: caller.park.as_deref(),
+            park_code: caller.park(),
             changes: vec![],
         })
     })
