@@ -8,27 +8,31 @@ use std::time::Duration;
 use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::http::header;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::{Rechecks, TokenKeys};
+use crate::auth::{HashGate, Rechecks, TokenKeys};
 use crate::config::Settings;
 use crate::db::{self, DbPool, StartupError};
-use crate::error::ApiError;
+use crate::http::envelope::{envelope, no_route, MethodTable, REQUEST_ID};
+use crate::telemetry::RequestSpan;
 use crate::openapi;
 use crate::routes::api_routes;
 use crate::state::AppState;
 
 /// How the server runs, apart from its database and keys.
-#[derive(Debug, Clone, Default)]
+#[derive(Default)]
 pub struct ServeOptions {
     /// HTTP worker threads; one per core when `None`.
     pub workers: Option<usize>,
     pub cors_origins: Vec<String>,
     /// How long a token's passed live check is trusted.
     pub recheck_after: Duration,
+    /// The password-hashing gate; one permit per core when `None`.
+    pub hashing: Option<HashGate>,
 }
 
 /// Browser frontends on the configured origins may call the API with the
@@ -38,13 +42,28 @@ fn cors(origins: &[String]) -> Cors {
         cors.allowed_origin(origin)
     });
     cors.allowed_methods(["GET", "POST", "PATCH", "DELETE"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH, header::ACCEPT])
-        .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER, header::WWW_AUTHENTICATE])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH, header::ACCEPT, REQUEST_ID])
+        .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER, header::WWW_AUTHENTICATE, REQUEST_ID, header::ALLOW])
         .max_age(3600)
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("resource"))
+/// How often SQLite's WAL is emptied and truncated.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(30);
+
+/// Truncating checkpoints for as long as the server runs (see
+/// `db::checkpoint`), on the blocking pool: one may wait for the write lock.
+async fn checkpoints(pool: DbPool) {
+    let mut every = actix_web::rt::time::interval(CHECKPOINT_EVERY);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let pool = pool.clone();
+        match web::block(move || db::checkpoint(&pool)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "WAL checkpoint failed; will retry"),
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint task failed; will retry"),
+        }
+    }
 }
 
 /// A migrated database, a bound listener and a server ready to run.
@@ -57,13 +76,15 @@ impl Application {
     /// Connects (migrating first) and binds the address in `settings`.
     pub fn build(settings: &Settings) -> Result<Self, StartupError> {
         let keys = TokenKeys::from_settings(&settings.auth).map_err(|e| StartupError::Keys(e.to_string()))?;
-        let pool = db::connect(&settings.db.database_url, settings.pool_size())?;
+        let wait = Duration::from_millis(settings.db.db_pool_wait_ms);
+        let pool = db::connect_with(&settings.db.database_url, settings.pool_size(), wait)?;
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| StartupError::Pool(format!("cannot listen on {}: {e}", settings.bind)))?;
         let options = ServeOptions {
             workers: Some(settings.workers()),
             cors_origins: settings.cors_allowed_origins.clone(),
             recheck_after: Duration::from_secs(settings.auth.auth_recheck_seconds),
+            hashing: Some(settings.hash_gate()),
         };
         Self::with_pool(pool, keys, listener, options)
     }
@@ -77,7 +98,9 @@ impl Application {
     ) -> Result<Self, StartupError> {
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
         let rechecks = Arc::new(Rechecks::new(options.recheck_after));
-        let state = web::Data::new(AppState { pool, keys: Arc::new(keys), rechecks });
+        let checkpoint_pool = pool.clone();
+        let hashing = Arc::new(options.hashing.unwrap_or_else(HashGate::for_this_machine));
+        let state = web::Data::new(AppState { pool, keys: Arc::new(keys), rechecks, hashing });
         let cors_origins = options.cors_origins;
         let mut server = HttpServer::new(move || {
             let (app, api) = App::new()
@@ -86,13 +109,18 @@ impl Application {
                 .app_data(state.clone())
                 .configure(api_routes)
                 .split_for_parts();
-            app.wrap(cors(&cors_origins))
-                .wrap(TracingLogger::default())
+            let methods = web::Data::new(MethodTable::from_document(&api));
+            // The last wrap is the outermost: the envelope sees every answer,
+            // CORS refusals included, and sets the id before the log span opens.
+            app.app_data(methods)
+                .wrap(cors(&cors_origins))
+                .wrap(TracingLogger::<RequestSpan>::new())
+                .wrap(from_fn(envelope))
                 .route("/docs", web::get().to(|| async {
                     HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
                 }))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi::finish(api)))
-                .default_service(web::to(not_found))
+                .default_service(web::to(no_route))
         });
         if let Some(workers) = options.workers {
             server = server.workers(workers);
@@ -101,6 +129,9 @@ impl Application {
             .listen(listener)
             .map_err(|e| StartupError::Pool(format!("cannot serve: {e}")))?
             .run();
+        if checkpoint_pool.backend() == db::Backend::Sqlite {
+            actix_web::rt::spawn(checkpoints(checkpoint_pool));
+        }
         Ok(Self { port, server })
     }
 

@@ -13,5 +13,6 @@ mod parks_meta_health;
 mod projects_create;
 mod projects_list;
 mod projects_write;
+mod reliability;
 mod talents;
 mod users;
