@@ -62,6 +62,12 @@ pub struct Settings {
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub cors_allowed_origins: Vec<String>,
 
+    /// Address for a second listener serving `/metrics` (Prometheus text
+    /// format) and nothing else, e.g. `127.0.0.1:9464`; no metrics when unset.
+    /// The API port never serves them.
+    #[arg(long, env = "METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+
     /// Password hashes computed at once (default: one per core). Each
     /// argon2id check takes about 19 MiB, so this bounds logins' memory too.
     #[arg(long, env = "LOGIN_HASH_PERMITS")]

@@ -17,6 +17,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{HashGate, Rechecks, TokenKeys};
 use crate::config::Settings;
 use crate::db::{self, DbPool, StartupError};
+use crate::metrics::{self, Metrics};
 use crate::http::envelope::{envelope, no_route, MethodTable, REQUEST_ID};
 use crate::telemetry::RequestSpan;
 use crate::openapi;
@@ -33,6 +34,8 @@ pub struct ServeOptions {
     pub recheck_after: Duration,
     /// The password-hashing gate; one permit per core when `None`.
     pub hashing: Option<HashGate>,
+    /// A second listener that alone serves `/metrics`; no metrics when `None`.
+    pub metrics: Option<TcpListener>,
 }
 
 /// Browser frontends on the configured origins may call the API with the
@@ -85,6 +88,13 @@ impl Application {
             cors_origins: settings.cors_allowed_origins.clone(),
             recheck_after: Duration::from_secs(settings.auth.auth_recheck_seconds),
             hashing: Some(settings.hash_gate()),
+            metrics: settings
+                .metrics_bind
+                .as_ref()
+                .map(|bind| {
+                    TcpListener::bind(bind).map_err(|e| StartupError::Pool(format!("cannot listen for metrics on {bind}: {e}")))
+                })
+                .transpose()?,
         };
         Self::with_pool(pool, keys, listener, options)
     }
@@ -102,6 +112,8 @@ impl Application {
         let hashing = Arc::new(options.hashing.unwrap_or_else(HashGate::for_this_machine));
         let state = web::Data::new(AppState { pool, keys: Arc::new(keys), rechecks, hashing });
         let cors_origins = options.cors_origins;
+        let metrics_addr = options.metrics.as_ref().and_then(|l| l.local_addr().ok());
+        let metrics = web::Data::new(Metrics::new(metrics_addr).map_err(|e| StartupError::Pool(format!("metrics: {e}")))?);
         let mut server = HttpServer::new(move || {
             let (app, api) = App::new()
                 .into_utoipa_app()
@@ -113,8 +125,11 @@ impl Application {
             // The last wrap is the outermost: the envelope sees every answer,
             // CORS refusals included, and sets the id before the log span opens.
             app.app_data(methods)
+                .app_data(metrics.clone())
+                .route("/metrics", web::get().to(metrics::serve))
                 .wrap(cors(&cors_origins))
                 .wrap(TracingLogger::<RequestSpan>::new())
+                .wrap(from_fn(metrics::track))
                 .wrap(from_fn(envelope))
                 .route("/docs", web::get().to(|| async {
                     HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
@@ -125,10 +140,11 @@ impl Application {
         if let Some(workers) = options.workers {
             server = server.workers(workers);
         }
-        let server = server
-            .listen(listener)
-            .map_err(|e| StartupError::Pool(format!("cannot serve: {e}")))?
-            .run();
+        let mut server = server.listen(listener).map_err(|e| StartupError::Pool(format!("cannot serve: {e}")))?;
+        if let Some(listener) = options.metrics {
+            server = server.listen(listener).map_err(|e| StartupError::Pool(format!("cannot serve metrics: {e}")))?;
+        }
+        let server = server.run();
         if checkpoint_pool.backend() == db::Backend::Sqlite {
             actix_web::rt::spawn(checkpoints(checkpoint_pool));
         }

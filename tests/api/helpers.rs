@@ -200,6 +200,7 @@ impl TestApp {
             // As deployed: revocations must beat the recheck cache.
             recheck_after: std::time::Duration::from_secs(60),
             hashing,
+            ..ServeOptions::default()
         };
         let app = Application::with_pool(pool, app_keys, listener, options).expect("build app");
         let base = format!("http://127.0.0.1:{}", app.port());

@@ -236,3 +236,45 @@ async fn sqlite_connections_bound_the_wal() {
     assert_eq!(limit.journal_size_limit, invest_registry::db::WAL_SIZE_LIMIT_BYTES);
     invest_registry::db::checkpoint(&pool).unwrap();
 }
+
+/// `/metrics` answers on its own listener only, in the Prometheus text
+/// format, with requests by route pattern and the pool and gate gauges.
+#[actix_web::test]
+async fn metrics_are_served_on_their_own_listener_only() {
+    use invest_registry::config::AuthSettings;
+    use invest_registry::{auth::TokenKeys, db, Application, ServeOptions};
+    use std::net::TcpListener;
+    let dir = tempfile::tempdir().unwrap();
+    let pool = db::connect(&dir.path().join("m.db").display().to_string(), 2).unwrap();
+    let keys = TokenKeys::from_settings(&AuthSettings::with_secret(crate::helpers::SECRET)).unwrap();
+    let api = TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (api_port, metrics_port) = (api.local_addr().unwrap().port(), metrics.local_addr().unwrap().port());
+    let options = ServeOptions { workers: Some(1), metrics: Some(metrics), ..ServeOptions::default() };
+    let server = Application::with_pool(pool, keys, api, options).unwrap().into_server();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let client = awc::Client::default();
+    let get = |port: u16, path: &str| {
+        let request = client.get(format!("http://127.0.0.1:{port}{path}"));
+        async move {
+            let mut res = request.send().await.unwrap();
+            let body = res.body().await.unwrap();
+            (res.status().as_u16(), String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let id = uuid::Uuid::now_v7();
+    assert_eq!(get(api_port, "/api/v1/health/live").await.0, 200);
+    assert_eq!(get(api_port, &format!("/api/v1/projects/{id}")).await.0, 401);
+    assert_eq!(get(api_port, "/metrics").await.0, 404, "never on the API port");
+    let (status, text) = get(metrics_port, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(text.contains(r#"http_requests_total{method="GET",route="/api/v1/health/live",status="200"} 1"#), "{text}");
+    // Route patterns, never ids.
+    assert!(text.contains(r#"route="/api/v1/projects/{id}",status="401""#), "{text}");
+    assert!(!text.contains(&id.to_string()));
+    for gauge in ["db_pool_connections", "db_pool_waiting_requests", "login_hash_permits", "login_hash_queue", "http_request_duration_seconds_bucket"] {
+        assert!(text.contains(gauge), "{gauge} in {text}");
+    }
+    handle.stop(false).await;
+}
