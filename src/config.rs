@@ -17,7 +17,7 @@ pub struct DbSettings {
     /// Milliseconds a request waits for a pooled connection before 503.
     /// Short on purpose: requests wait on the HTTP workers, and connections
     /// only run out when the database is away.
-    #[arg(long, env = "DB_POOL_WAIT_MS", default_value_t = 500)]
+    #[arg(long, env = "DB_POOL_WAIT_MS", default_value_t = 250)]
     pub db_pool_wait_ms: u64,
 }
 

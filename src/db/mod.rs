@@ -33,11 +33,12 @@ pub type PooledConn = PooledConnection<DbManager>;
 /// run their statements on the HTTP workers, so a long wait blocks a worker,
 /// and with the database away every worker blocked: liveness hung for
 /// seconds. Connections are only scarce when the database is unreachable.
-pub const DEFAULT_POOL_WAIT: Duration = Duration::from_millis(500);
+pub const DEFAULT_POOL_WAIT: Duration = Duration::from_millis(250);
 
 /// After the database failed to give a connection, requests answer 503 at
-/// once for this long instead of each waiting for the pool again; the first
-/// request after it tries again, so recovery needs no restart.
+/// once for this long; after it they take a connection only if the pool has
+/// one ready (see [`DbPool::checkout`]), so recovery needs no restart and no
+/// request waits on a database that is away.
 const OUTAGE_COOL_DOWN: Duration = Duration::from_millis(1000);
 
 /// A storage failure (disk full, I/O error, a damaged page) keeps readiness
@@ -89,8 +90,28 @@ impl DbPool {
     /// to be away, and 503 after a short wait when no connection comes.
     pub fn checkout(&self) -> Result<PooledConn, ApiError> {
         let status = &self.status;
-        if status.now_ms() < status.down_until.load(Ordering::Relaxed) {
-            return Err(ApiError::DatabaseDown("the database was unreachable moments ago".into()));
+        let down_until = status.down_until.load(Ordering::Relaxed);
+        let away = || ApiError::DatabaseDown("the database was unreachable moments ago".into());
+        if status.now_ms() < down_until {
+            return Err(away());
+        }
+        if down_until != 0 {
+            // During an outage requests only take a connection the pool
+            // already has (it keeps reconnecting in the background), and
+            // never wait for one: a wait blocks a worker, and liveness
+            // waited behind the blocked workers.
+            return match self.inner.try_get() {
+                Some(conn) => {
+                    if status.down_until.swap(0, Ordering::Relaxed) != 0 {
+                        tracing::info!("the database is reachable again");
+                    }
+                    Ok(conn)
+                }
+                None => {
+                    self.note_outage();
+                    Err(away())
+                }
+            };
         }
         status.waiting.fetch_add(1, Ordering::Relaxed);
         let conn = self.inner.get();
@@ -105,7 +126,8 @@ impl DbPool {
         let status = &self.status;
         let until = status.now_ms() + OUTAGE_COOL_DOWN.as_millis() as u64;
         // Log the start of an outage, not every request that meets it.
-        if status.down_until.swap(until, Ordering::Relaxed) < status.now_ms().saturating_sub(OUTAGE_COOL_DOWN.as_millis() as u64) {
+        let previous = status.down_until.swap(until, Ordering::Relaxed);
+        if previous == 0 || previous < status.now_ms().saturating_sub(OUTAGE_COOL_DOWN.as_millis() as u64) {
             tracing::error!("the database is unreachable; answering 503 until it is back");
         }
     }
@@ -120,13 +142,13 @@ impl DbPool {
         }
     }
 
-    /// Learns from a request's failure: a lost connection opens the fast
-    /// 503 window, a storage error turns readiness off for a while.
+    /// Learns from a request's failure: a storage error turns readiness off
+    /// for a while. A connection lost under a statement fails that request
+    /// only (the pool drops the connection); only a pool that cannot connect
+    /// opens the fast-503 window, so one killed session does not fail everyone.
     fn note(&self, err: &ApiError) {
-        match err {
-            ApiError::DatabaseDown(_) => self.note_outage(),
-            ApiError::Storage(detail) => self.note_storage_failure(detail),
-            _ => {}
+        if let ApiError::Storage(detail) = err {
+            self.note_storage_failure(detail);
         }
     }
 
@@ -148,7 +170,11 @@ impl DbPool {
         match &result {
             Err(err) => self.note(err),
             // The database is back: requests need not wait out the cool-down.
-            Ok(()) => self.status.down_until.store(0, Ordering::Relaxed),
+            Ok(()) => {
+                if self.status.down_until.swap(0, Ordering::Relaxed) != 0 {
+                    tracing::info!("the database is reachable again");
+                }
+            }
         }
         result.map(|()| backend_of(&conn))
     }
