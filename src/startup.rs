@@ -51,7 +51,7 @@ fn cors(origins: &[String]) -> Cors {
 }
 
 /// How often SQLite's WAL is emptied and truncated.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(30);
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
 
 /// Truncating checkpoints for as long as the server runs (see
 /// `db::checkpoint`), on the blocking pool: one may wait for the write lock.
@@ -62,7 +62,10 @@ async fn checkpoints(pool: DbPool) {
         every.tick().await;
         let pool = pool.clone();
         match web::block(move || db::checkpoint(&pool)).await {
-            Ok(Ok(())) => {}
+            Ok(Ok(done)) if done.busy != 0 => {
+                tracing::info!(frames = done.log, copied = done.checkpointed, "WAL checkpoint could not finish; will retry")
+            }
+            Ok(Ok(done)) => tracing::debug!(frames = done.log, "WAL checkpointed and truncated"),
             Ok(Err(e)) => tracing::warn!(error = %e, "WAL checkpoint failed; will retry"),
             Err(e) => tracing::warn!(error = %e, "WAL checkpoint task failed; will retry"),
         }

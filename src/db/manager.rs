@@ -70,7 +70,7 @@ pub const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 ///
 /// A WAL file never shrinks by itself: 40 s of writes left one of 345 MB.
 /// `journal_size_limit` truncates it once a checkpoint has emptied it, and
-/// the service runs a truncating checkpoint now and then (`db::checkpoint`),
+/// the service runs a truncating checkpoint every 10 s (`db::checkpoint`),
 /// since the automatic ones (every 1,000 pages) cannot empty the file while
 /// readers keep arriving.
 fn configure_sqlite(conn: &mut SqliteConnection) -> QueryResult<()> {

@@ -313,12 +313,24 @@ pub fn write_tx<T>(
 /// `manager::configure_sqlite`); nothing to do on PostgreSQL. It waits for
 /// the write lock like any writer (the busy timeout), so it never fails a
 /// request; a checkpoint that cannot finish now is tried again next time.
-pub fn checkpoint(pool: &DbPool) -> Result<(), ApiError> {
+pub fn checkpoint(pool: &DbPool) -> Result<Checkpoint, ApiError> {
     let mut conn = pool.checkout()?;
-    if let DbConnection::Sqlite(c) = &mut *conn {
-        diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").execute(c)?;
+    match &mut *conn {
+        DbConnection::Sqlite(c) => Ok(diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result(c)?),
+        DbConnection::Pg(_) => Ok(Checkpoint { busy: 0, log: 0, checkpointed: 0 }),
     }
-    Ok(())
+}
+
+/// What `PRAGMA wal_checkpoint` answers: whether it was blocked, and the
+/// WAL's frames before it and those it copied into the database.
+#[derive(Debug, QueryableByName)]
+pub struct Checkpoint {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub busy: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub log: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub checkpointed: i32,
 }
 
 /// Which backend a connection talks to, for the few statements that differ.
