@@ -242,8 +242,9 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     }
 }
 
-pub(crate) fn is_revoked(conn: &mut DbConnection, jti: &str) -> Result<bool, ApiError> {
-    let n: i64 = revoked_tokens::table.filter(revoked_tokens::jti.eq(jti)).count().get_result(conn)?;
+/// True when any of `keys` (a token's jti, its session's key) is revoked.
+pub(crate) fn is_revoked(conn: &mut DbConnection, keys: &[&str]) -> Result<bool, ApiError> {
+    let n: i64 = revoked_tokens::table.filter(revoked_tokens::jti.eq_any(keys)).count().get_result(conn)?;
     Ok(n > 0)
 }
 
@@ -251,7 +252,9 @@ fn check_live(conn: &mut DbConnection, verified: Verified) -> Result<Caller, Api
     let revoked = || ApiError::Unauthorized("invalid token: revoked".into());
     match verified {
         Verified::Local(claims) => {
-            if is_revoked(conn, &claims.jti)? {
+            // The token itself, or its whole session (logout, refresh reuse).
+            let session = super::session::family_revocation_key(&claims.sid);
+            if is_revoked(conn, &[claims.jti.as_str(), session.as_str()])? {
                 return Err(revoked());
             }
             let user: Option<(String, bool, i32, String, Option<String>)> = users::table
@@ -274,7 +277,7 @@ fn check_live(conn: &mut DbConnection, verified: Verified) -> Result<Caller, Api
         }
         Verified::External { username, role, park, jti, exp } => {
             if let Some(jti) = &jti {
-                if is_revoked(conn, jti)? {
+                if is_revoked(conn, &[jti.as_str()])? {
                     return Err(revoked());
                 }
             }

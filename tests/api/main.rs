@@ -14,5 +14,6 @@ mod projects_create;
 mod projects_list;
 mod projects_write;
 mod records;
+mod reliability;
 mod talents;
 mod users;
