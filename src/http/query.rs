@@ -81,7 +81,7 @@ fn check_values(query: &str) -> Result<(), ApiError> {
 
 /// A value that is a date (`2026-01-31`, `+99999-01-01`) or an RFC 3339
 /// instant, as the date it names in UTC.
-fn as_date(value: &str) -> Option<chrono::NaiveDate> {
+pub(crate) fn as_date(value: &str) -> Option<chrono::NaiveDate> {
     let value = value.trim();
     value
         .parse::<chrono::NaiveDate>()

@@ -176,6 +176,10 @@ async fn text_rules_and_codes_are_the_same_everywhere(app: TestApp) {
     app.post(&contacts, &json!({"name": "a\tb"})).await.assert_problem(422, "name", "characters");
     app.post(&contacts, &json!({"name": "x".repeat(101)})).await.assert_problem(422, "name", "length");
     app.post(&contacts, &json!({"name": "王", "email": ""})).await.assert_problem(422, "email", "email");
+    // One range for every date in a body, before the database (PostgreSQL cannot store year -5000).
+    let follow_ups = format!("/api/v1/investors/{}/follow-ups", id(&investor));
+    app.post(&follow_ups, &json!({"date": "-5000-01-01", "channel": "call", "summary": "x"})).await.assert_problem(422, "date", "date_range");
+    app.post("/api/v1/talents", &crate::helpers::talent_body(json!({"consent_on": "+99999-01-01"}))).await.assert_problem(422, "consent_on", "date_range");
     // Notes take line breaks.
     let res = app.post("/api/v1/projects", &crate::helpers::project_body(json!({"notes": "第一行\n第二行"}))).await;
     assert_eq!(res.status, 201, "{}", res.text);
