@@ -12,11 +12,15 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --home-dir /app --create-home registry
+ && useradd --system --home-dir /app --create-home registry \
+ && mkdir -p /app/data && chown registry:registry /app/data
 COPY --from=build /src/target/release/invest-registry /usr/local/bin/invest-registry
 USER registry
 WORKDIR /app
-ENV BIND=0.0.0.0:8080
-EXPOSE 8080
+# /app/data holds what the service keeps (a generated JWT secret when
+# JWT_SECRET is unset); mount a volume there so it survives the container.
+ENV BIND=0.0.0.0:8080 DATA_DIR=/app/data
+VOLUME /app/data
+EXPOSE 8080 9464
 ENTRYPOINT ["invest-registry"]
 CMD ["serve"]

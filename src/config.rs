@@ -13,12 +13,26 @@ pub struct DbSettings {
     /// Connections kept in the pool (default: two per HTTP worker).
     #[arg(long, env = "DB_POOL_SIZE")]
     pub db_pool_size: Option<u32>,
+
+    /// Milliseconds a request waits for a pooled connection before 503.
+    /// Short on purpose: requests wait on the HTTP workers, and connections
+    /// only run out when the database is away.
+    #[arg(long, env = "DB_POOL_WAIT_MS", default_value_t = 250)]
+    pub db_pool_wait_ms: u64,
 }
 
 impl Settings {
     /// Four workers a core: each waits for its statements (see `db::run`).
     pub fn workers(&self) -> usize {
         self.workers.unwrap_or_else(|| 4 * std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// The password-hashing gate of these settings.
+    pub fn hash_gate(&self) -> crate::auth::HashGate {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let permits = self.login_hash_permits.unwrap_or(cores).max(1);
+        let queue = self.login_queue.unwrap_or(8 * permits);
+        crate::auth::HashGate::new(permits, queue, std::time::Duration::from_secs(2))
     }
 
     /// A connection for each worker's statement, and as many again for work
@@ -47,6 +61,22 @@ pub struct Settings {
     /// (`https://zhaoshang.example.cn`); none by default.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub cors_allowed_origins: Vec<String>,
+
+    /// Address for a second listener serving `/metrics` (Prometheus text
+    /// format) and nothing else, e.g. `127.0.0.1:9464`; no metrics when unset.
+    /// The API port never serves them.
+    #[arg(long, env = "METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+
+    /// Password hashes computed at once (default: one per core). Each
+    /// argon2id check takes about 19 MiB, so this bounds logins' memory too.
+    #[arg(long, env = "LOGIN_HASH_PERMITS")]
+    pub login_hash_permits: Option<usize>,
+
+    /// Logins that may wait for a hashing permit (default: eight per
+    /// permit); more are answered 503 with Retry-After at once.
+    #[arg(long, env = "LOGIN_QUEUE")]
+    pub login_queue: Option<usize>,
 
     #[command(flatten)]
     pub auth: AuthSettings,

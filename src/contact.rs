@@ -25,8 +25,13 @@ pub fn phone(raw: &str, field: &str) -> Result<String, FieldError> {
         .ok_or_else(bad)
 }
 
+/// A masked address (`l***@example.com`, as lists show it) is refused: a
+/// client that sends back what it was shown must not overwrite the real one.
 pub fn email(raw: &str, field: &str) -> Result<String, FieldError> {
     let email = raw.trim();
+    if email.contains("***@") {
+        return Err(FieldError::new(field, "email", "is a masked address; send the real one, or leave the field out"));
+    }
     if email.len() <= 254 && email.validate_email() {
         Ok(email.to_owned())
     } else {
@@ -65,5 +70,6 @@ mod tests {
         assert_eq!(email(" li@example.com ", "email").ok().as_deref(), Some("li@example.com"));
         assert!(email("li@", "email").is_err());
         assert!(email("两个@地址 空格", "email").is_err());
+        assert!(email("l***@example.com", "email").is_err(), "a mask is not an address");
     }
 }

@@ -142,10 +142,7 @@ fn add_investor(conn: &mut DbConnection, caller: &Caller, demo: &DemoInvestor, g
         notes: None,
     };
     let investor = records::create_fields::<Investor>(conn, caller, &fields)?;
-    let body = |value: serde_json::Value| match value {
-        serde_json::Value::Object(map) => map,
-        _ => serde_json::Map::new(),
-    };
+    let body = |value: serde_json::Value| value;
     records::child::create::<Contact>(conn, caller, &investor.id, body(json!({
         "name": "陈经理", "title": "大陆投资部经理", "phone": "0912-345-678"
     })))?;
@@ -165,7 +162,6 @@ fn add_investor(conn: &mut DbConnection, caller: &Caller, demo: &DemoInvestor, g
 fn add_fund(conn: &mut DbConnection, caller: &Caller, project: &Project, on: Option<NaiveDate>, amount: i64, verify: bool) -> Result<(), ApiError> {
     let Some(on) = on else { return Ok(()) };
     let body = json!({"received_on": on, "amount_usd": amount, "evidence": "bank_receipt", "evidence_ref": "演示-0001"});
-    let serde_json::Value::Object(body) = body else { return Ok(()) };
     let fund = records::child::create::<crate::funds::Fund>(conn, caller, &project.id, body)?;
     if verify {
         let decision = crate::funds::DecisionBody { decision: crate::funds::Decision::Verified, reason: Some("演示数据".into()) };
@@ -252,22 +248,21 @@ fn add(conn: &mut DbConnection, caller: &Caller, demo: &Demo, investor: Option<S
     let mut project = records::create_fields::<Project>(conn, caller, &fields)?;
     for (stage, date) in demo.path {
         let date = date.parse::<NaiveDate>().ok();
-        let mut patch = serde_json::Map::new();
-        patch.insert("stage".into(), json!(stage));
+        let mut patch = json!({"stage": stage});
         match stage {
             Stage::Signed => {
-                patch.insert("signed_on".into(), json!(date));
-                patch.insert("contracted_investment_usd".into(), json!(project.planned_investment_usd));
+                patch["signed_on"] = json!(date);
+                patch["contracted_investment_usd"] = json!(project.planned_investment_usd);
             }
             Stage::UnderConstruction => {
-                patch.insert("started_on".into(), json!(date));
+                patch["started_on"] = json!(date);
             }
             Stage::Registered => {
                 // A first third of the contract arrives on signing and is verified.
                 add_fund(conn, caller, &project, project.signed_on, project.planned_investment_usd / 3, true)?;
             }
             Stage::Operating => {
-                patch.insert("operating_on".into(), json!(date));
+                patch["operating_on"] = json!(date);
                 // A second third on the start of construction, still to be verified.
                 add_fund(conn, caller, &project, project.started_on, project.planned_investment_usd / 3, false)?;
             }

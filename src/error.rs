@@ -41,6 +41,11 @@ pub struct Problem {
     #[schema(example = "1 field is invalid")]
     pub detail: String,
     pub errors: Vec<FieldError>,
+    /// The request's id (its `X-Request-Id`, sent back on every response):
+    /// quote it when reporting a problem.
+    #[schema(example = "0193a5b2-7c1d-7e4f-8a9b-0c1d2e3f4a5b")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +83,16 @@ pub enum ApiError {
     TooManyRequests { retry_after: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The database cannot be reached (down, restarting, no connection).
+    #[error("database unavailable: {0}")]
+    DatabaseDown(String),
+    /// The database is reachable but cannot store or read data: disk full,
+    /// an I/O error, a damaged file.
+    #[error("storage failure: {0}")]
+    Storage(String),
+    /// Too much slow work (password hashing) is queued already.
+    #[error("overloaded: {0}")]
+    Overloaded(&'static str),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -111,6 +126,9 @@ impl ApiError {
             Self::Conflict(_) => ("conflict", "Conflict"),
             Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
+            Self::DatabaseDown(_) => ("database-unavailable", "Database unavailable"),
+            Self::Storage(_) => ("storage-unavailable", "Storage unavailable"),
+            Self::Overloaded(_) => ("overloaded", "Service overloaded"),
             Self::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -144,6 +162,9 @@ impl ApiError {
                 vec![FieldError::new("Content-Type", "media_type", "must be application/json")],
             ),
             Self::Unavailable(_) => ("the database is busy or unreachable; retry shortly".into(), vec![]),
+            Self::DatabaseDown(_) => ("the database cannot be reached; retry shortly".into(), vec![]),
+            Self::Storage(_) => ("the database cannot store or read data now (disk full or damaged); nothing was written; retry later".into(), vec![]),
+            Self::Overloaded(what) => (format!("too many {what} are in progress; retry shortly"), vec![]),
             Self::Internal(_) => ("an unexpected error occurred; it has been logged".into(), vec![]),
         };
         Problem {
@@ -152,6 +173,8 @@ impl ApiError {
             status: self.status_code().as_u16(),
             detail,
             errors,
+            // Filled in by the envelope middleware, which knows the request.
+            request_id: None,
         }
     }
 }
@@ -171,7 +194,9 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::DatabaseDown(_) | Self::Storage(_) | Self::Overloaded(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -179,14 +204,20 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         match self {
             Self::Internal(d) => tracing::error!(detail = %d, "internal error"),
+            // Outages and storage failures are logged once, where the pool
+            // notices them (`db::DbPool`), not by every request meeting them.
             Self::Unavailable(d) => tracing::warn!(detail = %d, "service unavailable"),
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
         response.content_type(PROBLEM_JSON);
         match self {
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::DatabaseDown(_) | Self::Overloaded(_) => {
                 response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            // A full disk is not freed in a second.
+            Self::Storage(_) => {
+                response.insert_header((header::RETRY_AFTER, "30"));
             }
             Self::TooManyRequests { retry_after } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
@@ -204,15 +235,52 @@ impl ResponseError for ApiError {
     }
 }
 
+/// Messages of SQLite and PostgreSQL that mean the storage under the
+/// database failed, not the statement: SQLITE_FULL, SQLITE_IOERR,
+/// SQLITE_CORRUPT, SQLITE_NOTADB, SQLITE_CANTOPEN, SQLITE_READONLY; PostgreSQL's
+/// disk_full (53100) and io_error (58030), which diesel does not classify.
+const STORAGE_MESSAGES: [&str; 9] = [
+    "database or disk is full",
+    "disk i/o error",
+    "database disk image is malformed",
+    "file is not a database",
+    "unable to open database file",
+    "attempt to write a readonly database",
+    "no space left on device",
+    "could not extend file",
+    "could not write to file",
+];
+
+/// Messages of a connection that went away under a statement (a restart,
+/// a stop, a network cut).
+const CONNECTION_MESSAGES: [&str; 6] = [
+    "server closed the connection",
+    "terminating connection",
+    "no connection to the server",
+    "could not connect",
+    "the database system is",
+    "connection to server",
+];
+
 impl From<diesel::result::Error> for ApiError {
     fn from(err: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
+        let message = match &err {
+            Error::DatabaseError(_, info) => info.message().to_lowercase(),
+            _ => String::new(),
+        };
         match &err {
+            Error::DatabaseError(..) if STORAGE_MESSAGES.iter().any(|m| message.contains(m)) => {
+                Self::Storage(err.to_string())
+            }
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Self::DatabaseDown(err.to_string()),
+            Error::DatabaseError(_, _) if CONNECTION_MESSAGES.iter().any(|m| message.contains(m)) => {
+                Self::DatabaseDown(err.to_string())
+            }
             // SQLite's busy timeout ran out: the write queue is too long, not a bug.
-            Error::DatabaseError(DatabaseErrorKind::Unknown, info) if info.message().contains("locked") => {
+            Error::DatabaseError(DatabaseErrorKind::Unknown, _) if message.contains("locked") => {
                 Self::Unavailable(err.to_string())
             }
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Self::Unavailable(err.to_string()),
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Self::Unavailable(err.to_string()),
             // Two writers raced past a uniqueness check: the loser is told
             // which field is taken, as if the check had caught it.
@@ -259,6 +327,61 @@ mod tests {
         assert_eq!(json["detail"], "2 fields are invalid");
         assert_eq!(json["errors"][1]["field"], "stage");
         assert_eq!(json["errors"][1]["code"], "enum");
+    }
+
+    struct Info(&'static str);
+
+    impl diesel::result::DatabaseErrorInformation for Info {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            None
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            None
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+    }
+
+    fn from_db(message: &'static str) -> ApiError {
+        use diesel::result::{DatabaseErrorKind, Error};
+        ApiError::from(Error::DatabaseError(DatabaseErrorKind::Unknown, Box::new(Info(message))))
+    }
+
+    #[test]
+    fn storage_failures_are_503_with_their_own_type() {
+        for message in [
+            "database or disk is full",
+            "disk I/O error",
+            "database disk image is malformed",
+            "could not extend file \"base/16384/2619\": No space left on device",
+        ] {
+            let err = from_db(message);
+            assert!(matches!(err, ApiError::Storage(_)), "{message}: {err:?}");
+            assert_eq!(err.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(err.problem().problem_type, "/problems/storage-unavailable");
+            assert!(err.error_response().headers().contains_key(header::RETRY_AFTER));
+        }
+    }
+
+    #[test]
+    fn lost_connections_are_503_and_other_errors_500() {
+        let err = from_db("server closed the connection unexpectedly");
+        assert!(matches!(err, ApiError::DatabaseDown(_)), "{err:?}");
+        assert_eq!(err.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(matches!(from_db("syntax error at or near"), ApiError::Internal(_)));
     }
 
     #[test]

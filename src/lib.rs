@@ -19,6 +19,7 @@ pub mod links;
 pub mod loadgen;
 pub mod investors;
 pub mod meta;
+pub mod metrics;
 pub mod openapi;
 pub mod parks;
 pub mod privacy;

@@ -28,7 +28,7 @@ use utoipa_actix_web::AppExt;
         (name = "meta", description = "Vocabularies and their labels"),
         (name = "health", description = "Liveness and readiness"),
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError, crate::http::TimeBound))
+    components(schemas(crate::error::Problem, crate::error::FieldError, crate::http::TimeBound, crate::http::Sort))
 )]
 struct ApiDoc;
 

@@ -8,27 +8,34 @@ use std::time::Duration;
 use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::http::header;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::{Rechecks, TokenKeys};
+use crate::auth::{HashGate, Rechecks, TokenKeys};
 use crate::config::Settings;
 use crate::db::{self, DbPool, StartupError};
-use crate::error::ApiError;
+use crate::metrics::{self, Metrics};
+use crate::http::envelope::{envelope, no_route, MethodTable, REQUEST_ID};
+use crate::telemetry::RequestSpan;
 use crate::openapi;
 use crate::routes::api_routes;
 use crate::state::AppState;
 
 /// How the server runs, apart from its database and keys.
-#[derive(Debug, Clone, Default)]
+#[derive(Default)]
 pub struct ServeOptions {
     /// HTTP worker threads; one per core when `None`.
     pub workers: Option<usize>,
     pub cors_origins: Vec<String>,
     /// How long a token's passed live check is trusted.
     pub recheck_after: Duration,
+    /// The password-hashing gate; one permit per core when `None`.
+    pub hashing: Option<HashGate>,
+    /// A second listener that alone serves `/metrics`; no metrics when `None`.
+    pub metrics: Option<TcpListener>,
 }
 
 /// Browser frontends on the configured origins may call the API with the
@@ -38,13 +45,31 @@ fn cors(origins: &[String]) -> Cors {
         cors.allowed_origin(origin)
     });
     cors.allowed_methods(["GET", "POST", "PATCH", "DELETE"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH, header::ACCEPT])
-        .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER, header::WWW_AUTHENTICATE])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH, header::ACCEPT, REQUEST_ID])
+        .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER, header::WWW_AUTHENTICATE, REQUEST_ID, header::ALLOW])
         .max_age(3600)
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("resource"))
+/// How often SQLite's WAL is emptied and truncated.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
+
+/// Truncating checkpoints for as long as the server runs (see
+/// `db::checkpoint`), on the blocking pool: one may wait for the write lock.
+async fn checkpoints(pool: DbPool) {
+    let mut every = actix_web::rt::time::interval(CHECKPOINT_EVERY);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let pool = pool.clone();
+        match web::block(move || db::checkpoint(&pool)).await {
+            Ok(Ok(done)) if done.busy != 0 => {
+                tracing::info!(frames = done.log, copied = done.checkpointed, "WAL checkpoint could not finish; will retry")
+            }
+            Ok(Ok(done)) => tracing::debug!(frames = done.log, "WAL checkpointed and truncated"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "WAL checkpoint failed; will retry"),
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint task failed; will retry"),
+        }
+    }
 }
 
 /// A migrated database, a bound listener and a server ready to run.
@@ -57,13 +82,22 @@ impl Application {
     /// Connects (migrating first) and binds the address in `settings`.
     pub fn build(settings: &Settings) -> Result<Self, StartupError> {
         let keys = TokenKeys::from_settings(&settings.auth).map_err(|e| StartupError::Keys(e.to_string()))?;
-        let pool = db::connect(&settings.db.database_url, settings.pool_size())?;
+        let wait = Duration::from_millis(settings.db.db_pool_wait_ms);
+        let pool = db::connect_with(&settings.db.database_url, settings.pool_size(), wait)?;
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| StartupError::Pool(format!("cannot listen on {}: {e}", settings.bind)))?;
         let options = ServeOptions {
             workers: Some(settings.workers()),
             cors_origins: settings.cors_allowed_origins.clone(),
             recheck_after: Duration::from_secs(settings.auth.auth_recheck_seconds),
+            hashing: Some(settings.hash_gate()),
+            metrics: settings
+                .metrics_bind
+                .as_ref()
+                .map(|bind| {
+                    TcpListener::bind(bind).map_err(|e| StartupError::Pool(format!("cannot listen for metrics on {bind}: {e}")))
+                })
+                .transpose()?,
         };
         Self::with_pool(pool, keys, listener, options)
     }
@@ -77,8 +111,12 @@ impl Application {
     ) -> Result<Self, StartupError> {
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
         let rechecks = Arc::new(Rechecks::new(options.recheck_after));
-        let state = web::Data::new(AppState { pool, keys: Arc::new(keys), rechecks });
+        let checkpoint_pool = pool.clone();
+        let hashing = Arc::new(options.hashing.unwrap_or_else(HashGate::for_this_machine));
+        let state = web::Data::new(AppState { pool, keys: Arc::new(keys), rechecks, hashing });
         let cors_origins = options.cors_origins;
+        let metrics_addr = options.metrics.as_ref().and_then(|l| l.local_addr().ok());
+        let metrics = web::Data::new(Metrics::new(metrics_addr).map_err(|e| StartupError::Pool(format!("metrics: {e}")))?);
         let mut server = HttpServer::new(move || {
             let (app, api) = App::new()
                 .into_utoipa_app()
@@ -86,21 +124,33 @@ impl Application {
                 .app_data(state.clone())
                 .configure(api_routes)
                 .split_for_parts();
-            app.wrap(cors(&cors_origins))
-                .wrap(TracingLogger::default())
+            let methods = web::Data::new(MethodTable::from_document(&api));
+            // The last wrap is the outermost: the envelope sees every answer,
+            // CORS refusals included, and sets the id before the log span opens.
+            app.app_data(methods)
+                .app_data(metrics.clone())
+                .route("/metrics", web::get().to(metrics::serve))
+                .wrap(cors(&cors_origins))
+                .wrap(TracingLogger::<RequestSpan>::new())
+                .wrap(from_fn(metrics::track))
+                .wrap(from_fn(envelope))
                 .route("/docs", web::get().to(|| async {
                     HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
                 }))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi::finish(api)))
-                .default_service(web::to(not_found))
+                .default_service(web::to(no_route))
         });
         if let Some(workers) = options.workers {
             server = server.workers(workers);
         }
-        let server = server
-            .listen(listener)
-            .map_err(|e| StartupError::Pool(format!("cannot serve: {e}")))?
-            .run();
+        let mut server = server.listen(listener).map_err(|e| StartupError::Pool(format!("cannot serve: {e}")))?;
+        if let Some(listener) = options.metrics {
+            server = server.listen(listener).map_err(|e| StartupError::Pool(format!("cannot serve metrics: {e}")))?;
+        }
+        let server = server.run();
+        if checkpoint_pool.backend() == db::Backend::Sqlite {
+            actix_web::rt::spawn(checkpoints(checkpoint_pool));
+        }
         Ok(Self { port, server })
     }
 

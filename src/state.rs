@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::{Rechecks, TokenKeys};
+use crate::auth::{HashGate, Rechecks, TokenKeys};
 use crate::db::DbPool;
 
 /// What every handler can reach.
@@ -12,4 +12,6 @@ pub struct AppState {
     pub pool: DbPool,
     pub keys: Arc<TokenKeys>,
     pub rechecks: Arc<Rechecks>,
+    /// Bounds password hashing (logins).
+    pub hashing: Arc<HashGate>,
 }

@@ -1,7 +1,14 @@
 //! Structured logs: one line per event, with the request id on each request's
 //! lines. `RUST_LOG` filters; `LOG_FORMAT=json` switches to JSON lines.
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::HttpMessage;
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
 use tracing_subscriber::fmt::format::FmtSpan;
+
+use crate::http::envelope::RequestId;
 use tracing_subscriber::{fmt, EnvFilter};
 
 pub fn init() {
@@ -11,4 +18,19 @@ pub fn init() {
     let builder = fmt().with_env_filter(filter).with_target(false).with_span_events(FmtSpan::CLOSE);
     // A second init (tests start many apps) is not an error worth reporting.
     let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
+
+/// Each request's span carries the id the caller sees in `X-Request-Id`
+/// (theirs or ours), so a reported id finds the request's log lines.
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let id = request.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+        tracing_actix_web::root_span!(request, x_request_id = %id)
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
 }

@@ -196,7 +196,7 @@ pub fn history(
         .filter(audit_events::entity_type.eq(entity_type))
         .filter(audit_events::entity_id.eq(entity_id))
         .into_boxed();
-    if let Some(raw) = cursor {
+    if let Some(raw) = cursor.filter(|raw| !raw.trim().is_empty()) {
         let after = Cursor::decode(raw, SortKey::CreatedAt, SortOrder::Desc)?;
         query = query.filter(
             audit_events::at

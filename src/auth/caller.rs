@@ -48,15 +48,62 @@ impl ParkScope {
     }
 }
 
+/// Where a caller works: the province (every park) or one park. A park role
+/// always comes with its park, so "a park role without a park" cannot be
+/// built; a token that claims one is refused when it is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seat {
+    Province { admin: bool },
+    Park { park: String, role: ParkRole },
+}
+
+/// The roles of one park.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParkRole {
+    Admin,
+    Staff,
+    Viewer,
+}
+
+impl Seat {
+    /// The seat of `role` in `park`: `None` for a park role without a park.
+    /// A provincial role's park, if any, is ignored: it sees every park.
+    pub fn new(role: Role, park: Option<String>) -> Option<Self> {
+        let in_park = |role| park.clone().map(|park| Self::Park { park, role });
+        match role {
+            Role::ProvincialAdmin => Some(Self::Province { admin: true }),
+            Role::ProvincialViewer => Some(Self::Province { admin: false }),
+            Role::ParkAdmin => in_park(ParkRole::Admin),
+            Role::ParkStaff => in_park(ParkRole::Staff),
+            Role::ParkViewer => in_park(ParkRole::Viewer),
+        }
+    }
+
+    pub fn role(&self) -> Role {
+        match self {
+            Self::Province { admin: true } => Role::ProvincialAdmin,
+            Self::Province { admin: false } => Role::ProvincialViewer,
+            Self::Park { role: ParkRole::Admin, .. } => Role::ParkAdmin,
+            Self::Park { role: ParkRole::Staff, .. } => Role::ParkStaff,
+            Self::Park { role: ParkRole::Viewer, .. } => Role::ParkViewer,
+        }
+    }
+
+    pub fn park(&self) -> Option<&str> {
+        match self {
+            Self::Province { .. } => None,
+            Self::Park { park, .. } => Some(park),
+        }
+    }
+}
+
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The local user's id; `None` for a caller of an external identity provider.
     pub user_id: Option<String>,
     pub username: String,
-    pub role: Role,
-    /// The caller's park; `None` for provincial roles.
-    pub park: Option<String>,
+    pub seat: Seat,
     /// The access token's id and expiry (seconds), for logout.
     pub jti: Option<String>,
     pub expires: i64,
@@ -70,43 +117,44 @@ impl Caller {
         Self {
             user_id: None,
             username: username.to_owned(),
-            role: Role::ProvincialAdmin,
-            park: None,
+            seat: Seat::Province { admin: true },
             jti: None,
             expires: 0,
             session: None,
         }
     }
 
+    pub fn role(&self) -> Role {
+        self.seat.role()
+    }
+
     /// Records of parks outside this scope do not exist for the caller.
     pub fn scope(&self) -> ParkScope {
-        match (&self.park, self.role.is_provincial()) {
-            (_, true) => ParkScope::All,
-            (Some(park), false) => ParkScope::One(park.clone()),
-            // A park role without a park sees nothing; `""` matches no park.
-            (None, false) => ParkScope::One(String::new()),
+        match &self.seat {
+            Seat::Province { .. } => ParkScope::All,
+            Seat::Park { park, .. } => ParkScope::One(park.clone()),
         }
     }
 
     /// The caller's own park (park roles).
     pub fn park(&self) -> Option<&str> {
-        self.park.as_deref()
+        self.seat.park()
     }
 
     /// Refuses roles that may not change any record (viewers) before
     /// anything of the request is read: 403 comes before 422.
     pub fn require_writer(&self) -> Result<(), ApiError> {
-        if self.role.can_write_records() {
+        if self.role().can_write_records() {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!("the role {} may read but not change records", self.role)))
+            Err(ApiError::Forbidden(format!("the role {} may read but not change records", self.role())))
         }
     }
 
     /// May the caller see personal data (phones, e-mail, permit numbers)
     /// unmasked in a single-record read? Lists and viewers never do.
     pub fn may_read_personal(&self) -> bool {
-        matches!(self.role, Role::ProvincialAdmin | Role::ParkAdmin | Role::ParkStaff)
+        self.role().can_write_records()
     }
 
     /// May the caller erase personal data for good (a purge) in `park`?
@@ -120,29 +168,26 @@ impl Caller {
     }
 
     fn is_admin_of(&self, park: &str) -> bool {
-        match self.role {
-            Role::ProvincialAdmin => true,
-            Role::ParkAdmin => self.park.as_deref() == Some(park),
-            _ => false,
+        match &self.seat {
+            Seat::Province { admin } => *admin,
+            Seat::Park { park: own, role } => *role == ParkRole::Admin && own == park,
         }
     }
 
     /// The park of a new record: as requested, or a park role's own park when
     /// omitted; provincial roles must name one.
     pub fn park_for_new(&self, requested: Option<String>) -> Result<String, ApiError> {
-        match (requested, &self.park) {
+        match (requested, self.park()) {
             (Some(park), _) => Ok(park.trim().to_owned()),
-            (None, Some(own)) if !self.role.is_provincial() => Ok(own.clone()),
-            (None, _) => Err(ApiError::invalid("park_code", "required", "provincial roles must give park_code")),
+            (None, Some(own)) => Ok(own.to_owned()),
+            (None, None) => Err(ApiError::invalid("park_code", "required", "provincial roles must give park_code")),
         }
     }
 
     /// May the caller create or change records of `park`? Callers must have
     /// checked visibility first: a record outside the scope answers 404.
     pub fn require_write(&self, park: &str) -> Result<(), ApiError> {
-        if !self.role.can_write_records() {
-            return Err(ApiError::Forbidden(format!("the role {} may read but not change records", self.role)));
-        }
+        self.require_writer()?;
         if !self.scope().includes(park) {
             return Err(ApiError::Forbidden(format!("you may not write records of park {park}")));
         }
@@ -155,12 +200,12 @@ impl Caller {
 impl Caller {
     /// Parks, the top-100 list and the target settings: provincial_admin only.
     pub fn may_manage_reference_data(&self) -> bool {
-        self.role == Role::ProvincialAdmin
+        self.role() == Role::ProvincialAdmin
     }
 
     /// Whether a fund is verified or rejected is the province's decision.
     pub fn may_decide_funds(&self) -> bool {
-        self.role == Role::ProvincialAdmin
+        self.role() == Role::ProvincialAdmin
     }
 }
 
@@ -183,7 +228,7 @@ impl FromRequest for Caller {
                 Verified::External { jti: Some(ref jti), .. } => Rechecks::key(true, jti),
                 // Without a jti there is nothing to check live.
                 Verified::External { username, role, park, jti: None, exp } => {
-                    return Ok(external(username, role, park, None, exp));
+                    return external(username, role, park, None, exp);
                 }
             };
             if let Some(caller) = state.rechecks.get(&key) {
@@ -211,8 +256,9 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     }
 }
 
-pub(crate) fn is_revoked(conn: &mut DbConnection, jti: &str) -> Result<bool, ApiError> {
-    let n: i64 = revoked_tokens::table.filter(revoked_tokens::jti.eq(jti)).count().get_result(conn)?;
+/// True when any of `keys` (a token's jti, its session's key) is revoked.
+pub(crate) fn is_revoked(conn: &mut DbConnection, keys: &[&str]) -> Result<bool, ApiError> {
+    let n: i64 = revoked_tokens::table.filter(revoked_tokens::jti.eq_any(keys)).count().get_result(conn)?;
     Ok(n > 0)
 }
 
@@ -220,7 +266,9 @@ fn check_live(conn: &mut DbConnection, verified: Verified) -> Result<Caller, Api
     let revoked = || ApiError::Unauthorized("invalid token: revoked".into());
     match verified {
         Verified::Local(claims) => {
-            if is_revoked(conn, &claims.jti)? {
+            // The token itself, or its whole session (logout, refresh reuse).
+            let session = super::session::family_revocation_key(&claims.sid);
+            if is_revoked(conn, &[claims.jti.as_str(), session.as_str()])? {
                 return Err(revoked());
             }
             let user: Option<(String, bool, i32, String, Option<String>)> = users::table
@@ -235,8 +283,7 @@ fn check_live(conn: &mut DbConnection, verified: Verified) -> Result<Caller, Api
             Ok(Caller {
                 user_id: Some(claims.sub),
                 username,
-                role: claims.role,
-                park: claims.park,
+                seat: Seat::new(claims.role, claims.park).ok_or_else(no_park)?,
                 jti: Some(claims.jti),
                 expires: claims.exp,
                 session: Some(claims.sid),
@@ -244,17 +291,23 @@ fn check_live(conn: &mut DbConnection, verified: Verified) -> Result<Caller, Api
         }
         Verified::External { username, role, park, jti, exp } => {
             if let Some(jti) = &jti {
-                if is_revoked(conn, jti)? {
+                if is_revoked(conn, &[jti.as_str()])? {
                     return Err(revoked());
                 }
             }
-            Ok(external(username, role, park, jti, exp))
+            external(username, role, park, jti, exp)
         }
     }
 }
 
-fn external(username: String, role: Role, park: Option<String>, jti: Option<String>, exp: i64) -> Caller {
-    Caller { user_id: None, username, role, park, jti, expires: exp, session: None }
+/// A token that names a park role but no park: it can act nowhere.
+fn no_park() -> ApiError {
+    ApiError::Unauthorized("invalid token: a park role needs a park claim".into())
+}
+
+fn external(username: String, role: Role, park: Option<String>, jti: Option<String>, exp: i64) -> Result<Caller, ApiError> {
+    let seat = Seat::new(role, park).ok_or_else(no_park)?;
+    Ok(Caller { user_id: None, username, seat, jti, expires: exp, session: None })
 }
 
 #[cfg(test)]
@@ -262,7 +315,8 @@ mod tests {
     use super::*;
 
     fn caller(role: Role, park: Option<&str>) -> Caller {
-        Caller { role, park: park.map(str::to_owned), ..Caller::system("u") }
+        let seat = Seat::new(role, park.map(str::to_owned)).unwrap_or(Seat::Park { park: String::new(), role: ParkRole::Viewer });
+        Caller { seat, ..Caller::system("u") }
     }
 
     #[test]
@@ -272,6 +326,14 @@ mod tests {
         assert!(!staff.scope().includes("xiangtan"));
         assert!(caller(Role::ProvincialViewer, None).scope().includes("xiangtan"));
         assert!(!caller(Role::ParkAdmin, None).scope().includes("yueyang"));
+    }
+
+    #[test]
+    fn a_park_role_always_has_its_park() {
+        assert_eq!(Seat::new(Role::ParkStaff, None), None);
+        assert_eq!(Seat::new(Role::ParkAdmin, Some("yueyang".into())).map(|s| s.role()), Some(Role::ParkAdmin));
+        let province = Seat::new(Role::ProvincialViewer, Some("yueyang".into()));
+        assert_eq!(province.as_ref().and_then(Seat::park), None, "a provincial role sees every park");
     }
 
     #[test]

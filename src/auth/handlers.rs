@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::session::{self, TokenPair};
-use super::Caller;
+use super::{passwords, Caller};
 use crate::db;
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, FieldError, Problem};
 use crate::http::Json;
 use crate::vocab::Role;
 use crate::state::AppState;
@@ -39,6 +39,10 @@ pub struct Me {
     pub user_id: Option<String>,
 }
 
+/// Usernames are at most 64 characters (see `users`); a few more are
+/// allowed here so that the rule stays the users module's to tighten.
+const USERNAME_MAX_CHARS: usize = 128;
+
 /// The client address used for throttling.
 fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
     let info = req.connection_info();
@@ -60,15 +64,49 @@ fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
         (status = 422, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed logins; see Retry-After", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Too many logins in progress, or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 #[post("/auth/login")]
 pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: Json<Login>) -> Result<HttpResponse, ApiError> {
     let address = client_address(&req, state.keys.trust_forwarded_for);
     let Login { username, password } = body.0;
-    let keys = state.keys.clone();
-    let pair = db::run_heavy(&state.pool, move |conn| session::login(conn, &keys, &username, &password, &address)).await?;
+    check_login_input(&username, &password)?;
+    // Wait for a hashing permit first: a login turned away (503) is not
+    // counted against the username's throttle.
+    let entered = state.hashing.enter().await?;
+    let pending = db::run(&state.pool, |conn| session::begin_login(conn, &username, &address)).await?;
+    // No connection is held while hashing: the storm held the pool too.
+    let (pending, ok) = entered
+        .hash(move || {
+            let ok = pending.password_matches(&password);
+            (pending, ok)
+        })
+        .await?;
+    drop(entered);
+    let pair = db::run(&state.pool, |conn| session::finish_login(conn, &state.keys, pending, ok)).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(pair))
+}
+
+/// Names no account can have are refused before the database (a NUL or a
+/// 3 KB name made PostgreSQL answer 500), and passwords no account can have
+/// before the hash.
+fn check_login_input(username: &str, password: &str) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    if username.trim().chars().count() > USERNAME_MAX_CHARS {
+        errors.push(FieldError::new("username", "length", format!("must be at most {USERNAME_MAX_CHARS} characters")));
+    } else if username.chars().any(char::is_control) {
+        errors.push(FieldError::new("username", "characters", "must not contain control characters"));
+    }
+    if password.chars().count() > passwords::MAX_LEN {
+        errors.push(FieldError::new("password", "length", format!("must be at most {} characters", passwords::MAX_LEN)));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(errors))
+    }
 }
 
 /// Trade a refresh token for a new token pair (the old refresh token is spent).
@@ -101,7 +139,8 @@ pub async fn refresh(state: web::Data<AppState>, body: Json<Refresh>) -> Result<
 )]
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    db::run(&state.pool, move |conn| session::logout(conn, &caller)).await?;
+    let access_ttl = state.keys.access_ttl;
+    db::run(&state.pool, move |conn| session::logout(conn, &caller, access_ttl)).await?;
     state.rechecks.forget_all();
     Ok(HttpResponse::NoContent().finish())
 }
@@ -117,5 +156,6 @@ pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
 )]
 #[get("/me")]
 pub async fn me(caller: Caller) -> HttpResponse {
-    HttpResponse::Ok().json(Me { username: caller.username, role: caller.role, park_code: caller.park, user_id: caller.user_id })
+    let (role, park_code) = (caller.role(), caller.park().map(str::to_owned));
+    HttpResponse::Ok().json(Me { username: caller.username, role, park_code, user_id: caller.user_id })
 }

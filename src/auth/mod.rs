@@ -3,6 +3,7 @@
 //! Every query takes the caller and narrows itself with [`Caller::scope`].
 
 mod caller;
+mod gate;
 pub mod handlers;
 pub mod passwords;
 mod recheck;
@@ -11,6 +12,7 @@ mod throttle;
 pub mod tokens;
 
 pub use caller::{Caller, ParkScope};
+pub use gate::{GateCounts, HashGate};
 pub use recheck::Rechecks;
 pub use tokens::TokenKeys;
 pub use crate::vocab::Role;

@@ -88,23 +88,46 @@ fn wrong_credentials() -> ApiError {
     ApiError::Unauthorized("invalid username or password".into())
 }
 
-/// Checks a username and password; on success starts a new session.
-pub fn login(conn: &mut DbConnection, keys: &TokenKeys, username: &str, password: &str, address: &str) -> Result<TokenPair, ApiError> {
+/// A login between its two database steps: the attempt is counted and the
+/// account read, the password not yet checked. No connection is held while
+/// the password is hashed.
+pub struct PendingLogin {
+    username: String,
+    now: NaiveDateTime,
+    account: Option<Account>,
+}
+
+impl PendingLogin {
+    /// The slow part, for the blocking pool: true when the password is
+    /// right and the account active. An unknown username costs the same.
+    pub fn password_matches(&self, password: &str) -> bool {
+        match &self.account {
+            Some(a) => passwords::verify(&a.password_hash, password) && a.active,
+            None => {
+                passwords::verify_nothing(password);
+                false
+            }
+        }
+    }
+}
+
+/// The first step of a login: 429 when the username or address has failed
+/// too often; otherwise the attempt is counted (see `throttle`) and the
+/// account read.
+pub fn begin_login(conn: &mut DbConnection, username: &str, address: &str) -> Result<PendingLogin, ApiError> {
     let username = username.trim().to_lowercase();
     let now = clock::now();
-    throttle::check(conn, &username, address, now)?;
+    throttle::reserve(conn, &username, address, now)?;
     let account = load_account(conn, Lookup::Username(&username))?;
-    // Hash work happens outside any transaction: it is slow on purpose.
-    let ok = match &account {
-        Some(a) => passwords::verify(&a.password_hash, password) && a.active,
-        None => {
-            passwords::verify_nothing(password);
-            false
-        }
-    };
+    Ok(PendingLogin { username, now, account })
+}
+
+/// The last step: a session for a right password, the failure audited
+/// (and left counted) for a wrong one.
+pub fn finish_login(conn: &mut DbConnection, keys: &TokenKeys, pending: PendingLogin, ok: bool) -> Result<TokenPair, ApiError> {
+    let PendingLogin { username, now, account } = pending;
     let Some(account) = account.filter(|_| ok) else {
         write_tx(conn, |conn| {
-            throttle::record_failure(conn, &username, address, now)?;
             audit::record(conn, NewEvent {
                 actor: &username,
                 action: Action::LoginFailed,
@@ -130,6 +153,14 @@ pub fn login(conn: &mut DbConnection, keys: &TokenKeys, username: &str, password
         })?;
         Ok(pair)
     })
+}
+
+/// A whole login on one connection (the command line and tests; the HTTP
+/// handler runs the steps apart, hashing with no connection held).
+pub fn login(conn: &mut DbConnection, keys: &TokenKeys, username: &str, password: &str, address: &str) -> Result<TokenPair, ApiError> {
+    let pending = begin_login(conn, username, address)?;
+    let ok = pending.password_matches(password);
+    finish_login(conn, keys, pending, ok)
 }
 
 /// Issues an access token and stores the next refresh token of `family`.
@@ -169,17 +200,7 @@ pub fn refresh(conn: &mut DbConnection, keys: &TokenKeys, presented: &str) -> Re
             return Ok(Refreshed::Refused);
         };
         if used_at.is_some() {
-            // Audit once, when the family was still live.
-            if revoke_family(conn, &family, now)? > 0 {
-                audit::record(conn, NewEvent {
-                    actor: "system",
-                    action: Action::RefreshReuse,
-                    entity_type: "user",
-                    entity_id: &user_id,
-                    park_code: None,
-                    changes: vec![],
-                })?;
-            }
+            reused(conn, &family, &user_id, now, keys.access_ttl)?;
             return Ok(Refreshed::Reused);
         }
         if revoked_at.is_some() || expires_at <= now {
@@ -188,7 +209,21 @@ pub fn refresh(conn: &mut DbConnection, keys: &TokenKeys, presented: &str) -> Re
         let Some(account) = load_account(conn, Lookup::Id(&user_id))?.filter(|a| a.active) else {
             return Ok(Refreshed::Refused);
         };
-        diesel::update(refresh_tokens::table.find(&id)).set(refresh_tokens::used_at.eq(Some(now))).execute(conn)?;
+        // Spent only if nobody spent it first: of two parallel refreshes with
+        // one token, the second's update waits for the first to commit, then
+        // finds it spent and changes nothing. A read-then-write let both win.
+        let spent = diesel::update(
+            refresh_tokens::table
+                .find(&id)
+                .filter(refresh_tokens::used_at.is_null())
+                .filter(refresh_tokens::revoked_at.is_null()),
+        )
+        .set(refresh_tokens::used_at.eq(Some(now)))
+        .execute(conn)?;
+        if spent == 0 {
+            reused(conn, &family, &user_id, now, keys.access_ttl)?;
+            return Ok(Refreshed::Reused);
+        }
         start(conn, keys, &account, &family, now).map(Refreshed::Pair)
     })?;
     match outcome {
@@ -198,10 +233,43 @@ pub fn refresh(conn: &mut DbConnection, keys: &TokenKeys, presented: &str) -> Re
     }
 }
 
-fn revoke_family(conn: &mut DbConnection, family: &str, now: NaiveDateTime) -> Result<usize, ApiError> {
-    Ok(diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(family)).filter(refresh_tokens::revoked_at.is_null()))
+/// A spent refresh token came back: someone else may hold a copy, so the
+/// whole session ends. Audited once, when the family was still live.
+fn reused(conn: &mut DbConnection, family: &str, user_id: &str, now: NaiveDateTime, access_ttl: i64) -> Result<(), ApiError> {
+    if revoke_family(conn, family, now, access_ttl)? > 0 {
+        audit::record(conn, NewEvent {
+            actor: "system",
+            action: Action::RefreshReuse,
+            entity_type: "user",
+            entity_id: user_id,
+            park_code: None,
+            changes: vec![],
+        })?;
+    }
+    Ok(())
+}
+
+/// The `revoked_tokens` key that revokes every access token of a session
+/// (refresh family): tokens carry their family as `sid`, and the live check
+/// looks for this key beside the token's own jti.
+pub(crate) fn family_revocation_key(family: &str) -> String {
+    format!("session:{family}")
+}
+
+/// Ends a session: its refresh tokens, and its access tokens, however many
+/// refreshes issued (none outlives `access_ttl` from now). Returns how many
+/// refresh tokens were still live.
+fn revoke_family(conn: &mut DbConnection, family: &str, now: NaiveDateTime, access_ttl: i64) -> Result<usize, ApiError> {
+    let live = diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(family)).filter(refresh_tokens::revoked_at.is_null()))
         .set(refresh_tokens::revoked_at.eq(Some(now)))
-        .execute(conn)?)
+        .execute(conn)?;
+    let key = family_revocation_key(family);
+    if !super::caller::is_revoked(conn, &[key.as_str()])? {
+        diesel::insert_into(revoked_tokens::table)
+            .values((revoked_tokens::jti.eq(&key), revoked_tokens::expires_at.eq(now + Duration::seconds(access_ttl))))
+            .execute(conn)?;
+    }
+    Ok(live)
 }
 
 /// Ends every session of a user (role, park, password or active changed).
@@ -212,12 +280,13 @@ pub fn revoke_user_sessions(conn: &mut DbConnection, user_id: &str) -> Result<()
     Ok(())
 }
 
-/// Revokes the caller's access token and its refresh family.
-pub fn logout(conn: &mut DbConnection, caller: &Caller) -> Result<(), ApiError> {
+/// Revokes the caller's access token and its session: its refresh tokens
+/// and every other access token it issued.
+pub fn logout(conn: &mut DbConnection, caller: &Caller, access_ttl: i64) -> Result<(), ApiError> {
     let now = clock::now();
     write_tx(conn, |conn| {
         if let Some(jti) = &caller.jti {
-            if !super::caller::is_revoked(conn, jti)? {
+            if !super::caller::is_revoked(conn, &[jti.as_str()])? {
                 let expires = chrono::DateTime::from_timestamp(caller.expires, 0).map(|t| t.naive_utc()).unwrap_or(now);
                 diesel::insert_into(revoked_tokens::table)
                     .values((revoked_tokens::jti.eq(jti), revoked_tokens::expires_at.eq(expires)))
@@ -225,7 +294,7 @@ pub fn logout(conn: &mut DbConnection, caller: &Caller) -> Result<(), ApiError> 
             }
         }
         if let Some(family) = &caller.session {
-            revoke_family(conn, family, now)?;
+            revoke_family(conn, family, now, access_ttl)?;
         }
         // Revocations of expired tokens protect nothing any more.
         diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(now - Duration::minutes(5)))).execute(conn)?;
@@ -235,7 +304,7 @@ pub fn logout(conn: &mut DbConnection, caller: &Caller) -> Result<(), ApiError> 
             action: Action::Logout,
             entity_type: "user",
             entity_id: &id,
-            park_code: caller.park.as_deref(),
+            park_code: caller.park(),
             changes: vec![],
         })
     })

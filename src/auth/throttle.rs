@@ -1,11 +1,19 @@
 //! Failed-login throttling, kept in the database so that every instance
 //! behind a load balancer counts the same failures.
+//!
+//! An attempt is counted before its password is checked ([`reserve`]), in
+//! the same transaction as the count it is checked against: checked first
+//! and counted after the hash, 60 parallel guesses all passed the check
+//! before any was counted (23–25 checks against a limit of 10). A success
+//! takes its count back ([`forgive`]); a failure leaves it.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
+use diesel::sql_types::Text;
+
 use crate::db::schema::login_failures;
-use crate::db::DbConnection;
+use crate::db::{backend_of, write_tx, Backend, DbConnection};
 use crate::error::ApiError;
 
 pub const WINDOW_MINUTES: i64 = 15;
@@ -14,7 +22,7 @@ pub const PER_ADDRESS: i64 = 50;
 
 /// 429 with the seconds until the oldest counted failure leaves the window,
 /// when a username or an address has failed too often.
-pub fn check(conn: &mut DbConnection, username: &str, address: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+fn check(conn: &mut DbConnection, username: &str, address: &str, now: NaiveDateTime) -> Result<(), ApiError> {
     let since = now - Duration::minutes(WINDOW_MINUTES);
     let recent = login_failures::table.filter(login_failures::at.gt(since));
     let by_name: Vec<NaiveDateTime> = recent
@@ -41,7 +49,28 @@ pub fn check(conn: &mut DbConnection, username: &str, address: &str, now: NaiveD
     }
 }
 
-pub fn record_failure(conn: &mut DbConnection, username: &str, address: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+/// Checks the limits and counts this attempt as a failure until it proves
+/// otherwise, atomically: parallel attempts for one username or address
+/// take their turns.
+pub fn reserve(conn: &mut DbConnection, username: &str, address: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+    write_tx(conn, |conn| {
+        if backend_of(conn) == Backend::Postgres {
+            // SQLite's write transaction (BEGIN IMMEDIATE) already runs one
+            // at a time; PostgreSQL needs a lock, and the failures of an
+            // unknown username have no row to lock. Always username first,
+            // then address, so two attempts never wait on each other in a circle.
+            for key in [format!("login-user:{username}"), format!("login-addr:{address}")] {
+                diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .bind::<Text, _>(key)
+                    .execute(conn)?;
+            }
+        }
+        check(conn, username, address, now)?;
+        record_failure(conn, username, address, now)
+    })
+}
+
+fn record_failure(conn: &mut DbConnection, username: &str, address: &str, now: NaiveDateTime) -> Result<(), ApiError> {
     diesel::insert_into(login_failures::table)
         .values((
             login_failures::id.eq(uuid::Uuid::now_v7().to_string()),

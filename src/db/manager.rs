@@ -62,11 +62,22 @@ impl DbManager {
     }
 }
 
+/// The WAL file is cut back to this size after each checkpoint that empties it.
+pub const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
+
 /// WAL lets readers proceed during a write; the busy timeout queues writers
 /// instead of failing them; foreign keys are off by default in SQLite.
+///
+/// A WAL file never shrinks by itself: 40 s of writes left one of 345 MB.
+/// `journal_size_limit` truncates it once a checkpoint has emptied it, and
+/// the service runs a truncating checkpoint every 10 s (`db::checkpoint`),
+/// since the automatic ones (every 1,000 pages) cannot empty the file while
+/// readers keep arriving.
 fn configure_sqlite(conn: &mut SqliteConnection) -> QueryResult<()> {
     diesel::sql_query("PRAGMA busy_timeout = 10000").execute(conn)?;
     diesel::sql_query("PRAGMA journal_mode = WAL").execute(conn)?;
+    diesel::sql_query("PRAGMA wal_autocheckpoint = 1000").execute(conn)?;
+    diesel::sql_query(format!("PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")).execute(conn)?;
     diesel::sql_query("PRAGMA synchronous = NORMAL").execute(conn)?;
     diesel::sql_query("PRAGMA foreign_keys = ON").execute(conn)?;
     Ok(())

@@ -6,11 +6,15 @@ mod migrate;
 pub mod schema;
 pub mod search;
 
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
-use diesel::r2d2::{Pool, PooledConnection};
+use diesel::r2d2::{Pool, PoolError, PooledConnection};
 
-pub use manager::{Backend, DbManager};
+pub use manager::{Backend, DbManager, WAL_SIZE_LIMIT_BYTES};
 pub use migrate::run_migrations;
 
 use crate::error::ApiError;
@@ -23,19 +27,197 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
-pub type DbPool = Pool<DbManager>;
 pub type PooledConn = PooledConnection<DbManager>;
+
+/// How long a request waits for a pooled connection by default. Requests
+/// run their statements on the HTTP workers, so a long wait blocks a worker,
+/// and with the database away every worker blocked: liveness hung for
+/// seconds. Connections are only scarce when the database is unreachable.
+pub const DEFAULT_POOL_WAIT: Duration = Duration::from_millis(250);
+
+/// After the database failed to give a connection, requests answer 503 at
+/// once for this long; after it they take a connection only if the pool has
+/// one ready (see [`DbPool::checkout`]), so recovery needs no restart and no
+/// request waits on a database that is away.
+const OUTAGE_COOL_DOWN: Duration = Duration::from_millis(1000);
+
+/// A storage failure (disk full, I/O error, a damaged page) keeps readiness
+/// at 503 for this long after the last one.
+const STORAGE_FAILURE_MEMORY: Duration = Duration::from_secs(30);
+
+/// The connection pool and what the service has learnt about its database
+/// (an outage, a storage failure), shared by every worker.
+#[derive(Clone)]
+pub struct DbPool {
+    inner: Pool<DbManager>,
+    backend: Backend,
+    status: Arc<DbStatus>,
+}
+
+/// Times are milliseconds since `started`; 0 means never.
+struct DbStatus {
+    started: Instant,
+    /// Until when requests fail fast because the database is unreachable.
+    down_until: AtomicU64,
+    /// The last storage failure.
+    storage_failed_at: AtomicU64,
+    /// Requests waiting for a connection now (a gauge for /metrics).
+    waiting: AtomicI64,
+}
+
+impl DbStatus {
+    fn now_ms(&self) -> u64 {
+        // +1 so that a moment in the first millisecond is not "never".
+        self.started.elapsed().as_millis() as u64 + 1
+    }
+}
+
+/// The pool's connections at one moment, for /metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolCounts {
+    pub size: u32,
+    pub idle: u32,
+    pub waiting: i64,
+}
+
+impl DbPool {
+    /// A connection, waiting at most the pool's connection timeout.
+    pub fn get(&self) -> Result<PooledConn, PoolError> {
+        self.inner.get()
+    }
+
+    /// A connection for a request: 503 at once while the database is known
+    /// to be away, and 503 after a short wait when no connection comes.
+    pub fn checkout(&self) -> Result<PooledConn, ApiError> {
+        let status = &self.status;
+        let down_until = status.down_until.load(Ordering::Relaxed);
+        let away = || ApiError::DatabaseDown("the database was unreachable moments ago".into());
+        if status.now_ms() < down_until {
+            return Err(away());
+        }
+        if down_until != 0 {
+            // During an outage requests only take a connection the pool
+            // already has (it keeps reconnecting in the background), and
+            // never wait for one: a wait blocks a worker, and liveness
+            // waited behind the blocked workers.
+            return match self.inner.try_get() {
+                Some(conn) => {
+                    if status.down_until.swap(0, Ordering::Relaxed) != 0 {
+                        tracing::info!("the database is reachable again");
+                    }
+                    Ok(conn)
+                }
+                None => {
+                    self.note_outage();
+                    Err(away())
+                }
+            };
+        }
+        status.waiting.fetch_add(1, Ordering::Relaxed);
+        let conn = self.inner.get();
+        status.waiting.fetch_sub(1, Ordering::Relaxed);
+        conn.map_err(|e| {
+            self.note_outage();
+            ApiError::DatabaseDown(e.to_string())
+        })
+    }
+
+    fn note_outage(&self) {
+        let status = &self.status;
+        let until = status.now_ms() + OUTAGE_COOL_DOWN.as_millis() as u64;
+        // Log the start of an outage, not every request that meets it.
+        let previous = status.down_until.swap(until, Ordering::Relaxed);
+        if previous == 0 || previous < status.now_ms().saturating_sub(OUTAGE_COOL_DOWN.as_millis() as u64) {
+            tracing::error!("the database is unreachable; answering 503 until it is back");
+        }
+    }
+
+    fn note_storage_failure(&self, detail: &str) {
+        let status = &self.status;
+        let now = status.now_ms();
+        let last = status.storage_failed_at.swap(now, Ordering::Relaxed);
+        // Logged once per episode: a full disk fails every write.
+        if last == 0 || now - last > STORAGE_FAILURE_MEMORY.as_millis() as u64 {
+            tracing::error!(detail, "storage failure: the database cannot store or read data");
+        }
+    }
+
+    /// Learns from a request's failure: a storage error turns readiness off
+    /// for a while. A connection lost under a statement fails that request
+    /// only (the pool drops the connection); only a pool that cannot connect
+    /// opens the fast-503 window, so one killed session does not fail everyone.
+    fn note(&self, err: &ApiError) {
+        if let ApiError::Storage(detail) = err {
+            self.note_storage_failure(detail);
+        }
+    }
+
+    /// Readiness: 503 after a recent storage failure, or when a connection
+    /// does not come within `wait` or cannot read a table. Blocking: call it
+    /// off the workers.
+    pub fn probe(&self, wait: Duration) -> Result<Backend, ApiError> {
+        let failed_at = self.status.storage_failed_at.load(Ordering::Relaxed);
+        if failed_at != 0 && self.status.now_ms() - failed_at < STORAGE_FAILURE_MEMORY.as_millis() as u64 {
+            return Err(ApiError::Storage("a storage failure was seen in the last 30 seconds".into()));
+        }
+        let mut conn = self.inner.get_timeout(wait).map_err(|e| {
+            self.note_outage();
+            ApiError::DatabaseDown(e.to_string())
+        })?;
+        // A real table, not `SELECT 1`: a database whose files cannot be
+        // read answers `SELECT 1` all the same.
+        let result = users_readable(&mut conn);
+        match &result {
+            Err(err) => self.note(err),
+            // The database is back: requests need not wait out the cool-down.
+            Ok(()) => {
+                if self.status.down_until.swap(0, Ordering::Relaxed) != 0 {
+                    tracing::info!("the database is reachable again");
+                }
+            }
+        }
+        result.map(|()| backend_of(&conn))
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn counts(&self) -> PoolCounts {
+        let state = self.inner.state();
+        PoolCounts { size: state.connections, idle: state.idle_connections, waiting: self.status.waiting.load(Ordering::Relaxed) }
+    }
+}
+
+fn users_readable(conn: &mut DbConnection) -> Result<(), ApiError> {
+    use schema::users;
+    users::table.select(users::id).limit(1).load::<String>(conn)?;
+    Ok(())
+}
 
 /// Builds the pool after migrating the database on a dedicated connection.
 pub fn connect(url: &str, max_size: u32) -> Result<DbPool, StartupError> {
+    connect_with(url, max_size, DEFAULT_POOL_WAIT)
+}
+
+/// [`connect`] with how long a request may wait for a connection.
+pub fn connect_with(url: &str, max_size: u32, wait: Duration) -> Result<DbPool, StartupError> {
     let manager = DbManager::new(url)?;
     let mut conn = manager.establish()?;
     run_migrations(&mut conn)?;
-    Pool::builder()
+    let backend = manager.backend();
+    let inner = Pool::builder()
         .max_size(max_size)
-        .connection_timeout(std::time::Duration::from_secs(10))
+        .connection_timeout(wait)
         .build(manager)
-        .map_err(|e| StartupError::Pool(e.to_string()))
+        .map_err(|e| StartupError::Pool(e.to_string()))?;
+    let status = DbStatus {
+        started: Instant::now(),
+        down_until: AtomicU64::new(0),
+        storage_failed_at: AtomicU64::new(0),
+        waiting: AtomicI64::new(0),
+    };
+    Ok(DbPool { inner, backend, status: Arc::new(status) })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,8 +252,12 @@ pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
 {
-    let mut conn = pool.get().map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    work(&mut conn)
+    let mut conn = pool.checkout()?;
+    let result = work(&mut conn);
+    if let Err(err) = &result {
+        pool.note(err);
+    }
+    result
 }
 
 /// Runs slow work (password hashing) on the blocking pool, off the workers.
@@ -82,8 +268,12 @@ where
 {
     let pool = pool.clone();
     actix_web::web::block(move || {
-        let mut conn = pool.get().map_err(|e| ApiError::Unavailable(e.to_string()))?;
-        work(&mut conn)
+        let mut conn = pool.checkout()?;
+        let result = work(&mut conn);
+        if let Err(err) = &result {
+            pool.note(err);
+        }
+        result
     })
     .await
     .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
@@ -117,6 +307,30 @@ pub fn write_tx<T>(
             Err(err)
         }
     }
+}
+
+/// Empties SQLite's WAL into the database and truncates the file (see
+/// `manager::configure_sqlite`); nothing to do on PostgreSQL. It waits for
+/// the write lock like any writer (the busy timeout), so it never fails a
+/// request; a checkpoint that cannot finish now is tried again next time.
+pub fn checkpoint(pool: &DbPool) -> Result<Checkpoint, ApiError> {
+    let mut conn = pool.checkout()?;
+    match &mut *conn {
+        DbConnection::Sqlite(c) => Ok(diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result(c)?),
+        DbConnection::Pg(_) => Ok(Checkpoint { busy: 0, log: 0, checkpointed: 0 }),
+    }
+}
+
+/// What `PRAGMA wal_checkpoint` answers: whether it was blocked, and the
+/// WAL's frames before it and those it copied into the database.
+#[derive(Debug, QueryableByName)]
+pub struct Checkpoint {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub busy: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub log: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub checkpointed: i32,
 }
 
 /// Which backend a connection talks to, for the few statements that differ.

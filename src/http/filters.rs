@@ -33,12 +33,17 @@ impl TimeBound {
 impl<'de> Deserialize<'de> for TimeBound {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        if let Ok(day) = raw.parse::<NaiveDate>() {
-            return Ok(Self::Day(day));
-        }
-        DateTime::parse_from_rfc3339(&raw)
-            .map(|t| Self::Instant(t.naive_utc()))
-            .map_err(|_| serde::de::Error::custom("must be a date (YYYY-MM-DD) or an RFC 3339 timestamp"))
+        let bound = if let Ok(day) = raw.parse::<NaiveDate>() {
+            Self::Day(day)
+        } else {
+            DateTime::parse_from_rfc3339(&raw)
+                .map(|t| Self::Instant(t.naive_utc()))
+                .map_err(|_| serde::de::Error::custom("must be a date (YYYY-MM-DD) or an RFC 3339 timestamp"))?
+        };
+        // The query extractor checks dates already; a bound read from
+        // elsewhere must hold to the same range.
+        super::dates::check_instant("", bound.start()).map_err(|e| serde::de::Error::custom(e.message))?;
+        Ok(bound)
     }
 }
 

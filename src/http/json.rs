@@ -20,7 +20,7 @@ pub struct Json<T>(pub T);
 
 /// A record's create or `PATCH` body: any JSON object, read into the
 /// record's fields only after the caller's rights are decided (403 before 422).
-pub type Body = Json<serde_json::Map<String, serde_json::Value>>;
+pub type Body = Json<serde_json::Value>;
 
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Error = ApiError;

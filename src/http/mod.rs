@@ -1,6 +1,8 @@
 //! HTTP plumbing shared by every resource: body and query extractors that
 //! name the bad field, version preconditions, ids and cursor pages.
 
+pub mod dates;
+pub mod envelope;
 mod filters;
 mod json;
 mod pagination;
@@ -14,6 +16,7 @@ pub(crate) use pagination::{keyset, row_compare};
 pub use pagination::{column_name, take_page, Cursor, Limit, Page, Sort, SortKey, SortOrder};
 pub use preconditions::{created, etag, if_match, versioned, IfMatch};
 pub use query::Query;
+pub(crate) use query::as_date;
 
 use crate::error::ApiError;
 

@@ -192,6 +192,10 @@ impl Cursor {
         if uuid::Uuid::parse_str(&cursor.id).is_err() {
             return Err(bad("is not a cursor returned by this list"));
         }
+        // A forged cursor at year -5000 reached PostgreSQL and was a 500.
+        if super::dates::check_instant("cursor", cursor.at).is_err() {
+            return Err(bad("is not a cursor returned by this list"));
+        }
         if cursor.key != key || cursor.order != order {
             return Err(bad("was returned for another sort order; keep the same sort while paging"));
         }
@@ -212,6 +216,14 @@ mod tests {
         assert_eq!(Cursor::decode(&raw, SortKey::CreatedAt, SortOrder::Desc).ok(), Some(cursor));
         assert!(Cursor::decode(&raw, SortKey::UpdatedAt, SortOrder::Desc).is_err());
         assert!(Cursor::decode("garbage!", SortKey::CreatedAt, SortOrder::Desc).is_err());
+    }
+
+    #[test]
+    fn cursors_outside_the_date_range_are_refused() {
+        let at = chrono::NaiveDate::from_ymd_opt(-5000, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default();
+        let id = "01936c6e-8b1f-7cc0-9a2b-3c4d5e6f7a8b".to_owned();
+        let raw = Cursor { key: SortKey::CreatedAt, order: SortOrder::Desc, at, id }.encode();
+        assert!(Cursor::decode(&raw, SortKey::CreatedAt, SortOrder::Desc).is_err());
     }
 
     #[test]

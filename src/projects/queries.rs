@@ -221,13 +221,18 @@ impl Record for Project {
         if let Some(before) = before {
             errors.extend(rules::check_move(before.stage, fields.stage).err());
         }
+        // Links are checked when they are made: one that went stale later (an
+        // owner who left) does not block unrelated changes.
         let investor_ids: Vec<String> = fields.investor_ids.iter().map(uuid::Uuid::to_string).collect();
-        errors.extend(links::check_investors(conn, park, &investor_ids, "investor_ids")?);
+        if before.is_none_or(|b| b.investor_ids != investor_ids) {
+            errors.extend(links::check_investors(conn, park, &investor_ids, "investor_ids")?);
+        }
         if before.is_some() {
             errors.extend(money::check_contract(conn, id, fields)?);
         }
-        if let Some(owner) = fields.owner_id {
-            errors.extend(links::check_owner(conn, park, &owner.to_string(), "owner_id")?);
+        let owner = fields.owner_id.map(|id| id.to_string());
+        if let Some(owner) = owner.as_deref().filter(|o| before.is_none_or(|b| b.owner_id.as_deref() != Some(*o))) {
+            errors.extend(links::check_owner(conn, park, owner, "owner_id")?);
         }
         Ok(errors)
     }

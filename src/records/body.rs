@@ -5,15 +5,27 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::RefOr;
 
 use crate::error::{ApiError, FieldError};
-use crate::http::{field_and_code, human_message};
+use crate::http::{as_date, dates, field_and_code, human_message};
 
-/// Reads a JSON value as `T`; every failure names its field and rule.
+fn not_an_object() -> ApiError {
+    ApiError::invalid("body", "type", "must be a JSON object")
+}
+
+/// Reads a JSON object as `T`; every failure names its field and rule.
 pub fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(not_an_object());
+    }
+    let mut out_of_range = Vec::new();
+    dates_in_range(&value, "", &mut out_of_range);
+    if !out_of_range.is_empty() {
+        return Err(ApiError::Invalid(out_of_range));
+    }
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
@@ -29,12 +41,41 @@ pub fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     })
 }
 
+/// Every date of the API lies in one range (`http::dates`), in bodies as in
+/// query parameters: a value that reads as a date anywhere in the body is
+/// checked before the database sees it (PostgreSQL refuses year -5000; SQLite
+/// would store it and compare it as text).
+fn dates_in_range(value: &Value, path: &str, errors: &mut Vec<FieldError>) {
+    match value {
+        Value::String(text) => {
+            if let Some(date) = as_date(text) {
+                errors.extend(dates::check_date(path, date).err());
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                dates_in_range(item, &format!("{path}[{i}]"), errors);
+            }
+        }
+        Value::Object(fields) => {
+            for (name, item) in fields {
+                let path = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
+                dates_in_range(item, &path, errors);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The fields after a merge patch: each member of `patch` replaces the
 /// field of that name, `null` clears it (where it may be cleared); members
 /// left out keep their value. Unknown members are refused by `T` itself.
-pub fn merge<T: Serialize + DeserializeOwned>(current: &T, patch: Map<String, Value>) -> Result<T, ApiError> {
+pub fn merge<T: Serialize + DeserializeOwned>(current: &T, patch: Value) -> Result<T, ApiError> {
     let Value::Object(mut fields) = serde_json::to_value(current)? else {
         return Err(ApiError::internal("record fields must serialise to a JSON object"));
+    };
+    let Value::Object(patch) = patch else {
+        return Err(not_an_object());
     };
     for (name, value) in patch {
         fields.insert(name, value);
@@ -99,11 +140,8 @@ mod tests {
         tags: Vec<String>,
     }
 
-    fn patch(json: Value) -> Map<String, Value> {
-        match json {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        }
+    fn patch(json: Value) -> Value {
+        json
     }
 
     fn current() -> Fields {
@@ -126,6 +164,15 @@ mod tests {
             };
             assert_eq!((errors[0].field.as_str(), errors[0].code.as_str()), (field, "not_null"));
         }
+    }
+
+    #[test]
+    fn dates_outside_the_range_are_named_wherever_they_are() {
+        let err = merge(&current(), patch(serde_json::json!({"notes": "-5000-01-01"}))).err();
+        assert!(matches!(err, Some(ApiError::Invalid(ref e)) if e[0].field == "notes" && e[0].code == "date_range"));
+        let err = decode::<Value>(serde_json::json!({"items": [{"on": "2101-01-01"}]})).err();
+        assert!(matches!(err, Some(ApiError::Invalid(ref e)) if e[0].field == "items[0].on"));
+        assert!(decode::<Value>(serde_json::json!({"on": "2026-11-28", "name": "2026 计划"})).is_ok());
     }
 
     #[test]

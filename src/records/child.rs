@@ -7,7 +7,7 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{audit_event, decode, invalid_unless_empty, merge, Record, Stamp, Stored};
@@ -133,14 +133,14 @@ pub fn create<C: Child>(
     conn: &mut DbConnection,
     caller: &Caller,
     parent_id: &str,
-    body: Map<String, Value>,
+    body: Value,
 ) -> Result<C::View, ApiError> {
     // Visibility (404), then the right to write (403), then the body (422).
     write_tx(conn, |conn| {
         let parent = visible_parent::<C>(conn, caller, parent_id)?;
         let park = C::Parent::meta(&parent).park;
         caller.require_write(&park)?;
-        let mut fields: C::Fields = decode(Value::Object(body))?;
+        let mut fields: C::Fields = decode(body)?;
         let id = uuid::Uuid::now_v7().to_string();
         invalid_unless_empty(C::check(conn, &parent, &id, None, &mut fields)?)?;
         let stamp = Stamp::of(caller);
@@ -160,7 +160,7 @@ pub fn update<C: Child>(
     parent_id: &str,
     id: &str,
     expected: &IfMatch,
-    patch: Map<String, Value>,
+    patch: Value,
 ) -> Result<C::View, ApiError> {
     // Visibility (404), then the right to write (403), then the body (422).
     write_tx(conn, |conn| {
@@ -174,6 +174,9 @@ pub fn update<C: Child>(
         }
         let current = C::fields_of(&before);
         let mut fields: C::Fields = merge(&current, patch)?;
+        if fields == current {
+            return Ok(C::masked(before));
+        }
         invalid_unless_empty(C::check(conn, &parent, id, Some(&before), &mut fields)?)?;
         if fields == current {
             return Ok(C::masked(before));
@@ -182,7 +185,7 @@ pub fn update<C: Child>(
         let created = C::created_of(&row);
         let base = ChildBase { id, parent_id, version: version + 1, created: &created, updated: &stamp };
         if C::replace(conn, &C::to_row(&fields, base), version)? == 0 {
-            return Err(ApiError::PreconditionFailed { current: version + 1 });
+            return Err(stale::<C>(conn, parent_id, id)?);
         }
         let (_, after) = find::<C>(conn, parent_id, id)?;
         changed::<C>(conn, caller, parent_id, &park, id, C::audited(&before)?, C::audited(&after)?, &stamp)?;
@@ -199,7 +202,7 @@ pub fn delete<C: Child>(
     id: &str,
     expected: Option<&IfMatch>,
 ) -> Result<(), ApiError> {
-    // Visibility (404), then the right to write (403), then the body (422).
+    // Visibility (404), then the right to write (403), then the version (412).
     write_tx(conn, |conn| {
         let parent = visible_parent::<C>(conn, caller, parent_id)?;
         let park = C::Parent::meta(&parent).park;
@@ -211,11 +214,18 @@ pub fn delete<C: Child>(
         }
         C::check_remove(&before)?;
         if C::remove(conn, id, version)? == 0 {
-            return Err(ApiError::PreconditionFailed { current: version + 1 });
+            return Err(stale::<C>(conn, parent_id, id)?);
         }
         let stamp = Stamp::of(caller);
         changed::<C>(conn, caller, parent_id, &park, id, C::audited(&before)?, Value::Null, &stamp)
     })
+}
+
+/// The answer to a write that lost a race: the version now stored, or 404
+/// when the child is gone.
+fn stale<C: Child>(conn: &mut DbConnection, parent_id: &str, id: &str) -> Result<ApiError, ApiError> {
+    let (_, view) = find::<C>(conn, parent_id, id)?;
+    Ok(ApiError::PreconditionFailed { current: C::version_of(&view) })
 }
 
 /// The parent's side of a child's change: derived columns, a new version,
@@ -231,8 +241,11 @@ fn changed<C: Child>(
     new: Value,
     stamp: &Stamp,
 ) -> Result<(), ApiError> {
+    // A parent deleted while this change waited takes the change with it.
+    if C::Parent::touch(conn, parent_id, stamp)? == 0 {
+        return Err(ApiError::NotFound(<C::Parent as Record>::ENTITY));
+    }
     C::after_write(conn, parent_id, stamp)?;
-    C::Parent::touch(conn, parent_id, stamp)?;
     let change = Change { field: format!("{}[{id}]", C::FIELD), old, new };
     audit_event(conn, caller, Action::Update, <C::Parent as Record>::ENTITY, parent_id, park, vec![change])
 }

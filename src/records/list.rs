@@ -18,7 +18,8 @@ impl Paging {
     pub fn parse(limit: Option<i64>, sort: Option<&str>, cursor: Option<&str>) -> Result<Self, ApiError> {
         let limit = Limit::parse(limit)?;
         let (key, order) = SortKey::parse(sort)?;
-        let after = cursor.map(|raw| Cursor::decode(raw, key, order)).transpose()?;
+        // `cursor=` (empty) is the first page, as clients that always send the parameter expect.
+        let after = cursor.filter(|raw| !raw.trim().is_empty()).map(|raw| Cursor::decode(raw, key, order)).transpose()?;
         Ok(Self { limit, key, order, after })
     }
 

@@ -25,7 +25,7 @@ pub use stored::{Keyed, Meta, ParkField, Stored};
 use chrono::NaiveDateTime;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::audit::{self, Action, Change, NewEvent};
 use crate::auth::{Caller, ParkScope};
@@ -102,9 +102,10 @@ pub trait Record: Stored {
     fn after_delete(_conn: &mut DbConnection, _id: &str) -> Result<(), ApiError> {
         Ok(())
     }
-    /// The view as the audit trail keeps it; personal data must not be in it.
-    fn audited(view: &Self::View) -> Result<Value, ApiError> {
-        Ok(serde_json::to_value(view)?)
+    /// The changes as the audit trail keeps them: that personal data changed
+    /// is recorded, its values never are.
+    fn redact(changes: Vec<Change>) -> Vec<Change> {
+        changes
     }
     /// The record as lists, write answers and roles without the right to
     /// personal data see it.
@@ -166,18 +167,15 @@ pub fn get<R: Record>(conn: &mut DbConnection, scope: &ParkScope, id: &str) -> R
 
 /// Creates a record from a create body: the caller's right to write in the
 /// park is decided before the body is read.
-pub fn create<R: Record>(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    body: Map<String, Value>,
-) -> Result<R::View, ApiError> {
+pub fn create<R: Record>(conn: &mut DbConnection, caller: &Caller, body: Value) -> Result<R::View, ApiError> {
     caller.require_writer()?;
     let requested = body.get("park_code").and_then(Value::as_str).map(str::to_owned);
     if let Ok(park) = caller.park_for_new(requested) {
         caller.require_write(&park)?;
     }
-    let mut fields: R::Fields = decode(Value::Object(body))?;
+    let mut fields: R::Fields = decode(body)?;
     let park = caller.park_for_new(fields.take_park())?;
+    caller.require_write(&park)?;
     write_tx(conn, |conn| {
         let id = uuid::Uuid::now_v7().to_string();
         let mut errors = R::check(conn, &park, &id, None, &mut fields)?;
@@ -190,7 +188,7 @@ pub fn create<R: Record>(
         R::insert(conn, &R::to_row(&fields, base)?)?;
         R::after_write(conn, &id, None, &fields, &stamp)?;
         let created = get::<R>(conn, &ParkScope::All, &id)?;
-        let changes = diff::<R>(&Value::Null, &R::audited(&created)?);
+        let changes = diff::<R>(&Value::Null, &serde_json::to_value(&created)?);
         audit_event(conn, caller, Action::Create, R::ENTITY, &id, &park, changes)?;
         Ok(created)
     })
@@ -199,10 +197,7 @@ pub fn create<R: Record>(
 /// [`create`] for callers inside the service (demo data, imports) that
 /// hold typed fields: the same protocol, rules and audit as the API.
 pub fn create_fields<R: Record>(conn: &mut DbConnection, caller: &Caller, fields: &R::Fields) -> Result<R::View, ApiError> {
-    match serde_json::to_value(fields)? {
-        Value::Object(body) => create::<R>(conn, caller, body),
-        _ => Err(ApiError::internal("record fields must serialise to a JSON object")),
-    }
+    create::<R>(conn, caller, serde_json::to_value(fields)?)
 }
 
 /// Applies a `PATCH` body (a JSON merge patch over the record's fields) if
@@ -212,7 +207,7 @@ pub fn update<R: Record>(
     caller: &Caller,
     id: &str,
     expected: &IfMatch,
-    patch: Map<String, Value>,
+    patch: Value,
 ) -> Result<R::View, ApiError> {
     // Visibility (404), then the right to write (403), then the body (422).
     write_tx(conn, |conn| {
@@ -227,6 +222,9 @@ pub fn update<R: Record>(
         let mut fields: R::Fields = merge(&current, patch)?;
         if fields.take_park().is_some() {
             return Err(ApiError::invalid("park_code", "immutable", "a record cannot move to another park"));
+        }
+        if fields == current {
+            return Ok(before); // an empty patch, or one that repeats what is stored
         }
         invalid_unless_empty(R::check(conn, &meta.park, id, Some(&before), &mut fields)?)?;
         if fields == current {
@@ -247,7 +245,7 @@ pub fn update<R: Record>(
         }
         R::after_write(conn, id, Some(&current), &fields, &stamp)?;
         let after = get::<R>(conn, &ParkScope::All, id)?;
-        let changes = diff::<R>(&R::audited(&before)?, &R::audited(&after)?);
+        let changes = diff::<R>(&serde_json::to_value(&before)?, &serde_json::to_value(&after)?);
         audit_event(conn, caller, Action::Update, R::ENTITY, id, &meta.park, changes)?;
         Ok(after)
     })
@@ -317,7 +315,7 @@ pub(crate) fn invalid_unless_empty(mut errors: Vec<FieldError>) -> Result<(), Ap
 
 fn diff<R: Record>(old: &Value, new: &Value) -> Vec<Change> {
     let skip: Vec<&str> = BOOKKEEPING.iter().chain(R::DERIVED).copied().collect();
-    audit::diff(old, new, &skip)
+    R::redact(audit::diff(old, new, &skip))
 }
 
 pub(crate) fn audit_event(

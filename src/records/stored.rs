@@ -143,7 +143,7 @@ macro_rules! stored_table {
                 id: &str,
                 stamp: &$crate::records::Stamp,
             ) -> diesel::QueryResult<usize> {
-                diesel::update($table::table.filter($table::id.eq(id)))
+                diesel::update($table::table.filter($table::id.eq(id)).filter($table::deleted_at.is_null()))
                     .set((
                         $table::updated_at.eq(stamp.at),
                         $table::updated_by.eq(&stamp.by),

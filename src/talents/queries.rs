@@ -6,11 +6,9 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use serde_json::Value;
-
 use super::model::{Talent, TalentFields, TalentRow};
 use super::rules;
-use crate::audit::{self, Action};
+use crate::audit::{self, Action, Change};
 use crate::auth::{Caller, ParkScope};
 use crate::clock;
 use crate::db::schema::talents;
@@ -139,13 +137,16 @@ impl Record for Talent {
         conn: &mut DbConnection,
         park: &str,
         _id: &str,
-        _before: Option<&Talent>,
+        before: Option<&Talent>,
         f: &mut TalentFields,
     ) -> Result<Vec<FieldError>, ApiError> {
         rules::normalise(f);
         let mut errors = rules::check(f, clock::today());
         let employer: Vec<String> = f.employer_id.iter().map(uuid::Uuid::to_string).collect();
-        errors.extend(crate::links::check_investors(conn, park, &employer, "employer_id")?);
+        // Checked when the link is made; an employer deleted later does not block other changes.
+        if before.is_none_or(|b| b.employer_id.iter().cloned().collect::<Vec<_>>() != employer) {
+            errors.extend(crate::links::check_investors(conn, park, &employer, "employer_id")?);
+        }
         Ok(errors)
     }
 
@@ -180,8 +181,8 @@ impl Record for Talent {
         })
     }
 
-    fn audited(view: &Talent) -> Result<Value, ApiError> {
-        Ok(privacy::hidden(serde_json::to_value(view)?, PERSONAL))
+    fn redact(changes: Vec<Change>) -> Vec<Change> {
+        privacy::redact_fields(changes, PERSONAL)
     }
 
     fn masked(mut talent: Talent) -> Talent {
@@ -223,7 +224,10 @@ pub fn purge(conn: &mut DbConnection, caller: &Caller, id: &str, expected: Optio
         let stamp = Stamp::of(caller);
         let base = RowBase { id, park: &row.park_code, version: row.version + 1, created: &Stamp { at: row.created_at, by: row.created_by.clone() }, updated: &stamp, previous: Some(&row) };
         let erased = TalentRow { purged_at: Some(now), deleted_at: row.deleted_at, ..Talent::to_row(&anonymous, base)? };
-        Talent::replace(conn, &erased, row.version)?;
+        if Talent::replace(conn, &erased, row.version)? == 0 {
+            // Changed between our read and our write: erase what is stored now, not what was.
+            return Err(ApiError::PreconditionFailed { current: row.version + 1 });
+        }
         audit::scrub(conn, Talent::ENTITY, id, ERASED)?;
         records::audit_event(conn, caller, Action::Purge, Talent::ENTITY, id, &row.park_code, vec![])
     })

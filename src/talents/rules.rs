@@ -20,6 +20,9 @@ pub fn normalise(f: &mut TalentFields) {
     if let Some(phone) = f.phone.as_deref().and_then(|p| contact::phone(p, "phone").ok()) {
         f.phone = Some(phone);
     }
+    if let Some(email) = f.email.as_deref().and_then(|e| contact::email(e, "email").ok()) {
+        f.email = Some(email);
+    }
     if let Some(permit) = &f.permit_no {
         let compact: String = permit.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_uppercase();
         f.permit_no = Some(compact);

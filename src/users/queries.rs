@@ -102,7 +102,7 @@ impl UserRow {
 
 /// Which users the caller may manage: all, its park's, or none (403).
 fn managed(caller: &Caller) -> Result<ParkScope, ApiError> {
-    match caller.role {
+    match caller.role() {
         Role::ProvincialAdmin => Ok(ParkScope::All),
         Role::ParkAdmin => Ok(caller.scope()),
         _ => Err(ApiError::Forbidden("only administrators manage users".into())),
@@ -144,7 +144,7 @@ pub fn list(conn: &mut DbConnection, caller: &Caller, filter: UserFilter) -> Res
     if let Some(active) = filter.active {
         query = query.filter(users::active.eq(active));
     }
-    if let Some(raw) = filter.cursor.as_deref() {
+    if let Some(raw) = filter.cursor.as_deref().filter(|raw| !raw.trim().is_empty()) {
         let after = Cursor::decode(raw, SortKey::CreatedAt, SortOrder::Asc)?;
         query = query.filter(users::created_at.gt(after.at).or(users::created_at.eq(after.at).and(users::id.gt(after.id))));
     }
@@ -173,7 +173,7 @@ fn check_display_name(name: &str) -> Option<FieldError> {
 
 /// A role and park that fit together, that the caller may give, in a park that exists.
 fn check_assignment(conn: &mut DbConnection, caller: &Caller, role: Role, park: Option<&str>, errors: &mut Vec<FieldError>) -> Result<(), ApiError> {
-    if !caller.role.may_assign(role) {
+    if !caller.role().may_assign(role) {
         return Err(ApiError::Forbidden(format!("you may not give the role {role}")));
     }
     match (role.is_provincial(), park) {
@@ -196,8 +196,8 @@ pub fn create(conn: &mut DbConnection, caller: &Caller, new: NewUser) -> Result<
     managed(caller)?;
     let username = new.username.trim().to_lowercase();
     let display_name = new.display_name.map(|d| d.trim().to_owned()).unwrap_or_else(|| username.clone());
-    let park = match (&new.park_code, caller.role) {
-        (None, Role::ParkAdmin) => caller.park.clone(),
+    let park = match (&new.park_code, caller.role()) {
+        (None, Role::ParkAdmin) => caller.park().map(str::to_owned),
         (park, _) => park.as_ref().map(|p| p.trim().to_owned()),
     };
     let mut errors: Vec<FieldError> = [check_username(&username), check_display_name(&display_name)].into_iter().flatten().collect();
@@ -266,7 +266,7 @@ pub fn update(conn: &mut DbConnection, caller: &Caller, id: &str, expected: &IfM
         }
         let before = row.into_user()?;
         // A park administrator may not touch users whose role it could not give.
-        if !caller.role.may_assign(before.role) {
+        if !caller.role().may_assign(before.role) {
             return Err(ApiError::Forbidden(format!("you may not manage a user with the role {}", before.role)));
         }
         let role = patch.role.unwrap_or(before.role);

@@ -149,6 +149,11 @@ impl Response {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, None).await
+    }
+
+    /// [`TestApp::spawn`] with a password-hashing gate of the test's own.
+    pub async fn spawn_with(backend: Backend, hashing: Option<invest_registry::auth::HashGate>) -> TestApp {
         let (database_url, test_db) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -194,6 +199,8 @@ impl TestApp {
             cors_origins: vec!["https://frontend.example".into()],
             // As deployed: revocations must beat the recheck cache.
             recheck_after: std::time::Duration::from_secs(60),
+            hashing,
+            ..ServeOptions::default()
         };
         let app = Application::with_pool(pool, app_keys, listener, options).expect("build app");
         let base = format!("http://127.0.0.1:{}", app.port());
@@ -226,7 +233,9 @@ impl TestApp {
     /// A fresh access token for a test user, as a login would issue it.
     pub fn token(&self, who: Who) -> Option<String> {
         let id = self.user_ids.get(&who)?;
-        let (token, _) = self.keys.issue(id, who.username(), who.role(), who.park(), 1, "test-session").ok()?;
+        // Each token its own session, as each login is: a logout ends its session's tokens.
+        let session = uuid::Uuid::now_v7().to_string();
+        let (token, _) = self.keys.issue(id, who.username(), who.role(), who.park(), 1, &session).ok()?;
         Some(token)
     }
 

@@ -16,6 +16,7 @@ mod projects_list;
 mod projects_write;
 mod records;
 mod reference;
+mod reliability;
 mod talents;
 mod targets;
 mod users;

@@ -16,6 +16,8 @@ on_both_databases!(
     deleted_records_keep_a_history_for_administrators,
     a_deleted_talent_can_still_be_purged,
     text_rules_and_codes_are_the_same_everywhere,
+    racing_creates_of_one_identifier_give_one_201,
+    personal_data_changes_are_recorded_without_their_values,
 );
 
 fn id(v: &Value) -> String {
@@ -174,6 +176,10 @@ async fn text_rules_and_codes_are_the_same_everywhere(app: TestApp) {
     app.post(&contacts, &json!({"name": "a\tb"})).await.assert_problem(422, "name", "characters");
     app.post(&contacts, &json!({"name": "x".repeat(101)})).await.assert_problem(422, "name", "length");
     app.post(&contacts, &json!({"name": "王", "email": ""})).await.assert_problem(422, "email", "email");
+    // One range for every date in a body, before the database (PostgreSQL cannot store year -5000).
+    let follow_ups = format!("/api/v1/investors/{}/follow-ups", id(&investor));
+    app.post(&follow_ups, &json!({"date": "-5000-01-01", "channel": "call", "summary": "x"})).await.assert_problem(422, "date", "date_range");
+    app.post("/api/v1/talents", &crate::helpers::talent_body(json!({"consent_on": "+99999-01-01"}))).await.assert_problem(422, "consent_on", "date_range");
     // Notes take line breaks.
     let res = app.post("/api/v1/projects", &crate::helpers::project_body(json!({"notes": "第一行\n第二行"}))).await;
     assert_eq!(res.status, 201, "{}", res.text);
@@ -181,4 +187,31 @@ async fn text_rules_and_codes_are_the_same_everywhere(app: TestApp) {
     let url = format!("/api/v1/projects/{}", id(&res.body));
     app.patch(&url, Some("\"1\""), &json!({"name": null})).await.assert_problem(422, "name", "not_null");
     app.patch(&url, Some("\"1\""), &json!({"tags": null})).await.assert_problem(422, "tags", "not_null");
+}
+
+async fn racing_creates_of_one_identifier_give_one_201(app: TestApp) {
+    let body = crate::helpers::investor_body(json!({"park_code": "yueyang", "taiwan_business_id": "22099131"}));
+    let answers = join_all((0..12).map(|_| app.post("/api/v1/investors", &body))).await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    for conflict in answers.iter().filter(|r| r.status != 201) {
+        conflict.assert_problem(409, "taiwan_business_id", "taken");
+    }
+}
+
+async fn personal_data_changes_are_recorded_without_their_values(app: TestApp) {
+    let talent = app.create_talent(json!({"phone": "13812345678", "consent_on": "2026-10-12"})).await;
+    let url = format!("/api/v1/talents/{}", id(&talent));
+    let res = app.patch(&url, Some("\"1\""), &json!({"phone": "13900000000"})).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let history = app.get(&format!("{url}/history")).await;
+    let change = &history.body["items"][0]["changes"][0];
+    assert_eq!((change["field"].as_str(), change["new"].as_str()), (Some("phone"), Some("(personal data)")), "{}", history.text);
+    assert!(!history.text.contains("13900000000") && !history.text.contains("13812345678"));
+    // A masked address sent back is refused rather than stored over the real one.
+    let res = app.patch(&url, Some("\"2\""), &json!({"email": "l***@example.com"})).await;
+    res.assert_problem(422, "email", "email");
+    // An empty patch changes nothing, not even the version.
+    let res = app.patch(&url, Some("\"2\""), &json!({})).await;
+    assert_eq!((res.status, res.header("etag")), (200, Some("\"2\"".to_owned())));
 }
