@@ -281,12 +281,30 @@ pub fn targets(facts: &Facts, settings: &TargetSettings, q: Question, scope: &Sc
             let status = target.zip(progress).map(|(t, p)| status_of(here.value, t, p, elapsed));
             let (zone, by_park) = match scope {
                 Scope::Zone => {
+                    // A fund belongs to one park, so a park's money is the
+                    // zone's items of that park, in the same order: the same
+                    // sum as computing the park alone, without a second pass
+                    // over every fund. The other targets are not additive
+                    // across parks (one enterprise, one group, one baseline).
+                    let money_by_park = match &here.items {
+                        compute::Items::Funds(items) => {
+                            let mut sums: std::collections::HashMap<&str, f64> = std::collections::HashMap::new();
+                            for item in items {
+                                *sums.entry(item.park_code.as_str()).or_default() += item.contribution;
+                            }
+                            Some(sums)
+                        }
+                        _ => None,
+                    };
                     let by_park = facts
                         .parks
                         .iter()
                         .map(|p| ParkFigure {
                             park_code: p.code.clone(),
-                            value: compute::compute(facts, key, q, &Scope::Park(p.code.clone())).value,
+                            value: match &money_by_park {
+                                Some(sums) => sums.get(p.code.as_str()).copied().unwrap_or(0.0),
+                                None => compute::compute(facts, key, q, &Scope::Park(p.code.clone())).value,
+                            },
                             target: settings.park_target(&p.code, key),
                         })
                         .collect();

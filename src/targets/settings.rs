@@ -146,6 +146,9 @@ fn check(body: &SettingsBody, known_parks: &[String]) -> Vec<FieldError> {
     if body.period.to <= body.period.from {
         errors.push(FieldError::new("period.to", "order", "must be after period.from"));
     }
+    if chrono::Datelike::year(&body.period.to) > 2100 {
+        errors.push(FieldError::new("period.to", "range", "must be 2100-12-31 or earlier"));
+    }
     let t = &body.targets;
     if !(1..=10_000_000_000_000).contains(&t.new_taiwan_investment_usd) {
         errors.push(FieldError::new("targets.new_taiwan_investment_usd", "range", "must be between 1 and 10000000000000 US dollars"));
