@@ -292,3 +292,88 @@ async fn metrics_are_served_on_their_own_listener_only() {
     }
     handle.stop(false).await;
 }
+
+/// A full disk, simulated with SQLite's page limit on the app's only
+/// connection: writes and failed logins answer 503 storage-unavailable
+/// (they were 500), readiness turns 503, reads still work.
+#[actix_web::test]
+async fn a_full_disk_is_503_and_turns_readiness_off() {
+    use diesel::RunQueryDsl;
+    use invest_registry::auth::{Caller, Role, TokenKeys};
+    use invest_registry::config::AuthSettings;
+    use invest_registry::db::DbConnection;
+    use invest_registry::users::{self, NewUser};
+    use invest_registry::{db, Application, ServeOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let pool = db::connect(&dir.path().join("full.db").display().to_string(), 1).unwrap();
+    let user = {
+        let mut conn = pool.get().unwrap();
+        let new = NewUser {
+            username: "full.admin".into(),
+            display_name: None,
+            password: PASSWORD.into(),
+            role: Role::ProvincialAdmin,
+            park_code: None,
+        };
+        let user = users::create(&mut conn, &Caller::system("test"), new).unwrap();
+        // The file may not grow past the pages it has (the limit is clamped
+        // to the current size); the pool keeps this one connection.
+        let DbConnection::Sqlite(sqlite) = &mut *conn else { panic!("SQLite") };
+        diesel::sql_query("PRAGMA max_page_count = 1").execute(sqlite).unwrap();
+        user
+    };
+    let keys = TokenKeys::from_settings(&AuthSettings::with_secret(crate::helpers::SECRET)).unwrap();
+    let (token, _) = keys.issue(&user.id, "full.admin", Role::ProvincialAdmin, None, 1, "s").unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let options = ServeOptions { workers: Some(1), ..ServeOptions::default() };
+    let server = Application::with_pool(pool, keys, listener, options).unwrap().into_server();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let client = awc::Client::default();
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let send = |method: Method, path: &str, body: Option<serde_json::Value>| {
+        let mut request = client.request(method, format!("{base}{path}")).insert_header(("authorization", format!("Bearer {token}")));
+        if body.is_some() {
+            request = request.insert_header(("content-type", "application/json"));
+        }
+        async move {
+            let mut res = match body {
+                Some(body) => request.send_body(serde_json::to_vec(&body).unwrap()).await,
+                None => request.send().await,
+            }
+            .unwrap();
+            let bytes = res.body().await.unwrap();
+            let retry = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            (res.status().as_u16(), serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default(), retry)
+        }
+    };
+    // Writes fill the last free space, then fail: 503, never 500.
+    let mut full = None;
+    for n in 0..200 {
+        let body = crate::helpers::project_body(json!({"name": format!("填满磁盘 {n} {}", "长".repeat(150))}));
+        let (status, problem, retry) = send(Method::POST, "/projects", Some(body)).await;
+        assert!(status == 201 || status == 503, "{status} {problem}");
+        if status == 503 {
+            full = Some((problem, retry));
+            break;
+        }
+    }
+    let (problem, retry) = full.expect("the page limit is reached within 200 writes");
+    assert_eq!(problem["type"], "/problems/storage-unavailable", "{problem}");
+    assert_eq!(retry.as_deref(), Some("30"));
+    assert_eq!(send(Method::GET, "/health/ready", None).await.0, 503);
+    assert_eq!(send(Method::GET, "/projects", None).await.0, 200, "reads still work");
+    // A failed login that cannot be counted is 503, not 500 (while pages
+    // with room remain it is counted and 401).
+    for n in 0..40 {
+        let body = json!({"username": format!("nobody{n}"), "password": "wrong password!"});
+        let (status, problem, _) = send(Method::POST, "/auth/login", Some(body)).await;
+        assert!(status == 401 || status == 503, "{status} {problem}");
+        if status == 503 {
+            assert_eq!(problem["type"], "/problems/storage-unavailable", "{problem}");
+            break;
+        }
+    }
+    handle.stop(false).await;
+}
