@@ -17,10 +17,10 @@ use tokio::sync::{oneshot, Semaphore};
 use crate::error::ApiError;
 
 pub struct HashGate {
-    /// Threads of the gate's own, one per permit, run the hashes. On the
-    /// shared blocking pool each hash could land on a new thread, and each
-    /// thread's allocator arena kept its 19 MiB after the hash: the storm
-    /// still peaked at 376 MiB with two permits.
+    /// Threads of the gate's own, one per permit, run the hashes. Each keeps
+    /// its argon2 memory between checks (`passwords`), so logins cost
+    /// m_cost × permits however many there are; on the shared blocking pool
+    /// any of hundreds of threads could have run (and kept) one.
     hashers: Mutex<mpsc::Sender<Job>>,
     permits: Arc<Semaphore>,
     size: usize,
