@@ -85,11 +85,19 @@ impl HashGate {
         }
     }
 
-    /// One permit per core, eight waiting per permit, two seconds at most:
-    /// a queue that drains well within a client's patience.
+    /// One permit per core but one, eight waiting per permit, two seconds at
+    /// most: a queue that drains well within a client's patience.
     pub fn for_this_machine() -> Self {
+        let permits = Self::default_permits();
+        Self::new(permits, 8 * permits, Duration::from_secs(2))
+    }
+
+    /// A core is left to everything else: with every core hashing, reads
+    /// during a storm slowed beyond twice their idle p99 on two cores (with
+    /// one left they stayed within it, within this machine's noise).
+    pub fn default_permits() -> usize {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Self::new(cores, 8 * cores, Duration::from_secs(2))
+        cores.saturating_sub(1).max(1)
     }
 
     pub fn counts(&self) -> GateCounts {
