@@ -188,7 +188,8 @@ impl TestApp {
                     role: who.role(),
                     park_code: who.park().map(str::to_owned),
                 };
-                let user = users::create(&mut conn, &Caller::system("test-setup"), new).expect("create test user");
+                let hash = invest_registry::auth::passwords::hash(PASSWORD).ok();
+                let user = users::create(&mut conn, &Caller::system("test-setup"), new, hash).expect("create test user");
                 user_ids.insert(who, user.id);
             }
         }

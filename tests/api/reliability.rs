@@ -315,7 +315,7 @@ async fn a_full_disk_is_503_and_turns_readiness_off() {
             role: Role::ProvincialAdmin,
             park_code: None,
         };
-        let user = users::create(&mut conn, &Caller::system("test"), new).unwrap();
+        let user = users::create(&mut conn, &Caller::system("test"), new, invest_registry::auth::passwords::hash(PASSWORD).ok()).unwrap();
         // The file may not grow past the pages it has (the limit is clamped
         // to the current size); the pool keeps this one connection.
         let DbConnection::Sqlite(sqlite) = &mut *conn else { panic!("SQLite") };
