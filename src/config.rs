@@ -29,8 +29,7 @@ impl Settings {
 
     /// The password-hashing gate of these settings.
     pub fn hash_gate(&self) -> crate::auth::HashGate {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let permits = self.login_hash_permits.unwrap_or(cores).max(1);
+        let permits = self.login_hash_permits.unwrap_or_else(crate::auth::HashGate::default_permits).max(1);
         let queue = self.login_queue.unwrap_or(8 * permits);
         crate::auth::HashGate::new(permits, queue, std::time::Duration::from_secs(2))
     }
@@ -68,7 +67,8 @@ pub struct Settings {
     #[arg(long, env = "METRICS_BIND")]
     pub metrics_bind: Option<String>,
 
-    /// Password hashes computed at once (default: one per core). Each
+    /// Password hashes computed at once (default: one per core but one, at
+    /// least one: a core stays free for reads during a login storm). Each
     /// argon2id check takes about 19 MiB, so this bounds logins' memory too.
     #[arg(long, env = "LOGIN_HASH_PERMITS")]
     pub login_hash_permits: Option<usize>,

@@ -32,7 +32,7 @@ pub struct ServeOptions {
     pub cors_origins: Vec<String>,
     /// How long a token's passed live check is trusted.
     pub recheck_after: Duration,
-    /// The password-hashing gate; one permit per core when `None`.
+    /// The password-hashing gate; one permit per core but one when `None`.
     pub hashing: Option<HashGate>,
     /// A second listener that alone serves `/metrics`; no metrics when `None`.
     pub metrics: Option<TcpListener>,

@@ -17,10 +17,10 @@ use tokio::sync::{oneshot, Semaphore};
 use crate::error::ApiError;
 
 pub struct HashGate {
-    /// Threads of the gate's own, one per permit, run the hashes. On the
-    /// shared blocking pool each hash could land on a new thread, and each
-    /// thread's allocator arena kept its 19 MiB after the hash: the storm
-    /// still peaked at 376 MiB with two permits.
+    /// Threads of the gate's own, one per permit, run the hashes. Each keeps
+    /// its argon2 memory between checks (`passwords`), so logins cost
+    /// m_cost × permits however many there are; on the shared blocking pool
+    /// any of hundreds of threads could have run (and kept) one.
     hashers: Mutex<mpsc::Sender<Job>>,
     permits: Arc<Semaphore>,
     size: usize,
@@ -85,11 +85,19 @@ impl HashGate {
         }
     }
 
-    /// One permit per core, eight waiting per permit, two seconds at most:
-    /// a queue that drains well within a client's patience.
+    /// One permit per core but one, eight waiting per permit, two seconds at
+    /// most: a queue that drains well within a client's patience.
     pub fn for_this_machine() -> Self {
+        let permits = Self::default_permits();
+        Self::new(permits, 8 * permits, Duration::from_secs(2))
+    }
+
+    /// A core is left to everything else: with every core hashing, reads
+    /// during a storm slowed beyond twice their idle p99 on two cores (with
+    /// one left they stayed within it, within this machine's noise).
+    pub fn default_permits() -> usize {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Self::new(cores, 8 * cores, Duration::from_secs(2))
+        cores.saturating_sub(1).max(1)
     }
 
     pub fn counts(&self) -> GateCounts {

@@ -5,7 +5,7 @@ use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 
 use super::queries::{self, NewUser, UserFilter, UserPatch};
 use super::User;
-use crate::auth::Caller;
+use crate::auth::{passwords, Caller};
 use crate::db;
 use crate::error::{ApiError, Problem};
 use crate::http::{created, if_match, parse_id, versioned, Json, Page, Query};
@@ -44,7 +44,9 @@ pub async fn list_users(state: web::Data<AppState>, caller: Caller, filter: Quer
 )]
 #[post("/users")]
 pub async fn create_user(state: web::Data<AppState>, caller: Caller, body: Json<NewUser>) -> Result<HttpResponse, ApiError> {
-    let user = db::run_heavy(&state.pool, move |conn| queries::create(conn, &caller, body.0)).await?;
+    queries::require_manager(&caller)?;
+    let hash = hashed(&state, Some(&body.0.password)).await?;
+    let user = db::run(&state.pool, move |conn| queries::create(conn, &caller, body.0, hash)).await?;
     Ok(created(&format!("/api/v1/users/{}", user.id), &user, Some(user.version)))
 }
 
@@ -97,8 +99,21 @@ pub async fn update_user(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
     let expected = if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
-    let user = db::run_heavy(&state.pool, move |conn| queries::update(conn, &caller, &id, &expected, body.0)).await?;
+    queries::require_manager(&caller)?;
+    let hash = hashed(&state, body.0.password.as_deref()).await?;
+    let user = db::run(&state.pool, move |conn| queries::update(conn, &caller, &id, &expected, body.0, hash)).await?;
     // A change of role, park, password or active flag ends the user's tokens.
     state.rechecks.forget_all();
     Ok(versioned(StatusCode::OK, &user, user.version))
+}
+
+/// A new password's hash, made through the same bounded gate as logins and
+/// without a database connection held; `None` when there is no password or
+/// it breaks the password rule (the rule is reported with the other fields).
+async fn hashed(state: &AppState, password: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(password) = password.filter(|p| passwords::check_new(p, "password").is_ok()).map(str::to_owned) else {
+        return Ok(None);
+    };
+    let entered = state.hashing.enter().await?;
+    entered.hash(move || passwords::hash(&password)).await?.map(Some)
 }

@@ -192,7 +192,14 @@ fn check_assignment(conn: &mut DbConnection, caller: &Caller, role: Role, park: 
     Ok(())
 }
 
-pub fn create(conn: &mut DbConnection, caller: &Caller, new: NewUser) -> Result<User, ApiError> {
+/// Refuses callers who manage no users, before anything costly (hashing) is done for them.
+pub fn require_manager(caller: &Caller) -> Result<(), ApiError> {
+    managed(caller).map(|_| ())
+}
+
+/// Creates a user; `password_hash` is the hash of `new.password`, made by the
+/// caller off the database connection (hashing is slow on purpose).
+pub fn create(conn: &mut DbConnection, caller: &Caller, new: NewUser, password_hash: Option<String>) -> Result<User, ApiError> {
     managed(caller)?;
     let username = new.username.trim().to_lowercase();
     let display_name = new.display_name.map(|d| d.trim().to_owned()).unwrap_or_else(|| username.clone());
@@ -208,7 +215,7 @@ pub fn create(conn: &mut DbConnection, caller: &Caller, new: NewUser) -> Result<
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
     }
-    let password_hash = passwords::hash(&new.password)?;
+    let password_hash = password_hash.ok_or_else(|| ApiError::internal("the new password was not hashed"))?;
     write_tx(conn, |conn| {
         let taken: i64 = users::table.filter(users::username.eq(&username)).count().get_result(conn)?;
         if taken > 0 {
@@ -252,12 +259,22 @@ pub fn create(conn: &mut DbConnection, caller: &Caller, new: NewUser) -> Result<
     })
 }
 
-pub fn update(conn: &mut DbConnection, caller: &Caller, id: &str, expected: &IfMatch, patch: UserPatch) -> Result<User, ApiError> {
+/// Changes a user; `password_hash` is the hash of `patch.password` when one is given.
+pub fn update(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &str,
+    expected: &IfMatch,
+    patch: UserPatch,
+    password_hash: Option<String>,
+) -> Result<User, ApiError> {
     let scope = managed(caller)?;
-    let new_hash = patch.password.as_deref().map(|p| passwords::check_new(p, "password").map_err(|e| ApiError::Invalid(vec![e]))).transpose()?;
-    let new_hash = match (new_hash, &patch.password) {
-        (Some(()), Some(p)) => Some(passwords::hash(p)?),
-        _ => None,
+    if let Some(password) = patch.password.as_deref() {
+        passwords::check_new(password, "password").map_err(|e| ApiError::Invalid(vec![e]))?;
+    }
+    let new_hash = match (&patch.password, password_hash) {
+        (Some(_), None) => return Err(ApiError::internal("the new password was not hashed")),
+        (_, hash) => hash,
     };
     write_tx(conn, |conn| {
         let row = find_row(conn, &scope, id)?;

@@ -149,11 +149,13 @@ impl Response {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
-        Self::spawn_with(backend, None).await
+        Self::spawn_with(backend, 1, None).await
     }
 
-    /// [`TestApp::spawn`] with a password-hashing gate of the test's own.
-    pub async fn spawn_with(backend: Backend, hashing: Option<invest_registry::auth::HashGate>) -> TestApp {
+    /// [`TestApp::spawn`] with more workers (races need requests that run
+    /// at once: one worker runs their statements one after the other) and a
+    /// password-hashing gate of the test's own.
+    pub async fn spawn_with(backend: Backend, workers: usize, hashing: Option<invest_registry::auth::HashGate>) -> TestApp {
         let (database_url, test_db) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -186,7 +188,8 @@ impl TestApp {
                     role: who.role(),
                     park_code: who.park().map(str::to_owned),
                 };
-                let user = users::create(&mut conn, &Caller::system("test-setup"), new).expect("create test user");
+                let hash = invest_registry::auth::passwords::hash(PASSWORD).ok();
+                let user = users::create(&mut conn, &Caller::system("test-setup"), new, hash).expect("create test user");
                 user_ids.insert(who, user.id);
             }
         }
@@ -195,7 +198,7 @@ impl TestApp {
         let app_keys = TokenKeys::from_settings(&Self::auth_settings()).expect("keys");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let options = ServeOptions {
-            workers: Some(1),
+            workers: Some(workers),
             cors_origins: vec!["https://frontend.example".into()],
             // As deployed: revocations must beat the recheck cache.
             recheck_after: std::time::Duration::from_secs(60),

@@ -14,7 +14,6 @@ use crate::helpers::{enc, Backend, Response, TestApp, Who, PASSWORD};
 use crate::on_both_databases;
 
 on_both_databases!(
-    parallel_refreshes_of_one_token_let_exactly_one_win,
     logout_ends_every_access_token_of_the_session,
     login_refuses_names_no_account_can_have_before_the_database,
     query_dates_outside_the_range_are_400_naming_the_parameter,
@@ -32,7 +31,12 @@ fn count(responses: &[Response], status: u16) -> usize {
     responses.iter().filter(|r| r.status == status).count()
 }
 
-async fn parallel_refreshes_of_one_token_let_exactly_one_win(app: TestApp) {
+/// Races need several workers: with one, the requests' statements run one
+/// after the other whatever the code does.
+const RACING_WORKERS: usize = 4;
+
+async fn parallel_refreshes_of_one_token_let_exactly_one_win(backend: Backend) {
+    let app = TestApp::spawn_with(backend, RACING_WORKERS, None).await;
     let pair = login(&app, "yy.staff", PASSWORD).await;
     assert_eq!(pair.status, 200, "{}", pair.text);
     let body = json!({"refresh_token": pair.body["refresh_token"]});
@@ -46,13 +50,23 @@ async fn parallel_refreshes_of_one_token_let_exactly_one_win(app: TestApp) {
 /// Parallel wrong passwords for one user: at most the limit are checked, the
 /// rest are 429. A gate wide enough that none is turned away for load.
 async fn parallel_wrong_passwords_are_checked_at_most_the_limit(backend: Backend) {
-    let app = TestApp::spawn_with(backend, Some(HashGate::new(2, 64, Duration::from_secs(60)))).await;
+    let app = TestApp::spawn_with(backend, RACING_WORKERS, Some(HashGate::new(4, 64, Duration::from_secs(60)))).await;
     let tries = (0..30).map(|_| login(&app, "yy.viewer", "wrong password!"));
     let answers = join_all(tries).await;
     let (checked, throttled) = (count(&answers, 401), count(&answers, 429));
     assert_eq!(checked + throttled, 30, "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
     assert_eq!(checked, 10, "exactly the limit of 10 failures are checked");
     assert_eq!(login(&app, "yy.viewer", PASSWORD).await.status, 429);
+}
+
+#[actix_web::test]
+async fn parallel_refreshes_of_one_token_let_exactly_one_win_sqlite() {
+    parallel_refreshes_of_one_token_let_exactly_one_win(Backend::Sqlite).await
+}
+
+#[actix_web::test]
+async fn parallel_refreshes_of_one_token_let_exactly_one_win_postgres() {
+    parallel_refreshes_of_one_token_let_exactly_one_win(Backend::Postgres).await
 }
 
 #[actix_web::test]
@@ -69,7 +83,7 @@ async fn parallel_wrong_passwords_are_checked_at_most_the_limit_postgres() {
 /// answered 503 with Retry-After instead of waiting; the one hashing succeeds.
 #[actix_web::test]
 async fn logins_beyond_the_hashing_gate_are_503_with_retry_after() {
-    let app = TestApp::spawn_with(Backend::Sqlite, Some(HashGate::new(1, 0, Duration::from_secs(60)))).await;
+    let app = TestApp::spawn_with(Backend::Sqlite, 1, Some(HashGate::new(1, 0, Duration::from_secs(60)))).await;
     let answers = join_all((0..12).map(|_| login(&app, "yy.staff", PASSWORD))).await;
     assert!(count(&answers, 200) >= 1, "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
     let busy: Vec<&Response> = answers.iter().filter(|r| r.status == 503).collect();
@@ -275,6 +289,91 @@ async fn metrics_are_served_on_their_own_listener_only() {
     assert!(!text.contains(&id.to_string()));
     for gauge in ["db_pool_connections", "db_pool_waiting_requests", "login_hash_permits", "login_hash_queue", "http_request_duration_seconds_bucket"] {
         assert!(text.contains(gauge), "{gauge} in {text}");
+    }
+    handle.stop(false).await;
+}
+
+/// A full disk, simulated with SQLite's page limit on the app's only
+/// connection: writes and failed logins answer 503 storage-unavailable
+/// (they were 500), readiness turns 503, reads still work.
+#[actix_web::test]
+async fn a_full_disk_is_503_and_turns_readiness_off() {
+    use diesel::RunQueryDsl;
+    use invest_registry::auth::{Caller, Role, TokenKeys};
+    use invest_registry::config::AuthSettings;
+    use invest_registry::db::DbConnection;
+    use invest_registry::users::{self, NewUser};
+    use invest_registry::{db, Application, ServeOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let pool = db::connect(&dir.path().join("full.db").display().to_string(), 1).unwrap();
+    let user = {
+        let mut conn = pool.get().unwrap();
+        let new = NewUser {
+            username: "full.admin".into(),
+            display_name: None,
+            password: PASSWORD.into(),
+            role: Role::ProvincialAdmin,
+            park_code: None,
+        };
+        let user = users::create(&mut conn, &Caller::system("test"), new, invest_registry::auth::passwords::hash(PASSWORD).ok()).unwrap();
+        // The file may not grow past the pages it has (the limit is clamped
+        // to the current size); the pool keeps this one connection.
+        let DbConnection::Sqlite(sqlite) = &mut *conn else { panic!("SQLite") };
+        diesel::sql_query("PRAGMA max_page_count = 1").execute(sqlite).unwrap();
+        user
+    };
+    let keys = TokenKeys::from_settings(&AuthSettings::with_secret(crate::helpers::SECRET)).unwrap();
+    let (token, _) = keys.issue(&user.id, "full.admin", Role::ProvincialAdmin, None, 1, "s").unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let options = ServeOptions { workers: Some(1), ..ServeOptions::default() };
+    let server = Application::with_pool(pool, keys, listener, options).unwrap().into_server();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let client = awc::Client::default();
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let send = |method: Method, path: &str, body: Option<serde_json::Value>| {
+        let mut request = client.request(method, format!("{base}{path}")).insert_header(("authorization", format!("Bearer {token}")));
+        if body.is_some() {
+            request = request.insert_header(("content-type", "application/json"));
+        }
+        async move {
+            let mut res = match body {
+                Some(body) => request.send_body(serde_json::to_vec(&body).unwrap()).await,
+                None => request.send().await,
+            }
+            .unwrap();
+            let bytes = res.body().await.unwrap();
+            let retry = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            (res.status().as_u16(), serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default(), retry)
+        }
+    };
+    // Writes fill the last free space, then fail: 503, never 500.
+    let mut full = None;
+    for n in 0..200 {
+        let body = crate::helpers::project_body(json!({"name": format!("填满磁盘 {n} {}", "长".repeat(150))}));
+        let (status, problem, retry) = send(Method::POST, "/projects", Some(body)).await;
+        assert!(status == 201 || status == 503, "{status} {problem}");
+        if status == 503 {
+            full = Some((problem, retry));
+            break;
+        }
+    }
+    let (problem, retry) = full.expect("the page limit is reached within 200 writes");
+    assert_eq!(problem["type"], "/problems/storage-unavailable", "{problem}");
+    assert_eq!(retry.as_deref(), Some("30"));
+    assert_eq!(send(Method::GET, "/health/ready", None).await.0, 503);
+    assert_eq!(send(Method::GET, "/projects", None).await.0, 200, "reads still work");
+    // A failed login that cannot be counted is 503, not 500 (while pages
+    // with room remain it is counted and 401).
+    for n in 0..40 {
+        let body = json!({"username": format!("nobody{n}"), "password": "wrong password!"});
+        let (status, problem, _) = send(Method::POST, "/auth/login", Some(body)).await;
+        assert!(status == 401 || status == 503, "{status} {problem}");
+        if status == 503 {
+            assert_eq!(problem["type"], "/problems/storage-unavailable", "{problem}");
+            break;
+        }
     }
     handle.stop(false).await;
 }

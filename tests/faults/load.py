@@ -4,7 +4,8 @@ storm. Standard library only; loopback only; every loop is bounded by a
 duration or a count. Results are JSON on stdout for the calling script.
 
   load.py writers  --base URL --token T --writers 20 --seconds 30 --out acked.json
-  load.py storm    --base URL --token T --username U --password P --logins 200 --read-id ID
+  load.py reads    --base URL --token T --read-id ID --seconds 5
+  load.py storm    --base URL --username U --password P --logins 200
 """
 
 import argparse
@@ -98,22 +99,36 @@ def writers(args):
     print()
 
 
-def storm(args):
-    """Reads of one record, first alone (idle p99), then beside a storm of
-    logins (all at once, each thread one login); readiness probed during it."""
+def reads(args):
+    """Reads of one record by two clients for a while: count, failures, p99."""
     path = f"/api/v1/projects/{args.read_id}"
+    out, lock = [], threading.Lock()
+    end = time.monotonic() + args.seconds
 
-    def read_for(seconds, out, stop=None):
-        end = time.monotonic() + seconds
-        while time.monotonic() < end and not (stop and stop.is_set()):
+    def reader():
+        while time.monotonic() < end:
             status, _, s = request(args.base, "GET", path, args.token)
-            out.append((status, s))
+            with lock:
+                out.append((status, s))
 
-    idle = []
-    read_for(args.idle_seconds, idle)
-    storm_reads, logins, ready, lock = [], {}, [], threading.Lock()
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ok = [s for st, s in out if st == 200]
+    p99 = percentile(ok, 99)
+    json.dump({"reads": len(out), "failures": len(out) - len(ok),
+               "p99_ms": None if p99 is None else round(p99 * 1000, 1)}, sys.stdout)
+    print()
+
+
+def storm(args):
+    """A storm of logins, all at once (each thread one login), with readiness
+    probed during it. The reads to compare run in another process
+    (`reads`), so that these threads do not slow their measurement."""
+    logins, ready, lock = {}, [], threading.Lock()
     stop = threading.Event()
-    readers = [threading.Thread(target=read_for, args=(120, storm_reads, stop)) for _ in range(2)]
 
     def login():
         status, _, s = request(args.base, "POST", "/api/v1/auth/login", None,
@@ -129,27 +144,18 @@ def storm(args):
 
     storm_threads = [threading.Thread(target=login) for _ in range(args.logins)]
     prober = threading.Thread(target=probe_ready)
-    for t in readers:
-        t.start()
     prober.start()
     for t in storm_threads:
         t.start()
     for t in storm_threads:
         t.join()
     stop.set()
-    for t in readers:
-        t.join()
     prober.join()
 
     def ms(v):
         return None if v is None else round(v * 1000, 1)
 
-    idle_ok = [s for st, s in idle if st == 200]
-    storm_ok = [s for st, s in storm_reads if st == 200]
     result = {
-        "idle_reads": len(idle), "idle_p99_ms": ms(percentile(idle_ok, 99)),
-        "storm_reads": len(storm_reads), "storm_read_failures": sum(1 for st, _ in storm_reads if st != 200),
-        "storm_p99_ms": ms(percentile(storm_ok, 99)),
         "logins": {str(k): {"count": len(v), "p50_ms": ms(percentile(v, 50)), "max_ms": ms(max(v))} for k, v in logins.items()},
         "ready_max_ms": ms(max((s for _, s in ready), default=None)),
         "ready_statuses": sorted({st for st, _ in ready}),
@@ -167,16 +173,18 @@ def main():
     w.add_argument("--writers", type=int, default=20)
     w.add_argument("--seconds", type=float, default=30)
     w.add_argument("--out", required=True)
+    r = sub.add_parser("reads")
+    r.add_argument("--base", required=True)
+    r.add_argument("--token", required=True)
+    r.add_argument("--read-id", required=True)
+    r.add_argument("--seconds", type=float, default=5)
     s = sub.add_parser("storm")
     s.add_argument("--base", required=True)
-    s.add_argument("--token", required=True)
     s.add_argument("--username", required=True)
     s.add_argument("--password", required=True)
     s.add_argument("--logins", type=int, default=200)
-    s.add_argument("--read-id", required=True)
-    s.add_argument("--idle-seconds", type=float, default=5)
     args = parser.parse_args()
-    {"writers": writers, "storm": storm}[args.command](args)
+    {"writers": writers, "reads": reads, "storm": storm}[args.command](args)
 
 
 if __name__ == "__main__":
