@@ -8,6 +8,7 @@ mod access;
 mod auth;
 mod errors;
 mod funds;
+mod money_migration;
 mod investors;
 mod openapi;
 mod parks_meta_health;
