@@ -57,9 +57,10 @@ pub fn seed(pool: &DbPool) -> Result<usize, ApiError> {
         return Ok(0);
     }
     let caller = Caller::system(DEMO_USER);
+    let group = add_demo_groups(&mut conn, &caller)?;
     let mut investor_ids = Vec::new();
     for demo in INVESTORS {
-        investor_ids.push((demo.park, add_investor(&mut conn, &caller, demo)?));
+        investor_ids.push((demo.park, add_investor(&mut conn, &caller, demo, &group)?));
     }
     for demo in DEMOS {
         // Each project is backed by the first demo investor of its park.
@@ -96,7 +97,32 @@ const INVESTORS: &[DemoInvestor] = &[
     DemoInvestor { park: "chenzhou", name: "林志成", kind: InvestorKind::Individual, origin: Origin::Taiwan, region: "高雄", ubn: None, uscc: None, top100: false, industries: &[Ind::ModernServices], status: InvestorStatus::Prospect, settled_on: None },
 ];
 
-fn add_investor(conn: &mut DbConnection, caller: &Caller, demo: &DemoInvestor) -> Result<String, ApiError> {
+/// A few made-up groups of the top-100 list, named as demo data: the real
+/// list is the province's to load. Returns the first group's id.
+fn add_demo_groups(conn: &mut DbConnection, caller: &Caller) -> Result<String, ApiError> {
+    let mut first = String::new();
+    for (rank, name, members) in [
+        (1, "示例半导体集团（演示数据）", vec!["華芯半導體股份有限公司"]),
+        (2, "示例精密机械集团（演示数据）", vec!["示例精密机械股份有限公司"]),
+        (3, "示例医疗器材集团（演示数据）", vec![]),
+    ] {
+        let group = crate::top100::create(conn, caller, crate::top100::NewTop100 {
+            rank,
+            group_name: name.into(),
+            group_name_en: None,
+            taiwan_business_id: None,
+            member_names: members.into_iter().map(Into::into).collect(),
+            list_source: "演示数据，并非真实榜单 (demo data, not a real ranking)".into(),
+            list_year: 2024,
+        })?;
+        if first.is_empty() {
+            first = group.id;
+        }
+    }
+    Ok(first)
+}
+
+fn add_investor(conn: &mut DbConnection, caller: &Caller, demo: &DemoInvestor, group: &str) -> Result<String, ApiError> {
     let fields = InvestorFields {
         park_code: Some(demo.park.into()),
         kind: demo.kind,
@@ -106,7 +132,9 @@ fn add_investor(conn: &mut DbConnection, caller: &Caller, demo: &DemoInvestor) -
         region: demo.region.into(),
         taiwan_business_id: demo.ubn.map(Into::into),
         unified_social_credit_code: demo.uscc.map(Into::into),
-        taiwan_top100: demo.top100,
+        taiwan_top100: None,
+        top100_id: if demo.top100 { group.parse().ok() } else { None },
+        third_place_recognised_on: None,
         industries: demo.industries.to_vec(),
         status: demo.status,
         settled_on: demo.settled_on.and_then(|d| d.parse().ok()),
@@ -128,6 +156,18 @@ fn add_investor(conn: &mut DbConnection, caller: &Caller, demo: &DemoInvestor) -
         }
     }
     Ok(investor.id)
+}
+
+/// Records a fund in place on `project`, and verifies it as the province.
+fn add_fund(conn: &mut DbConnection, caller: &Caller, project: &Project, on: Option<NaiveDate>, amount: i64, verify: bool) -> Result<(), ApiError> {
+    let Some(on) = on else { return Ok(()) };
+    let body = json!({"received_on": on, "amount_usd": amount, "evidence": "bank_receipt", "evidence_ref": "演示-0001"});
+    let fund = records::child::create::<crate::funds::Fund>(conn, caller, &project.id, body)?;
+    if verify {
+        let decision = crate::funds::DecisionBody { decision: crate::funds::Decision::Verified, reason: Some("演示数据".into()) };
+        crate::funds::decide(conn, caller, &project.id, &fund.id, None, decision)?;
+    }
+    Ok(())
 }
 
 struct DemoTalent {
@@ -189,13 +229,17 @@ fn add(conn: &mut DbConnection, caller: &Caller, demo: &Demo, investor: Option<S
         stage: Stage::Lead,
         planned_investment_usd: demo.planned_musd * 1_000_000,
         actual_investment_usd: None,
+        contracted_investment_usd: None,
         hq_type: (demo.planned_musd >= 80).then_some(HqType::RegionalHq),
         high_tech: demo.high_tech,
         land_area_mu: Some((demo.planned_musd as f64 * 1.5).round()),
         first_contact_on: first_contact,
         signed_on: None,
+        registered_on: None,
         started_on: None,
         operating_on: None,
+        planned_start_on: None,
+        planned_operating_on: None,
         owner_id: None,
         investor_ids: investor.and_then(|id| id.parse().ok()).into_iter().collect(),
         tags: demo.tags.iter().map(|t| (*t).to_owned()).collect(),
@@ -208,18 +252,25 @@ fn add(conn: &mut DbConnection, caller: &Caller, demo: &Demo, investor: Option<S
         match stage {
             Stage::Signed => {
                 patch["signed_on"] = json!(date);
+                patch["contracted_investment_usd"] = json!(project.planned_investment_usd);
             }
             Stage::UnderConstruction => {
                 patch["started_on"] = json!(date);
-                patch["actual_investment_usd"] = json!(project.planned_investment_usd / 3);
+            }
+            Stage::Registered => {
+                // A first third of the contract arrives on signing and is verified.
+                add_fund(conn, caller, &project, project.signed_on, project.planned_investment_usd / 3, true)?;
             }
             Stage::Operating => {
                 patch["operating_on"] = json!(date);
-                patch["actual_investment_usd"] = json!(project.planned_investment_usd);
+                // A second third on the start of construction, still to be verified.
+                add_fund(conn, caller, &project, project.started_on, project.planned_investment_usd / 3, false)?;
             }
             _ => {}
         }
-        project = records::update::<Project>(conn, caller, &project.id, &IfMatch::Versions(vec![project.version]), patch)?;
+        // A fund moves the project's version: write over the current one.
+        let current = records::get::<Project>(conn, &crate::auth::ParkScope::All, &project.id)?;
+        project = records::update::<Project>(conn, caller, &project.id, &IfMatch::Versions(vec![current.version]), patch)?;
     }
     Ok(())
 }

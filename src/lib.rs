@@ -12,6 +12,7 @@ pub mod contact;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod funds;
 pub mod health;
 pub mod http;
 pub mod links;
@@ -28,8 +29,10 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod talents;
+pub mod targets;
 pub mod telemetry;
 pub mod text;
+pub mod top100;
 pub mod users;
 pub mod vocab;
 

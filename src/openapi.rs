@@ -22,6 +22,9 @@ use utoipa_actix_web::AppExt;
         (name = "auth", description = "Logins, token refresh and logout"),
         (name = "users", description = "Users, their roles and parks"),
         (name = "parks", description = "The parks of the cooperation zone"),
+        (name = "funds", description = "Funds in place (到位资金) of a project, with evidence and the province's verification"),
+        (name = "top100", description = "Taiwan's top-100 groups (台湾地区前百大企业): the province's reference list"),
+        (name = "targets", description = "The 2025 targets, per park and on any date, down to the rows counted"),
         (name = "meta", description = "Vocabularies and their labels"),
         (name = "health", description = "Liveness and readiness"),
     ),
@@ -55,7 +58,7 @@ pub fn finish(mut doc: Document) -> Document {
         if let Some(delete) = item.delete.as_mut() {
             optional_if_match(delete);
         }
-        for operation in [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete].into_iter().flatten() {
+        for operation in [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten() {
             add_common_problems(operation);
         }
     }

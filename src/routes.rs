@@ -5,7 +5,7 @@
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::{auth, health, investors, meta, parks, projects, talents, users};
+use crate::{auth, funds, health, investors, meta, parks, projects, talents, targets, top100, users};
 
 /// The API under `/api/v1`, described for the OpenAPI document as it is routed.
 pub fn api_routes(cfg: &mut ServiceConfig) {
@@ -24,12 +24,20 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(meta::enums)
             .service(parks::handlers::list_parks)
             .service(parks::handlers::get_park)
+            .service(parks::handlers::create_park)
+            .service(parks::handlers::update_park)
             .service(projects::handlers::list_projects)
             .service(projects::handlers::create_project)
             .service(projects::handlers::get_project)
             .service(projects::handlers::update_project)
             .service(projects::handlers::delete_project)
             .service(projects::handlers::project_history)
+            .service(funds::handlers::list_funds)
+            .service(funds::handlers::create_fund)
+            .service(funds::handlers::get_fund)
+            .service(funds::handlers::update_fund)
+            .service(funds::handlers::delete_fund)
+            .service(funds::handlers::decide_fund)
             .service(investors::handlers::list_investors)
             .service(investors::handlers::match_investors)
             .service(investors::handlers::create_investor)
@@ -57,6 +65,16 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(talents::handlers::get_talent)
             .service(talents::handlers::update_talent)
             .service(talents::handlers::delete_talent)
-            .service(talents::handlers::talent_history),
+            .service(talents::handlers::talent_history)
+            .service(top100::handlers::list_top100)
+            .service(top100::handlers::create_top100)
+            .service(top100::handlers::update_top100)
+            .service(top100::handlers::delete_top100)
+            .service(top100::handlers::top100_candidates)
+            .service(targets::handlers::get_targets)
+            .service(targets::handlers::get_target_settings)
+            .service(targets::handlers::put_target_settings)
+            .service(targets::handlers::get_target_items)
+            .service(targets::handlers::get_target_series),
     );
 }

@@ -244,6 +244,7 @@ vocabulary! {
     Origin as "origin" {
         Taiwan = "taiwan", "台湾地区", "Taiwan";
         MainlandTaiwanFunded = "mainland_taiwan_funded", "大陆台资企业", "Taiwan-funded firm already in the mainland";
+        ThirdPlace = "third_place", "第三地转投资", "Taiwanese capital invested through a third place (BVI, Samoa, Hong Kong…)";
         Other = "other", "其他", "Other";
     }
 }
@@ -329,6 +330,27 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// 到位资金凭证: the evidence a fund in place is recorded with.
+    FundEvidence as "fund_evidence" {
+        CapitalVerification = "capital_verification", "验资报告", "Capital verification report";
+        BankReceipt = "bank_receipt", "银行进账单", "Bank receipt";
+        FxRegistration = "fx_registration", "外汇登记凭证", "Foreign-exchange registration";
+        MofcomStatistics = "mofcom_statistics", "商务部统计数据", "MOFCOM statistics";
+        EquipmentInvoice = "equipment_invoice", "设备发票", "Equipment invoice";
+        Other = "other", "其他", "Other";
+    }
+}
+
+vocabulary! {
+    /// 核实状态: whether the province has verified a fund.
+    FundStatus as "fund_status" {
+        Pending = "pending", "待核实", "Pending";
+        Verified = "verified", "已核实", "Verified";
+        Rejected = "rejected", "不予认定", "Rejected";
+    }
+}
+
 /// Every vocabulary with its labels, keyed by vocabulary name.
 pub fn all_vocabularies() -> Vec<(&'static str, Vec<Label>)> {
     vec![
@@ -348,6 +370,8 @@ pub fn all_vocabularies() -> Vec<(&'static str, Vec<Label>)> {
         (Recognition::NAME, Recognition::labels()),
         (ProgrammeLevel::NAME, ProgrammeLevel::labels()),
         (ProgrammeStatus::NAME, ProgrammeStatus::labels()),
+        (FundEvidence::NAME, FundEvidence::labels()),
+        (FundStatus::NAME, FundStatus::labels()),
     ]
 }
 

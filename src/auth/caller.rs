@@ -195,6 +195,20 @@ impl Caller {
     }
 }
 
+/// The province's own data: the parks, the top-100 reference list, the
+/// target settings and the verification of funds (到位资金核实).
+impl Caller {
+    /// Parks, the top-100 list and the target settings: provincial_admin only.
+    pub fn may_manage_reference_data(&self) -> bool {
+        self.role() == Role::ProvincialAdmin
+    }
+
+    /// Whether a fund is verified or rejected is the province's decision.
+    pub fn may_decide_funds(&self) -> bool {
+        self.role() == Role::ProvincialAdmin
+    }
+}
+
 /// Every protected handler takes a `Caller`: the bearer token is verified
 /// (signature, algorithm, issuer, audience, times), then checked live in the
 /// database (not revoked; the user still active at the same token version).

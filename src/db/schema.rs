@@ -9,6 +9,11 @@ diesel::table! {
         focus_industries -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        active -> Bool,
+        baseline_output_2020_cny -> Nullable<BigInt>,
+        created_by -> Text,
+        updated_by -> Text,
+        version -> Integer,
     }
 }
 
@@ -168,6 +173,8 @@ diesel::table! {
         updated_by -> Text,
         version -> Integer,
         deleted_at -> Nullable<Timestamp>,
+        third_place_recognised_on -> Nullable<Date>,
+        top100_id -> Nullable<Text>,
     }
 }
 
@@ -253,3 +260,97 @@ diesel::joinable!(investor_figures -> investors (investor_id));
 diesel::allow_tables_to_appear_in_same_query!(investors, project_investors);
 diesel::allow_tables_to_appear_in_same_query!(investors, projects);
 diesel::allow_tables_to_appear_in_same_query!(talents, investors);
+
+diesel::table! {
+    top100 (id) {
+        id -> Text,
+        rank -> Integer,
+        group_name -> Text,
+        group_name_en -> Nullable<Text>,
+        taiwan_business_id -> Nullable<Text>,
+        member_names -> Text,
+        list_source -> Text,
+        list_year -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by -> Text,
+        updated_by -> Text,
+        version -> Integer,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    funds (id) {
+        id -> Text,
+        project_id -> Text,
+        park_code -> Text,
+        received_on -> Date,
+        amount_usd -> BigInt,
+        evidence -> Text,
+        evidence_ref -> Text,
+        note -> Nullable<Text>,
+        status -> Text,
+        decided_by -> Nullable<Text>,
+        decided_on -> Nullable<Date>,
+        reason -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by -> Text,
+        updated_by -> Text,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    target_settings (id) {
+        id -> Integer,
+        period_from -> Date,
+        period_to -> Date,
+        new_taiwan_investment_usd -> BigInt,
+        taiwan_funded_enterprises -> BigInt,
+        taiwan_top100_present -> BigInt,
+        taiwan_funded_output_ratio -> Double,
+        park_shares -> Text,
+        version -> Integer,
+        updated_at -> Timestamp,
+        updated_by -> Text,
+    }
+}
+
+// The columns of `projects` that money and the targets read and write. A
+// second name for the same table: `projects` is at diesel's 32-column limit,
+// and the 64-column feature would double the build of the whole crate.
+diesel::table! {
+    #[sql_name = "projects"]
+    projects_money (id) {
+        id -> Text,
+        park_code -> Text,
+        name -> Text,
+        stage -> Text,
+        signed_on -> Nullable<Date>,
+        actual_investment_usd -> Nullable<BigInt>,
+        contracted_investment_usd -> Nullable<BigInt>,
+        registered_on -> Nullable<Date>,
+        planned_start_on -> Nullable<Date>,
+        planned_operating_on -> Nullable<Date>,
+        version -> Integer,
+        updated_at -> Timestamp,
+        updated_by -> Text,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(funds -> projects_money (project_id));
+diesel::joinable!(investors -> top100 (top100_id));
+diesel::allow_tables_to_appear_in_same_query!(funds, projects_money);
+diesel::allow_tables_to_appear_in_same_query!(projects_money, project_investors);
+diesel::allow_tables_to_appear_in_same_query!(projects_money, investors);
+diesel::allow_tables_to_appear_in_same_query!(projects_money, parks);
+diesel::allow_tables_to_appear_in_same_query!(funds, parks);
+diesel::allow_tables_to_appear_in_same_query!(funds, project_investors);
+diesel::allow_tables_to_appear_in_same_query!(funds, investors);
+diesel::allow_tables_to_appear_in_same_query!(top100, investors);
+diesel::allow_tables_to_appear_in_same_query!(investor_figures, investors);
+diesel::allow_tables_to_appear_in_same_query!(parks, investors);

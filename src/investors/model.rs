@@ -29,8 +29,14 @@ pub struct Investor {
     /// 统一社会信用代码 (GB 32100-2015): 18 characters with a valid check character.
     #[schema(example = "91350100M000100Y43")]
     pub unified_social_credit_code: Option<String>,
-    /// 台湾地区前百大企业.
+    /// 台湾地区前百大企业, read-only: true when linked to the top-100 list (`top100_id`).
     pub taiwan_top100: bool,
+    /// The group of the top-100 list (`/top100`) this investor belongs to.
+    pub top100_id: Option<String>,
+    /// For origin `third_place` (第三地转投资): the day the provincial commerce
+    /// department and Taiwan affairs office recognised it as Taiwanese. It
+    /// counts as Taiwanese from that day.
+    pub third_place_recognised_on: Option<NaiveDate>,
     pub industries: Vec<Industry>,
     pub status: InvestorStatus,
     /// The date it settled in the park as a Taiwan-funded enterprise.
@@ -81,8 +87,16 @@ pub struct InvestorFields {
     #[serde(default)]
     #[schema(example = "91350100M000100Y43")]
     pub unified_social_credit_code: Option<String>,
+    /// Read-only (true when `top100_id` is set); sending it is refused.
+    #[serde(default, skip_serializing)]
+    #[schema(read_only, value_type = Option<bool>)]
+    pub taiwan_top100: Option<bool>,
+    /// A group of the top-100 list (`/top100`).
     #[serde(default)]
-    pub taiwan_top100: bool,
+    pub top100_id: Option<Uuid>,
+    /// Only with origin `third_place`: the day it was recognised as Taiwanese; not in the future.
+    #[serde(default)]
+    pub third_place_recognised_on: Option<NaiveDate>,
     #[serde(default)]
     #[schema(max_items = 10)]
     pub industries: Vec<Industry>,
@@ -136,4 +150,6 @@ pub struct InvestorRow {
     pub updated_by: String,
     pub version: i32,
     pub deleted_at: Option<NaiveDateTime>,
+    pub third_place_recognised_on: Option<NaiveDate>,
+    pub top100_id: Option<String>,
 }

@@ -13,7 +13,7 @@ use super::model::{Investor, InvestorFields, InvestorRow};
 use super::{identifiers, rules};
 use crate::auth::ParkScope;
 use crate::clock;
-use crate::db::schema::{investors, project_investors, projects};
+use crate::db::schema::{investors, project_investors, projects, top100};
 use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
 use crate::http::{Page, Sort};
@@ -88,7 +88,7 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: InvestorFilter) 
         query = query.filter(any);
     }
     if let Some(top) = filter.taiwan_top100 {
-        query = query.filter(investors::taiwan_top100.eq(top));
+        query = query.filter(investors::top100_id.is_not_null().eq(top));
     }
     match filter.settled {
         Some(true) => query = query.filter(investors::settled_on.is_not_null()),
@@ -137,7 +137,9 @@ impl Record for Investor {
             region: i.region.clone(),
             taiwan_business_id: i.taiwan_business_id.clone(),
             unified_social_credit_code: i.unified_social_credit_code.clone(),
-            taiwan_top100: i.taiwan_top100,
+            taiwan_top100: None,
+            top100_id: i.top100_id.as_deref().and_then(|id| uuid::Uuid::parse_str(id).ok()),
+            third_place_recognised_on: i.third_place_recognised_on,
             industries: i.industries.clone(),
             status: i.status,
             settled_on: i.settled_on,
@@ -162,6 +164,16 @@ impl Record for Investor {
                 errors.push(FieldError::new("referred_by_id", "self", "an investor cannot refer itself"));
             } else {
                 errors.extend(links::check_investors(conn, park, &[referrer], "referred_by_id")?);
+            }
+        }
+        if let Some(group) = f.top100_id.map(|g| g.to_string()) {
+            let live: i64 = top100::table
+                .filter(top100::id.eq(&group))
+                .filter(top100::deleted_at.is_null())
+                .count()
+                .get_result(conn)?;
+            if live == 0 {
+                errors.push(FieldError::new("top100_id", "unknown", "no group of the top-100 list has this id"));
             }
         }
         if !errors.is_empty() {
@@ -197,7 +209,9 @@ impl Record for Investor {
             region: f.region.clone(),
             taiwan_business_id: f.taiwan_business_id.clone(),
             unified_social_credit_code: f.unified_social_credit_code.clone(),
-            taiwan_top100: f.taiwan_top100,
+            taiwan_top100: f.top100_id.is_some(),
+            top100_id: f.top100_id.map(|id| id.to_string()),
+            third_place_recognised_on: f.third_place_recognised_on,
             industries: json_list(&values(&f.industries)),
             status: f.status.to_string(),
             settled_on: f.settled_on,
@@ -339,7 +353,9 @@ fn assemble(conn: &mut DbConnection, rows: Vec<InvestorRow>) -> Result<Vec<Inves
                 region: row.region,
                 taiwan_business_id: row.taiwan_business_id,
                 unified_social_credit_code: row.unified_social_credit_code,
-                taiwan_top100: row.taiwan_top100,
+                taiwan_top100: row.top100_id.is_some(),
+                top100_id: row.top100_id,
+                third_place_recognised_on: row.third_place_recognised_on,
                 settled_on: row.settled_on,
                 referred_by_id: row.referred_by_id,
                 notes: row.notes,

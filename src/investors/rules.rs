@@ -4,7 +4,7 @@ use super::identifiers::{self, Invalid};
 use super::model::InvestorFields;
 use crate::error::FieldError;
 use crate::text::{self, Lines};
-use crate::vocab::InvestorStatus;
+use crate::vocab::{InvestorStatus, Origin};
 
 const MAX_INDUSTRIES: usize = 10;
 
@@ -81,6 +81,24 @@ pub fn check(f: &InvestorFields, today: chrono::NaiveDate) -> Vec<FieldError> {
     }
     if f.settled_on.is_some_and(|d| d > today) {
         errors.push(FieldError::new("settled_on", "range", "must not be in the future"));
+    }
+    if f.taiwan_top100.is_some() {
+        errors.push(FieldError::new(
+            "taiwan_top100",
+            "read_only",
+            "follows the link to the top-100 list: set top100_id (see /top100/{id}/candidates)",
+        ));
+    }
+    match (f.origin, f.third_place_recognised_on) {
+        (Origin::ThirdPlace, Some(d)) if d > today => {
+            errors.push(FieldError::new("third_place_recognised_on", "range", "must not be in the future"));
+        }
+        (Origin::ThirdPlace, _) | (_, None) => {}
+        (_, Some(_)) => errors.push(FieldError::new(
+            "third_place_recognised_on",
+            "origin_mismatch",
+            "is only for origin third_place (第三地转投资)",
+        )),
     }
     errors.sort_by(|a, b| a.field.cmp(&b.field));
     errors

@@ -1,9 +1,11 @@
-use actix_web::{get, web, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 
-use super::Park;
+use super::{NewPark, Park, ParkPatch};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
+use crate::http::{created, if_match, versioned, Json};
 use crate::state::AppState;
 
 /// List the parks of the cooperation zone.
@@ -27,7 +29,7 @@ pub async fn list_parks(state: web::Data<AppState>, _caller: Caller) -> Result<H
     tag = "parks",
     params(("code" = String, Path, description = "The park's code", example = "yueyang")),
     responses(
-        (status = 200, description = "The park", body = Park),
+        (status = 200, description = "The park", body = Park, headers(("ETag" = String))),
         (status = 404, description = "No such park", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -39,5 +41,53 @@ pub async fn get_park(
 ) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
     let park = db::run(&state.pool, move |conn| super::find(conn, &code)).await?;
-    park.map(|p| HttpResponse::Ok().json(p)).ok_or(ApiError::NotFound("park"))
+    park.map(|p| versioned(StatusCode::OK, &p, p.version)).ok_or(ApiError::NotFound("park"))
+}
+
+/// Create a park (provincial_admin).
+#[utoipa::path(
+    operation_id = "createPark",
+    tag = "parks",
+    request_body = NewPark,
+    responses(
+        (status = 201, description = "Created", body = Park, headers(("Location" = String), ("ETag" = String))),
+        (status = 403, description = "Only a provincial administrator creates parks", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A park with this code exists", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/parks")]
+pub async fn create_park(state: web::Data<AppState>, caller: Caller, body: Json<NewPark>) -> Result<HttpResponse, ApiError> {
+    let park = db::run(&state.pool, move |conn| super::create(conn, &caller, body.0)).await?;
+    Ok(created(&format!("/api/v1/parks/{}", park.code), &park, Some(park.version)))
+}
+
+/// Change a park's name, focus industries, active flag or 2020 baseline
+/// (provincial_admin); `If-Match` must carry the version read.
+#[utoipa::path(
+    operation_id = "updatePark",
+    tag = "parks",
+    request_body = ParkPatch,
+    params(
+        ("code" = String, Path, description = "The park's code", example = "yueyang"),
+        ("If-Match" = String, Header, description = "The ETag read"),
+    ),
+    responses(
+        (status = 200, description = "The changed park", body = Park, headers(("ETag" = String))),
+        (status = 403, description = "Only a provincial administrator changes parks", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/parks/{code}")]
+pub async fn update_park(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    code: web::Path<String>,
+    body: Json<ParkPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    let expected = if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
+    let park = db::run(&state.pool, move |conn| super::update(conn, &caller, &code, &expected, body.0)).await?;
+    Ok(versioned(StatusCode::OK, &park, park.version))
 }

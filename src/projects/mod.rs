@@ -3,6 +3,7 @@
 
 pub mod handlers;
 mod model;
+mod money;
 pub(crate) mod queries;
 mod rules;
 

@@ -26,8 +26,12 @@ pub struct Project {
     /// Planned investment in whole US dollars.
     #[schema(example = 120000000)]
     pub planned_investment_usd: i64,
-    /// 到位资金: capital that has actually arrived, whole US dollars.
+    /// 到位资金, read-only: the sum of the project's verified funds
+    /// (`/projects/{id}/funds`), whole US dollars; none before the first is verified.
     pub actual_investment_usd: Option<i64>,
+    /// 合同投资额: the contracted investment, whole US dollars, set once signed.
+    #[schema(example = 100000000)]
+    pub contracted_investment_usd: Option<i64>,
     pub hq_type: Option<HqType>,
     /// 高精尖新: high-end, precision, cutting-edge or new.
     pub high_tech: bool,
@@ -35,8 +39,12 @@ pub struct Project {
     pub land_area_mu: Option<f64>,
     pub first_contact_on: Option<NaiveDate>,
     pub signed_on: Option<NaiveDate>,
+    /// 注册落地: the date the project's company was registered.
+    pub registered_on: Option<NaiveDate>,
     pub started_on: Option<NaiveDate>,
     pub operating_on: Option<NaiveDate>,
+    pub planned_start_on: Option<NaiveDate>,
+    pub planned_operating_on: Option<NaiveDate>,
     /// The user who owns the project in the park's team.
     pub owner_id: Option<String>,
     pub investor_ids: Vec<String>,
@@ -101,10 +109,16 @@ pub struct ProjectFields {
     /// Whole US dollars.
     #[schema(minimum = 0, maximum = 1000000000000_i64)]
     pub planned_investment_usd: i64,
-    /// 到位资金, whole US dollars.
+    /// Read-only: the sum of the verified funds. Sending it is refused
+    /// (422); record money with `POST /projects/{id}/funds`.
+    #[serde(default, skip_serializing)]
+    #[schema(read_only)]
+    pub actual_investment_usd: Option<i64>,
+    /// 合同投资额, whole US dollars: from the stage `signed` on; raising it
+    /// later is 增资 (audited like every change). Funds never add up to more.
     #[serde(default)]
     #[schema(minimum = 0, maximum = 1000000000000_i64)]
-    pub actual_investment_usd: Option<i64>,
+    pub contracted_investment_usd: Option<i64>,
     #[serde(default)]
     pub hq_type: Option<HqType>,
     #[serde(default)]
@@ -116,10 +130,17 @@ pub struct ProjectFields {
     pub first_contact_on: Option<NaiveDate>,
     #[serde(default)]
     pub signed_on: Option<NaiveDate>,
+    /// From the stage `registered` on.
+    #[serde(default)]
+    pub registered_on: Option<NaiveDate>,
     #[serde(default)]
     pub started_on: Option<NaiveDate>,
     #[serde(default)]
     pub operating_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub planned_start_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub planned_operating_on: Option<NaiveDate>,
     /// An active user who may work in the project's park.
     #[serde(default)]
     pub owner_id: Option<Uuid>,

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::model::{Project, ProjectFields, ProjectRow, StageRow};
-use super::rules;
+use super::{money, rules};
 use crate::auth::ParkScope;
 use crate::clock;
 use crate::db::schema::{project_stage_history, projects};
@@ -100,7 +100,9 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> R
         )?
     };
     let cursor_of = |last: &ProjectRow| paging.cursor_after(last.created_at, last.updated_at, &last.id);
-    Page::from_rows(rows, limit, cursor_of, to_project)
+    let mut page = Page::from_rows(rows, limit, cursor_of, to_project)?;
+    money::fill(conn, &mut page.items)?;
+    Ok(page)
 }
 
 /// The visible projects that pass the list's filters other than `q`.
@@ -172,8 +174,10 @@ impl Record for Project {
     type Fields = ProjectFields;
     type View = Project;
 
-    fn view(_conn: &mut DbConnection, row: ProjectRow) -> Result<Project, ApiError> {
-        to_project(row)
+    fn view(conn: &mut DbConnection, row: ProjectRow) -> Result<Project, ApiError> {
+        let mut project = to_project(row)?;
+        money::fill(conn, std::slice::from_mut(&mut project))?;
+        Ok(project)
     }
 
     fn fields_of(p: &Project) -> ProjectFields {
@@ -186,14 +190,18 @@ impl Record for Project {
             attraction_mode: p.attraction_mode,
             stage: p.stage,
             planned_investment_usd: p.planned_investment_usd,
-            actual_investment_usd: p.actual_investment_usd,
+            actual_investment_usd: None,
+            contracted_investment_usd: p.contracted_investment_usd,
             hq_type: p.hq_type,
             high_tech: p.high_tech,
             land_area_mu: p.land_area_mu,
             first_contact_on: p.first_contact_on,
             signed_on: p.signed_on,
+            registered_on: p.registered_on,
             started_on: p.started_on,
             operating_on: p.operating_on,
+            planned_start_on: p.planned_start_on,
+            planned_operating_on: p.planned_operating_on,
             owner_id: p.owner_id.as_deref().and_then(|id| uuid::Uuid::parse_str(id).ok()),
             investor_ids: p.investor_ids.iter().filter_map(|id| uuid::Uuid::parse_str(id).ok()).collect(),
             tags: p.tags.clone(),
@@ -204,7 +212,7 @@ impl Record for Project {
     fn check(
         conn: &mut DbConnection,
         park: &str,
-        _id: &str,
+        id: &str,
         before: Option<&Project>,
         fields: &mut ProjectFields,
     ) -> Result<Vec<FieldError>, ApiError> {
@@ -218,6 +226,9 @@ impl Record for Project {
         let investor_ids: Vec<String> = fields.investor_ids.iter().map(uuid::Uuid::to_string).collect();
         if before.is_none_or(|b| b.investor_ids != investor_ids) {
             errors.extend(links::check_investors(conn, park, &investor_ids, "investor_ids")?);
+        }
+        if before.is_some() {
+            errors.extend(money::check_contract(conn, id, fields)?);
         }
         let owner = fields.owner_id.map(|id| id.to_string());
         if let Some(owner) = owner.as_deref().filter(|o| before.is_none_or(|b| b.owner_id.as_deref() != Some(*o))) {
@@ -237,7 +248,8 @@ impl Record for Project {
             attraction_mode: f.attraction_mode.to_string(),
             stage: f.stage.to_string(),
             planned_investment_usd: f.planned_investment_usd,
-            actual_investment_usd: f.actual_investment_usd,
+            // Kept by the funds (the sum of the verified ones), never by the fields.
+            actual_investment_usd: base.previous.and_then(|row| row.actual_investment_usd),
             hq_type: f.hq_type.map(|v| v.to_string()),
             high_tech: f.high_tech,
             land_area_mu: f.land_area_mu,
@@ -278,6 +290,7 @@ impl Record for Project {
         if stage_changed {
             record_stage(conn, id, after, stamp)?;
         }
+        money::write(conn, id, after)?;
         if links_changed || stage_changed {
             links::refresh_project_copies(conn, &[id.to_owned()])?;
         }
@@ -330,6 +343,10 @@ fn to_project(row: ProjectRow) -> Result<Project, ApiError> {
         summary: row.summary,
         planned_investment_usd: row.planned_investment_usd,
         actual_investment_usd: row.actual_investment_usd,
+        contracted_investment_usd: None,
+        registered_on: None,
+        planned_start_on: None,
+        planned_operating_on: None,
         high_tech: row.high_tech,
         land_area_mu: row.land_area_mu,
         first_contact_on: row.first_contact_on,

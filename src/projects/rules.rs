@@ -20,7 +20,7 @@ struct Limits<'a> {
     #[validate(range(min = 0, max = 1_000_000_000_000_i64, code = "range", message = "must be between 0 and 1000000000000 US dollars"))]
     planned_investment_usd: i64,
     #[validate(range(min = 0, max = 1_000_000_000_000_i64, code = "range", message = "must be between 0 and 1000000000000 US dollars"))]
-    actual_investment_usd: Option<i64>,
+    contracted_investment_usd: Option<i64>,
     #[validate(range(min = 0.0, max = 1_000_000.0, code = "range", message = "must be between 0 and 1000000 mu"))]
     land_area_mu: Option<f64>,
     #[validate(length(max = 100, code = "length", message = "must list at most 100 investors"))]
@@ -42,7 +42,7 @@ pub fn normalise(fields: &mut ProjectFields) {
 pub fn check(fields: &ProjectFields) -> Vec<FieldError> {
     let limits = Limits {
         planned_investment_usd: fields.planned_investment_usd,
-        actual_investment_usd: fields.actual_investment_usd,
+        contracted_investment_usd: fields.contracted_investment_usd,
         land_area_mu: fields.land_area_mu,
         investor_ids: &fields.investor_ids,
         tags: &fields.tags,
@@ -57,6 +57,7 @@ pub fn check(fields: &ProjectFields) -> Vec<FieldError> {
     check_tags(&fields.tags, &mut errors);
     check_unique(&fields.investor_ids, "investor_ids", &mut errors);
     check_dates(fields, &mut errors);
+    check_money(fields, &mut errors);
     errors.sort_by(|a, b| a.field.cmp(&b.field));
     errors
 }
@@ -86,9 +87,10 @@ pub fn milestone(fields: &ProjectFields, stage: Stage) -> Option<NaiveDate> {
     match stage {
         Stage::Lead | Stage::Negotiating => fields.first_contact_on,
         Stage::Signed => fields.signed_on,
+        Stage::Registered => fields.registered_on,
         Stage::UnderConstruction => fields.started_on,
         Stage::Operating => fields.operating_on,
-        Stage::Registered | Stage::Dropped => None,
+        Stage::Dropped => None,
     }
 }
 
@@ -131,13 +133,15 @@ fn check_dates(f: &ProjectFields, errors: &mut Vec<FieldError>) {
     let milestones = [
         ("first_contact_on", f.first_contact_on, Stage::Lead),
         ("signed_on", f.signed_on, Stage::Signed),
+        ("registered_on", f.registered_on, Stage::Registered),
         ("started_on", f.started_on, Stage::UnderConstruction),
         ("operating_on", f.operating_on, Stage::Operating),
     ];
-    for (name, date, _) in &milestones {
+    let planned = [("planned_start_on", f.planned_start_on), ("planned_operating_on", f.planned_operating_on)];
+    for (name, date) in milestones.iter().map(|(n, d, _)| (*n, *d)).chain(planned) {
         if let Some(date) = date {
-            if !(1949..=2100).contains(&chrono::Datelike::year(date)) {
-                errors.push(FieldError::new(*name, "range", "must be a date between 1949 and 2100"));
+            if !(1949..=2100).contains(&chrono::Datelike::year(&date)) {
+                errors.push(FieldError::new(name, "range", "must be a date between 1949 and 2100"));
             }
         }
     }
@@ -154,6 +158,11 @@ fn check_dates(f: &ProjectFields, errors: &mut Vec<FieldError>) {
             }
         }
     }
+    if let (Some(start), Some(operating)) = (f.planned_start_on, f.planned_operating_on) {
+        if operating < start {
+            errors.push(FieldError::new("planned_operating_on", "date_order", format!("must not be before planned_start_on ({start})")));
+        }
+    }
     if f.stage == Stage::Dropped {
         return; // a dropped project keeps whatever milestones it reached
     }
@@ -165,6 +174,24 @@ fn check_dates(f: &ProjectFields, errors: &mut Vec<FieldError>) {
                 format!("cannot be set while the stage is {} (it is set from {reached_at} on)", f.stage),
             ));
         }
+    }
+}
+
+/// 到位资金 is never written directly, and a contract exists only once signed.
+fn check_money(f: &ProjectFields, errors: &mut Vec<FieldError>) {
+    if f.actual_investment_usd.is_some() {
+        errors.push(FieldError::new(
+            "actual_investment_usd",
+            "read_only",
+            "is the sum of the verified funds; record money with POST /projects/{id}/funds",
+        ));
+    }
+    if f.contracted_investment_usd.is_some() && f.stage != Stage::Dropped && f.stage < Stage::Signed {
+        errors.push(FieldError::new(
+            "contracted_investment_usd",
+            "stage_mismatch",
+            format!("cannot be set while the stage is {} (it is set from signed on)", f.stage),
+        ));
     }
 }
 

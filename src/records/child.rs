@@ -66,6 +66,10 @@ pub trait Child: ChildTable {
         fields: &mut Self::Fields,
     ) -> Result<Vec<FieldError>, ApiError>;
     fn to_row(fields: &Self::Fields, base: ChildBase<'_>) -> Self::Row;
+    /// Refuses a removal the child's state forbids (a decided fund: 409).
+    fn check_remove(_view: &Self::View) -> Result<(), ApiError> {
+        Ok(())
+    }
     /// Keeps what the parent derives from its children current.
     fn after_write(_conn: &mut DbConnection, _parent_id: &str, _stamp: &Stamp) -> Result<(), ApiError> {
         Ok(())
@@ -208,6 +212,7 @@ pub fn delete<C: Child>(
         if expected.is_some_and(|e| !e.matches(version)) {
             return Err(ApiError::PreconditionFailed { current: version });
         }
+        C::check_remove(&before)?;
         if C::remove(conn, id, version)? == 0 {
             return Err(stale::<C>(conn, parent_id, id)?);
         }

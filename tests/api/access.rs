@@ -30,6 +30,10 @@ enum Rule {
     CreateUser,
     /// Read or change a user of the target park.
     ManageUser,
+    /// The province's reference data (parks, the top-100 list, target settings): provincial_admin only.
+    ProvincialAdmin,
+    /// Verify or reject a fund of a project of the target park: provincial_admin.
+    DecideFund,
 }
 
 /// Every documented operation, with its rule and its success status.
@@ -43,12 +47,30 @@ const MATRIX: &[(&str, &str, Rule, u16)] = &[
     ("GET", "/api/v1/meta/enums", Rule::AnyCaller, 200),
     ("GET", "/api/v1/parks", Rule::AnyCaller, 200),
     ("GET", "/api/v1/parks/{code}", Rule::AnyCaller, 200),
+    ("POST", "/api/v1/parks", Rule::ProvincialAdmin, 201),
+    ("PATCH", "/api/v1/parks/{code}", Rule::ProvincialAdmin, 200),
+    ("GET", "/api/v1/top100", Rule::AnyCaller, 200),
+    ("POST", "/api/v1/top100", Rule::ProvincialAdmin, 201),
+    ("PATCH", "/api/v1/top100/{id}", Rule::ProvincialAdmin, 200),
+    ("DELETE", "/api/v1/top100/{id}", Rule::ProvincialAdmin, 204),
+    ("GET", "/api/v1/top100/{id}/candidates", Rule::AnyCaller, 200),
+    ("GET", "/api/v1/targets", Rule::AnyCaller, 200),
+    ("GET", "/api/v1/targets/settings", Rule::AnyCaller, 200),
+    ("PUT", "/api/v1/targets/settings", Rule::ProvincialAdmin, 200),
+    ("GET", "/api/v1/targets/{key}/items", Rule::AnyCaller, 200),
+    ("GET", "/api/v1/targets/{key}/series", Rule::AnyCaller, 200),
     ("GET", "/api/v1/projects", Rule::AnyCaller, 200),
     ("POST", "/api/v1/projects", Rule::CreateRecord, 201),
     ("GET", "/api/v1/projects/{id}", Rule::ReadRecord, 200),
     ("PATCH", "/api/v1/projects/{id}", Rule::ChangeRecord, 200),
     ("DELETE", "/api/v1/projects/{id}", Rule::ChangeRecord, 204),
     ("GET", "/api/v1/projects/{id}/history", Rule::ReadRecord, 200),
+    ("GET", "/api/v1/projects/{id}/funds", Rule::ReadRecord, 200),
+    ("POST", "/api/v1/projects/{id}/funds", Rule::ChangeRecord, 201),
+    ("GET", "/api/v1/projects/{id}/funds/{child_id}", Rule::ReadRecord, 200),
+    ("PATCH", "/api/v1/projects/{id}/funds/{child_id}", Rule::ChangeRecord, 200),
+    ("DELETE", "/api/v1/projects/{id}/funds/{child_id}", Rule::ChangeRecord, 204),
+    ("POST", "/api/v1/projects/{id}/funds/{child_id}/verification", Rule::DecideFund, 200),
     ("GET", "/api/v1/investors", Rule::AnyCaller, 200),
     ("GET", "/api/v1/investors/matches", Rule::AnyCaller, 200),
     ("POST", "/api/v1/investors", Rule::CreateRecord, 201),
@@ -108,6 +130,12 @@ fn expected(rule: Rule, success: u16, who: Who, park: &str) -> u16 {
         },
         Rule::ListUsers => if admin { success } else { 403 },
         Rule::CreateUser => if admin && sees(who, park) { success } else { 403 },
+        Rule::ProvincialAdmin => if who == Who::ProvincialAdmin { success } else { 403 },
+        Rule::DecideFund => match (sees(who, park), who == Who::ProvincialAdmin) {
+            (false, _) => 404,
+            (true, false) => 403,
+            (true, true) => success,
+        },
         Rule::ManageUser => match (admin, sees(who, park)) {
             (false, _) => 403,
             (true, false) => 404,
@@ -121,6 +149,24 @@ async fn targets(app: &TestApp, path: &str, park: &str) -> (String, String) {
     let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
     if path.starts_with("/api/v1/users") {
         return (app.user_ids[&if park == "yueyang" { Who::ParkViewer } else { Who::OtherParkStaff }].clone(), String::new());
+    }
+    if path.starts_with("/api/v1/parks") || path.starts_with("/api/v1/targets") {
+        return (String::new(), String::new());
+    }
+    if path.starts_with("/api/v1/top100") {
+        let made = app.post("/api/v1/top100", &top100_body()).await;
+        assert_eq!(made.status, 201, "{}", made.text);
+        return (id(&made.body), String::new());
+    }
+    if path.contains("/funds") {
+        let project = id(&app.create_project(json!({"park_code": park, "stage": "signed", "signed_on": "2025-01-02",
+                                                    "contracted_investment_usd": 1_000_000})).await);
+        if !path.contains("{child_id}") {
+            return (project, String::new());
+        }
+        let fund = app.post(&format!("/api/v1/projects/{project}/funds"), &fund_body()).await;
+        assert_eq!(fund.status, 201, "{}", fund.text);
+        return (project, id(&fund.body));
     }
     if path.starts_with("/api/v1/talents") {
         return (id(&app.create_talent(json!({"park_code": park})).await), String::new());
@@ -141,6 +187,18 @@ async fn targets(app: &TestApp, path: &str, park: &str) -> (String, String) {
     (id(&app.create_project(json!({"park_code": park})).await), String::new())
 }
 
+fn fund_body() -> Value {
+    json!({"received_on": "2025-02-01", "amount_usd": 1000, "evidence": "bank_receipt", "evidence_ref": "BR-1"})
+}
+
+/// A group of the top-100 list with a rank no other test group has.
+fn top100_body() -> Value {
+    static NEXT: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    json!({"rank": n % 1000 + 1, "group_name": format!("矩阵集团{n}（测试数据）"), "member_names": [],
+           "list_source": "test", "list_year": 2000 + n / 1000})
+}
+
 /// A valid body for `method path` against `park`.
 async fn body_for(app: &TestApp, method: &str, path: &str, park: &str) -> Option<Value> {
     Some(match (method, path) {
@@ -150,6 +208,17 @@ async fn body_for(app: &TestApp, method: &str, path: &str, park: &str) -> Option
             json!({"refresh_token": pair.body["refresh_token"]})
         }
         ("POST", "/api/v1/projects") => project_body(json!({"park_code": park})),
+        ("POST", "/api/v1/parks") => json!({"code": format!("p{}", uuid::Uuid::now_v7().simple()).chars().take(30).collect::<String>(),
+                                           "name": "矩阵园区", "focus_industries": ["other"]}),
+        ("PATCH", "/api/v1/parks/{code}") => json!({"baseline_output_2020_cny": 1000}),
+        ("POST", "/api/v1/top100") => top100_body(),
+        ("POST", "/api/v1/projects/{id}/funds") => fund_body(),
+        ("PATCH", "/api/v1/projects/{id}/funds/{child_id}") => json!({"note": "矩阵"}),
+        ("POST", "/api/v1/projects/{id}/funds/{child_id}/verification") => json!({"decision": "verified"}),
+        ("PATCH", "/api/v1/top100/{id}") => json!({"group_name_en": "Matrix Group"}),
+        ("PUT", "/api/v1/targets/settings") => json!({"period": {"from": "2021-01-01", "to": "2025-12-31"},
+            "targets": {"new_taiwan_investment_usd": 3_000_000_000_i64, "taiwan_funded_enterprises": 300,
+                        "taiwan_top100_present": 20, "taiwan_funded_output_ratio": 2.0}}),
         ("POST", "/api/v1/investors") => crate::helpers::investor_body(json!({"park_code": park})),
         ("POST", "/api/v1/talents") => crate::helpers::talent_body(json!({"park_code": park})),
         ("POST", "/api/v1/users") => json!({"username": format!("new.{}", uuid::Uuid::now_v7().simple()),
@@ -170,7 +239,11 @@ async fn body_for(app: &TestApp, method: &str, path: &str, park: &str) -> Option
 /// Sends `method path` as `who`, against fresh targets in `park`.
 async fn attempt(app: &TestApp, method: &str, path: &str, who: Who, park: &str) -> crate::helpers::Response {
     let (id, child_id) = targets(app, path, park).await;
-    let mut url = path.replace("{code}", park).replace("{id}", &id).replace("{child_id}", &child_id);
+    let mut url = path
+        .replace("{code}", park)
+        .replace("{id}", &id)
+        .replace("{child_id}", &child_id)
+        .replace("{key}", "new_taiwan_investment_usd");
     if path.ends_with("/matches") {
         url.push_str("?name=tsmc");
     }

@@ -178,7 +178,8 @@ async fn overdue_means_the_latest_next_step_is_past_due(app: TestApp) {
 }
 
 async fn filters_narrow_the_list(app: TestApp) {
-    let a = app.create_investor(json!({"name": "鴻海精密工業", "origin": "taiwan", "region": "新北", "taiwan_top100": true, "industries": ["electronic_information"], "status": "settled", "settled_on": "2025-06-01"})).await;
+    let group = app.post("/api/v1/top100", &json!({"rank": 1, "group_name": "鴻海集團（測試資料）", "list_source": "test", "list_year": 2024})).await;
+    let a = app.create_investor(json!({"name": "鴻海精密工業", "origin": "taiwan", "region": "新北", "top100_id": group.body["id"], "industries": ["electronic_information"], "status": "settled", "settled_on": "2025-06-01"})).await;
     let b = app.create_investor(json!({"name": "东莞台商协会", "kind": "association", "origin": "mainland_taiwan_funded", "region": "东莞", "industries": ["modern_services", "equipment_manufacturing"]})).await;
     let c = app.create_investor(json!({"name": "陈先生", "kind": "individual", "origin": "other", "region": "台中", "status": "negotiating"})).await;
     let set = |items: &[&Value]| items.iter().map(|v| id(v)).collect::<BTreeSet<_>>();

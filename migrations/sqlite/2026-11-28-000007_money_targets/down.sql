@@ -1,0 +1,18 @@
+DROP INDEX IF EXISTS projects_signed;
+DROP INDEX IF EXISTS investor_figures_year;
+DROP INDEX IF EXISTS investors_top100;
+DROP INDEX IF EXISTS investors_settled;
+DROP TABLE target_settings;
+DROP TABLE funds;
+ALTER TABLE investors DROP COLUMN top100_id;
+ALTER TABLE investors DROP COLUMN third_place_recognised_on;
+DROP TABLE top100;
+ALTER TABLE projects DROP COLUMN planned_operating_on;
+ALTER TABLE projects DROP COLUMN planned_start_on;
+ALTER TABLE projects DROP COLUMN registered_on;
+ALTER TABLE projects DROP COLUMN contracted_investment_usd;
+ALTER TABLE parks DROP COLUMN version;
+ALTER TABLE parks DROP COLUMN updated_by;
+ALTER TABLE parks DROP COLUMN created_by;
+ALTER TABLE parks DROP COLUMN baseline_output_2020_cny;
+ALTER TABLE parks DROP COLUMN active;
