@@ -60,6 +60,8 @@ fuzz() {
     # Logout would revoke the very token the run uses; its behaviour is in tests/api/auth.rs.
     # Every check runs (schemathesis's default) except those switched off for
     # some operations in tests/contract/schemathesis.toml, each with its reason.
+    # No failure cache from an earlier run: each run is this seed's, whole.
+    rm -rf "$here/.schemathesis"
     (cd "$here" && "$work/venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run "$root/openapi/openapi.json" \
         --url "$base" \
         --header "Authorization: Bearer $token" \
