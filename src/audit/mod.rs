@@ -52,6 +52,8 @@ pub enum Action {
     ReadPersonal,
     /// Personal data was erased for good.
     Purge,
+    /// A list was exported as a spreadsheet (the event names the format and filter).
+    Export,
 }
 
 impl Action {
@@ -66,6 +68,7 @@ impl Action {
             Self::RefreshReuse => "refresh_reuse",
             Self::ReadPersonal => "read_personal",
             Self::Purge => "purge",
+            Self::Export => "export",
         }
     }
 
@@ -80,6 +83,7 @@ impl Action {
             "refresh_reuse" => Ok(Self::RefreshReuse),
             "read_personal" => Ok(Self::ReadPersonal),
             "purge" => Ok(Self::Purge),
+            "export" => Ok(Self::Export),
             other => Err(ApiError::internal(format!("unknown audit action {other:?}"))),
         }
     }
