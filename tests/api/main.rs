@@ -7,6 +7,7 @@ mod helpers;
 mod access;
 mod auth;
 mod errors;
+mod exchange;
 mod investors;
 mod openapi;
 mod parks_meta_health;

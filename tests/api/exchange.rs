@@ -1,0 +1,267 @@
+//! Exchange with spreadsheets: every list exported as CSV or XLSX — every
+//! row that matches the filters (not one page), Chinese headers and labels,
+//! the caller's scope and the JSON list's masking, formulas neutralised,
+//! and one audit event per export.
+
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use crate::helpers::{enc, TestApp, Who};
+use crate::on_both_databases;
+
+on_both_databases!(
+    csv_has_every_row_with_bom_and_chinese_headers,
+    export_follows_filters_and_park_scope,
+    talents_export_is_masked_like_the_list,
+    formulas_are_neutralised_in_csv_and_xlsx,
+    xlsx_is_a_workbook_with_every_row,
+    each_export_is_an_audit_event_and_bad_filters_are_refused,
+);
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A download: status, content type and the raw bytes.
+struct Download {
+    status: u16,
+    content_type: String,
+    disposition: String,
+    bytes: Vec<u8>,
+}
+
+async fn download(app: &TestApp, who: Who, path: &str, accept: Option<&str>) -> Download {
+    let client = awc::Client::builder().timeout(std::time::Duration::from_secs(120)).finish();
+    let mut req = client.get(format!("{}{}", app.base, path));
+    if let Some(token) = app.token(who) {
+        req = req.insert_header(("authorization", format!("Bearer {token}")));
+    }
+    if let Some(accept) = accept {
+        req = req.insert_header(("accept", accept));
+    }
+    let mut res = req.send().await.expect("request sent");
+    let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let (content_type, disposition) = (header("content-type"), header("content-disposition"));
+    let bytes = res.body().limit(64 * 1024 * 1024).await.expect("body read").to_vec();
+    Download { status: res.status().as_u16(), content_type, disposition, bytes }
+}
+
+/// The rows of a CSV export after checking its BOM; the header row first.
+fn csv_rows(download: &Download) -> Vec<Vec<String>> {
+    assert_eq!(download.status, 200, "{}", String::from_utf8_lossy(&download.bytes));
+    assert_eq!(download.content_type, "text/csv; charset=utf-8");
+    assert!(download.bytes.starts_with(&[0xEF, 0xBB, 0xBF]), "CSV starts with a UTF-8 BOM");
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(&download.bytes[3..]);
+    reader.records().map(|r| r.expect("a CSV record").iter().map(str::to_owned).collect()).collect()
+}
+
+fn column(rows: &[Vec<String>], header: &str) -> Vec<String> {
+    let at = rows[0].iter().position(|h| h == header).unwrap_or_else(|| panic!("no column {header} in {:?}", rows[0]));
+    rows[1..].iter().map(|r| r[at].clone()).collect()
+}
+
+/// Creates `n` projects from `body` (names numbered), all at once.
+async fn projects(app: &TestApp, n: usize, body: serde_json::Value) {
+    for i in 0..n {
+        let mut body = body.clone();
+        let name = format!("{} {i}", body["name"].as_str().unwrap_or("华芯先进封装项目"));
+        body["name"] = json!(name);
+        app.create_project(body).await;
+    }
+}
+
+async fn export_events(app: &TestApp) -> Vec<(String, String, String)> {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Event {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        actor: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        entity_type: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        changes: String,
+    }
+    let mut conn = invest_registry::db::DbManager::new(&app.database_url).unwrap().establish().unwrap();
+    diesel::sql_query("SELECT actor, entity_type, changes FROM audit_events WHERE action = 'export' ORDER BY at, id")
+        .load::<Event>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.actor, e.entity_type, e.changes))
+        .collect()
+}
+
+async fn csv_has_every_row_with_bom_and_chinese_headers(app: TestApp) {
+    projects(&app, 120, json!({"stage": "negotiating", "first_contact_on": "2026-03-02", "tags": ["半导体", "封装"]})).await;
+    // `limit` is ignored: an export holds every row, over many pages of the list.
+    let export = download(&app, Who::ProvincialAdmin, "/api/v1/projects?limit=5", Some("text/csv")).await;
+    assert!(export.disposition.starts_with("attachment; filename=\"projects-") && export.disposition.ends_with(".csv\""), "{}", export.disposition);
+    let rows = csv_rows(&export);
+    assert_eq!(rows[0][..4], ["记录编号", "园区代码", "项目名称", "项目简介"]);
+    assert_eq!(rows.len(), 121, "a header and 120 rows");
+    let ids: HashSet<String> = column(&rows, "记录编号").into_iter().collect();
+    assert_eq!(ids.len(), 120, "no row twice");
+    assert!(column(&rows, "产业").iter().all(|v| v == "电子信息"), "enum values as their Chinese labels");
+    assert!(column(&rows, "项目阶段").iter().all(|v| v == "洽谈"));
+    assert!(column(&rows, "招商方式").iter().all(|v| v == "产业链招商"));
+    assert!(column(&rows, "计划投资（美元）").iter().all(|v| v == "50000000"), "money as a plain number");
+    assert!(column(&rows, "首次接触日期").iter().all(|v| v == "2026-03-02"), "ISO dates");
+    assert!(column(&rows, "高精尖新").iter().all(|v| v == "否"));
+    assert!(column(&rows, "标签").iter().all(|v| v == "半导体; 封装"));
+    assert!(rows.iter().all(|r| r.len() == rows[0].len()), "a cell for every header");
+
+    // The same with `format=csv`, and the JSON list is unchanged.
+    let by_param = download(&app, Who::ProvincialAdmin, "/api/v1/projects?format=csv", None).await;
+    assert_eq!(csv_rows(&by_param).len(), 121);
+    let json = app.get("/api/v1/projects?limit=5").await;
+    assert_eq!(json.status, 200);
+    assert_eq!(json.body["items"].as_array().map(Vec::len), Some(5));
+    let explicit = app.as_(Who::ProvincialAdmin).send(actix_web::http::Method::GET, "/api/v1/projects?format=json&limit=5", &[], None).await;
+    assert_eq!(explicit.body["items"].as_array().map(Vec::len), Some(5));
+}
+
+async fn export_follows_filters_and_park_scope(app: TestApp) {
+    projects(&app, 3, json!({"name": "岳阳电子", "industry": "electronic_information"})).await;
+    projects(&app, 2, json!({"name": "岳阳新能源", "industry": "new_energy", "high_tech": true})).await;
+    projects(&app, 4, json!({"name": "湘潭电子", "park_code": "xiangtan"})).await;
+
+    let rows = csv_rows(&download(&app, Who::ProvincialAdmin, "/api/v1/projects?format=csv&industry=new_energy", None).await);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(column(&rows, "产业").iter().all(|v| v == "新能源"));
+    let rows = csv_rows(&download(&app, Who::ProvincialAdmin, &format!("/api/v1/projects?format=csv&q={}", enc("湘潭")), None).await);
+    assert_eq!(rows.len(), 5, "search applies: {rows:?}");
+    let rows = csv_rows(&download(&app, Who::ProvincialAdmin, "/api/v1/projects?format=csv&park=xiangtan&park=yueyang&high_tech=true", None).await);
+    assert_eq!(rows.len(), 3);
+
+    // A park role exports its own park only, whatever it asks for.
+    let rows = csv_rows(&download(&app, Who::ParkViewer, "/api/v1/projects?format=csv", None).await);
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    assert!(column(&rows, "园区代码").iter().all(|p| p == "yueyang"));
+    let rows = csv_rows(&download(&app, Who::OtherParkStaff, "/api/v1/projects?format=csv&park=yueyang", None).await);
+    assert_eq!(rows.len(), 1, "another park's rows are not there: {rows:?}");
+
+    // Investors export too, with their labels.
+    app.create_investor(json!({"industries": ["electronic_information", "new_energy"], "taiwan_top100": true})).await;
+    let rows = csv_rows(&download(&app, Who::ParkStaff, "/api/v1/investors", Some("text/csv")).await);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(column(&rows, "类型"), ["企业"]);
+    assert_eq!(column(&rows, "来源"), ["台湾地区"]);
+    assert_eq!(column(&rows, "产业"), ["电子信息; 新能源"]);
+    assert_eq!(column(&rows, "台湾百大企业"), ["是"]);
+    let none = csv_rows(&download(&app, Who::OtherParkStaff, "/api/v1/investors", Some("text/csv")).await);
+    assert_eq!(none.len(), 1, "only the header");
+}
+
+async fn talents_export_is_masked_like_the_list(app: TestApp) {
+    app.create_talent(json!({"phone": "138 1234 5678", "email": "lin.yijun@example.com", "permit_no": "1234 5678",
+                             "consent_on": "2026-10-12"})).await;
+    // Even the roles that may read one talent unmasked get a masked export, as in the list.
+    for who in [Who::ProvincialAdmin, Who::ParkStaff, Who::ParkViewer] {
+        let export = download(&app, who, "/api/v1/talents?format=csv", None).await;
+        let text = String::from_utf8_lossy(&export.bytes).into_owned();
+        let rows = csv_rows(&export);
+        assert_eq!(rows.len(), 2);
+        // A masked phone starts with `+`, so it is neutralised like any formula-looking text.
+        assert_eq!(column(&rows, "手机"), ["'+86*******5678"], "{who:?}");
+        assert_eq!(column(&rows, "电子邮箱"), ["l***@example.com"]);
+        assert_eq!(column(&rows, "台胞证号"), ["12****78"]);
+        assert_eq!(column(&rows, "学历"), ["硕士"]);
+        assert_eq!(column(&rows, "同意日期"), ["2026-10-12"]);
+        assert!(!text.contains("13812345678") && !text.contains("lin.yijun") && !text.contains("12345678"), "{text}");
+    }
+    let xlsx = download(&app, Who::ParkAdmin, "/api/v1/talents?format=xlsx", None).await;
+    let rows = xlsx_rows(&xlsx, "人才库");
+    let phone = rows[0].iter().position(|h| h == "手机").unwrap();
+    assert_eq!(rows[1][phone], "'+86*******5678");
+}
+
+async fn formulas_are_neutralised_in_csv_and_xlsx(app: TestApp) {
+    let hostile = "=cmd|' /C calc'!A0";
+    app.create_project(json!({"name": hostile, "summary": "@SUM(1+1)", "tags": ["-2+3", "+1", "安全"]})).await;
+    let rows = csv_rows(&download(&app, Who::ProvincialAdmin, "/api/v1/projects?format=csv", None).await);
+    assert_eq!(column(&rows, "项目名称"), [format!("'{hostile}")]);
+    assert_eq!(column(&rows, "项目简介"), ["'@SUM(1+1)"]);
+    assert_eq!(column(&rows, "标签"), ["'-2+3; +1; 安全"]);
+
+    let rows = xlsx_rows(&download(&app, Who::ProvincialAdmin, "/api/v1/projects?format=xlsx", None).await, "重大项目库");
+    let name = rows[0].iter().position(|h| h == "项目名称").unwrap();
+    assert_eq!(rows[1][name], format!("'{hostile}"));
+}
+
+/// The cells of a worksheet as text (numbers as Excel shows them, dates as ISO dates).
+fn xlsx_rows(download: &Download, sheet: &str) -> Vec<Vec<String>> {
+    use calamine::{Data, Reader};
+    assert_eq!(download.status, 200, "{}", String::from_utf8_lossy(&download.bytes));
+    assert_eq!(download.content_type, XLSX);
+    assert!(download.bytes.starts_with(b"PK"), "an XLSX file is a zip");
+    let mut workbook: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(download.bytes.clone())).expect("calamine reads the workbook");
+    let range = workbook.worksheet_range(sheet).expect("the worksheet");
+    range
+        .rows()
+        .map(|row| {
+            row.iter()
+                .map(|cell| match cell {
+                    Data::String(s) => s.clone(),
+                    Data::Float(f) => f.to_string(),
+                    Data::Int(i) => i.to_string(),
+                    Data::DateTime(d) => {
+                        let epoch = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap();
+                        (epoch + chrono::Duration::days(d.as_f64() as i64)).to_string()
+                    }
+                    Data::Empty => String::new(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+async fn xlsx_is_a_workbook_with_every_row(app: TestApp) {
+    projects(&app, 205, json!({"signed_on": "2026-05-20", "stage": "signed", "first_contact_on": "2026-01-15",
+                                "land_area_mu": 120.5, "actual_investment_usd": 1_000_000})).await;
+    let export = download(&app, Who::ProvincialAdmin, "/api/v1/projects?limit=1", Some(XLSX)).await;
+    assert!(export.disposition.ends_with(".xlsx\""), "{}", export.disposition);
+    let rows = xlsx_rows(&export, "重大项目库");
+    assert_eq!(rows.len(), 206, "a header and 205 rows, over two pages of 200");
+    assert_eq!(rows[0][..3], ["记录编号", "园区代码", "项目名称"]);
+    let ids: HashSet<&String> = rows[1..].iter().map(|r| &r[0]).collect();
+    assert_eq!(ids.len(), 205);
+    let at = |header: &str| rows[0].iter().position(|h| h == header).unwrap();
+    assert_eq!(rows[1][at("项目阶段")], "签约");
+    assert_eq!(rows[1][at("签约日期")], "2026-05-20", "a date cell");
+    assert_eq!(rows[1][at("计划投资（美元）")], "50000000", "a number cell");
+    assert_eq!(rows[1][at("到位资金（美元）")], "1000000");
+    assert_eq!(rows[1][at("用地面积（亩）")], "120.5");
+
+    // Investors and talents come as workbooks too.
+    app.create_investor(json!({})).await;
+    assert_eq!(xlsx_rows(&download(&app, Who::ParkStaff, "/api/v1/investors?format=xlsx", None).await, "客商库").len(), 2);
+    app.create_talent(json!({})).await;
+    assert_eq!(xlsx_rows(&download(&app, Who::ParkStaff, "/api/v1/talents", Some(XLSX)).await, "人才库").len(), 2);
+}
+
+async fn each_export_is_an_audit_event_and_bad_filters_are_refused(app: TestApp) {
+    app.create_project(json!({})).await;
+    download(&app, Who::ParkStaff, "/api/v1/projects?format=csv&stage=lead&stage=negotiating&limit=7", None).await;
+    download(&app, Who::ProvincialViewer, "/api/v1/talents?format=xlsx", None).await;
+    let events = export_events(&app).await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    let (actor, entity, changes) = &events[0];
+    assert_eq!((actor.as_str(), entity.as_str()), ("yy.staff", "project"));
+    let changes: serde_json::Value = serde_json::from_str(changes).unwrap();
+    assert_eq!(changes, json!([
+        {"field": "format", "old": null, "new": "csv"},
+        {"field": "filter", "old": null, "new": {"stage": ["lead", "negotiating"]}},
+    ]), "who exported which filter (paging is not part of it)");
+    assert_eq!((events[1].0.as_str(), events[1].1.as_str()), ("analyst", "talent"));
+
+    // A bad filter or format is a 400 before anything is exported or recorded.
+    let bad = app.as_(Who::ProvincialAdmin).send(actix_web::http::Method::GET, "/api/v1/projects?format=csv&stage=sleeping", &[], None).await;
+    bad.assert_problem(400, "stage", "enum");
+    let bad = app.as_(Who::ProvincialAdmin).send(actix_web::http::Method::GET, "/api/v1/projects?format=pdf", &[], None).await;
+    bad.assert_problem(400, "format", "enum");
+    let bad = app.as_(Who::ProvincialAdmin).send(actix_web::http::Method::GET, "/api/v1/projects?format=xlsx&sort=name", &[], None).await;
+    bad.assert_problem(400, "sort", "enum");
+    let anonymous = download(&app, Who::Anonymous, "/api/v1/projects?format=csv", None).await;
+    assert_eq!(anonymous.status, 401);
+    assert_eq!(export_events(&app).await.len(), 2);
+}
