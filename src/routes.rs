@@ -5,7 +5,7 @@
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::{auth, health, investors, meta, parks, projects, talents, users};
+use crate::{auth, exchange, health, investors, meta, parks, projects, talents, users};
 
 /// The API under `/api/v1`, described for the OpenAPI document as it is routed.
 pub fn api_routes(cfg: &mut ServiceConfig) {
@@ -57,6 +57,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(talents::handlers::get_talent)
             .service(talents::handlers::update_talent)
             .service(talents::handlers::delete_talent)
-            .service(talents::handlers::talent_history),
+            .service(talents::handlers::talent_history)
+            .service(exchange::handlers::import_records),
     );
 }

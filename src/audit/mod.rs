@@ -54,6 +54,8 @@ pub enum Action {
     Purge,
     /// A list was exported as a spreadsheet (the event names the format and filter).
     Export,
+    /// A file was imported (the event counts its rows and the records created).
+    Import,
 }
 
 impl Action {
@@ -69,6 +71,7 @@ impl Action {
             Self::ReadPersonal => "read_personal",
             Self::Purge => "purge",
             Self::Export => "export",
+            Self::Import => "import",
         }
     }
 
@@ -84,6 +87,7 @@ impl Action {
             "read_personal" => Ok(Self::ReadPersonal),
             "purge" => Ok(Self::Purge),
             "export" => Ok(Self::Export),
+            "import" => Ok(Self::Import),
             other => Err(ApiError::internal(format!("unknown audit action {other:?}"))),
         }
     }

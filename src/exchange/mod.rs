@@ -5,12 +5,18 @@
 //! the filters as the JSON list does, plus which format the caller wants
 //! (`format=csv|xlsx`, or the `Accept` header). For a spreadsheet it hands
 //! over to [`export`], which walks the same list function page by page.
+//!
+//! `POST /imports` ([`handlers::import_records`]) reads a CSV or XLSX file
+//! into records through the records core, all or nothing.
 
 mod columns;
 mod export;
+pub mod handlers;
+mod import;
 
 pub use columns::{Cell, Exportable};
 pub use export::export;
+pub use import::{ImportReport, RowError};
 
 use std::future::{ready, Ready};
 
