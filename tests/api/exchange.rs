@@ -265,3 +265,233 @@ async fn each_export_is_an_audit_event_and_bad_filters_are_refused(app: TestApp)
     assert_eq!(anonymous.status, 401);
     assert_eq!(export_events(&app).await.len(), 2);
 }
+
+// ---- Imports -------------------------------------------------------------
+
+mod imports {
+    use serde_json::{json, Value};
+
+    use super::{download, xlsx_rows, XLSX};
+    use crate::helpers::{TestApp, Who};
+    use crate::on_both_databases;
+
+    on_both_databases!(
+        a_dry_run_writes_nothing_and_a_commit_writes_every_row,
+        bad_rows_are_listed_with_row_and_column_and_nothing_is_written,
+        english_headers_codes_and_gbk_csv_are_read,
+        an_exported_workbook_imports_back_and_formulas_are_refused,
+        hostile_files_are_refused_cleanly,
+        a_park_role_cannot_import_into_another_park,
+    );
+
+    /// A multipart/form-data body of `parts` (name, file name, bytes).
+    fn form(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+        let boundary = "----invest-registry-test-boundary";
+        let mut body = Vec::new();
+        for (name, file, bytes) in parts {
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            match file {
+                Some(file) => body.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+                ),
+                None => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes()),
+            }
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        (format!("multipart/form-data; boundary={boundary}"), body)
+    }
+
+    async fn import(app: &TestApp, who: Who, file: &[u8], extra: &[(&str, &str)]) -> crate::helpers::Response {
+        let mut parts: Vec<(&str, Option<&str>, &[u8])> = vec![("library", None, b"projects"), ("file", Some("ledger.csv"), file)];
+        for (name, value) in extra {
+            parts.push((name, None, value.as_bytes()));
+        }
+        let (content_type, body) = form(&parts);
+        app.as_(who).send(actix_web::http::Method::POST, "/api/v1/imports", &[("content-type", &content_type)], Some(body)).await
+    }
+
+    async fn project_count(app: &TestApp) -> usize {
+        let rows = super::csv_rows(&download(app, Who::ProvincialAdmin, "/api/v1/projects?format=csv", None).await);
+        rows.len() - 1
+    }
+
+    const HEADER: &str = "园区代码,项目名称,产业,招商方式,项目阶段,计划投资（美元）,首次接触日期,签约日期,高精尖新,标签\n";
+
+    fn ledger(rows: usize) -> String {
+        let mut csv = String::from(HEADER);
+        for i in 0..rows {
+            csv.push_str(&format!("yueyang,台账项目{i},电子信息,产业链招商,洽谈,\"12,000,000\",2026年3月2日,,是,半导体；封装\n"));
+        }
+        csv
+    }
+
+    async fn a_dry_run_writes_nothing_and_a_commit_writes_every_row(app: TestApp) {
+        let mut csv = ledger(4);
+        csv.push_str("yueyang,已签约项目,new_energy,targeted,签约,5000000,46083,2026/5/20,否,\n");
+        let dry = import(&app, Who::ParkStaff, csv.as_bytes(), &[]).await;
+        assert_eq!(dry.status, 200, "{}", dry.text);
+        assert_eq!(dry.body, json!({"library": "projects", "dry_run": true, "rows": 5, "created": 0, "updated": 0, "unchanged": 0, "errors": []}));
+        assert_eq!(project_count(&app).await, 0, "a dry run writes nothing");
+
+        let done = import(&app, Who::ParkStaff, csv.as_bytes(), &[("dry_run", "false")]).await;
+        assert_eq!(done.body["created"], 5, "{}", done.text);
+        assert_eq!(done.body["errors"], json!([]));
+        let list = app.get("/api/v1/projects?limit=10").await;
+        let items = list.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 5);
+        let signed = items.iter().find(|p| p["name"] == "已签约项目").unwrap();
+        assert_eq!((signed["industry"].clone(), signed["stage"].clone(), signed["first_contact_on"].clone(), signed["signed_on"].clone()),
+                   (json!("new_energy"), json!("signed"), json!("2026-03-02"), json!("2026-05-20")), "codes, labels and every date form");
+        let ledger = items.iter().find(|p| p["name"] == "台账项目0").unwrap();
+        assert_eq!((ledger["planned_investment_usd"].clone(), ledger["high_tech"].clone(), ledger["tags"].clone(), ledger["created_by"].clone()),
+                   (json!(12_000_000), json!(true), json!(["半导体", "封装"]), json!("yy.staff")));
+        // Each row is a create in its history, like an API write; the import is one event more.
+        let history = app.get(&format!("/api/v1/projects/{}/history", ledger["id"].as_str().unwrap())).await;
+        assert_eq!(history.body["items"][0]["action"], "create");
+        assert_eq!(super::count_events(&app, "import").await, 1);
+    }
+
+    async fn bad_rows_are_listed_with_row_and_column_and_nothing_is_written(app: TestApp) {
+        let mut lines: Vec<String> = ledger(40).lines().map(str::to_owned).collect();
+        lines[6] = "yueyang,坏产业,芯片,产业链招商,洽谈,100,,,否,".into(); // row 7
+        lines[12] = "yueyang,坏金额,电子信息,产业链招商,洽谈,很多,,,否,".into(); // row 13
+        lines[20] = "yueyang,坏日期,电子信息,产业链招商,洽谈,100,2026-13-01,,否,".into(); // row 21
+        lines[30] = "yueyang,,电子信息,产业链招商,洽谈,100,,,否,".into(); // row 31: no name
+        lines[35] = "yueyang,早签约,电子信息,产业链招商,线索,100,,2026-01-01,否,".into(); // row 36: signed before its stage
+        let csv = lines.join("\n");
+        let res = import(&app, Who::ParkStaff, csv.as_bytes(), &[("dry_run", "false")]).await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        assert_eq!(res.body["rows"], 40);
+        assert_eq!(res.body["created"], 0);
+        let errors: Vec<(u64, String, String)> = res.body["errors"].as_array().unwrap().iter()
+            .map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
+            .collect();
+        let rows: Vec<u64> = errors.iter().map(|e| e.0).collect();
+        assert_eq!(rows, [7, 13, 21, 31, 36], "{errors:?}");
+        assert_eq!(errors[0], (7, "产业".into(), "enum".into()));
+        assert_eq!(errors[1], (13, "计划投资（美元）".into(), "type".into()));
+        assert_eq!(errors[2], (21, "首次接触日期".into(), "date".into()));
+        assert_eq!(errors[3].1, "项目名称");
+        assert_eq!(errors[4].1, "签约日期");
+        assert!(res.body["errors"].as_array().unwrap().iter().all(|e| !e["message"].as_str().unwrap().is_empty()));
+        assert_eq!(project_count(&app).await, 0, "one bad row and nothing is written");
+        assert_eq!(super::count_events(&app, "import").await, 0);
+    }
+
+    async fn english_headers_codes_and_gbk_csv_are_read(app: TestApp) {
+        let english = "park_code,name,industry,attraction_mode,planned_investment_usd,first_contact_on\nxiangtan,Gear plant,intelligent_manufacturing,targeted,60000000,2026-03-02\n";
+        let res = import(&app, Who::ProvincialAdmin, english.as_bytes(), &[("dry_run", "false")]).await;
+        assert_eq!(res.body["created"], 1, "{}", res.text);
+
+        let (gbk, _, _) = encoding_rs::GBK.encode("项目名称,产业,招商方式,计划投资(美元)\n湘潭减速机项目,智能制造,定向招商,100\n");
+        let res = import(&app, Who::ProvincialAdmin, &gbk, &[("dry_run", "false"), ("park_code", "xiangtan")]).await;
+        assert_eq!(res.body["created"], 1, "{}", res.text);
+        let list = app.get("/api/v1/projects?park=xiangtan").await;
+        let names: Vec<&str> = list.body["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert!(names.contains(&"湘潭减速机项目") && names.contains(&"Gear plant"), "{names:?}");
+
+        // Unknown and missing columns are named at row 1.
+        let res = import(&app, Who::ProvincialAdmin, "项目名称,颜色\n甲,红\n".as_bytes(), &[]).await;
+        let columns: Vec<(&str, &str)> = res.body["errors"].as_array().unwrap().iter()
+            .map(|e| (e["column"].as_str().unwrap(), e["code"].as_str().unwrap())).collect();
+        assert!(columns.contains(&("颜色", "unknown_column")) && columns.contains(&("产业", "required")), "{columns:?}");
+    }
+
+    async fn an_exported_workbook_imports_back_and_formulas_are_refused(app: TestApp) {
+        for i in 0..3 {
+            app.create_project(json!({"name": format!("导出项目{i}"), "stage": "signed", "signed_on": "2026-05-20", "tags": ["甲", "乙"]})).await;
+        }
+        let export = download(&app, Who::ProvincialAdmin, "/api/v1/projects", Some(XLSX)).await;
+        assert_eq!(xlsx_rows(&export, "重大项目库").len(), 4);
+        let res = import(&app, Who::ParkAdmin, &export.bytes, &[]).await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        assert_eq!((res.body["rows"].clone(), res.body["errors"].clone()), (json!(3), json!([])), "an export is a valid import");
+        let res = import(&app, Who::ParkAdmin, &export.bytes, &[("dry_run", "false")]).await;
+        assert_eq!(res.body["created"], 3, "{}", res.text);
+        assert_eq!(project_count(&app).await, 6, "no external_ref yet: a re-import adds rows");
+
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        let sheet = workbook.add_worksheet();
+        for (c, h) in ["项目名称", "产业", "招商方式", "计划投资（美元）"].iter().enumerate() {
+            sheet.write_string(0, c as u16, *h).unwrap();
+        }
+        sheet.write_string(1, 0, "公式项目").unwrap();
+        sheet.write_string(1, 1, "电子信息").unwrap();
+        sheet.write_string(1, 2, "定向招商").unwrap();
+        sheet.write_formula(1, 3, "=1+1").unwrap();
+        let bytes = workbook.save_to_buffer().unwrap();
+        let res = import(&app, Who::ParkAdmin, &bytes, &[("dry_run", "false")]).await;
+        assert_eq!(res.body["errors"], json!([{"row": 2, "column": "计划投资（美元）", "code": "formula",
+                                              "message": "a formula cell is not imported; paste its value instead"}]), "{}", res.text);
+        assert_eq!(project_count(&app).await, 6);
+    }
+
+    async fn hostile_files_are_refused_cleanly(app: TestApp) {
+        let res = import(&app, Who::ParkStaff, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", &[]).await;
+        res.assert_problem(422, "file", "format");
+        let res = import(&app, Who::ParkStaff, b"PK\x03\x04 not really a zip", &[]).await;
+        res.assert_problem(422, "file", "format");
+        let res = import(&app, Who::ParkStaff, &vec![b'a'; 20 * 1024 * 1024 + 1], &[]).await;
+        assert_eq!(res.status, 413, "{}", res.text);
+
+        // A zip bomb: small packed, 201 MB unpacked.
+        let mut bomb = std::io::Cursor::new(Vec::new());
+        {
+            use std::io::Write;
+            let mut zip = zip::ZipWriter::new(&mut bomb);
+            let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+            zip.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+            let zeros = vec![0u8; 1024 * 1024];
+            for _ in 0..201 {
+                zip.write_all(&zeros).unwrap();
+            }
+            zip.finish().unwrap();
+        }
+        let res = import(&app, Who::ParkStaff, bomb.get_ref(), &[]).await;
+        assert_eq!(res.status, 413, "{}", res.text);
+
+        let mut many = String::from("项目名称,产业,招商方式,计划投资（美元）\n");
+        for _ in 0..200_001 {
+            many.push_str("a,other,targeted,1\n");
+        }
+        let res = import(&app, Who::ParkStaff, many.as_bytes(), &[]).await;
+        assert_eq!(res.status, 413, "200,001 rows: {}", res.text);
+
+        let res = import(&app, Who::ParkStaff, "项目名称,产业,招商方式,计划投资（美元）\n台积电,其他,定向招商,1\n".as_bytes(), &[("library", "talents")]).await;
+        assert_eq!(res.status, 422, "{}", res.text);
+        let res = app.as_(Who::ParkStaff).post("/api/v1/imports", &json!({"library": "projects"})).await;
+        res.assert_problem(400, "Content-Type", "multipart");
+        assert_eq!(project_count(&app).await, 0);
+    }
+
+    async fn a_park_role_cannot_import_into_another_park(app: TestApp) {
+        let csv = "园区代码,项目名称,产业,招商方式,计划投资（美元）\nyueyang,本园项目,其他,定向招商,1\nxiangtan,他园项目,其他,定向招商,1\n";
+        let res = import(&app, Who::ParkStaff, csv.as_bytes(), &[("dry_run", "false")]).await;
+        assert_eq!(res.body["created"], 0, "{}", res.text);
+        let errors: Vec<Value> = res.body["errors"].as_array().unwrap().clone();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!((errors[0]["row"].clone(), errors[0]["column"].clone(), errors[0]["code"].clone()), (json!(3), json!("园区代码"), json!("forbidden")));
+        // Without a park column, a park role's rows go to its own park.
+        let own = "项目名称,产业,招商方式,计划投资（美元）\n本园项目,其他,定向招商,1\n";
+        let res = import(&app, Who::ParkStaff, own.as_bytes(), &[("dry_run", "false")]).await;
+        assert_eq!(res.body["created"], 1, "{}", res.text);
+        assert_eq!(app.get("/api/v1/projects?park=yueyang").await.body["items"].as_array().unwrap().len(), 1);
+        // Viewers may not import at all.
+        let res = import(&app, Who::ParkViewer, own.as_bytes(), &[]).await;
+        assert_eq!(res.status, 403, "{}", res.text);
+    }
+}
+
+async fn count_events(app: &TestApp, action: &str) -> usize {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = invest_registry::db::DbManager::new(&app.database_url).unwrap().establish().unwrap();
+    let count: Count = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM audit_events WHERE action = '{action}'")).get_result(&mut conn).unwrap();
+    count.n as usize
+}
