@@ -28,7 +28,7 @@ use crate::auth::{Caller, ParkScope};
 use crate::clock;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
-use crate::http::{Page, MAX_LIMIT};
+use crate::http::{Limit, Page, MAX_LIMIT};
 use crate::state::AppState;
 
 /// Bytes gathered before they are handed to the response.
@@ -47,6 +47,12 @@ type Chunk = Result<Bytes, io::Error>;
 /// filters of `query`, whatever its `limit` and `cursor`.
 pub async fn export<L: Exportable>(state: &AppState, caller: Caller, query: ListQuery<L::Filter>) -> Result<HttpResponse, ApiError> {
     let format = query.format;
+    // `limit` is ignored, but one the JSON list would refuse is refused here too.
+    for (name, value) in form_urlencoded::parse(query.query.as_bytes()) {
+        if name == "limit" {
+            Limit::parse(value.trim().parse::<i64>().ok().or(Some(0)))?;
+        }
+    }
     let base = without_paging(&query.query);
     let scope = caller.scope();
 

@@ -3,6 +3,7 @@
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::import::{self, ImportReport, ImportRequest, Library, MAX_FILE_BYTES};
@@ -11,8 +12,9 @@ use crate::db;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
-/// The form of `POST /imports`.
-#[derive(ToSchema)]
+/// The form of `POST /imports` (no other part is accepted).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)] // documentation only: the handler reads the parts one by one
 pub struct ImportForm {
     /// `projects` (investors, talents, funds and top-100 entries are not importable yet).
@@ -32,7 +34,7 @@ pub struct ImportForm {
 /// Chinese label or the code; dates take 2026-03-02, 2026/3/2, 2026年3月2日 or Excel dates.
 /// Every row goes through the same rules and audit as `POST /projects`. A dry run, or a file
 /// with any bad row, writes nothing and lists every bad row (row 1 is the header).
-#[utoipa::path(operation_id = "importRecords", tag = "imports",
+#[utoipa::path(operation_id = "createImport", tag = "imports",
     request_body(content = inline(ImportForm), content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "What was (or, in a dry run, would be) written, and every bad row", body = ImportReport),
@@ -80,9 +82,10 @@ async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<ImportReq
             "library" => library = Some(Library::parse(&text())?),
             "park_code" => park_code = Some(text()).filter(|p| !p.is_empty()),
             "dry_run" => {
-                dry_run = match text().as_str() {
-                    "" | "true" | "1" => true,
-                    "false" | "0" => false,
+                // Leave the part out for the default; an empty one is no boolean.
+                dry_run = match text().to_ascii_lowercase().as_str() {
+                    "true" => true,
+                    "false" => false,
                     _ => return Err(ApiError::invalid("dry_run", "type", "must be true or false")),
                 }
             }

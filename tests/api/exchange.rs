@@ -261,6 +261,8 @@ async fn each_export_is_an_audit_event_and_bad_filters_are_refused(app: TestApp)
     bad.assert_problem(400, "format", "enum");
     let bad = app.as_(Who::ProvincialAdmin).send(actix_web::http::Method::GET, "/api/v1/projects?format=xlsx&sort=name", &[], None).await;
     bad.assert_problem(400, "sort", "enum");
+    let bad = app.as_(Who::ProvincialAdmin).send(actix_web::http::Method::GET, "/api/v1/talents?format=csv&limit=-5", &[], None).await;
+    bad.assert_problem(400, "limit", "range");
     let anonymous = download(&app, Who::Anonymous, "/api/v1/projects?format=csv", None).await;
     assert_eq!(anonymous.status, 401);
     assert_eq!(export_events(&app).await.len(), 2);
@@ -461,6 +463,10 @@ mod imports {
 
         let res = import(&app, Who::ParkStaff, "项目名称,产业,招商方式,计划投资（美元）\n台积电,其他,定向招商,1\n".as_bytes(), &[("library", "talents")]).await;
         assert_eq!(res.status, 422, "{}", res.text);
+        let res = import(&app, Who::ParkStaff, b"a", &[("dry_run", "")]).await;
+        res.assert_problem(422, "dry_run", "type");
+        let res = import(&app, Who::ParkStaff, b"a", &[("colour", "red")]).await;
+        res.assert_problem(422, "colour", "unknown_field");
         let res = app.as_(Who::ParkStaff).post("/api/v1/imports", &json!({"library": "projects"})).await;
         res.assert_problem(400, "Content-Type", "multipart");
         assert_eq!(project_count(&app).await, 0);
