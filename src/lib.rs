@@ -12,6 +12,7 @@ pub mod contact;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod exchange;
 pub mod funds;
 pub mod health;
 pub mod http;

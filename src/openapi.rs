@@ -19,6 +19,7 @@ use utoipa_actix_web::AppExt;
         (name = "projects", description = "The major-project library (重大项目库)"),
         (name = "investors", description = "The investor library (客商库), with contacts, follow-ups and yearly figures"),
         (name = "talents", description = "The talent library (人才库)"),
+        (name = "imports", description = "Spreadsheets in: records from CSV or XLSX, checked by a dry run, written all or nothing"),
         (name = "auth", description = "Logins, token refresh and logout"),
         (name = "users", description = "Users, their roles and parks"),
         (name = "parks", description = "The parks of the cooperation zone"),

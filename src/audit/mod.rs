@@ -52,6 +52,10 @@ pub enum Action {
     ReadPersonal,
     /// Personal data was erased for good.
     Purge,
+    /// A list was exported as a spreadsheet (the event names the format and filter).
+    Export,
+    /// A file was imported (the event counts its rows and the records created).
+    Import,
 }
 
 impl Action {
@@ -66,6 +70,8 @@ impl Action {
             Self::RefreshReuse => "refresh_reuse",
             Self::ReadPersonal => "read_personal",
             Self::Purge => "purge",
+            Self::Export => "export",
+            Self::Import => "import",
         }
     }
 
@@ -80,6 +86,8 @@ impl Action {
             "refresh_reuse" => Ok(Self::RefreshReuse),
             "read_personal" => Ok(Self::ReadPersonal),
             "purge" => Ok(Self::Purge),
+            "export" => Ok(Self::Export),
+            "import" => Ok(Self::Import),
             other => Err(ApiError::internal(format!("unknown audit action {other:?}"))),
         }
     }

@@ -30,6 +30,13 @@ pub const MAX_SEARCH_CHARS: usize = 200;
 
 pub(crate) fn parse<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     check_values(query)?;
+    // An empty parameter (`park=&cursor=`, as an HTML form sends an empty
+    // field) is a parameter left out, for every parameter of every operation.
+    let query: String = query
+        .split('&')
+        .filter(|pair| pair.split_once('=').is_some_and(|(_, value)| !value.is_empty()))
+        .collect::<Vec<_>>()
+        .join("&");
     let de = serde_html_form::Deserializer::from_bytes(query.as_bytes());
     serde_path_to_error::deserialize(de).map_err(|err| {
         // A repeated parameter is named without its index: `stage`, not `stage[1]`.
@@ -48,7 +55,7 @@ pub(crate) fn parse<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
 
 /// Checks every parameter before it is read, whatever the operation: the
 /// rules that hold for any parameter of any list.
-fn check_values(query: &str) -> Result<(), ApiError> {
+pub(crate) fn check_values(query: &str) -> Result<(), ApiError> {
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let name = String::from_utf8_lossy(&percent_decode(raw_name)).into_owned();

@@ -8,20 +8,30 @@ use super::queries::{self, InvestorFilter, MatchQuery, Matches};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
+use crate::exchange::{self, ExportParams, Format, ListQuery};
 use crate::http::{Page, Query};
 use crate::records::{self, Items};
 use crate::state::AppState;
 
 /// List investors, newest first, with filters and search.
-#[utoipa::path(operation_id = "listInvestors", tag = "investors", params(InvestorFilter),
+///
+/// With `format=csv|xlsx` (or `Accept`), every matching investor as a spreadsheet.
+#[utoipa::path(operation_id = "listInvestors", tag = "investors", params(InvestorFilter, ExportParams),
     responses(
-        (status = 200, description = "One page of investors", body = Page<Investor>),
+        (status = 200, description = "One page of investors; or, as CSV or XLSX, every investor matching the filters", content(
+            (Page<Investor> = "application/json"),
+            (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/investors")]
-pub async fn list_investors(state: web::Data<AppState>, caller: Caller, filter: Query<InvestorFilter>) -> Result<HttpResponse, ApiError> {
+pub async fn list_investors(state: web::Data<AppState>, caller: Caller, query: ListQuery<InvestorFilter>) -> Result<HttpResponse, ApiError> {
+    if query.format != Format::Json {
+        return exchange::export::<Investor>(&state, caller, query).await;
+    }
     let scope = caller.scope();
-    let page = db::run(&state.pool, move |conn| queries::list(conn, &scope, filter.0)).await?;
+    let page = db::run(&state.pool, move |conn| queries::list(conn, &scope, query.filter)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -8,17 +8,24 @@ use super::queries::{self, ListFilter};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
-use crate::http::{Page, Query};
+use crate::exchange::{self, ExportParams, Format, ListQuery};
+use crate::http::Page;
 use crate::records;
 use crate::state::AppState;
 
 /// List major projects, newest first, with filters and full-text search.
+///
+/// With `format=csv|xlsx` (or `Accept`), every matching project as a spreadsheet.
 #[utoipa::path(
     operation_id = "listProjects",
     tag = "projects",
-    params(ListFilter),
+    params(ListFilter, ExportParams),
     responses(
-        (status = 200, description = "One page of projects", body = Page<Project>),
+        (status = 200, description = "One page of projects; or, as CSV or XLSX, every project matching the filters", content(
+            (Page<Project> = "application/json"),
+            (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -26,10 +33,13 @@ use crate::state::AppState;
 pub async fn list_projects(
     state: web::Data<AppState>,
     caller: Caller,
-    filter: Query<ListFilter>,
+    query: ListQuery<ListFilter>,
 ) -> Result<HttpResponse, ApiError> {
+    if query.format != Format::Json {
+        return exchange::export::<Project>(&state, caller, query).await;
+    }
     let scope = caller.scope();
-    let page = db::run(&state.pool, move |conn| queries::list(conn, &scope, filter.0)).await?;
+    let page = db::run(&state.pool, move |conn| queries::list(conn, &scope, query.filter)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -173,25 +173,30 @@ pub fn create<R: Record>(conn: &mut DbConnection, caller: &Caller, body: Value) 
     if let Ok(park) = caller.park_for_new(requested) {
         caller.require_write(&park)?;
     }
-    let mut fields: R::Fields = decode(body)?;
+    let fields: R::Fields = decode(body)?;
+    write_tx(conn, |conn| create_in_tx::<R>(conn, caller, fields))
+}
+
+/// [`create_fields`] for a caller already inside a write transaction (an
+/// import writes all its rows in one, all or nothing): the same permission,
+/// rules, row and audit event, without a transaction of its own.
+pub fn create_in_tx<R: Record>(conn: &mut DbConnection, caller: &Caller, mut fields: R::Fields) -> Result<R::View, ApiError> {
     let park = caller.park_for_new(fields.take_park())?;
     caller.require_write(&park)?;
-    write_tx(conn, |conn| {
-        let id = uuid::Uuid::now_v7().to_string();
-        let mut errors = R::check(conn, &park, &id, None, &mut fields)?;
-        if !crate::parks::exists(conn, &park)? {
-            errors.push(FieldError::new("park_code", "unknown", format!("there is no park {park:?}")));
-        }
-        invalid_unless_empty(errors)?;
-        let stamp = Stamp::of(caller);
-        let base = RowBase { id: &id, park: &park, version: 1, created: &stamp, updated: &stamp, previous: None };
-        R::insert(conn, &R::to_row(&fields, base)?)?;
-        R::after_write(conn, &id, None, &fields, &stamp)?;
-        let created = get::<R>(conn, &ParkScope::All, &id)?;
-        let changes = diff::<R>(&Value::Null, &serde_json::to_value(&created)?);
-        audit_event(conn, caller, Action::Create, R::ENTITY, &id, &park, changes)?;
-        Ok(created)
-    })
+    let id = uuid::Uuid::now_v7().to_string();
+    let mut errors = R::check(conn, &park, &id, None, &mut fields)?;
+    if !crate::parks::exists(conn, &park)? {
+        errors.push(FieldError::new("park_code", "unknown", format!("there is no park {park:?}")));
+    }
+    invalid_unless_empty(errors)?;
+    let stamp = Stamp::of(caller);
+    let base = RowBase { id: &id, park: &park, version: 1, created: &stamp, updated: &stamp, previous: None };
+    R::insert(conn, &R::to_row(&fields, base)?)?;
+    R::after_write(conn, &id, None, &fields, &stamp)?;
+    let created = get::<R>(conn, &ParkScope::All, &id)?;
+    let changes = diff::<R>(&Value::Null, &serde_json::to_value(&created)?);
+    audit_event(conn, caller, Action::Create, R::ENTITY, &id, &park, changes)?;
+    Ok(created)
 }
 
 /// [`create`] for callers inside the service (demo data, imports) that

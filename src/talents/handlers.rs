@@ -9,6 +9,7 @@ use super::queries::{self, TalentFilter};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
+use crate::exchange::{self, ExportParams, Format, ListQuery};
 use crate::http::{if_match, parse_id, Page, Query};
 use crate::records;
 use crate::state::AppState;
@@ -23,15 +24,24 @@ pub struct DeleteParams {
 }
 
 /// List talents (personal data always masked).
-#[utoipa::path(operation_id = "listTalents", tag = "talents", params(TalentFilter),
+///
+/// With `format=csv|xlsx` (or `Accept`), every matching talent as a spreadsheet, masked the same way.
+#[utoipa::path(operation_id = "listTalents", tag = "talents", params(TalentFilter, ExportParams),
     responses(
-        (status = 200, description = "One page of talents, masked", body = Page<Talent>),
+        (status = 200, description = "One page of talents, masked; or, as CSV or XLSX, every talent matching the filters, masked", content(
+            (Page<Talent> = "application/json"),
+            (String = "text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/talents")]
-pub async fn list_talents(state: web::Data<AppState>, caller: Caller, filter: Query<TalentFilter>) -> Result<HttpResponse, ApiError> {
+pub async fn list_talents(state: web::Data<AppState>, caller: Caller, query: ListQuery<TalentFilter>) -> Result<HttpResponse, ApiError> {
+    if query.format != Format::Json {
+        return exchange::export::<Talent>(&state, caller, query).await;
+    }
     let scope = caller.scope();
-    let page = db::run(&state.pool, move |conn| queries::list(conn, &scope, filter.0)).await?;
+    let page = db::run(&state.pool, move |conn| queries::list(conn, &scope, query.filter)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 

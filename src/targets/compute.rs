@@ -138,13 +138,44 @@ pub struct MissingFigure {
 }
 
 /// The rows counted, by target.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum Items {
     Funds(Vec<FundItem>),
     Enterprises(Vec<EnterpriseItem>),
     Groups(Vec<GroupItem>),
     Outputs(Vec<OutputItem>),
+}
+
+/// Documented as `anyOf`, not the `oneOf` an untagged enum derives: an
+/// empty list is a list of any of the four kinds, and `oneOf` would call it
+/// ambiguous.
+impl utoipa::PartialSchema for Items {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder};
+        use utoipa::openapi::Ref;
+        let list = |name: &str| ArrayBuilder::new().items(Ref::from_schema_name(name)).build();
+        AnyOfBuilder::new()
+            .item(list("FundItem"))
+            .item(list("EnterpriseItem"))
+            .item(list("GroupItem"))
+            .item(list("OutputItem"))
+            .description(Some("The rows counted: funds, enterprises, top-100 groups or output figures, by target"))
+            .into()
+    }
+}
+
+impl ToSchema for Items {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        for (name, schema) in [
+            ("FundItem", <FundItem as utoipa::PartialSchema>::schema()),
+            ("EnterpriseItem", <EnterpriseItem as utoipa::PartialSchema>::schema()),
+            ("GroupItem", <GroupItem as utoipa::PartialSchema>::schema()),
+            ("OutputItem", <OutputItem as utoipa::PartialSchema>::schema()),
+        ] {
+            schemas.push((name.to_owned(), schema));
+        }
+    }
 }
 
 impl Items {

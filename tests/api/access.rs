@@ -34,6 +34,8 @@ enum Rule {
     ProvincialAdmin,
     /// Verify or reject a fund of a project of the target park: provincial_admin.
     DecideFund,
+    /// Import a file: any writer (rows naming a park it may not write are row errors, not a 403).
+    Import,
 }
 
 /// Every documented operation, with its rule and its success status.
@@ -103,6 +105,7 @@ const MATRIX: &[(&str, &str, Rule, u16)] = &[
     ("POST", "/api/v1/users", Rule::CreateUser, 201),
     ("GET", "/api/v1/users/{id}", Rule::ManageUser, 200),
     ("PATCH", "/api/v1/users/{id}", Rule::ManageUser, 200),
+    ("POST", "/api/v1/imports", Rule::Import, 200),
 ];
 
 // Written out from DESIGN.md's table, not taken from the code under test.
@@ -129,6 +132,7 @@ fn expected(rule: Rule, success: u16, who: Who, park: &str) -> u16 {
             (true, true) => success,
         },
         Rule::ListUsers => if admin { success } else { 403 },
+        Rule::Import => if writes(who) { success } else { 403 },
         Rule::CreateUser => if admin && sees(who, park) { success } else { 403 },
         Rule::ProvincialAdmin => if who == Who::ProvincialAdmin { success } else { 403 },
         Rule::DecideFund => match (sees(who, park), who == Who::ProvincialAdmin) {
@@ -253,6 +257,14 @@ async fn attempt(app: &TestApp, method: &str, path: &str, who: Who, park: &str) 
         headers.push(("content-type", "application/json"));
         serde_json::to_vec(&b).unwrap()
     });
+    if path == "/api/v1/imports" {
+        // A multipart form (a dry run) of one project row in `park`.
+        let boundary = "matrix-boundary";
+        let csv = format!("园区代码,项目名称,产业,招商方式,计划投资（美元）\n{park},矩阵项目,其他,定向招商,1\n");
+        let form = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"library\"\r\n\r\nprojects\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n{csv}\r\n--{boundary}--\r\n");
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        return app.as_(who).send(Method::POST, &url, &[("content-type", &content_type)], Some(form.into_bytes())).await;
+    }
     let method = Method::from_bytes(method.as_bytes()).unwrap();
     // Logout spends the token, so each attempt gets a fresh one (as_ mints one).
     app.as_(who).send(method, &url, &headers, bytes).await

@@ -7,6 +7,7 @@ mod helpers;
 mod access;
 mod auth;
 mod errors;
+mod exchange;
 mod funds;
 mod money_migration;
 mod investors;

@@ -1,0 +1,98 @@
+//! `POST /imports`: a multipart form with `library`, `file`, `park_code?`
+//! and `dry_run` (default `true`).
+
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::import::{self, ImportReport, ImportRequest, Library, MAX_FILE_BYTES};
+use crate::auth::Caller;
+use crate::db;
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+/// The form of `POST /imports` (no other part is accepted).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // documentation only: the handler reads the parts one by one
+pub struct ImportForm {
+    /// `projects` (investors, talents, funds and top-100 entries are not importable yet).
+    library: Library,
+    /// A CSV (UTF-8 with or without BOM, or GB18030/GBK) or XLSX file, at most 20 MB and 200,000 rows.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// The park of rows without a 园区代码 column (park roles: their own park by default).
+    park_code: Option<String>,
+    /// `true` (default): check every row and write nothing; `false`: write every row, or none if any is bad.
+    dry_run: Option<bool>,
+}
+
+/// Import a spreadsheet of projects, all or nothing, after a dry run by default.
+///
+/// Headers may be the Chinese ones of an export or the API's field names; enum cells take the
+/// Chinese label or the code; dates take 2026-03-02, 2026/3/2, 2026年3月2日 or Excel dates.
+/// Every row goes through the same rules and audit as `POST /projects`. A dry run, or a file
+/// with any bad row, writes nothing and lists every bad row (row 1 is the header).
+#[utoipa::path(operation_id = "createImport", tag = "imports",
+    request_body(content = inline(ImportForm), content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "What was (or, in a dry run, would be) written, and every bad row", body = ImportReport),
+        (status = 400, description = "Not a multipart form with a file", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not write", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over 20 MB, over 200,000 rows, or an XLSX unpacking beyond 200 MB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a CSV or XLSX file, an unknown library, or an unreadable encoding", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/imports")]
+pub async fn import_records(state: web::Data<AppState>, caller: Caller, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    caller.require_writer()?;
+    let request = read_form(&req, payload).await?;
+    let report: ImportReport = db::run_heavy(&state.pool, move |conn| import::run(conn, &caller, request)).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+fn bad_form(message: impl Into<String>) -> ApiError {
+    ApiError::bad_param("Content-Type", "multipart", message)
+}
+
+/// The form's parts; the file is read up to the size limit and no further.
+async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<ImportRequest, ApiError> {
+    const SMALL_FIELD: usize = 1024;
+    let mut form = actix_multipart::Multipart::new(req.headers(), payload);
+    let (mut library, mut file, mut park_code, mut dry_run) = (None, None, None, true);
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|e| bad_form(format!("send a multipart/form-data body: {e}")))?;
+        let name = field.name().unwrap_or_default().to_owned();
+        let limit = if name == "file" { MAX_FILE_BYTES } else { SMALL_FIELD };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| bad_form(format!("the form could not be read: {e}")))?;
+            if bytes.len() + chunk.len() > limit {
+                return Err(if name == "file" {
+                    ApiError::PayloadTooLarge { limit: MAX_FILE_BYTES }
+                } else {
+                    ApiError::invalid(name, "length", format!("at most {SMALL_FIELD} bytes"))
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let text = || String::from_utf8_lossy(&bytes).trim().to_owned();
+        match name.as_str() {
+            "file" => file = Some(bytes.clone()),
+            "library" => library = Some(Library::parse(&text())?),
+            "park_code" => park_code = Some(text()).filter(|p| !p.is_empty()),
+            "dry_run" => {
+                // Leave the part out for the default; an empty one is no boolean.
+                dry_run = match text().to_ascii_lowercase().as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(ApiError::invalid("dry_run", "type", "must be true or false")),
+                }
+            }
+            other => return Err(ApiError::invalid(other, "unknown_field", "not a part of this form (library, file, park_code, dry_run)")),
+        }
+    }
+    let library = library.ok_or_else(|| ApiError::invalid("library", "required", "name the library: projects"))?;
+    let file = file.ok_or_else(|| ApiError::invalid("file", "required", "attach the CSV or XLSX file as the part named file"))?;
+    Ok(ImportRequest { library, file, park_code, dry_run })
+}
