@@ -175,6 +175,11 @@ impl ToSchema for Items {
         ] {
             schemas.push((name.to_owned(), schema));
         }
+        // And what they refer to in turn.
+        <FundItem as ToSchema>::schemas(schemas);
+        <EnterpriseItem as ToSchema>::schemas(schemas);
+        <GroupItem as ToSchema>::schemas(schemas);
+        <OutputItem as ToSchema>::schemas(schemas);
     }
 }
 
