@@ -21,7 +21,7 @@ use crate::state::AppState;
         (status = 200, description = "One page of investors; or, as CSV or XLSX, every investor matching the filters", content(
             (Page<Investor> = "application/json"),
             (String = "text/csv"),
-            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
     ))]

@@ -24,7 +24,7 @@ use crate::state::AppState;
         (status = 200, description = "One page of projects; or, as CSV or XLSX, every project matching the filters", content(
             (Page<Project> = "application/json"),
             (String = "text/csv"),
-            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
     )

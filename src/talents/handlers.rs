@@ -31,7 +31,7 @@ pub struct DeleteParams {
         (status = 200, description = "One page of talents, masked; or, as CSV or XLSX, every talent matching the filters, masked", content(
             (Page<Talent> = "application/json"),
             (String = "text/csv"),
-            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
     ))]

@@ -47,7 +47,10 @@ const listed = await client.GET("/api/v1/projects", {
   headers,
   params: { query: { park: ["yueyang"], q: "台积电", limit: 50 } },
 });
-check(listed.data?.items.some((p) => p.id === id) === true, "list and search", listed.error);
+// The list also answers CSV and XLSX (other media types of the same 200), so
+// the typed answer is a union: a JSON page is the object with `items`.
+const page = typeof listed.data === "object" && listed.data !== null && "items" in listed.data ? listed.data : undefined;
+check(page?.items.some((p) => p.id === id) === true, "list and search", listed.error);
 
 const read = await client.GET("/api/v1/projects/{id}", { headers, params: { path: { id } } });
 check(read.data?.name === name && read.data.stage === "lead", "read back", read.error);
