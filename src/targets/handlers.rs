@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 
-use super::compute::Question;
+use super::compute::{Question, Scope};
 use super::report::{self, ItemsQuery, ItemsReport, SeriesQuery, SeriesReport, TargetsQuery, TargetsReport};
 use super::settings::{self, SettingsBody, TargetSettings};
 use super::{facts, TargetKey};
@@ -14,6 +14,25 @@ use crate::db;
 use crate::error::{ApiError, Problem};
 use crate::http::{if_match, versioned, Json, Query};
 use crate::state::AppState;
+
+/// Computes an answer from the dated facts up to `as_of`, on the blocking
+/// pool: the settings, the facts and the caller's scope, read once, the same
+/// way for every target route.
+async fn from_facts<T: Send + 'static>(
+    state: &AppState,
+    caller: Caller,
+    park: Option<String>,
+    as_of: chrono::NaiveDate,
+    answer: impl FnOnce(&facts::Facts, &TargetSettings, &Scope) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    db::run_heavy(&state.pool, move |conn| {
+        let settings = settings::load(conn)?;
+        let facts = facts::load(conn, settings.period(), as_of)?;
+        let scope = report::scope_for(&caller, park, &facts)?;
+        Ok(answer(&facts, &settings, &scope))
+    })
+    .await
+}
 
 fn key_of(raw: &str) -> Result<TargetKey, ApiError> {
     TargetKey::parse(raw).ok_or(ApiError::NotFound("target"))
@@ -30,11 +49,8 @@ pub async fn get_targets(state: web::Data<AppState>, caller: Caller, query: Quer
     let TargetsQuery { as_of, park, year } = query.0;
     let as_of = report::parse_as_of(as_of.as_deref())?;
     let year = report::parse_year(year, as_of)?;
-    let answer = db::run_heavy(&state.pool, move |conn| {
-        let settings = settings::load(conn)?;
-        let facts = facts::load(conn, settings.period(), as_of)?;
-        let scope = report::scope_for(&caller, park, &facts)?;
-        Ok(report::targets(&facts, &settings, Question { as_of, period: settings.period(), year }, &scope))
+    let answer = from_facts(&state, caller, park, as_of, move |facts, settings, scope| {
+        report::targets(facts, settings, Question { as_of, period: settings.period(), year }, scope)
     })
     .await?;
     Ok(HttpResponse::Ok().json(answer))
@@ -61,11 +77,8 @@ pub async fn get_target_items(
     let page = report::ItemsPage::parse(limit, cursor.as_deref())?;
     let as_of = report::parse_as_of(as_of.as_deref())?;
     let year = report::parse_year(year, as_of)?;
-    let answer = db::run_heavy(&state.pool, move |conn| {
-        let settings = settings::load(conn)?;
-        let facts = facts::load(conn, settings.period(), as_of)?;
-        let scope = report::scope_for(&caller, park, &facts)?;
-        Ok(report::items(&facts, key, Question { as_of, period: settings.period(), year }, &scope, page))
+    let answer = from_facts(&state, caller, park, as_of, move |facts, settings, scope| {
+        report::items(facts, key, Question { as_of, period: settings.period(), year }, scope, page)
     })
     .await?;
     Ok(HttpResponse::Ok().json(answer))
@@ -89,12 +102,9 @@ pub async fn get_target_series(
     let key = key_of(&key)?;
     let SeriesQuery { as_of, park, interval } = query.0;
     let as_of = report::parse_as_of(as_of.as_deref())?;
-    let answer = db::run_heavy(&state.pool, move |conn| {
-        let settings = settings::load(conn)?;
-        let facts = facts::load(conn, settings.period(), as_of)?;
-        let scope = report::scope_for(&caller, park, &facts)?;
+    let answer = from_facts(&state, caller, park, as_of, move |facts, settings, scope| {
         let q = Question { as_of, period: settings.period(), year: super::compute::default_year(as_of) };
-        Ok(report::series(&facts, key, q, &scope, interval.unwrap_or_default()))
+        report::series(facts, key, q, scope, interval.unwrap_or_default())
     })
     .await?;
     Ok(HttpResponse::Ok().json(answer))
