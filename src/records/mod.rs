@@ -128,7 +128,9 @@ pub struct Read<V> {
 /// One record for the caller: personal data unmasked only for the roles that
 /// may see it, and each such read is an audit event.
 pub fn read<R: Record>(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<Read<R::View>, ApiError> {
-    let view = get::<R>(conn, &caller.scope(), id)?;
+    let row = R::find(conn, &caller.scope(), id)?.ok_or(ApiError::NotFound(R::ENTITY))?;
+    let park = R::meta(&row).park;
+    let view = R::view(conn, row)?;
     let version = view.version();
     if !R::has_personal(&view) {
         return Ok(Read { view, version, unmasked: false });
@@ -136,10 +138,7 @@ pub fn read<R: Record>(conn: &mut DbConnection, caller: &Caller, id: &str) -> Re
     if !caller.may_read_personal() {
         return Ok(Read { view: R::masked(view), version, unmasked: false });
     }
-    write_tx(conn, |conn| {
-        let park = R::find(conn, &ParkScope::All, id)?.map(|row| R::meta(&row).park).unwrap_or_default();
-        audit_event(conn, caller, Action::ReadPersonal, R::ENTITY, id, &park, vec![])
-    })?;
+    write_tx(conn, |conn| audit_event(conn, caller, Action::ReadPersonal, R::ENTITY, id, &park, vec![]))?;
     Ok(Read { view, version, unmasked: true })
 }
 
