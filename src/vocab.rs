@@ -31,6 +31,11 @@ pub trait Vocabulary: Sized + Copy + 'static {
         Self::ALL.iter().map(|v| v.label()).collect()
     }
 
+    /// The first value: where a new record starts when the body names none.
+    fn first() -> Self {
+        Self::ALL[0]
+    }
+
     fn parse(s: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|v| v.as_str() == s)
     }

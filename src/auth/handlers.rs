@@ -8,7 +8,7 @@ use super::session::{self, TokenPair};
 use super::{passwords, Caller};
 use crate::db;
 use crate::error::{ApiError, FieldError, Problem};
-use crate::http::Json;
+use crate::http::{answers, Json};
 use crate::vocab::Role;
 use crate::state::AppState;
 
@@ -134,7 +134,7 @@ pub async fn refresh(state: web::Data<AppState>, body: Json<Refresh>) -> Result<
     tag = "auth",
     responses(
         (status = 204, description = "Logged out"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        answers::Unauthenticated,
     )
 )]
 #[post("/auth/logout")]
@@ -151,7 +151,7 @@ pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
     tag = "auth",
     responses(
         (status = 200, description = "The caller", body = Me),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        answers::Unauthenticated,
     )
 )]
 #[get("/me")]

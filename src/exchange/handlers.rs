@@ -7,6 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::import::{self, ImportReport, ImportRequest, Library, MAX_FILE_BYTES};
+use crate::http::answers;
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
@@ -39,7 +40,7 @@ pub struct ImportForm {
     responses(
         (status = 200, description = "What was (or, in a dry run, would be) written, and every bad row", body = ImportReport),
         (status = 400, description = "Not a multipart form with a file", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not write", body = Problem, content_type = "application/problem+json"),
+        answers::Forbidden,
         (status = 413, description = "Over 20 MB, over 200,000 rows, or an XLSX unpacking beyond 200 MB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a CSV or XLSX file, an unknown library, or an unreadable encoding", body = Problem, content_type = "application/problem+json"),
     ))]

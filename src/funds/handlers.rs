@@ -8,7 +8,7 @@ use super::{DecisionBody, Fund, FundFields, FundPatch};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
-use crate::http::{if_match, parse_id, versioned, Json};
+use crate::http::{answers, if_match, parse_id, versioned, Json};
 use crate::records::{self, Items};
 use crate::state::AppState;
 
@@ -29,7 +29,7 @@ records::child_routes!(Fund, fields = FundFields, patch = FundPatch, tag = "fund
         (status = 200, description = "The decided fund", body = Fund, headers(("ETag" = String))),
         (status = 403, description = "Only a provincial administrator decides on funds", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The fund is decided already", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The fund changed since it was read", body = Problem, content_type = "application/problem+json"),
+        answers::Stale,
     ))]
 #[post("/projects/{id}/funds/{child_id}/verification")]
 pub async fn decide_fund(

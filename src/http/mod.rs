@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every resource: body and query extractors that
 //! name the bad field, version preconditions, ids and cursor pages.
 
+pub mod answers;
 pub mod dates;
 pub mod envelope;
 mod filters;

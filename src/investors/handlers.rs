@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
 use crate::exchange::{self, ExportParams, Format, ListQuery};
-use crate::http::{Page, Query};
+use crate::http::{answers, Page, Query};
 use crate::records::{self, Items};
 use crate::state::AppState;
 
@@ -23,7 +23,7 @@ use crate::state::AppState;
             (String = "text/csv"),
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
-        (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        answers::BadQuery,
     ))]
 #[get("/investors")]
 pub async fn list_investors(state: web::Data<AppState>, caller: Caller, query: ListQuery<InvestorFilter>) -> Result<HttpResponse, ApiError> {

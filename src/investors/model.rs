@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::schema::investors;
-use crate::vocab::{Industry, InvestorKind, InvestorStatus, Origin};
+use crate::vocab::{Industry, InvestorKind, InvestorStatus, Origin, Vocabulary};
 
 /// An investor as every read returns it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -101,7 +101,7 @@ pub struct InvestorFields {
     #[schema(max_items = 10)]
     pub industries: Vec<Industry>,
     /// Defaults to `prospect`.
-    #[serde(default = "first_status")]
+    #[serde(default = "InvestorStatus::first")]
     pub status: InvestorStatus,
     /// Required when settled: the day it settled (it counts toward the targets from then).
     #[serde(default)]
@@ -115,10 +115,6 @@ pub struct InvestorFields {
 }
 
 crate::records::patch_body!(InvestorPatch for InvestorFields);
-
-fn first_status() -> InvestorStatus {
-    InvestorStatus::Prospect
-}
 
 /// A row of `investors`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]

@@ -5,7 +5,7 @@ use super::{NewPark, Park, ParkPatch};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
-use crate::http::{created, if_match, versioned, Json};
+use crate::http::{answers, created, if_match, versioned, Json};
 use crate::state::AppState;
 
 /// List the parks of the cooperation zone.
@@ -74,8 +74,7 @@ pub async fn create_park(state: web::Data<AppState>, caller: Caller, body: Json<
     responses(
         (status = 200, description = "The changed park", body = Park, headers(("ETag" = String))),
         (status = 403, description = "Only a provincial administrator changes parks", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
+        answers::Stale, answers::IfMatchMissing,
     )
 )]
 #[patch("/parks/{code}")]

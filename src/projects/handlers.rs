@@ -7,9 +7,9 @@ use super::model::{Project, ProjectFields, ProjectPatch};
 use super::queries::{self, ListFilter};
 use crate::auth::Caller;
 use crate::db;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::exchange::{self, ExportParams, Format, ListQuery};
-use crate::http::Page;
+use crate::http::{answers, Page};
 use crate::records;
 use crate::state::AppState;
 
@@ -26,7 +26,7 @@ use crate::state::AppState;
             (String = "text/csv"),
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
-        (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        answers::BadQuery,
     )
 )]
 #[get("/projects")]

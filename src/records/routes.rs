@@ -16,9 +16,7 @@ macro_rules! record_routes {
             responses(
                 (status = 201, description = "Created", body = $record,
                     headers(("Location" = String, description = "The new record's URL"), ("ETag" = String, description = "The version, quoted"))),
-                (status = 403, description = "The role may not write here", body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 409, description = "Conflicts with a record that exists", body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 422, description = "A field breaks a rule", body = $crate::error::Problem, content_type = "application/problem+json"),
+                $crate::http::answers::Forbidden, $crate::http::answers::Conflict, $crate::http::answers::Unprocessable,
             ))]
         #[post($collection)]
         pub async fn $create(
@@ -37,7 +35,7 @@ macro_rules! record_routes {
             params(("id" = uuid::Uuid, Path, description = "The record's id (UUID)")),
             responses(
                 (status = 200, description = "The record", body = $record, headers(("ETag" = String, description = "The version, quoted"))),
-                (status = 404, description = "No such record visible to the caller", body = $crate::error::Problem, content_type = "application/problem+json"),
+                $crate::http::answers::NotVisible,
             ))]
         #[get($item)]
         pub async fn $get(
@@ -58,12 +56,7 @@ macro_rules! record_routes {
             ),
             responses(
                 (status = 200, description = "The changed record", body = $record, headers(("ETag" = String, description = "The new version, quoted"))),
-                (status = 403, description = "The role may not write here", body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 404, description = "No such record visible to the caller", body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 409, description = "Conflicts with a record that exists", body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 412, description = "The record changed since it was read", body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 422, description = "A field breaks a rule", body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 428, description = "If-Match is missing", body = $crate::error::Problem, content_type = "application/problem+json"),
+                $crate::http::answers::Forbidden, $crate::http::answers::NotVisible, $crate::http::answers::Conflict, $crate::http::answers::Stale, $crate::http::answers::Unprocessable, $crate::http::answers::IfMatchMissing,
             ))]
         #[patch($item)]
         pub async fn $update(
@@ -89,7 +82,7 @@ macro_rules! record_routes {
             params(("id" = uuid::Uuid, Path, description = "The record's id (UUID)"), $crate::audit::HistoryParams),
             responses(
                 (status = 200, description = "One page of events", body = $crate::http::Page<$crate::audit::AuditEvent>),
-                (status = 404, description = "No such record visible to the caller", body = $crate::error::Problem, content_type = "application/problem+json"),
+                $crate::http::answers::NotVisible,
             ))]
         #[get($history)]
         pub async fn $history_fn(
@@ -120,9 +113,7 @@ macro_rules! record_delete_route {
             ),
             responses(
                 (status = 204, description = "Deleted"),
-                (status = 403, description = "The role may not write here", body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 404, description = "No such record visible to the caller", body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 412, description = "The record changed since it was read", body = $crate::error::Problem, content_type = "application/problem+json"),
+                $crate::http::answers::Forbidden, $crate::http::answers::NotVisible, $crate::http::answers::Stale,
             ))]
         #[delete($item)]
         pub async fn $delete(
@@ -169,7 +160,7 @@ macro_rules! child_routes {
             params(("id" = uuid::Uuid, Path, description = concat!("The ", $parent, "'s id (UUID)")), ("child_id" = uuid::Uuid, Path, description = "Its id (UUID)")),
             responses(
                 (status = 200, description = "It, with its version as ETag", body = $child, headers(("ETag" = String, description = "The version, quoted"))),
-                (status = 404, description = "Not found or not visible", body = $crate::error::Problem, content_type = "application/problem+json"),
+                $crate::http::answers::NotVisible,
             ))]
         #[get($item)]
         pub async fn $get(
@@ -189,10 +180,9 @@ macro_rules! child_routes {
             params(("id" = uuid::Uuid, Path, description = concat!("The ", $parent, "'s id (UUID)"))),
             responses(
                 (status = 201, description = "Created", body = $child, headers(("Location" = String), ("ETag" = String))),
-                (status = 403, description = "The role may not write here", body = $crate::error::Problem, content_type = "application/problem+json"),
+                $crate::http::answers::Forbidden,
                 (status = 404, description = concat!("No such ", $parent, " visible to the caller"), body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 409, description = "Conflicts with an existing one", body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 422, description = "A field breaks a rule", body = $crate::error::Problem, content_type = "application/problem+json"),
+                $crate::http::answers::Conflict, $crate::http::answers::Unprocessable,
             ))]
         #[post($collection)]
         pub async fn $create(
@@ -214,12 +204,7 @@ macro_rules! child_routes {
                    ("If-Match" = String, Header, description = "Its ETag as read, e.g. \"2\"")),
             responses(
                 (status = 200, description = "Changed", body = $child, headers(("ETag" = String))),
-                (status = 403, description = "The role may not write here", body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 404, description = "Not found or not visible", body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 409, description = "Conflicts with an existing one", body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 412, description = "It changed since it was read", body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 422, description = "A field breaks a rule", body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 428, description = "If-Match is missing", body = $crate::error::Problem, content_type = "application/problem+json"),
+                $crate::http::answers::Forbidden, $crate::http::answers::NotVisible, $crate::http::answers::Conflict, $crate::http::answers::Stale, $crate::http::answers::Unprocessable, $crate::http::answers::IfMatchMissing,
             ))]
         #[patch($item)]
         pub async fn $update(
@@ -244,9 +229,7 @@ macro_rules! child_routes {
                    ("If-Match" = String, Header, description = "When given, only at this version")),
             responses(
                 (status = 204, description = "Removed"),
-                (status = 403, description = "The role may not write here", body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 404, description = "Not found or not visible", body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 412, description = "It changed since it was read", body = $crate::error::Problem, content_type = "application/problem+json"),
+                $crate::http::answers::Forbidden, $crate::http::answers::NotVisible, $crate::http::answers::Stale,
             ))]
         #[delete($item)]
         pub async fn $delete(

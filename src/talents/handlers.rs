@@ -8,9 +8,9 @@ use super::model::{Talent, TalentFields, TalentPatch};
 use super::queries::{self, TalentFilter};
 use crate::auth::Caller;
 use crate::db;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::exchange::{self, ExportParams, Format, ListQuery};
-use crate::http::{if_match, parse_id, Page, Query};
+use crate::http::{answers, if_match, parse_id, Page, Query};
 use crate::records;
 use crate::state::AppState;
 
@@ -33,7 +33,7 @@ pub struct DeleteParams {
             (String = "text/csv"),
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
-        (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        answers::BadQuery,
     ))]
 #[get("/talents")]
 pub async fn list_talents(state: web::Data<AppState>, caller: Caller, query: ListQuery<TalentFilter>) -> Result<HttpResponse, ApiError> {
@@ -57,9 +57,7 @@ records::record_routes!(Talent, fields = TalentFields, patch = TalentPatch, tag 
            ("If-Match" = String, Header, description = "When given, only at this version"), DeleteParams),
     responses(
         (status = 204, description = "Deleted or purged"),
-        (status = 403, description = "The role may not do this", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such talent visible to the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        answers::Forbidden, answers::NotVisible, answers::Stale,
     ))]
 #[delete("/talents/{id}")]
 pub async fn delete_talent(state: web::Data<AppState>, caller: Caller, req: HttpRequest, id: web::Path<String>, params: Query<DeleteParams>) -> Result<HttpResponse, ApiError> {

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::schema::talents;
-use crate::vocab::{Education, Industry, MainlandTitle, ProgrammeLevel, ProgrammeStatus, Recognition, TalentStatus};
+use crate::vocab::{Education, Industry, MainlandTitle, ProgrammeLevel, ProgrammeStatus, Recognition, TalentStatus, Vocabulary};
 
 /// A Taiwan professional qualification and its recognition as a mainland title (比照认定).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -108,7 +108,7 @@ pub struct TalentFields {
     #[schema(max_items = 20)]
     pub programmes: Vec<Programme>,
     /// Defaults to `prospect`.
-    #[serde(default = "first_status")]
+    #[serde(default = "TalentStatus::first")]
     pub status: TalentStatus,
     /// An investor (company) of the same park.
     #[serde(default)]
@@ -132,10 +132,6 @@ pub struct TalentFields {
 }
 
 crate::records::patch_body!(TalentPatch for TalentFields);
-
-fn first_status() -> TalentStatus {
-    TalentStatus::Prospect
-}
 
 /// A row of `talents`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]

@@ -12,7 +12,7 @@ use super::{facts, TargetKey};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
-use crate::http::{if_match, versioned, Json, Query};
+use crate::http::{answers, if_match, versioned, Json, Query};
 use crate::state::AppState;
 
 /// Computes an answer from the dated facts up to `as_of`, on the blocking
@@ -125,8 +125,7 @@ pub async fn get_target_settings(state: web::Data<AppState>, _caller: Caller) ->
     responses(
         (status = 200, description = "The new settings", body = TargetSettings, headers(("ETag" = String))),
         (status = 403, description = "Only a provincial administrator changes the settings", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
+        answers::Stale, answers::IfMatchMissing,
     ))]
 #[put("/targets/settings")]
 pub async fn put_target_settings(

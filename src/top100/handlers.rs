@@ -8,7 +8,7 @@ use super::{Candidate, NewTop100, Top100, Top100Filter, Top100Patch};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
-use crate::http::{created, if_match, parse_id, versioned, Json, Page, Query};
+use crate::http::{answers, created, if_match, parse_id, versioned, Json, Page, Query};
 use crate::state::AppState;
 
 /// The top-100 reference list (台湾地区前百大企业), by edition and rank.
@@ -40,8 +40,7 @@ pub async fn create_top100(state: web::Data<AppState>, caller: Caller, body: Jso
         (status = 200, description = "The changed group", body = Top100, headers(("ETag" = String))),
         (status = 403, description = "Only a provincial administrator keeps the list", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The rank is taken in that edition", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
+        answers::Stale, answers::IfMatchMissing,
     ))]
 #[patch("/top100/{id}")]
 pub async fn update_top100(
@@ -65,7 +64,7 @@ pub async fn update_top100(
         (status = 204, description = "Deleted"),
         (status = 403, description = "Only a provincial administrator keeps the list", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Investors are linked to the group", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        answers::Stale,
     ))]
 #[delete("/top100/{id}")]
 pub async fn delete_top100(state: web::Data<AppState>, caller: Caller, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ApiError> {

@@ -8,7 +8,7 @@ use super::User;
 use crate::auth::{passwords, Caller};
 use crate::db;
 use crate::error::{ApiError, Problem};
-use crate::http::{created, if_match, parse_id, versioned, Json, Page, Query};
+use crate::http::{answers, created, if_match, parse_id, versioned, Json, Page, Query};
 use crate::state::AppState;
 
 /// List the users the caller manages.
@@ -18,8 +18,7 @@ use crate::state::AppState;
     params(UserFilter),
     responses(
         (status = 200, description = "One page of users, oldest first", body = Page<User>),
-        (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        answers::BadQuery, answers::Unauthenticated,
         (status = 403, description = "Only administrators manage users", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -36,10 +35,10 @@ pub async fn list_users(state: web::Data<AppState>, caller: Caller, filter: Quer
     request_body = NewUser,
     responses(
         (status = 201, description = "Created", body = User, headers(("Location" = String), ("ETag" = String))),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        answers::Unauthenticated,
         (status = 403, description = "The caller may not give this role or park", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The username is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json"),
+        answers::Unprocessable,
     )
 )]
 #[post("/users")]
@@ -57,9 +56,9 @@ pub async fn create_user(state: web::Data<AppState>, caller: Caller, body: Json<
     params(("id" = uuid::Uuid, Path, description = "The user's id (UUID)")),
     responses(
         (status = 200, description = "The user", body = User, headers(("ETag" = String))),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        answers::Unauthenticated,
         (status = 403, description = "Only administrators manage users", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user visible to the caller", body = Problem, content_type = "application/problem+json"),
+        answers::NotVisible,
     )
 )]
 #[get("/users/{id}")]
@@ -81,12 +80,7 @@ pub async fn get_user(state: web::Data<AppState>, caller: Caller, id: web::Path<
     request_body = UserPatch,
     responses(
         (status = 200, description = "The changed user", body = User, headers(("ETag" = String))),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user visible to the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The user changed since it was read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
+        answers::Unauthenticated, answers::Forbidden, answers::NotVisible, answers::Stale, answers::Unprocessable, answers::IfMatchMissing,
     )
 )]
 #[patch("/users/{id}")]
