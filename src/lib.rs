@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod changes;
 pub mod clock;
 pub mod config;
 pub mod contact;

@@ -26,6 +26,7 @@ use utoipa_actix_web::AppExt;
         (name = "funds", description = "Funds in place (到位资金) of a project, with evidence and the province's verification"),
         (name = "top100", description = "Taiwan's top-100 groups (台湾地区前百大企业): the province's reference list"),
         (name = "targets", description = "The 2025 targets, per park and on any date, down to the rows counted"),
+        (name = "changes", description = "What changed, in commit order, for clients that stay in sync"),
         (name = "meta", description = "Vocabularies and their labels"),
         (name = "health", description = "Liveness and readiness"),
     ),

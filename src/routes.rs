@@ -5,7 +5,7 @@
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::{auth, exchange, funds, health, investors, meta, parks, projects, talents, targets, top100, users};
+use crate::{auth, changes, exchange, funds, health, investors, meta, parks, projects, talents, targets, top100, users};
 
 /// The API under `/api/v1`, described for the OpenAPI document as it is routed.
 pub fn api_routes(cfg: &mut ServiceConfig) {
@@ -76,6 +76,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(targets::handlers::put_target_settings)
             .service(targets::handlers::get_target_items)
             .service(targets::handlers::get_target_series)
-            .service(exchange::handlers::import_records),
+            .service(exchange::handlers::import_records)
+            .service(changes::handlers::list_changes),
     );
 }

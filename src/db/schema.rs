@@ -80,6 +80,8 @@ diesel::table! {
         entity_id -> Text,
         park_code -> Nullable<Text>,
         changes -> Text,
+        tx -> BigInt,
+        seq -> BigInt,
     }
 }
 

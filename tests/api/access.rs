@@ -61,6 +61,7 @@ const MATRIX: &[(&str, &str, Rule, u16)] = &[
     ("PUT", "/api/v1/targets/settings", Rule::ProvincialAdmin, 200),
     ("GET", "/api/v1/targets/{key}/items", Rule::AnyCaller, 200),
     ("GET", "/api/v1/targets/{key}/series", Rule::AnyCaller, 200),
+    ("GET", "/api/v1/changes", Rule::AnyCaller, 200),
     ("GET", "/api/v1/projects", Rule::AnyCaller, 200),
     ("POST", "/api/v1/projects", Rule::CreateRecord, 201),
     ("GET", "/api/v1/projects/{id}", Rule::ReadRecord, 200),
@@ -154,7 +155,7 @@ async fn targets(app: &TestApp, path: &str, park: &str) -> (String, String) {
     if path.starts_with("/api/v1/users") {
         return (app.user_ids[&if park == "yueyang" { Who::ParkViewer } else { Who::OtherParkStaff }].clone(), String::new());
     }
-    if path.starts_with("/api/v1/parks") || path.starts_with("/api/v1/targets") {
+    if path.starts_with("/api/v1/parks") || path.starts_with("/api/v1/targets") || path.starts_with("/api/v1/changes") {
         return (String::new(), String::new());
     }
     if path.starts_with("/api/v1/top100") {

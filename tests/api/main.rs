@@ -6,6 +6,7 @@ mod helpers;
 
 mod access;
 mod auth;
+mod changes;
 mod errors;
 mod exchange;
 mod funds;
