@@ -115,17 +115,31 @@ pub struct NewEvent<'a> {
     pub changes: Vec<Change>,
 }
 
+/// A stored event (the change feed reads it with its place in commit order).
 #[derive(Insertable, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
-struct EventRow {
-    id: String,
-    at: NaiveDateTime,
-    actor: String,
-    action: String,
-    entity_type: String,
-    entity_id: String,
-    park_code: Option<String>,
-    changes: String,
+pub(crate) struct EventRow {
+    pub(crate) id: String,
+    pub(crate) at: NaiveDateTime,
+    pub(crate) actor: String,
+    pub(crate) action: String,
+    pub(crate) entity_type: String,
+    pub(crate) entity_id: String,
+    pub(crate) park_code: Option<String>,
+    pub(crate) changes: String,
+}
+
+impl EventRow {
+    /// The event as a history shows it.
+    pub(crate) fn into_event(self) -> Result<AuditEvent, ApiError> {
+        Ok(AuditEvent {
+            action: Action::parse(&self.action)?,
+            changes: serde_json::from_str(&self.changes)?,
+            id: self.id,
+            at: clock::utc(self.at),
+            actor: self.actor,
+        })
+    }
 }
 
 /// Appends one event. Call it inside the write's transaction.
@@ -221,15 +235,7 @@ pub fn history(
         rows,
         limit,
         |last| Cursor { key: SortKey::CreatedAt, order: SortOrder::Desc, at: last.at, id: last.id.clone() },
-        |row| {
-            Ok(AuditEvent {
-                action: Action::parse(&row.action)?,
-                changes: serde_json::from_str(&row.changes)?,
-                id: row.id,
-                at: clock::utc(row.at),
-                actor: row.actor,
-            })
-        },
+        EventRow::into_event,
     )
 }
 

@@ -20,9 +20,8 @@ use diesel::sql_types::Bool;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::audit::{Action, Change};
+use crate::audit::{Action, AuditEvent, Change, EventRow};
 use crate::auth::{Caller, ParkScope};
-use crate::clock;
 use crate::db::schema::audit_events;
 use crate::db::{self, backend_of, DbConnection};
 use crate::error::ApiError;
@@ -148,14 +147,8 @@ impl Position {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
 struct FeedRow {
-    id: String,
-    at: chrono::NaiveDateTime,
-    actor: String,
-    action: String,
-    entity_type: String,
-    entity_id: String,
-    park_code: Option<String>,
-    changes: String,
+    #[diesel(embed)]
+    event: EventRow,
     tx: i64,
     seq: i64,
 }
@@ -201,16 +194,10 @@ pub fn page(conn: &mut DbConnection, caller: &Caller, query: ChangesQuery) -> Re
 }
 
 fn event(row: FeedRow) -> Result<ChangeEvent, ApiError> {
-    Ok(ChangeEvent {
-        action: serde_json::from_value(serde_json::Value::String(row.action))?,
-        changes: serde_json::from_str(&row.changes)?,
-        at: clock::utc(row.at),
-        id: row.id,
-        actor: row.actor,
-        library: row.entity_type,
-        record_id: row.entity_id,
-        park_code: row.park_code,
-    })
+    let EventRow { entity_type, entity_id, park_code, .. } = &row.event;
+    let (library, record_id, park_code) = (entity_type.clone(), entity_id.clone(), park_code.clone());
+    let AuditEvent { id, at, actor, action, changes } = row.event.into_event()?;
+    Ok(ChangeEvent { id, at, actor, action, library, record_id, park_code, changes })
 }
 
 #[cfg(test)]
