@@ -206,6 +206,29 @@ pub fn scrub(conn: &mut DbConnection, entity_type: &str, entity_id: &str, fields
     Ok(())
 }
 
+/// The history of reference data that every caller may read (a park, a
+/// top-100 group), newest first. 404 unless the thing `exists` or left a
+/// trail (a deleted group keeps its history).
+pub fn reference_history(
+    conn: &mut DbConnection,
+    entity_type: &'static str,
+    entity_id: &str,
+    exists: bool,
+    params: HistoryParams,
+) -> Result<Page<AuditEvent>, ApiError> {
+    let limit = Limit::parse(params.limit)?;
+    let trail = audit_events::table
+        .filter(audit_events::entity_type.eq(entity_type))
+        .filter(audit_events::entity_id.eq(entity_id))
+        .select(audit_events::id)
+        .first::<String>(conn)
+        .optional()?;
+    if !exists && trail.is_none() {
+        return Err(ApiError::NotFound(entity_type));
+    }
+    history(conn, entity_type, entity_id, limit, params.cursor.as_deref())
+}
+
 /// A record's events, newest first, one page at a time.
 pub fn history(
     conn: &mut DbConnection,

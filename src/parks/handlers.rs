@@ -2,10 +2,11 @@ use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 
 use super::{NewPark, Park, ParkPatch};
+use crate::audit::{self, AuditEvent, HistoryParams};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
-use crate::http::{answers, created, if_match, versioned, Json};
+use crate::http::{answers, created, if_match, versioned, Json, Page, Query};
 use crate::state::AppState;
 
 /// List the parks of the cooperation zone.
@@ -89,4 +90,20 @@ pub async fn update_park(
     let expected = if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
     let park = db::run(&state.pool, move |conn| super::update(conn, &caller, &code, &expected, body.0)).await?;
     Ok(versioned(StatusCode::OK, &park, park.version))
+}
+
+/// A park's audit events, newest first (any caller: the parks are the zone's
+/// reference data, readable by all).
+#[utoipa::path(operation_id = "parkHistory", tag = "parks",
+    params(("code" = String, Path, description = "The park's code", example = "yueyang"), HistoryParams),
+    responses((status = 200, description = "One page of events", body = Page<AuditEvent>), answers::NotVisible))]
+#[get("/parks/{code}/history")]
+pub async fn park_history(state: web::Data<AppState>, _caller: Caller, code: web::Path<String>, params: Query<HistoryParams>) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    let page = db::run(&state.pool, move |conn| {
+        let exists = super::exists(conn, &code)?;
+        audit::reference_history(conn, super::ENTITY, &code, exists, params.0)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
 }

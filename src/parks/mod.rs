@@ -5,7 +5,7 @@
 pub mod handlers;
 mod queries;
 
-pub use queries::{create, exists, find, list, update};
+pub use queries::{ENTITY, create, exists, find, list, update};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

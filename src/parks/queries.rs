@@ -10,7 +10,8 @@ use crate::db::{write_tx, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::http::IfMatch;
 
-const ENTITY: &str = "park";
+/// The `entity_type` of its audit events.
+pub const ENTITY: &str = "park";
 const NOT_AUDITED: &[&str] = &["version", "updated_at", "updated_by"];
 
 #[derive(Queryable, Selectable)]

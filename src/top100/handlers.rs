@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 
 use super::{Candidate, NewTop100, Top100, Top100Filter, Top100Patch};
+use crate::audit::{self, AuditEvent, HistoryParams};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
@@ -84,5 +85,18 @@ pub async fn top100_candidates(state: web::Data<AppState>, caller: Caller, id: w
     let id = parse_id(&id)?;
     let scope = caller.scope();
     let page = db::run(&state.pool, move |conn| super::candidates(conn, &scope, &id)).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// A group's audit events, newest first, a deleted group's too (any caller:
+/// the list is the province's reference data, readable by all).
+#[utoipa::path(operation_id = "top100History", tag = "top100",
+    params(("id" = uuid::Uuid, Path, description = "The group's id"), HistoryParams),
+    responses((status = 200, description = "One page of events", body = Page<AuditEvent>), answers::NotVisible))]
+#[get("/top100/{id}/history")]
+pub async fn top100_history(state: web::Data<AppState>, _caller: Caller, id: web::Path<String>, params: Query<HistoryParams>) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    // Every group was created through the API or an import, so it has a trail.
+    let page = db::run(&state.pool, move |conn| audit::reference_history(conn, super::ENTITY, &id, false, params.0)).await?;
     Ok(HttpResponse::Ok().json(page))
 }

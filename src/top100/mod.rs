@@ -7,7 +7,7 @@
 pub mod handlers;
 mod queries;
 
-pub use queries::{candidates, create, delete, get, list, update};
+pub use queries::{ENTITY, candidates, create, delete, get, list, update};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -10,7 +10,8 @@ use crate::db::{write_tx, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::http::{IfMatch, Page};
 
-const ENTITY: &str = "top100";
+/// The `entity_type` of its audit events.
+pub const ENTITY: &str = "top100";
 const NOT_AUDITED: &[&str] = &["id", "version", "created_at", "updated_at", "created_by", "updated_by", "linked_investors"];
 
 #[derive(Queryable, Selectable)]

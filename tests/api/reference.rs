@@ -39,6 +39,21 @@ async fn parks_are_created_and_changed_by_the_province(app: TestApp) {
         .assert_problem(422, "focus_industries[1]", "duplicate");
     assert_eq!(app.patch("/api/v1/parks/shenzhen", Some("*"), &json!({"active": false})).await.status, 404);
     assert_eq!(app.get("/api/v1/parks").await.body.as_array().unwrap().len(), 4, "more parks than three");
+
+    // Every caller can read how the reference data came to be, newest first.
+    let history = app.as_(Who::OtherParkStaff).get("/api/v1/parks/yueyang/history").await;
+    assert_eq!(history.status, 200, "{}", history.text);
+    let events = history.body["items"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "the baseline set, then cleared; refused changes leave nothing: {}", history.text);
+    let first = events.last().unwrap();
+    assert_eq!((first["actor"].clone(), first["action"].clone()), (json!("admin"), json!("update")));
+    let baseline = first["changes"].as_array().unwrap().iter().find(|c| c["field"] == "baseline_output_2020_cny").unwrap();
+    assert_eq!((baseline["old"].clone(), baseline["new"].clone()), (json!(null), json!(12_500_000_000_i64)));
+    let created = app.as_(Who::ParkViewer).get("/api/v1/parks/changde/history").await;
+    assert_eq!(created.body["items"][0]["action"], "create");
+    assert_eq!(app.get("/api/v1/parks/xiangtan/history").await.body["items"], json!([]), "a park of the first migration has no events yet");
+    assert_eq!(app.get("/api/v1/parks/shenzhen/history").await.status, 404);
+    app.get("/api/v1/parks/yueyang/history?limit=0").await.assert_problem(400, "limit", "range");
 }
 
 async fn the_top100_list_and_its_candidates(app: TestApp) {
@@ -94,4 +109,11 @@ async fn the_top100_list_and_its_candidates(app: TestApp) {
     assert_eq!(patched.body["group_name_en"], json!(null));
     assert_eq!(patched.body["linked_investors"], 1);
     assert_eq!(app.as_(Who::ParkAdmin).delete(&format!("/api/v1/top100/{id}"), None).await.status, 403);
+
+    let history = app.as_(Who::ParkViewer).get(&format!("/api/v1/top100/{id}/history")).await;
+    assert_eq!(history.status, 200, "{}", history.text);
+    let actions: Vec<_> = history.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(actions.first().map(String::as_str), Some("update"), "newest first: {}", history.text);
+    assert_eq!(actions.last().map(String::as_str), Some("create"));
+    assert_eq!(app.get("/api/v1/top100/01936c6e-8b1f-7cc0-9a2b-3c4d5e6f7a8b/history").await.status, 404);
 }
