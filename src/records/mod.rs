@@ -19,7 +19,7 @@ pub use list::Paging;
 pub(crate) use routes::{child_routes, record_delete_route, record_routes};
 pub use body::{decode, merge, patch_schema};
 pub use child::{Child, ChildBase, ChildTable, Items};
-pub(crate) use stored::{child_table, stored_table};
+pub(crate) use stored::{child_table, row_writes, stored_table};
 pub use stored::{Keyed, Meta, ParkField, Stored};
 
 use chrono::NaiveDateTime;

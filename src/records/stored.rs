@@ -43,6 +43,23 @@ pub trait Stored {
     fn touch(conn: &mut DbConnection, id: &str, stamp: &Stamp) -> QueryResult<usize>;
 }
 
+/// The two writes every row answers alike: insert, and replace at an
+/// expected version (0 rows when another writer got there first).
+macro_rules! row_writes {
+    ($table:ident, $row:ty) => {
+        fn insert(conn: &mut $crate::db::DbConnection, row: &$row) -> diesel::QueryResult<usize> {
+            diesel::insert_into($table::table).values(row).execute(conn)
+        }
+
+        fn replace(conn: &mut $crate::db::DbConnection, row: &$row, expected: i32) -> diesel::QueryResult<usize> {
+            diesel::update($table::table.filter($table::id.eq(&row.id)).filter($table::version.eq(expected)))
+                .set(row)
+                .execute(conn)
+        }
+    };
+}
+pub(crate) use row_writes;
+
 /// Implements [`Stored`] for `$record` over `$table` with rows of `$row`
 /// (which derives `Queryable`, `Selectable`, `Insertable` and `AsChangeset`),
 /// the [`Keyed`] and [`ParkField`] accessors of the record's view (`$record`
@@ -112,15 +129,7 @@ macro_rules! stored_table {
                 }
             }
 
-            fn insert(conn: &mut $crate::db::DbConnection, row: &$row) -> diesel::QueryResult<usize> {
-                diesel::insert_into($table::table).values(row).execute(conn)
-            }
-
-            fn replace(conn: &mut $crate::db::DbConnection, row: &$row, expected: i32) -> diesel::QueryResult<usize> {
-                diesel::update($table::table.filter($table::id.eq(&row.id)).filter($table::version.eq(expected)))
-                    .set(row)
-                    .execute(conn)
-            }
+            $crate::records::row_writes!($table, $row);
 
             fn mark_deleted(
                 conn: &mut $crate::db::DbConnection,
@@ -180,15 +189,7 @@ macro_rules! child_table {
                     .optional()
             }
 
-            fn insert(conn: &mut $crate::db::DbConnection, row: &$row) -> diesel::QueryResult<usize> {
-                diesel::insert_into($table::table).values(row).execute(conn)
-            }
-
-            fn replace(conn: &mut $crate::db::DbConnection, row: &$row, expected: i32) -> diesel::QueryResult<usize> {
-                diesel::update($table::table.filter($table::id.eq(&row.id)).filter($table::version.eq(expected)))
-                    .set(row)
-                    .execute(conn)
-            }
+            $crate::records::row_writes!($table, $row);
 
             fn remove(conn: &mut $crate::db::DbConnection, id: &str, expected: i32) -> diesel::QueryResult<usize> {
                 diesel::delete($table::table.filter($table::id.eq(id)).filter($table::version.eq(expected))).execute(conn)
