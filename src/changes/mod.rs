@@ -16,7 +16,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
+use diesel::sql_types::{BigInt, Bool};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -172,9 +172,8 @@ pub fn page(conn: &mut DbConnection, caller: &Caller, query: ChangesQuery) -> Re
         feed = feed.filter(audit_events::park_code.eq_any(query.park));
     }
     match (after, query.since) {
-        (Some(p), _) => {
-            feed = feed.filter(audit_events::tx.gt(p.tx).or(audit_events::tx.eq(p.tx).and(audit_events::seq.gt(p.seq))));
-        }
+        // A row comparison, so both databases walk the (tx, seq) index from the cursor.
+        (Some(p), _) => feed = feed.filter(sql::<Bool>("(tx, seq) > (").bind::<BigInt, _>(p.tx).sql(", ").bind::<BigInt, _>(p.seq).sql(")")),
         (None, Some(since)) => feed = feed.filter(audit_events::at.ge(since.start())),
         (None, None) => {}
     }
