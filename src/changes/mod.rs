@@ -177,7 +177,8 @@ pub fn page(conn: &mut DbConnection, caller: &Caller, query: ChangesQuery) -> Re
         (None, Some(since)) => feed = feed.filter(audit_events::at.ge(since.start())),
         (None, None) => {}
     }
-    if backend_of(conn) == db::Backend::Postgres {
+    let postgres = backend_of(conn) == db::Backend::Postgres;
+    if postgres {
         feed = feed.filter(sql::<Bool>(SETTLED_ON_POSTGRES));
     }
     let mut rows: Vec<FeedRow> = feed
@@ -187,9 +188,30 @@ pub fn page(conn: &mut DbConnection, caller: &Caller, query: ChangesQuery) -> Re
         .load(conn)?;
     let more = rows.len() as i64 > limit.get();
     rows.truncate(limit.get() as usize);
-    let next = rows.last().map(|r| Position { tx: r.tx, seq: r.seq }).or(after).unwrap_or_default();
+    let next = match (rows.last(), after) {
+        (Some(last), _) => Position { tx: last.tx, seq: last.seq },
+        (None, Some(after)) => after,
+        // Nothing since `since` yet: go on from the end of what has settled,
+        // not from the start of the trail.
+        (None, None) if query.since.is_some() => settled_end(conn, postgres)?,
+        (None, None) => Position::default(),
+    };
     let items = rows.into_iter().map(event).collect::<Result<_, ApiError>>()?;
     Ok(ChangesPage { items, next_cursor: next.encode(), more })
+}
+
+/// The position of the last event that has settled, whoever may see it.
+fn settled_end(conn: &mut DbConnection, postgres: bool) -> Result<Position, ApiError> {
+    let mut last = audit_events::table.into_boxed();
+    if postgres {
+        last = last.filter(sql::<Bool>(SETTLED_ON_POSTGRES));
+    }
+    let found: Option<(i64, i64)> = last
+        .order((audit_events::tx.desc(), audit_events::seq.desc()))
+        .select((audit_events::tx, audit_events::seq))
+        .first(conn)
+        .optional()?;
+    Ok(found.map(|(tx, seq)| Position { tx, seq }).unwrap_or_default())
 }
 
 fn event(row: FeedRow) -> Result<ChangeEvent, ApiError> {

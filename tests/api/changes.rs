@@ -86,9 +86,15 @@ async fn the_feed_lists_every_change_oldest_first_and_resumes_where_it_stopped(a
     // `since` starts the feed at a time, `library` keeps some kinds.
     let all = app.get("/api/v1/changes?limit=200&since=2000-01-01").await;
     assert_eq!(all.body["items"].as_array().unwrap().len(), 6);
-    assert_eq!(app.get("/api/v1/changes?since=2100-01-01").await.body["items"], json!([]));
+    let future = app.get("/api/v1/changes?since=2100-01-01").await;
+    assert_eq!(future.body["items"], json!([]));
+    // Its cursor goes on from now, not from the start of the trail.
+    let mut from_now = future.body["next_cursor"].as_str().unwrap().to_owned();
+    let later = app.create_investor(json!({"name": "后来的客商"})).await;
+    caught_up(&app).await;
+    assert_eq!(summary(&drain(&app, Who::ProvincialAdmin, "", &mut from_now, 50).await), vec![("investor".into(), "create".into(), id(&later))]);
     let investors = app.get("/api/v1/changes?library=investor").await;
-    assert_eq!(investors.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(investors.body["items"].as_array().unwrap().len(), 3);
 
     app.get("/api/v1/changes?library=projects").await.assert_problem(400, "library", "enum");
     app.get("/api/v1/changes?cursor=not-a-cursor").await.assert_problem(400, "cursor", "cursor");
