@@ -79,6 +79,39 @@ run "park staff (yueyang), today" "$STAFF" "/api/v1/targets"
 run "park staff (yueyang), as_of=2023-12-31" "$STAFF" "/api/v1/targets?as_of=2023-12-31"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); service CPU seconds: $(awk '{print ($14 + $15) / 100}' /proc/$server/stat)"
 
+echo "== writes that move the targets, one at a time (each rewrites its summary rows in its transaction)"
+python3 - "$base" "$ADMIN" <<'PY'
+import json, statistics, sys, time, urllib.error, urllib.request
+base, token = sys.argv[1], sys.argv[2]
+def call(method, path, body):
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "If-Match": "*"}
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode(), headers=headers, method=method)
+    start = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req) as r:
+            out = json.load(r)
+    except urllib.error.HTTPError:
+        return None, 0.0
+    return out, (time.perf_counter() - start) * 1000
+times = {"POST fund": [], "POST verification": [], "PATCH investor": []}
+for n in range(1, 41):
+    project = f"00000000-0000-7000-8000-{n * 5 + 1:012d}"  # signed (p % 5 == 1)
+    fund, ms = call("POST", f"/api/v1/projects/{project}/funds",
+                    {"received_on": "2026-11-01", "amount_usd": 1000, "evidence": "bank_receipt", "evidence_ref": "bench"})
+    if fund:
+        times["POST fund"].append(ms)
+        _, ms = call("POST", f"/api/v1/projects/{project}/funds/{fund['id']}/verification", {"decision": "verified"})
+        times["POST verification"].append(ms)
+    _, ms = call("PATCH", f"/api/v1/investors/00000000-0000-7000-9000-{n * 3:012d}", {"notes": f"bench {n}"})
+    times["PATCH investor"].append(ms)
+for name, values in times.items():
+    values = [v for v in values if v > 0]
+    if values:
+        print(f"{name}: {len(values)} writes, median {statistics.median(values):.1f} ms, max {max(values):.1f} ms")
+PY
+echo "== the summary against the facts after those writes (targets check)"
+/usr/bin/time -f "   checked in %e s" "$bin" targets check --as-of 2023-12-31 --as-of 2025-06-30 --database-url "$url" | tail -4
+
 echo "== EXPLAIN (ANALYZE, BUFFERS) of the statements of GET /targets?as_of=2025-06-30"
 psql_db <<'SQL'
 EXPLAIN (ANALYZE, BUFFERS)

@@ -526,15 +526,16 @@ fn output_ratio(facts: &Facts, q: Question, scope: &Scope) -> Computation {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::facts::{FundFact, GroupFact, Origin, ParkFact, ProjectFact};
     use super::*;
 
-    fn d(s: &str) -> NaiveDate {
+    pub(in crate::targets) fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
     }
 
-    fn investor(id: &str, park: &str, name_key: &str, origin: &str, settled: &str) -> InvestorFact {
+    /// A settled company of `origin`, known by its folded name only.
+    pub(in crate::targets) fn investor(id: &str, park: &str, name_key: &str, origin: &str, settled: &str) -> InvestorFact {
         InvestorFact {
             id: id.into(),
             park_code: park.into(),

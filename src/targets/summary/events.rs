@@ -221,25 +221,11 @@ pub fn groups(linked: &[InvestorFact], groups: &HashMap<String, GroupFact>) -> V
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::compute::tests::{d, investor};
     use super::*;
 
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
-    }
-
     fn row(id: &str, park: &str, name_key: &str, settled: &str) -> InvestorFact {
-        InvestorFact {
-            id: id.into(),
-            park_code: park.into(),
-            name: name_key.into(),
-            is_company: true,
-            unified_social_credit_code: None,
-            taiwan_business_id: None,
-            name_key: name_key.into(),
-            origin: Origin { origin: "taiwan".into(), third_place_recognised_on: None },
-            settled_on: d(settled),
-            top100_id: None,
-        }
+        investor(id, park, name_key, "taiwan", settled)
     }
 
     fn sum(events: &[Event], metric: &str, scope: &str, on: &str) -> i64 {

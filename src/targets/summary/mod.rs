@@ -34,7 +34,7 @@ use events::{enterprise_from, metric, Event};
 use read::FromSummary;
 
 /// The advisory lock every rewrite of the summary holds until it commits.
-const LOCK: i64 = 0x7461_7267_6574_73; // "targets"
+const LOCK: i64 = 0x0074_6172_6765_7473; // "targets" in ASCII
 
 /// The unit of the top-100 target: the whole list (its linked investors are few).
 const GROUPS_UNIT: &str = "g";
@@ -238,13 +238,14 @@ fn rebuild_locked(conn: &mut DbConnection, period: (NaiveDate, NaiveDate)) -> Re
     }
     let linked: Vec<InvestorFact> = all.iter().filter(|i| i.top100_id.is_some()).cloned().collect();
     keep(GROUPS_UNIT.to_owned(), events::groups(&linked, &facts::groups(conn)?));
+    let unit_count = units.len();
     store::insert_units(conn, units)?;
-    store::insert_totals(conn, deltas)?;
+    let totals = store::insert_totals(conn, deltas)?;
     store::set_members(conn, &[], members)?;
     diesel::update(target_summary_state::table.find(1))
         .set((target_summary_state::period_from.eq(period.0), target_summary_state::period_to.eq(period.1)))
         .execute(conn)?;
-    tracing::info!(units = "rebuilt", from = %period.0, to = %period.1, "targets summary rebuilt");
+    tracing::info!(units = unit_count, totals, from = %period.0, to = %period.1, "targets summary rebuilt");
     Ok(())
 }
 

@@ -102,8 +102,8 @@ pub fn apply(conn: &mut DbConnection, deltas: Deltas) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Fills empty totals with the deltas (the rebuild).
-pub fn insert_totals(conn: &mut DbConnection, deltas: Deltas) -> Result<(), ApiError> {
+/// Fills empty totals with the deltas (the rebuild); how many rows.
+pub fn insert_totals(conn: &mut DbConnection, deltas: Deltas) -> Result<usize, ApiError> {
     let rows: Vec<_> = deltas.0.into_iter().filter(|(_, amount)| *amount != 0).collect();
     for chunk in rows.chunks(CHUNK / 2) {
         let values: Vec<_> = chunk
@@ -120,7 +120,7 @@ pub fn insert_totals(conn: &mut DbConnection, deltas: Deltas) -> Result<(), ApiE
             .collect();
         insert_all!(conn, target_totals::table, values)?;
     }
-    Ok(())
+    Ok(rows.len())
 }
 
 /// The enterprise units the investor rows belonged to.
