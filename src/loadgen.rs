@@ -10,7 +10,7 @@ use diesel::prelude::*;
 
 use crate::clock;
 use crate::db::schema::{investors, parks, project_investors, project_stage_history, projects};
-use crate::db::{write_tx, DbConnection, DbPool};
+use crate::db::{insert_all, write_tx, DbConnection, DbPool};
 use crate::error::ApiError;
 use crate::investors::{Investor, InvestorFields};
 use crate::projects::{Project, ProjectFields, StageEntry, StageRow};
@@ -19,16 +19,6 @@ use crate::vocab::{AttractionMode, Industry, InvestorKind, InvestorStatus, Origi
 
 const BY: &str = "bench-load";
 
-/// Multi-row inserts do not go through diesel's multi-backend connection;
-/// they run on the concrete one.
-macro_rules! insert_all {
-    ($conn:expr, $table:expr, $rows:expr) => {
-        match $conn {
-            DbConnection::Pg(c) => diesel::insert_into($table).values($rows).execute(c),
-            DbConnection::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
-        }
-    };
-}
 const BATCH: usize = 500;
 
 /// How much to load.
@@ -269,5 +259,7 @@ pub fn load(pool: &DbPool, sizes: Sizes, seed: u64, ids_out: Option<&std::path::
     if let Some(mut file) = ids_file {
         file.flush().map_err(|e| ApiError::internal(format!("ids file: {e}")))?;
     }
-    Ok(())
+    // Rows written around the service's writes: the targets' summary follows.
+    let mut conn = pool.checkout()?;
+    write_tx(&mut conn, crate::targets::summary::rebuild)
 }

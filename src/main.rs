@@ -35,6 +35,12 @@ enum Command {
     },
     /// Print the OpenAPI document (what openapi/openapi.json must hold).
     Openapi,
+    /// The targets' summary: `check` compares it with a computation from
+    /// the facts (failing on any difference); `rebuild` rebuilds it.
+    Targets {
+        #[command(subcommand)]
+        command: TargetsCommand,
+    },
     /// Fill the database with many generated rows for the benchmarks (bench/).
     BenchLoad {
         #[arg(long, default_value_t = 10_000)]
@@ -49,6 +55,21 @@ enum Command {
         /// Also write `park_code id` for every project to this file.
         #[arg(long)]
         ids_out: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        db: DbSettings,
+    },
+}
+
+#[derive(Subcommand)]
+enum TargetsCommand {
+    Check {
+        /// Dates to check (YYYY-MM-DD, repeatable; default today).
+        #[arg(long)]
+        as_of: Vec<chrono::NaiveDate>,
+        #[command(flatten)]
+        db: DbSettings,
+    },
+    Rebuild {
         #[command(flatten)]
         db: DbSettings,
     },
@@ -82,7 +103,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => serve(&cli.serve),
         Some(Command::Serve(settings)) => serve(&settings),
-        Some(Command::Migrate(db)) => db::connect(&db.database_url, 1).map(|_| ()).map_err(|e| e.to_string()),
+        Some(Command::Migrate(db)) => db::connect(&db.database_url, 1)
+            .map_err(|e| e.to_string())
+            .and_then(|pool| {
+                let mut conn = pool.get().map_err(|e| e.to_string())?;
+                invest_registry::targets::summary::ensure_built(&mut conn).map_err(|e| e.problem().detail)
+            }),
         Some(Command::SeedDemo(db)) => db::connect(&db.database_url, 2)
             .map_err(|e| e.to_string())
             .and_then(|pool| demo::seed(&pool).map_err(|e| e.to_string()))
@@ -100,6 +126,7 @@ fn main() -> ExitCode {
             print!("{}", openapi::document_json());
             Ok(())
         }
+        Some(Command::Targets { command }) => targets_command(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -116,6 +143,30 @@ fn serve(settings: &Settings) -> Result<(), String> {
         tracing::info!(bind = %settings.bind, "serving");
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
+}
+
+fn targets_command(command: TargetsCommand) -> Result<(), String> {
+    use invest_registry::targets::summary;
+    let (db, dates) = match &command {
+        TargetsCommand::Check { as_of, db } => (db, as_of.clone()),
+        TargetsCommand::Rebuild { db } => (db, vec![]),
+    };
+    let pool = db::connect(&db.database_url, 1).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    if let TargetsCommand::Rebuild { .. } = command {
+        return db::write_tx(&mut conn, summary::rebuild).map_err(|e| e.problem().detail);
+    }
+    let dates = if dates.is_empty() { vec![invest_registry::clock::today()] } else { dates };
+    let mut differences = 0;
+    for as_of in dates {
+        let found = summary::check(&mut conn, as_of, None).map_err(|e| e.problem().detail)?;
+        println!("{as_of}: {}", if found.is_empty() { "the summary agrees with the facts".to_owned() } else { format!("{} differences", found.len()) });
+        for line in &found {
+            println!("  {line}");
+        }
+        differences += found.len();
+    }
+    if differences == 0 { Ok(()) } else { Err(format!("{differences} differences between the summary and the facts")) }
 }
 
 fn create_user(db: &DbSettings, username: String, role: &str, park: Option<String>, display_name: Option<String>) -> Result<(), String> {

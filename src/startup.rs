@@ -110,6 +110,10 @@ impl Application {
         options: ServeOptions,
     ) -> Result<Self, StartupError> {
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+        // The targets' summary, built at the first start after its migration.
+        let mut conn = pool.checkout().map_err(|e| StartupError::Pool(e.problem().detail))?;
+        crate::targets::summary::ensure_built(&mut conn).map_err(|e| StartupError::Pool(format!("targets summary: {}", e.problem().detail)))?;
+        drop(conn);
         let rechecks = Arc::new(Rechecks::new(options.recheck_after));
         let checkpoint_pool = pool.clone();
         let hashing = Arc::new(options.hashing.unwrap_or_else(HashGate::for_this_machine));

@@ -29,6 +29,18 @@ pub enum DbConnection {
 
 pub type PooledConn = PooledConnection<DbManager>;
 
+/// Multi-row inserts do not go through diesel's multi-backend connection;
+/// they run on the concrete one.
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Pg(c) => diesel::insert_into($table).values($rows).execute(c),
+            $crate::db::DbConnection::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
+        }
+    };
+}
+pub(crate) use insert_all;
+
 /// How long a request waits for a pooled connection by default. Requests
 /// run their statements on the HTTP workers, so a long wait blocks a worker,
 /// and with the database away every worker blocked: liveness hung for

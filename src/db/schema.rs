@@ -356,3 +356,36 @@ diesel::allow_tables_to_appear_in_same_query!(funds, investors);
 diesel::allow_tables_to_appear_in_same_query!(top100, investors);
 diesel::allow_tables_to_appear_in_same_query!(investor_figures, investors);
 diesel::allow_tables_to_appear_in_same_query!(parks, investors);
+
+// The targets' summary (src/targets/summary).
+diesel::table! {
+    target_units (unit) {
+        unit -> Text,
+        events -> Text,
+    }
+}
+
+diesel::table! {
+    target_members (investor_id) {
+        investor_id -> Text,
+        cluster -> Text,
+    }
+}
+
+diesel::table! {
+    target_totals (grain, on_date, metric, scope) {
+        grain -> Text,
+        on_date -> Date,
+        metric -> Text,
+        scope -> Text,
+        amount -> BigInt,
+    }
+}
+
+diesel::table! {
+    target_summary_state (id) {
+        id -> Integer,
+        period_from -> Nullable<Date>,
+        period_to -> Nullable<Date>,
+    }
+}

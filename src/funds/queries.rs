@@ -194,8 +194,9 @@ fn decided(fund: &Fund) -> ApiError {
     ))
 }
 
-/// The sum of the project's verified funds, or none before the first.
-fn refresh_actual(conn: &mut DbConnection, project_id: &str) -> Result<(), ApiError> {
+/// What follows from a project's funds: the sum of its verified funds (none
+/// before the first), and the targets' summary.
+fn refresh_money(conn: &mut DbConnection, project_id: &str) -> Result<(), ApiError> {
     let verified: Vec<i64> = funds::table
         .filter(funds::project_id.eq(project_id))
         .filter(funds::deleted_at.is_null())
@@ -206,7 +207,7 @@ fn refresh_actual(conn: &mut DbConnection, project_id: &str) -> Result<(), ApiEr
     diesel::update(projects_money::table.find(project_id))
         .set(projects_money::actual_investment_usd.eq(actual))
         .execute(conn)?;
-    Ok(())
+    crate::targets::summary::refresh_project(conn, project_id)
 }
 
 impl Child for Fund {
@@ -339,7 +340,7 @@ impl Child for Fund {
     }
 
     fn after_write(conn: &mut DbConnection, parent_id: &str, _stamp: &Stamp) -> Result<(), ApiError> {
-        refresh_actual(conn, parent_id)
+        refresh_money(conn, parent_id)
     }
 }
 
@@ -393,7 +394,7 @@ pub fn decide(
             return Err(ApiError::PreconditionFailed { current: before.version + 1 });
         }
         let after = to_fund(Fund::row(conn, project_id, fund_id)?.ok_or(ApiError::NotFound("fund"))?)?;
-        refresh_actual(conn, project_id)?;
+        refresh_money(conn, project_id)?;
         Project::touch(conn, project_id, &stamp)?;
         let park = Project::meta(&parent).park;
         let change = Change { field: format!("funds[{fund_id}]"), old: serde_json::to_value(&before)?, new: serde_json::to_value(&after)? };

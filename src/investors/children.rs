@@ -443,4 +443,9 @@ impl Child for Figure {
             version: base.version,
         }
     }
+
+    /// The output ratio reads the figures.
+    fn after_write(conn: &mut DbConnection, investor_id: &str, _stamp: &Stamp) -> Result<(), ApiError> {
+        crate::targets::summary::refresh_investor(conn, investor_id)
+    }
 }

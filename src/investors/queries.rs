@@ -18,7 +18,7 @@ use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
 use crate::http::{Page, Sort};
 use crate::links;
-use crate::records::{keyset_page, Paging, json_list, stored_table, Record, RowBase};
+use crate::records::{keyset_page, Paging, json_list, stored_table, Record, RowBase, Stamp};
 use crate::text;
 use crate::vocab::{from_db, values, Industry, InvestorKind, InvestorStatus, Origin};
 
@@ -232,13 +232,25 @@ impl Record for Investor {
         })
     }
 
-    /// Projects stop showing the link.
+    /// Origin, recognition, identity, status and the top-100 link are facts of the targets.
+    fn after_write(
+        conn: &mut DbConnection,
+        id: &str,
+        _before: Option<&InvestorFields>,
+        _after: &InvestorFields,
+        _stamp: &Stamp,
+    ) -> Result<(), ApiError> {
+        crate::targets::summary::refresh_investor(conn, id)
+    }
+
+    /// Projects stop showing the link, and the targets stop counting it.
     fn after_delete(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
         let linked: Vec<String> = project_investors::table
             .filter(project_investors::investor_id.eq(id))
             .select(project_investors::project_id)
             .load(conn)?;
-        links::refresh_project_copies(conn, &linked)
+        links::refresh_project_copies(conn, &linked)?;
+        crate::targets::summary::refresh_investor(conn, id)
     }
 }
 

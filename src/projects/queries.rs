@@ -294,7 +294,12 @@ impl Record for Project {
         if links_changed || stage_changed {
             links::refresh_project_copies(conn, &[id.to_owned()])?;
         }
-        Ok(())
+        crate::targets::summary::refresh_project(conn, id)
+    }
+
+    /// Its funds and contract leave the targets.
+    fn after_delete(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+        crate::targets::summary::refresh_project(conn, id)
     }
 }
 

@@ -22,7 +22,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    fn includes(&self, park: &str) -> bool {
+    pub(super) fn includes(&self, park: &str) -> bool {
         match self {
             Self::Zone => true,
             Self::Park(own) => own == park,
@@ -223,7 +223,8 @@ impl Items {
 /// One target for one date and scope.
 #[derive(Debug, Clone)]
 pub struct Computation {
-    /// The sum of the items' contributions, in their order.
+    /// The sum of the items' contributions, in their order (for the output
+    /// ratio: [`ratio`] of the sums, which they add up to within rounding).
     pub value: f64,
     pub items: Items,
     pub detail: Value,
@@ -232,10 +233,17 @@ pub struct Computation {
 }
 
 impl Computation {
-    fn of(items: Items, detail: Value, missing: Vec<MissingFigure>) -> Self {
+    fn of(items: Items, detail: Value) -> Self {
         let value = items.contributions().iter().sum();
-        Self { value, items, detail, missing }
+        Self { value, items, detail, missing: vec![] }
     }
+}
+
+/// The output ratio: the year's output over the 2020 baseline, both whole
+/// yuan. The items' contributions (each output over the same baseline) add
+/// up to it within floating-point rounding.
+pub fn ratio(output_cny: i64, baseline_cny: i64) -> f64 {
+    if baseline_cny > 0 { output_cny as f64 / baseline_cny as f64 } else { 0.0 }
 }
 
 /// The question being asked.
@@ -307,7 +315,7 @@ fn investment(facts: &Facts, q: Question, scope: &Scope) -> Computation {
         "verified_funds": items.len(),
         "projects": projects.len(),
     });
-    Computation::of(Items::Funds(items), detail, vec![])
+    Computation::of(Items::Funds(items), detail)
 }
 
 fn investor_ref(i: &InvestorFact) -> InvestorRef {
@@ -330,7 +338,7 @@ fn enterprise_on(i: &InvestorFact, on: NaiveDate) -> bool {
 
 /// Groups rows that are one enterprise: any shared USCC, 統一編號 or folded
 /// name joins two rows (and, through them, their other rows).
-fn same_enterprise<'a>(rows: &[&'a InvestorFact]) -> Vec<Vec<&'a InvestorFact>> {
+pub(super) fn same_enterprise<'a>(rows: &[&'a InvestorFact]) -> Vec<Vec<&'a InvestorFact>> {
     let mut parent: Vec<usize> = (0..rows.len()).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
@@ -409,7 +417,7 @@ fn enterprises(facts: &Facts, q: Question, scope: &Scope) -> Computation {
         Scope::Zone => json!({"investor_rows": rows.len(), "counted_in_several_parks": several}),
         Scope::Park(_) => json!({"investor_rows": rows.len()}),
     };
-    Computation::of(Items::Enterprises(items), detail, vec![])
+    Computation::of(Items::Enterprises(items), detail)
 }
 
 fn top100(facts: &Facts, q: Question, scope: &Scope) -> Computation {
@@ -444,7 +452,7 @@ fn top100(facts: &Facts, q: Question, scope: &Scope) -> Computation {
     items.sort_by(|a, b| (b.list_year, a.rank, &a.top100_id).cmp(&(a.list_year, b.rank, &b.top100_id)));
     let members: usize = items.iter().map(|g| g.members.len()).sum();
     let detail = json!({"linked_settled_investors": members});
-    Computation::of(Items::Groups(items), detail, vec![])
+    Computation::of(Items::Groups(items), detail)
 }
 
 /// The output in `year` of the scope's Taiwan-funded enterprises settled by
@@ -472,7 +480,7 @@ fn outputs<'a>(facts: &'a Facts, q: Question, scope: &Scope, year: i32) -> (Vec<
     (counted, missing)
 }
 
-const BASELINE_YEAR: i32 = 2020;
+pub const BASELINE_YEAR: i32 = 2020;
 
 fn output_ratio(facts: &Facts, q: Question, scope: &Scope) -> Computation {
     // The baseline: each park's official 2020 figure where set, else the
@@ -501,7 +509,7 @@ fn output_ratio(facts: &Facts, q: Question, scope: &Scope) -> Computation {
             park_code: i.park_code.clone(),
             year: q.year,
             output_value_cny: value,
-            contribution: if baseline_cny > 0 { value as f64 / baseline_cny as f64 } else { 0.0 },
+            contribution: ratio(value, baseline_cny),
         })
         .collect();
     items.sort_by(|a, b| (&a.park_code, &a.investor_id).cmp(&(&b.park_code, &b.investor_id)));
@@ -513,19 +521,21 @@ fn output_ratio(facts: &Facts, q: Question, scope: &Scope) -> Computation {
         "baselines": baselines,
         "missing_figures": missing.len(),
     });
-    Computation::of(Items::Outputs(items), detail, missing)
+    let value = ratio(output_cny, baseline_cny);
+    Computation { value, items: Items::Outputs(items), detail, missing }
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::facts::{FundFact, GroupFact, Origin, ParkFact, ProjectFact};
     use super::*;
 
-    fn d(s: &str) -> NaiveDate {
+    pub(in crate::targets) fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
     }
 
-    fn investor(id: &str, park: &str, name_key: &str, origin: &str, settled: &str) -> InvestorFact {
+    /// A settled company of `origin`, known by its folded name only.
+    pub(in crate::targets) fn investor(id: &str, park: &str, name_key: &str, origin: &str, settled: &str) -> InvestorFact {
         InvestorFact {
             id: id.into(),
             park_code: park.into(),
@@ -634,6 +644,6 @@ mod tests {
         assert_eq!(r.detail["output_cny"], 800);
         assert!((r.value - 2.0).abs() < 1e-12);
         let sum: f64 = r.items.contributions().iter().sum();
-        assert_eq!(sum, r.value);
+        assert!((sum - r.value).abs() < 1e-12);
     }
 }

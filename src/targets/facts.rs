@@ -59,10 +59,16 @@ pub struct Origin {
 impl Origin {
     /// Is an investor of this origin Taiwan-counted on `on`?
     pub fn counted_on(&self, on: NaiveDate) -> bool {
+        self.counted_from().is_some_and(|from| from <= on)
+    }
+
+    /// The first day an investor of this origin is Taiwan-counted, if ever
+    /// (`NaiveDate::MIN` for an origin that always is).
+    pub fn counted_from(&self) -> Option<NaiveDate> {
         match self.origin.as_str() {
-            "taiwan" | "mainland_taiwan_funded" => true,
-            "third_place" => self.third_place_recognised_on.is_some_and(|r| r <= on),
-            _ => false,
+            "taiwan" | "mainland_taiwan_funded" => Some(NaiveDate::MIN),
+            "third_place" => self.third_place_recognised_on,
+            _ => None,
         }
     }
 }
@@ -112,7 +118,7 @@ pub struct Facts {
 /// rejected is not credited to any target". Claims do not exist yet; when
 /// they do, this returns the ids of projects whose claim is `rejected`, and
 /// their funds and contracts leave every figure, item and series at once.
-fn uncredited_projects(_conn: &mut DbConnection) -> Result<HashSet<String>, ApiError> {
+pub(super) fn uncredited_projects(_conn: &mut DbConnection) -> Result<HashSet<String>, ApiError> {
     Ok(HashSet::new())
 }
 
@@ -208,6 +214,29 @@ pub fn load(conn: &mut DbConnection, period: (NaiveDate, NaiveDate), until: Naiv
         }
     }
 
+    let investors = settled_investors(conn, Some(until), Which::All)?;
+
+    let groups = groups(conn)?;
+
+    let figures = figures(conn, Some(until), None)?;
+
+    Ok(Facts { parks, funds, projects, project_origins, investors, groups, figures })
+}
+
+/// Which settled investors to read.
+pub enum Which<'a> {
+    All,
+    /// These ids.
+    Ids(&'a [String]),
+    /// Those sharing a USCC, 統一編號 or folded name with these.
+    Sharing { uscc: &'a [String], ubn: &'a [String], names: &'a [String] },
+    /// Those linked to the top-100 list.
+    Linked,
+}
+
+/// The settled investors (status `settled`, with a date, by `until` when
+/// given) of a Taiwan origin or linked to the top-100 list, by id.
+pub fn settled_investors(conn: &mut DbConnection, until: Option<NaiveDate>, which: Which<'_>) -> Result<Vec<InvestorFact>, ApiError> {
     type InvestorRow = (
         String,
         String,
@@ -221,11 +250,27 @@ pub fn load(conn: &mut DbConnection, period: (NaiveDate, NaiveDate), until: Naiv
         Option<NaiveDate>,
         Option<String>,
     );
-    let investor_rows: Vec<InvestorRow> = investors::table
+    let mut query = investors::table
         .filter(investors::deleted_at.is_null())
         .filter(investors::status.eq("settled"))
-        .filter(investors::settled_on.le(until))
+        .filter(investors::settled_on.is_not_null())
         .filter(investors::origin.eq_any(TAIWAN_ORIGINS).or(investors::top100_id.is_not_null()))
+        .into_boxed();
+    if let Some(until) = until {
+        query = query.filter(investors::settled_on.le(until));
+    }
+    query = match which {
+        Which::All => query,
+        Which::Ids(ids) => query.filter(investors::id.eq_any(ids)),
+        Which::Sharing { uscc, ubn, names } => query.filter(
+            investors::unified_social_credit_code
+                .eq_any(uscc)
+                .or(investors::taiwan_business_id.eq_any(ubn))
+                .or(investors::name_key.eq_any(names)),
+        ),
+        Which::Linked => query.filter(investors::top100_id.is_not_null()),
+    };
+    let rows: Vec<InvestorRow> = query
         .select((
             investors::id,
             investors::park_code,
@@ -241,7 +286,7 @@ pub fn load(conn: &mut DbConnection, period: (NaiveDate, NaiveDate), until: Naiv
         ))
         .order(investors::id)
         .load(conn)?;
-    let investors: Vec<InvestorFact> = investor_rows
+    Ok(rows
         .into_iter()
         .filter_map(|(id, park_code, name, kind, uscc, ubn, name_key, origin, recognised, settled_on, top100_id)| {
             Some(InvestorFact {
@@ -257,31 +302,49 @@ pub fn load(conn: &mut DbConnection, period: (NaiveDate, NaiveDate), until: Naiv
                 top100_id,
             })
         })
-        .collect();
+        .collect())
+}
 
+/// The live groups of the top-100 list, by id.
+pub fn groups(conn: &mut DbConnection) -> Result<HashMap<String, GroupFact>, ApiError> {
     let group_rows: Vec<(String, i32, String, i32)> = top100::table
         .filter(top100::deleted_at.is_null())
         .select((top100::id, top100::rank, top100::group_name, top100::list_year))
         .load(conn)?;
-    let groups = group_rows
+    Ok(group_rows
         .into_iter()
         .map(|(id, rank, group_name, list_year)| {
             let key = crate::investors::name_key(&group_name);
             (id, GroupFact { key, rank, group_name, list_year })
         })
-        .collect();
+        .collect())
+}
 
-    let figure_rows: Vec<(String, i32, i64)> = investor_figures::table
+/// The output figures of settled Taiwan-origin companies (settled by
+/// `until` and of its year or before, when given; of `ids` when given).
+pub fn figures(
+    conn: &mut DbConnection,
+    until: Option<NaiveDate>,
+    ids: Option<&[String]>,
+) -> Result<HashMap<(String, i32), i64>, ApiError> {
+    let mut query = investor_figures::table
         .inner_join(investors::table)
         .filter(investors::deleted_at.is_null())
         .filter(investors::status.eq("settled"))
-        .filter(investors::settled_on.le(until))
+        .filter(investors::settled_on.is_not_null())
         .filter(investors::origin.eq_any(TAIWAN_ORIGINS))
         .filter(investors::kind.eq("company"))
-        .filter(investor_figures::year.le(chrono::Datelike::year(&until)))
+        .into_boxed();
+    if let Some(until) = until {
+        query = query
+            .filter(investors::settled_on.le(until))
+            .filter(investor_figures::year.le(chrono::Datelike::year(&until)));
+    }
+    if let Some(ids) = ids {
+        query = query.filter(investor_figures::investor_id.eq_any(ids));
+    }
+    let rows: Vec<(String, i32, i64)> = query
         .select((investor_figures::investor_id, investor_figures::year, investor_figures::output_value_cny))
         .load(conn)?;
-    let figures = figure_rows.into_iter().map(|(id, year, value)| ((id, year), value)).collect();
-
-    Ok(Facts { parks, funds, projects, project_origins, investors, groups, figures })
+    Ok(rows.into_iter().map(|(id, year, value)| ((id, year), value)).collect())
 }

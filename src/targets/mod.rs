@@ -3,14 +3,16 @@
 //! down to the rows behind every number. The crediting rules are in
 //! [`compute`] and, in plain words, in the README ("How the province counts").
 //!
-//! The computation reads every counted row, so it runs on the blocking pool
-//! (`db::run_heavy`), never on an HTTP worker.
+//! `GET /targets` reads the [`summary`] that every write keeps in its own
+//! transaction; `/items` and `/series` compute from the facts. Both run on
+//! the blocking pool (`db::run_heavy`), never on an HTTP worker.
 
 mod compute;
 mod facts;
 pub mod handlers;
 mod report;
 mod settings;
+pub mod summary;
 
 pub use compute::{EnterpriseItem, FundItem, GroupItem, InvestorRef, Items, MissingFigure, OutputItem};
 pub use report::{ItemsReport, ParkFigure, SeriesPoint, SeriesReport, Status, TargetReport, TargetsReport, ZoneFigure};

@@ -210,12 +210,12 @@ pub fn parse_year(year: Option<i32>, as_of: NaiveDate) -> Result<i32, ApiError> 
 
 /// The scope a caller gets: a park role its own park whatever it asks for;
 /// a provincial role the park it names, or the zone.
-pub fn scope_for(caller: &Caller, park: Option<String>, facts: &Facts) -> Result<Scope, ApiError> {
+pub fn scope_for(caller: &Caller, park: Option<String>, parks: &[String]) -> Result<Scope, ApiError> {
     match caller.scope() {
         ParkScope::One(own) => Ok(Scope::Park(own)),
         ParkScope::All => match park.map(|p| p.trim().to_owned()) {
             None => Ok(Scope::Zone),
-            Some(p) if facts.parks.iter().any(|k| k.code == p) => Ok(Scope::Park(p)),
+            Some(p) if parks.contains(&p) => Ok(Scope::Park(p)),
             Some(p) => Err(ApiError::bad_param("park", "unknown", format!("there is no park {p:?}"))),
         },
     }
@@ -267,51 +267,59 @@ fn items_link(key: TargetKey, q: Question, scope: &Scope) -> String {
     link
 }
 
-pub fn targets(facts: &Facts, settings: &TargetSettings, q: Question, scope: &Scope) -> TargetsReport {
+/// Where a report's figures come from: computed from the facts row by row,
+/// or read from the summary. Both give the same value and detail.
+pub trait Figures {
+    /// Every park's code, in order.
+    fn parks(&self) -> Vec<String>;
+    /// One target's value and detail in one scope.
+    fn figure(&self, key: TargetKey, scope: &Scope) -> (f64, Value);
+}
+
+/// The figures computed from the facts (and the rows behind them).
+pub struct FromFacts<'a> {
+    pub facts: &'a Facts,
+    pub question: Question,
+}
+
+impl Figures for FromFacts<'_> {
+    fn parks(&self) -> Vec<String> {
+        self.facts.parks.iter().map(|p| p.code.clone()).collect()
+    }
+
+    fn figure(&self, key: TargetKey, scope: &Scope) -> (f64, Value) {
+        let c = compute::compute(self.facts, key, self.question, scope);
+        (c.value, c.detail)
+    }
+}
+
+pub fn targets(figures: &impl Figures, settings: &TargetSettings, q: Question, scope: &Scope) -> TargetsReport {
     let elapsed = time_elapsed(q.period, q.as_of);
+    let parks = figures.parks();
     let reports = TargetKey::ALL
         .into_iter()
         .map(|key| {
-            let here = compute::compute(facts, key, q, scope);
+            let (value, detail) = figures.figure(key, scope);
             let target = match scope {
                 Scope::Zone => Some(settings.targets.get(key)),
                 Scope::Park(park) => settings.park_target(park, key),
             };
-            let progress = target.map(|t| progress_of(key, here.value, t));
-            let status = target.zip(progress).map(|(t, p)| status_of(here.value, t, p, elapsed));
+            let progress = target.map(|t| progress_of(key, value, t));
+            let status = target.zip(progress).map(|(t, p)| status_of(value, t, p, elapsed));
             let (zone, by_park) = match scope {
                 Scope::Zone => {
-                    // A fund belongs to one park, so a park's money is the
-                    // zone's items of that park, in the same order: the same
-                    // sum as computing the park alone, without a second pass
-                    // over every fund. The other targets are not additive
-                    // across parks (one enterprise, one group, one baseline).
-                    let money_by_park = match &here.items {
-                        compute::Items::Funds(items) => {
-                            let mut sums: std::collections::HashMap<&str, f64> = std::collections::HashMap::new();
-                            for item in items {
-                                *sums.entry(item.park_code.as_str()).or_default() += item.contribution;
-                            }
-                            Some(sums)
-                        }
-                        _ => None,
-                    };
-                    let by_park = facts
-                        .parks
+                    let by_park = parks
                         .iter()
-                        .map(|p| ParkFigure {
-                            park_code: p.code.clone(),
-                            value: match &money_by_park {
-                                Some(sums) => sums.get(p.code.as_str()).copied().unwrap_or(0.0),
-                                None => compute::compute(facts, key, q, &Scope::Park(p.code.clone())).value,
-                            },
-                            target: settings.park_target(&p.code, key),
+                        .map(|code| ParkFigure {
+                            park_code: code.clone(),
+                            value: figures.figure(key, &Scope::Park(code.clone())).0,
+                            target: settings.park_target(code, key),
                         })
                         .collect();
                     (None, by_park)
                 }
                 Scope::Park(park) => {
-                    let zone_value = compute::compute(facts, key, q, &Scope::Zone).value;
+                    let zone_value = figures.figure(key, &Scope::Zone).0;
                     let zone_target = settings.targets.get(key);
                     let zone_progress = progress_of(key, zone_value, zone_target);
                     let zone = ZoneFigure {
@@ -320,7 +328,7 @@ pub fn targets(facts: &Facts, settings: &TargetSettings, q: Question, scope: &Sc
                         progress: round4(zone_progress),
                         status: status_of(zone_value, zone_target, zone_progress, elapsed),
                     };
-                    let own = ParkFigure { park_code: park.clone(), value: here.value, target };
+                    let own = ParkFigure { park_code: park.clone(), value, target };
                     (Some(zone), vec![own])
                 }
             };
@@ -328,11 +336,11 @@ pub fn targets(facts: &Facts, settings: &TargetSettings, q: Question, scope: &Sc
                 key,
                 label: key.label(),
                 target,
-                value: here.value,
+                value,
                 progress: progress.map(round4),
                 time_elapsed: round4(elapsed),
                 status,
-                detail: here.detail,
+                detail,
                 zone,
                 by_park,
                 items: items_link(key, q, scope),

@@ -222,6 +222,10 @@ pub fn save(conn: &mut DbConnection, caller: &Caller, expected: &IfMatch, body: 
             ))
             .execute(conn)?;
         let after = load(conn)?;
+        if after.period() != before.period() {
+            // The investment target counts funds and contracts of the period.
+            super::summary::rebuild(conn)?;
+        }
         audit::record(conn, NewEvent {
             actor: &caller.username,
             action: Action::Update,

@@ -213,6 +213,8 @@ pub fn update(conn: &mut DbConnection, caller: &Caller, id: &str, expected: &IfM
         if changed == 0 {
             return Err(ApiError::PreconditionFailed { current: get(conn, id)?.version });
         }
+        // A renamed group may now be, or no longer be, another edition's group.
+        crate::targets::summary::refresh_top100(conn)?;
         let after = get(conn, id)?;
         audit::record(conn, NewEvent {
             actor: &caller.username,

@@ -21,5 +21,6 @@ mod records;
 mod reference;
 mod reliability;
 mod talents;
+mod target_summary;
 mod targets;
 mod users;
