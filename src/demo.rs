@@ -140,6 +140,7 @@ fn add_investor(conn: &mut DbConnection, caller: &Caller, demo: &DemoInvestor, g
         settled_on: demo.settled_on.and_then(|d| d.parse().ok()),
         referred_by_id: None,
         notes: None,
+        allow_same_name: None,
     };
     let investor = records::create_fields::<Investor>(conn, caller, &fields)?;
     let body = |value: serde_json::Value| value;

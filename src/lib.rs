@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod claims;
 pub mod clock;
 pub mod config;
 pub mod contact;
@@ -21,6 +22,7 @@ pub mod loadgen;
 pub mod investors;
 pub mod meta;
 pub mod metrics;
+pub mod monitoring;
 pub mod openapi;
 pub mod parks;
 pub mod privacy;
