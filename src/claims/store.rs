@@ -197,8 +197,10 @@ pub fn decide(conn: &mut DbConnection, caller: &Caller, id: &str, body: Value, a
     })
 }
 
-/// The contested claims that share an identity key with `start`, directly
-/// or through one another (`start` among them when it is contested).
+/// The claims in dispute with `start` when it is contested: the contested
+/// (and already awarded) claims that share an identity key with it,
+/// directly or through one another, `start` among them. An earlier award
+/// is in the contest again: a later claim from another park disputes it.
 fn contest_of(conn: &mut DbConnection, start: ClaimRow) -> Result<Vec<ClaimRow>, ApiError> {
     let mut found: Vec<ClaimRow> = Vec::new();
     let mut frontier = if start.status == "contested" { vec![start] } else { vec![] };
@@ -212,7 +214,7 @@ fn contest_of(conn: &mut DbConnection, start: ClaimRow) -> Result<Vec<ClaimRow>,
         let keys: Vec<String> = claim_keys::table.filter(claim_keys::claim_id.eq_any(&ids)).select(claim_keys::key).load(conn)?;
         let known: Vec<String> = found.iter().map(|c| c.id.clone()).collect();
         frontier = live()
-            .filter(claims::status.eq("contested"))
+            .filter(claims::status.eq_any(["contested", "awarded"]))
             .filter(claims::id.ne_all(known))
             .filter(claims::id.eq_any(claim_keys::table.filter(claim_keys::key.eq_any(keys)).select(claim_keys::claim_id)))
             .select(ClaimRow::as_select())

@@ -14,6 +14,7 @@ on_both_databases!(
     contests_by_code_number_and_name_are_decided_by_the_province,
     a_park_learns_only_park_status_and_date_of_another_claim,
     a_rejected_claim_leaves_the_targets,
+    a_later_park_disputes_an_award_again,
     claims_age_with_the_clock_and_follow_ups_reset_it,
     filing_and_deciding_refuse_what_the_rules_refuse,
     duplicate_names_are_409_naming_the_existing_investor,
@@ -160,6 +161,31 @@ async fn a_rejected_claim_leaves_the_targets(app: TestApp) {
     let investment = &targets.body["targets"][0];
     assert_eq!(investment["key"], "new_taiwan_investment_usd");
     assert_eq!(investment["value"].as_f64(), Some(0.0), "{investment}");
+}
+
+async fn a_later_park_disputes_an_award_again(app: TestApp) {
+    let (_, ours) = project_of(&app, Who::ParkStaff, json!({"name": "台达电子"}), json!({})).await;
+    let (_, theirs) = project_of(&app, Who::OtherParkStaff, json!({"name": "台達電子股份有限公司"}), json!({})).await;
+    let first = file(&app, Who::ParkStaff, &ours).await;
+    let second = file(&app, Who::OtherParkStaff, &theirs).await;
+    let award = json!({"award": id(&first), "reason": "岳阳在先"});
+    assert_eq!(app.post(&format!("/api/v1/claims/{}/decision", id(&first)), &award).await.status, 200);
+
+    // Chenzhou claims the company later: contested against the award, which the province confirms.
+    let investor = app.create_investor(json!({"park_code": "chenzhou", "name": "台达电子有限公司"})).await;
+    let project = app.create_project(json!({"park_code": "chenzhou", "stage": "signed", "signed_on": "2026-01-02", "investor_ids": [investor["id"]]})).await;
+    let third = app.post("/api/v1/claims", &json!({"project_id": project["id"], "evidence": "other", "evidence_ref": "CZ-1"})).await;
+    assert_eq!(third.body["status"], "contested", "{}", third.text);
+    let statuses: Vec<&str> = third.body["rivals"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["awarded", "rejected"]);
+    let again = json!({"award": id(&first), "reason": "仍归岳阳"});
+    let decided = app.post(&format!("/api/v1/claims/{}/decision", id(&third.body)), &again).await;
+    assert_eq!(decided.status, 200, "{}", decided.text);
+    assert_eq!(decided.body["status"], "rejected");
+    let first = app.get(&format!("/api/v1/claims/{}", id(&first))).await;
+    assert_eq!((first.body["status"].as_str(), first.body["reason"].as_str()), (Some("awarded"), Some("仍归岳阳")));
+    let second = app.get(&format!("/api/v1/claims/{}", id(&second))).await;
+    assert_eq!(second.body["status"], "rejected", "a claim rejected before stays so");
 }
 
 async fn claims_age_with_the_clock_and_follow_ups_reset_it(app: TestApp) {
