@@ -62,11 +62,13 @@ pub fn seed(pool: &DbPool) -> Result<usize, ApiError> {
     for demo in INVESTORS {
         investor_ids.push((demo.park, add_investor(&mut conn, &caller, demo, &group)?));
     }
+    let mut projects = Vec::new();
     for demo in DEMOS {
         // Each project is backed by the first demo investor of its park.
         let investor = investor_ids.iter().find(|(park, _)| *park == demo.park).map(|(_, id)| id.clone());
-        add(&mut conn, &caller, demo, investor)?;
+        projects.push(add(&mut conn, &caller, demo, investor)?);
     }
+    add_claims_and_notices(&mut conn, &caller, &projects)?;
     for demo in TALENTS {
         let employer = investor_ids.iter().find(|(park, _)| *park == demo.park).map(|(_, id)| id.clone());
         add_talent(&mut conn, &caller, demo, employer)?;
@@ -140,6 +142,7 @@ fn add_investor(conn: &mut DbConnection, caller: &Caller, demo: &DemoInvestor, g
         settled_on: demo.settled_on.and_then(|d| d.parse().ok()),
         referred_by_id: None,
         notes: None,
+        allow_same_name: None,
     };
     let investor = records::create_fields::<Investor>(conn, caller, &fields)?;
     let body = |value: serde_json::Value| value;
@@ -217,7 +220,29 @@ fn already_seeded(conn: &mut DbConnection) -> Result<bool, ApiError> {
     Ok(n > 0)
 }
 
-fn add(conn: &mut DbConnection, caller: &Caller, demo: &Demo, investor: Option<String>) -> Result<(), ApiError> {
+/// A first claim (首报首谈) for each park's first project in talks or later,
+/// and a supervision notice (督办) on each registered project not yet started.
+fn add_claims_and_notices(conn: &mut DbConnection, caller: &Caller, projects: &[Project]) -> Result<(), ApiError> {
+    let now = crate::clock::now();
+    let at = crate::claims::Moment { today: now.date(), now };
+    let mut claimed: Vec<&str> = Vec::new();
+    for project in projects {
+        let in_talks = project.stage >= Stage::Negotiating && project.stage != Stage::Dropped;
+        if in_talks && !project.investor_ids.is_empty() && !claimed.contains(&project.park_code.as_str()) {
+            let body = json!({"project_id": project.id, "evidence": "intent_letter", "evidence_ref": "演示-意向书-001"});
+            crate::claims::file(conn, caller, body, at)?;
+            claimed.push(&project.park_code);
+        }
+        if project.stage == Stage::Registered {
+            let due = now.date() + chrono::Duration::days(14);
+            let body = json!({"due_on": due, "text": "请说明注册落地后尚未开工的原因及开工计划（演示数据）"});
+            crate::monitoring::notices::issue(conn, caller, &project.id, body, now)?;
+        }
+    }
+    Ok(())
+}
+
+fn add(conn: &mut DbConnection, caller: &Caller, demo: &Demo, investor: Option<String>) -> Result<Project, ApiError> {
     let first_contact = demo.path.first().and_then(|(_, d)| d.parse::<NaiveDate>().ok());
     let fields = ProjectFields {
         park_code: Some(demo.park.into()),
@@ -272,5 +297,5 @@ fn add(conn: &mut DbConnection, caller: &Caller, demo: &Demo, investor: Option<S
         let current = records::get::<Project>(conn, &crate::auth::ParkScope::All, &project.id)?;
         project = records::update::<Project>(conn, caller, &project.id, &IfMatch::Versions(vec![current.version]), patch)?;
     }
-    Ok(())
+    Ok(project)
 }

@@ -46,6 +46,9 @@ pub struct Problem {
     #[schema(example = "0193a5b2-7c1d-7e4f-8a9b-0c1d2e3f4a5b")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// On a `409` for a duplicate: the id of the record that exists already.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +82,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("conflict: {0:?}")]
     Conflict(FieldError),
+    /// The record would duplicate `existing_id` (a 409 that names it).
+    #[error("duplicate of {existing_id}: {error:?}")]
+    Duplicate { error: FieldError, existing_id: String },
     #[error("too many requests; retry after {retry_after} s")]
     TooManyRequests { retry_after: u64 },
     #[error("service unavailable: {0}")]
@@ -123,7 +129,7 @@ impl ApiError {
             Self::PreconditionRequired => ("if-match-required", "Precondition required"),
             Self::PayloadTooLarge { .. } => ("payload-too-large", "Payload too large"),
             Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
-            Self::Conflict(_) => ("conflict", "Conflict"),
+            Self::Conflict(_) | Self::Duplicate { .. } => ("conflict", "Conflict"),
             Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
             Self::DatabaseDown(_) => ("database-unavailable", "Database unavailable"),
@@ -142,7 +148,7 @@ impl ApiError {
                 (format!("{n} field{} invalid", if n == 1 { " is" } else { "s are" }), errors.clone())
             }
             Self::Unauthenticated(d) | Self::Unauthorized(d) | Self::Forbidden(d) => (d.clone(), vec![]),
-            Self::Conflict(error) => (error.message.clone(), vec![error.clone()]),
+            Self::Conflict(error) | Self::Duplicate { error, .. } => (error.message.clone(), vec![error.clone()]),
             Self::TooManyRequests { retry_after } => {
                 (format!("too many failed logins; try again in {retry_after} seconds"), vec![])
             }
@@ -175,6 +181,10 @@ impl ApiError {
             errors,
             // Filled in by the envelope middleware, which knows the request.
             request_id: None,
+            existing_id: match self {
+                Self::Duplicate { existing_id, .. } => Some(existing_id.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -192,7 +202,7 @@ impl ResponseError for ApiError {
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::Duplicate { .. } => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::DatabaseDown(_) | Self::Storage(_) | Self::Overloaded(_) => {
                 StatusCode::SERVICE_UNAVAILABLE

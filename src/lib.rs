@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod changes;
+pub mod claims;
 pub mod clock;
 pub mod config;
 pub mod contact;
@@ -22,6 +23,7 @@ pub mod loadgen;
 pub mod investors;
 pub mod meta;
 pub mod metrics;
+pub mod monitoring;
 pub mod openapi;
 pub mod parks;
 pub mod privacy;

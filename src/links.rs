@@ -6,6 +6,9 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use chrono::{NaiveDate, NaiveDateTime};
+
+use crate::audit::{self, Action, Change, NewEvent, SYSTEM_ACTOR};
 use crate::clock;
 use crate::db::schema::{investors, project_investors, project_stage_history, projects, users};
 use crate::db::DbConnection;
@@ -55,6 +58,49 @@ pub fn check_owner(conn: &mut DbConnection, park: &str, user_id: &str, field: &s
     Ok((!may_work).then(|| {
         FieldError::new(field, "unknown", "must be an active user who may work in the record's park (its staff or administrators)")
     }))
+}
+
+/// An investor linked to a project at `registered` or later is settled
+/// (DESIGN "Duplicates"): each live investor of the project that is not
+/// settled yet becomes so from `registered_on` (today at the latest: a
+/// settlement date is never in the future). The change is the system's,
+/// in the same transaction, and an event in the investor's history.
+/// Answers the investors it settled.
+pub(crate) fn settle_investors(conn: &mut DbConnection, project_id: &str, registered_on: NaiveDate, at: NaiveDateTime) -> Result<Vec<String>, ApiError> {
+    let settled_on = registered_on.min(clock::today());
+    let unsettled: Vec<(String, String, String, Option<NaiveDate>, i32)> = project_investors::table
+        .inner_join(investors::table.on(investors::id.eq(project_investors::investor_id)))
+        .filter(project_investors::project_id.eq(project_id))
+        .filter(investors::deleted_at.is_null())
+        .filter(investors::status.ne("settled"))
+        .select((investors::id, investors::park_code, investors::status, investors::settled_on, investors::version))
+        .load(conn)?;
+    let mut settled = Vec::with_capacity(unsettled.len());
+    for (id, park, status, before, version) in unsettled {
+        diesel::update(investors::table.filter(investors::id.eq(&id)).filter(investors::version.eq(version)))
+            .set((
+                investors::status.eq("settled"),
+                investors::settled_on.eq(Some(settled_on)),
+                investors::version.eq(version + 1),
+                investors::updated_at.eq(at),
+                investors::updated_by.eq(SYSTEM_ACTOR),
+            ))
+            .execute(conn)?;
+        let changes = vec![
+            Change { field: "settled_on".into(), old: serde_json::to_value(before)?, new: serde_json::to_value(settled_on)? },
+            Change { field: "status".into(), old: status.into(), new: "settled".into() },
+        ];
+        audit::record(conn, NewEvent {
+            actor: SYSTEM_ACTOR,
+            action: Action::Update,
+            entity_type: "investor",
+            entity_id: &id,
+            park_code: Some(&park),
+            changes,
+        })?;
+        settled.push(id);
+    }
+    Ok(settled)
 }
 
 /// Makes `investor_ids` the project's investors, in that order.

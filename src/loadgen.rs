@@ -165,6 +165,8 @@ pub fn load(pool: &DbPool, sizes: Sizes, seed: u64, ids_out: Option<&std::path::
                 settled_on: (status == InvestorStatus::Settled).then(|| NaiveDate::from_ymd_opt(2024, 1, 1)).flatten(),
                 referred_by_id: None,
                 notes: None,
+                // Generated names repeat; the load is about volume, not duplicates.
+                allow_same_name: Some(true),
             };
             let at = created_at(now, i, sizes.investors, &mut rng);
             let stamp = Stamp { at, by: BY.into() };

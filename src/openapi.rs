@@ -27,6 +27,8 @@ use utoipa_actix_web::AppExt;
         (name = "top100", description = "Taiwan's top-100 groups (台湾地区前百大企业): the province's reference list"),
         (name = "targets", description = "The 2025 targets, per park and on any date, down to the rows counted"),
         (name = "changes", description = "What changed, in commit order, for clients that stay in sync"),
+        (name = "claims", description = "First claims (首报首谈): a park's claim on an investor, contests between parks and the province's decisions"),
+        (name = "monitoring", description = "Red, amber and green lights (红黄绿灯) of projects against configurable rules"),
         (name = "meta", description = "Vocabularies and their labels"),
         (name = "health", description = "Liveness and readiness"),
     ),

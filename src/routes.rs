@@ -5,7 +5,7 @@
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::{auth, changes, exchange, funds, health, investors, meta, parks, projects, talents, targets, top100, users};
+use crate::{auth, changes, claims, exchange, funds, health, investors, meta, monitoring, parks, projects, talents, targets, top100, users};
 
 /// The API under `/api/v1`, described for the OpenAPI document as it is routed.
 pub fn api_routes(cfg: &mut ServiceConfig) {
@@ -46,6 +46,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(investors::handlers::update_investor)
             .service(investors::handlers::delete_investor)
             .service(investors::handlers::investor_history)
+            .service(investors::handlers::merge_investor)
             .service(investors::handlers::list_contacts)
             .service(investors::handlers::get_contact)
             .service(investors::handlers::create_contact)
@@ -78,6 +79,17 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(targets::handlers::put_target_settings)
             .service(targets::handlers::get_target_items)
             .service(targets::handlers::get_target_series)
+            .service(claims::handlers::list_claims)
+            .service(claims::handlers::create_claim)
+            .service(claims::handlers::get_claim)
+            .service(claims::handlers::decide_claim)
+            .service(claims::handlers::claim_history)
+            .service(monitoring::handlers::get_monitoring)
+            .service(monitoring::handlers::get_monitoring_rules)
+            .service(monitoring::handlers::put_monitoring_rules)
+            .service(monitoring::handlers::list_notices)
+            .service(monitoring::handlers::create_notice)
+            .service(monitoring::handlers::respond_notice)
             .service(exchange::handlers::import_records)
             .service(changes::handlers::list_changes),
     );

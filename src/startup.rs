@@ -36,6 +36,8 @@ pub struct ServeOptions {
     pub hashing: Option<HashGate>,
     /// A second listener that alone serves `/metrics`; no metrics when `None`.
     pub metrics: Option<TcpListener>,
+    /// "Today" for claims and monitoring; the system clock by default (tests move it).
+    pub clock: crate::clock::Clock,
 }
 
 /// Browser frontends on the configured origins may call the API with the
@@ -91,6 +93,7 @@ impl Application {
             cors_origins: settings.cors_allowed_origins.clone(),
             recheck_after: Duration::from_secs(settings.auth.auth_recheck_seconds),
             hashing: Some(settings.hash_gate()),
+            clock: crate::clock::Clock::default(),
             metrics: settings
                 .metrics_bind
                 .as_ref()
@@ -117,7 +120,7 @@ impl Application {
         let rechecks = Arc::new(Rechecks::new(options.recheck_after));
         let checkpoint_pool = pool.clone();
         let hashing = Arc::new(options.hashing.unwrap_or_else(HashGate::for_this_machine));
-        let state = web::Data::new(AppState { pool, keys: Arc::new(keys), rechecks, hashing });
+        let state = web::Data::new(AppState { pool, keys: Arc::new(keys), rechecks, hashing, clock: options.clock });
         let cors_origins = options.cors_origins;
         let metrics_addr = options.metrics.as_ref().and_then(|l| l.local_addr().ok());
         let metrics = web::Data::new(Metrics::new(metrics_addr).map_err(|e| StartupError::Pool(format!("metrics: {e}")))?);

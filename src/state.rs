@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::auth::{HashGate, Rechecks, TokenKeys};
+use crate::clock::Clock;
 use crate::db::DbPool;
 
 /// What every handler can reach.
@@ -14,4 +15,6 @@ pub struct AppState {
     pub rechecks: Arc<Rechecks>,
     /// Bounds password hashing (logins).
     pub hashing: Arc<HashGate>,
+    /// "Today" for the rules that age: claims and monitoring lights.
+    pub clock: Clock,
 }

@@ -356,6 +356,49 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// 首报首谈凭证: what a first claim is filed with.
+    ClaimEvidence as "claim_evidence" {
+        FirstContactRecord = "first_contact_record", "首次接洽记录", "Record of the first contact";
+        IntentLetter = "intent_letter", "意向书", "Letter of intent";
+        VisitRecord = "visit_record", "考察记录", "Record of a site visit";
+        Other = "other", "其他", "Other";
+    }
+}
+
+vocabulary! {
+    /// 首报状态: where a first claim stands.
+    ClaimStatus as "claim_status" {
+        Active = "active", "有效", "Active";
+        Contested = "contested", "争议中", "Contested";
+        Awarded = "awarded", "裁定归属", "Awarded";
+        Rejected = "rejected", "裁定驳回", "Rejected";
+        Lapsed = "lapsed", "已失效", "Lapsed";
+    }
+}
+
+vocabulary! {
+    /// 红黄绿灯: how a project (or a claim) is doing against the monitoring rules.
+    Light as "light" {
+        Green = "green", "绿灯", "Green";
+        Amber = "amber", "黄灯", "Amber";
+        Red = "red", "红灯", "Red";
+    }
+}
+
+vocabulary! {
+    /// 亮灯原因: why a light is amber or red.
+    LightReason as "light_reason" {
+        NoProgress = "no_progress", "长期无进展", "No progress";
+        RegistrationOverdue = "registration_overdue", "签约后未按期注册落地", "Not registered in time after signing";
+        ConstructionOverdue = "construction_overdue", "注册后未按期开工", "Construction not started in time after registration";
+        OperationOverdue = "operation_overdue", "开工后未按期投产", "Not operating in time after construction started";
+        PlannedStartMissed = "planned_start_missed", "计划开工日期已过", "Planned start date missed";
+        PlannedOperatingMissed = "planned_operating_missed", "计划投产日期已过", "Planned operating date missed";
+        FundsBelowContract = "funds_below_contract", "到位资金不足合同额", "Funds in place below the contracted share";
+    }
+}
+
 /// Every vocabulary with its labels, keyed by vocabulary name.
 pub fn all_vocabularies() -> Vec<(&'static str, Vec<Label>)> {
     vec![
@@ -377,6 +420,10 @@ pub fn all_vocabularies() -> Vec<(&'static str, Vec<Label>)> {
         (ProgrammeStatus::NAME, ProgrammeStatus::labels()),
         (FundEvidence::NAME, FundEvidence::labels()),
         (FundStatus::NAME, FundStatus::labels()),
+        (ClaimEvidence::NAME, ClaimEvidence::labels()),
+        (ClaimStatus::NAME, ClaimStatus::labels()),
+        (Light::NAME, Light::labels()),
+        (LightReason::NAME, LightReason::labels()),
     ]
 }
 

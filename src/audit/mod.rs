@@ -105,6 +105,10 @@ pub struct AuditEvent {
     pub changes: Vec<Change>,
 }
 
+/// The actor of changes the service makes by its own rules (a claim that
+/// lapses, an investor settled by its project), not at a caller's request.
+pub const SYSTEM_ACTOR: &str = "system";
+
 /// The event to append; `entity_type` names the library (`project`, …).
 pub struct NewEvent<'a> {
     pub actor: &'a str,

@@ -207,6 +207,21 @@ impl Caller {
     pub fn may_decide_funds(&self) -> bool {
         self.role() == Role::ProvincialAdmin
     }
+
+    /// A contest between parks' first claims (首报首谈) is the province's to decide.
+    pub fn may_decide_claims(&self) -> bool {
+        self.role() == Role::ProvincialAdmin
+    }
+
+    /// Supervision notices (督办) are the province's to issue.
+    pub fn may_issue_notices(&self) -> bool {
+        self.role() == Role::ProvincialAdmin
+    }
+
+    /// Merging two investors loses one of them as a record: administrators only.
+    pub fn may_merge(&self, park: &str) -> bool {
+        self.is_admin_of(park)
+    }
 }
 
 /// Every protected handler takes a `Caller`: the bearer token is verified

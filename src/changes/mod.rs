@@ -28,7 +28,7 @@ use crate::error::ApiError;
 use crate::http::{Limit, TimeBound};
 
 /// The kinds of record the feed carries; a sub-resource's change (contact,
-/// follow-up, figure, fund) is an event of its parent record.
+/// follow-up, figure, fund, supervision notice) is an event of its parent record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Library {
@@ -38,10 +38,13 @@ pub enum Library {
     Park,
     Top100,
     TargetSettings,
+    Claim,
+    MonitoringRules,
 }
 
 impl Library {
-    const ALL: [Library; 6] = [Self::Project, Self::Investor, Self::Talent, Self::Park, Self::Top100, Self::TargetSettings];
+    const ALL: [Library; 8] =
+        [Self::Project, Self::Investor, Self::Talent, Self::Park, Self::Top100, Self::TargetSettings, Self::Claim, Self::MonitoringRules];
 
     /// The `entity_type` of its audit events.
     fn entity_type(self) -> &'static str {
@@ -52,6 +55,8 @@ impl Library {
             Self::Park => "park",
             Self::Top100 => "top100",
             Self::TargetSettings => "target_settings",
+            Self::Claim => "claim",
+            Self::MonitoringRules => "monitoring_rules",
         }
     }
 }

@@ -177,6 +177,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         third_place_recognised_on -> Nullable<Date>,
         top100_id -> Nullable<Text>,
+        merged_into -> Nullable<Text>,
     }
 }
 
@@ -389,3 +390,63 @@ diesel::table! {
         period_to -> Nullable<Date>,
     }
 }
+
+diesel::table! {
+    claims (id) {
+        id -> Text,
+        park_code -> Text,
+        project_id -> Text,
+        evidence -> Text,
+        evidence_ref -> Text,
+        identity -> Text,
+        status -> Text,
+        filed_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by -> Text,
+        updated_by -> Text,
+        version -> Integer,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    claim_keys (claim_id, key) {
+        claim_id -> Text,
+        key -> Text,
+    }
+}
+
+diesel::table! {
+    monitoring_rules (id) {
+        id -> Integer,
+        rules -> Text,
+        version -> Integer,
+        updated_at -> Timestamp,
+        updated_by -> Text,
+    }
+}
+
+diesel::joinable!(claim_keys -> claims (claim_id));
+diesel::allow_tables_to_appear_in_same_query!(claims, claim_keys);
+
+diesel::table! {
+    notices (id) {
+        id -> Text,
+        project_id -> Text,
+        park_code -> Text,
+        due_on -> Date,
+        text -> Text,
+        issued_by -> Text,
+        issued_at -> Timestamp,
+        response -> Nullable<Text>,
+        responded_by -> Nullable<Text>,
+        responded_at -> Nullable<Timestamp>,
+        version -> Integer,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(notices, projects);

@@ -319,20 +319,26 @@ impl Child for FollowUp {
     /// Keeps the investor's latest follow-up date and its due date current,
     /// so that "overdue" is one indexed comparison in lists.
     fn after_write(conn: &mut DbConnection, investor_id: &str, _stamp: &Stamp) -> Result<(), ApiError> {
-        let latest: Option<(NaiveDate, Option<NaiveDate>)> = investor_follow_ups::table
-            .filter(investor_follow_ups::investor_id.eq(investor_id))
-            .order((investor_follow_ups::date.desc(), investor_follow_ups::created_at.desc()))
-            .select((investor_follow_ups::date, investor_follow_ups::due_on))
-            .first(conn)
-            .optional()?;
-        diesel::update(investors::table.find(investor_id))
-            .set((
-                investors::last_follow_up_on.eq(latest.map(|l| l.0)),
-                investors::follow_up_due_on.eq(latest.and_then(|l| l.1)),
-            ))
-            .execute(conn)?;
-        Ok(())
+        refresh_follow_up_dates(conn, investor_id)
     }
+}
+
+/// Writes the investor's latest follow-up date and its due date from its
+/// follow-ups (after one changes, or after a merge brought some).
+pub(crate) fn refresh_follow_up_dates(conn: &mut DbConnection, investor_id: &str) -> Result<(), ApiError> {
+    let latest: Option<(NaiveDate, Option<NaiveDate>)> = investor_follow_ups::table
+        .filter(investor_follow_ups::investor_id.eq(investor_id))
+        .order((investor_follow_ups::date.desc(), investor_follow_ups::created_at.desc()))
+        .select((investor_follow_ups::date, investor_follow_ups::due_on))
+        .first(conn)
+        .optional()?;
+    diesel::update(investors::table.find(investor_id))
+        .set((
+            investors::last_follow_up_on.eq(latest.map(|l| l.0)),
+            investors::follow_up_due_on.eq(latest.and_then(|l| l.1)),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 // ---- figures ---------------------------------------------------------------

@@ -47,6 +47,39 @@ pub async fn match_investors(state: web::Data<AppState>, _caller: Caller, query:
     Ok(HttpResponse::Ok().json(found))
 }
 
+/// Merge another investor of the same park into this one (park_admin, provincial_admin).
+///
+/// Contacts, follow-ups, figures, project links, referrals and talents'
+/// employer move here; `from` is soft-deleted with `merged_into`. Both
+/// histories keep every event; `If-Match` carries this investor's version.
+#[utoipa::path(operation_id = "mergeInvestor", tag = "investors", request_body = super::MergeBody,
+    params(
+        ("id" = uuid::Uuid, Path, description = "The investor that stays (UUID)"),
+        ("If-Match" = String, Header, description = "Its ETag as read, e.g. \"3\""),
+    ),
+    responses(
+        (status = 200, description = "The investor with everything of `from`", body = Investor, headers(("ETag" = String))),
+        (status = 403, description = "Only administrators merge", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Either investor is not visible, or they are of different parks", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Both have a figure for the same year", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The investor changed since it was read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`from` is missing or the investor itself", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/investors/{id}/merge")]
+pub async fn merge_investor(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: actix_web::HttpRequest,
+    id: web::Path<String>,
+    body: crate::http::Body,
+) -> Result<HttpResponse, ApiError> {
+    let id = crate::http::parse_id(&id)?;
+    let expected = crate::http::if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
+    let merged = db::run(&state.pool, move |conn| super::merge::merge(conn, &caller, &id, &expected, body.0)).await?;
+    Ok(crate::http::versioned(actix_web::http::StatusCode::OK, &merged, merged.version))
+}
+
 records::record_routes!(Investor, fields = InvestorFields, patch = InvestorPatch, tag = "investors", noun = "investor",
     collection = "/investors", item = "/investors/{id}", history = "/investors/{id}/history",
     create_investor / "createInvestor", get_investor / "getInvestor",

@@ -6,10 +6,12 @@ pub(crate) mod children;
 pub mod handlers;
 pub mod identifiers;
 mod matching;
+mod merge;
 mod model;
 pub(crate) mod queries;
 mod rules;
 
 pub use children::{Contact, ContactFields, Figure, FigureFields, FollowUp, FollowUpFields};
 pub use matching::name_key;
+pub use merge::MergeBody;
 pub use model::{Investor, InvestorFields, InvestorPatch};

@@ -112,6 +112,12 @@ pub struct InvestorFields {
     #[serde(default)]
     #[schema(max_length = 10000)]
     pub notes: Option<String>,
+    /// `true` creates (or renames) the investor even when a live investor of
+    /// the park has the same folded name; otherwise that is a 409
+    /// `duplicate_name` naming the existing one (`existing_id`). Not stored.
+    #[serde(default, skip_serializing)]
+    #[schema(write_only)]
+    pub allow_same_name: Option<bool>,
 }
 
 crate::records::patch_body!(InvestorPatch for InvestorFields);

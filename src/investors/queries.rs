@@ -145,6 +145,7 @@ impl Record for Investor {
             settled_on: i.settled_on,
             referred_by_id: i.referred_by_id.as_deref().and_then(|id| uuid::Uuid::parse_str(id).ok()),
             notes: i.notes.clone(),
+            allow_same_name: None,
         }
     }
 
@@ -154,9 +155,11 @@ impl Record for Investor {
         conn: &mut DbConnection,
         park: &str,
         id: &str,
-        _before: Option<&Investor>,
+        before: Option<&Investor>,
         f: &mut InvestorFields,
     ) -> Result<Vec<FieldError>, ApiError> {
+        // Said once, for this write: never stored, never compared.
+        let allow_same_name = f.allow_same_name.take().unwrap_or(false);
         rules::normalise(f);
         let mut errors = rules::check(f, clock::today());
         if let Some(referrer) = f.referred_by_id.map(|r| r.to_string()) {
@@ -180,6 +183,26 @@ impl Record for Investor {
             return Ok(errors);
         }
         let others = || Investor::visible(&ParkScope::One(park.to_owned())).filter(investors::id.ne(id.to_owned()));
+        let key = name_key(&f.name);
+        let renamed = before.is_none_or(|b| name_key(&b.name) != key);
+        if renamed && !allow_same_name {
+            let existing: Option<String> = others()
+                .filter(investors::name_key.eq(&key))
+                .order((investors::created_at, investors::id))
+                .select(investors::id)
+                .first(conn)
+                .optional()?;
+            if let Some(existing_id) = existing {
+                return Err(ApiError::Duplicate {
+                    error: FieldError::new(
+                        "name",
+                        "duplicate_name",
+                        format!("investor {existing_id} of this park has the same name; send \"allow_same_name\": true to add another"),
+                    ),
+                    existing_id,
+                });
+            }
+        }
         if let Some(code) = &f.unified_social_credit_code {
             let n: i64 = others().filter(investors::unified_social_credit_code.eq(code.clone())).count().get_result(conn)?;
             if n > 0 {

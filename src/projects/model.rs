@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::schema::{project_stage_history, projects};
-use crate::vocab::{AttractionMode, ChainRole, HqType, Industry, Stage};
+use crate::monitoring::rules::Reason;
+use crate::vocab::{AttractionMode, ChainRole, HqType, Industry, Light, Stage};
 
 /// A major project as every read returns it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -53,6 +54,11 @@ pub struct Project {
     pub notes: Option<String>,
     /// Every stage the project has been in, oldest first.
     pub stage_history: Vec<StageEntry>,
+    /// 红黄绿灯 against the monitoring rules (`/monitoring/rules`) today;
+    /// none for `dropped` and `operating` projects.
+    pub light: Option<Light>,
+    /// Why the light is amber or red, each with its Chinese label.
+    pub light_reasons: Vec<Reason>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub created_by: String,

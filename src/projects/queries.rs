@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::model::{Project, ProjectFields, ProjectRow, StageRow};
-use super::{money, rules};
+use super::{lights, money, rules};
 use crate::auth::ParkScope;
 use crate::clock;
 use crate::db::schema::{project_stage_history, projects};
@@ -102,6 +102,7 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> R
     let cursor_of = |last: &ProjectRow| paging.cursor_after(last.created_at, last.updated_at, &last.id);
     let mut page = Page::from_rows(rows, limit, cursor_of, to_project)?;
     money::fill(conn, &mut page.items)?;
+    lights::fill(conn, &mut page.items, clock::today())?;
     Ok(page)
 }
 
@@ -170,13 +171,14 @@ stored_table!(Project, projects, ProjectRow, ProjectFields);
 
 impl Record for Project {
     const ENTITY: &'static str = "project";
-    const DERIVED: &'static [&'static str] = &["stage_history"];
+    const DERIVED: &'static [&'static str] = &["stage_history", "light", "light_reasons"];
     type Fields = ProjectFields;
     type View = Project;
 
     fn view(conn: &mut DbConnection, row: ProjectRow) -> Result<Project, ApiError> {
         let mut project = to_project(row)?;
         money::fill(conn, std::slice::from_mut(&mut project))?;
+        lights::fill(conn, std::slice::from_mut(&mut project), clock::today())?;
         Ok(project)
     }
 
@@ -294,6 +296,11 @@ impl Record for Project {
         if links_changed || stage_changed {
             links::refresh_project_copies(conn, &[id.to_owned()])?;
         }
+        if matches!(after.stage, Stage::Registered | Stage::UnderConstruction | Stage::Operating) {
+            let registered_on = after.registered_on.unwrap_or_else(clock::today);
+            let settled = links::settle_investors(conn, id, registered_on, stamp.at)?;
+            crate::targets::summary::refresh_investors(conn, &settled)?;
+        }
         crate::targets::summary::refresh_project(conn, id)
     }
 
@@ -349,6 +356,8 @@ fn to_project(row: ProjectRow) -> Result<Project, ApiError> {
         planned_investment_usd: row.planned_investment_usd,
         actual_investment_usd: row.actual_investment_usd,
         contracted_investment_usd: None,
+        light: None,
+        light_reasons: vec![],
         registered_on: None,
         planned_start_on: None,
         planned_operating_on: None,
@@ -364,4 +373,31 @@ fn to_project(row: ProjectRow) -> Result<Project, ApiError> {
         updated_by: row.updated_by,
         version: row.version,
     })
+}
+
+/// Every visible project that monitoring watches (neither dropped nor
+/// operating) in `parks` and `stages` (all when empty), with its money and
+/// its light as of `today`.
+pub fn watched(
+    conn: &mut DbConnection,
+    scope: &ParkScope,
+    parks: &[String],
+    stages: &[Stage],
+    today: chrono::NaiveDate,
+    rules: &crate::monitoring::rules::Rules,
+) -> Result<Vec<Project>, ApiError> {
+    let mut query = Project::visible(scope).filter(projects::stage.ne_all(values(&[Stage::Dropped, Stage::Operating])));
+    if !parks.is_empty() {
+        query = query.filter(projects::park_code.eq_any(parks.to_vec()));
+    }
+    if !stages.is_empty() {
+        query = query.filter(projects::stage.eq_any(values(stages)));
+    }
+    let rows: Vec<ProjectRow> = query.order((projects::created_at, projects::id)).select(ProjectRow::as_select()).load(conn)?;
+    let mut watched = rows.into_iter().map(to_project).collect::<Result<Vec<_>, _>>()?;
+    for chunk in watched.chunks_mut(10_000) {
+        money::fill(conn, chunk)?;
+        lights::fill_with(conn, chunk, today, rules)?;
+    }
+    Ok(watched)
 }

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use crate::db::schema::{funds, investor_figures, investors, parks, project_investors, projects_money, top100};
+use crate::db::schema::{claims, funds, investor_figures, investors, parks, project_investors, projects_money, top100};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 
@@ -112,14 +112,17 @@ pub struct Facts {
     pub figures: HashMap<(String, i32), i64>,
 }
 
-/// Projects the claims rule keeps out of every target.
-///
-/// CLAIMS HOOK (首报首谈, DESIGN "First claim"): "a project whose claim was
-/// rejected is not credited to any target". Claims do not exist yet; when
-/// they do, this returns the ids of projects whose claim is `rejected`, and
-/// their funds and contracts leave every figure, item and series at once.
-pub(super) fn uncredited_projects(_conn: &mut DbConnection) -> Result<HashSet<String>, ApiError> {
-    Ok(HashSet::new())
+/// Projects the claims rule keeps out of every target (首报首谈, DESIGN
+/// "First claim"): "a project whose claim was rejected is not credited to
+/// any target". Their funds and contracts leave every figure, item and
+/// series at once (the partial index `claims_rejected` answers it).
+pub(super) fn uncredited_projects(conn: &mut DbConnection) -> Result<HashSet<String>, ApiError> {
+    let rejected: Vec<String> = claims::table
+        .filter(claims::deleted_at.is_null())
+        .filter(claims::status.eq("rejected"))
+        .select(claims::project_id)
+        .load(conn)?;
+    Ok(rejected.into_iter().collect())
 }
 
 /// Reads the facts of the period up to `until` (funds and contracts), and

@@ -32,8 +32,12 @@ enum Rule {
     ManageUser,
     /// The province's reference data (parks, the top-100 list, target settings): provincial_admin only.
     ProvincialAdmin,
-    /// Verify or reject a fund of a project of the target park: provincial_admin.
-    DecideFund,
+    /// Decide on a record of the target park (verify a fund, settle a claims contest): provincial_admin.
+    Decide,
+    /// File a claim for a project of the target park: writers of that park (another park's project is unknown: 422).
+    FileClaim,
+    /// Merge two investors of the target park: its administrators and provincial_admin.
+    Merge,
     /// Import a file: any writer (rows naming a park it may not write are row errors, not a 403).
     Import,
 }
@@ -75,7 +79,7 @@ const MATRIX: &[(&str, &str, Rule, u16)] = &[
     ("GET", "/api/v1/projects/{id}/funds/{child_id}", Rule::ReadRecord, 200),
     ("PATCH", "/api/v1/projects/{id}/funds/{child_id}", Rule::ChangeRecord, 200),
     ("DELETE", "/api/v1/projects/{id}/funds/{child_id}", Rule::ChangeRecord, 204),
-    ("POST", "/api/v1/projects/{id}/funds/{child_id}/verification", Rule::DecideFund, 200),
+    ("POST", "/api/v1/projects/{id}/funds/{child_id}/verification", Rule::Decide, 200),
     ("GET", "/api/v1/investors", Rule::AnyCaller, 200),
     ("GET", "/api/v1/investors/matches", Rule::AnyCaller, 200),
     ("POST", "/api/v1/investors", Rule::CreateRecord, 201),
@@ -109,6 +113,18 @@ const MATRIX: &[(&str, &str, Rule, u16)] = &[
     ("GET", "/api/v1/users/{id}", Rule::ManageUser, 200),
     ("PATCH", "/api/v1/users/{id}", Rule::ManageUser, 200),
     ("POST", "/api/v1/imports", Rule::Import, 200),
+    ("POST", "/api/v1/investors/{id}/merge", Rule::Merge, 200),
+    ("GET", "/api/v1/projects/{id}/notices", Rule::ReadRecord, 200),
+    ("POST", "/api/v1/projects/{id}/notices", Rule::Decide, 201),
+    ("POST", "/api/v1/projects/{id}/notices/{child_id}/response", Rule::ChangeRecord, 200),
+    ("GET", "/api/v1/claims", Rule::AnyCaller, 200),
+    ("POST", "/api/v1/claims", Rule::FileClaim, 201),
+    ("GET", "/api/v1/claims/{id}", Rule::ReadRecord, 200),
+    ("GET", "/api/v1/claims/{id}/history", Rule::ReadRecord, 200),
+    ("POST", "/api/v1/claims/{id}/decision", Rule::Decide, 200),
+    ("GET", "/api/v1/monitoring", Rule::AnyCaller, 200),
+    ("GET", "/api/v1/monitoring/rules", Rule::AnyCaller, 200),
+    ("PUT", "/api/v1/monitoring/rules", Rule::ProvincialAdmin, 200),
 ];
 
 // Written out from DESIGN.md's table, not taken from the code under test.
@@ -136,9 +152,19 @@ fn expected(rule: Rule, success: u16, who: Who, park: &str) -> u16 {
         },
         Rule::ListUsers => if admin { success } else { 403 },
         Rule::Import => if writes(who) { success } else { 403 },
+        Rule::Merge => match (sees(who, park), admin) {
+            (false, _) => 404,
+            (true, false) => 403,
+            (true, true) => success,
+        },
+        Rule::FileClaim => match (writes(who), sees(who, park)) {
+            (false, _) => 403,
+            (true, false) => 422,
+            (true, true) => success,
+        },
         Rule::CreateUser => if admin && sees(who, park) { success } else { 403 },
         Rule::ProvincialAdmin => if who == Who::ProvincialAdmin { success } else { 403 },
-        Rule::DecideFund => match (sees(who, park), who == Who::ProvincialAdmin) {
+        Rule::Decide => match (sees(who, park), who == Who::ProvincialAdmin) {
             (false, _) => 404,
             (true, false) => 403,
             (true, true) => success,
@@ -157,13 +183,30 @@ async fn targets(app: &TestApp, path: &str, park: &str) -> (String, String) {
     if path.starts_with("/api/v1/users") {
         return (app.user_ids[&if park == "yueyang" { Who::ParkViewer } else { Who::OtherParkStaff }].clone(), String::new());
     }
-    if path.starts_with("/api/v1/parks") || path.starts_with("/api/v1/targets") || path.starts_with("/api/v1/changes") {
+    if path.starts_with("/api/v1/claims/") {
+        // A claim of `park`, contested by the other park (a decision needs a contest).
+        let name = unique_name();
+        let claim = claim_in(app, park, &name).await;
+        let other = if park == "yueyang" { "xiangtan" } else { "yueyang" };
+        claim_in(app, other, &name).await;
+        return (claim, String::new());
+    }
+    if path.starts_with("/api/v1/parks") || path.starts_with("/api/v1/targets") || path.starts_with("/api/v1/monitoring") || path.starts_with("/api/v1/changes") || path == "/api/v1/claims" {
         return (String::new(), String::new());
     }
     if path.starts_with("/api/v1/top100") {
         let made = app.post("/api/v1/top100", &top100_body()).await;
         assert_eq!(made.status, 201, "{}", made.text);
         return (id(&made.body), String::new());
+    }
+    if path.contains("/notices") {
+        let project = id(&app.create_project(json!({"park_code": park})).await);
+        if !path.contains("{child_id}") {
+            return (project, String::new());
+        }
+        let notice = app.post(&format!("/api/v1/projects/{project}/notices"), &notice_body()).await;
+        assert_eq!(notice.status, 201, "{}", notice.text);
+        return (project, id(&notice.body));
     }
     if path.contains("/funds") {
         let project = id(&app.create_project(json!({"park_code": park, "stage": "signed", "signed_on": "2025-01-02",
@@ -192,6 +235,29 @@ async fn targets(app: &TestApp, path: &str, park: &str) -> (String, String) {
         return (investor, id(&made.body));
     }
     (id(&app.create_project(json!({"park_code": park})).await), String::new())
+}
+
+fn unique_name() -> String {
+    format!("矩阵企业{}", uuid::Uuid::now_v7().simple())
+}
+
+/// A negotiating project of `park` listing an investor named `name`.
+async fn claimable_project(app: &TestApp, park: &str, name: &str) -> String {
+    let investor = app.create_investor(json!({"park_code": park, "name": name})).await;
+    let project = app.create_project(json!({"park_code": park, "stage": "negotiating", "investor_ids": [investor["id"]]})).await;
+    project["id"].as_str().unwrap().to_owned()
+}
+
+/// A claim filed (by the province) for a new project of `park` on `name`.
+async fn claim_in(app: &TestApp, park: &str, name: &str) -> String {
+    let project = claimable_project(app, park, name).await;
+    let claim = app.post("/api/v1/claims", &json!({"project_id": project, "evidence": "visit_record", "evidence_ref": "M-1"})).await;
+    assert_eq!(claim.status, 201, "{}", claim.text);
+    claim.body["id"].as_str().unwrap().to_owned()
+}
+
+fn notice_body() -> Value {
+    json!({"due_on": (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string(), "text": "矩阵督办"})
 }
 
 fn fund_body() -> Value {
@@ -226,6 +292,17 @@ async fn body_for(app: &TestApp, method: &str, path: &str, park: &str) -> Option
         ("PUT", "/api/v1/targets/settings") => json!({"period": {"from": "2021-01-01", "to": "2025-12-31"},
             "targets": {"new_taiwan_investment_usd": 3_000_000_000_i64, "taiwan_funded_enterprises": 300,
                         "taiwan_top100_present": 20, "taiwan_funded_output_ratio": 2.0}}),
+        ("POST", "/api/v1/claims") => {
+            let project = claimable_project(app, park, &unique_name()).await;
+            json!({"project_id": project, "evidence": "intent_letter", "evidence_ref": "M-2"})
+        }
+        ("PUT", "/api/v1/monitoring/rules") => json!({}),
+        ("POST", "/api/v1/projects/{id}/notices") => notice_body(),
+        ("POST", "/api/v1/projects/{id}/notices/{child_id}/response") => json!({"text": "矩阵答复"}),
+        ("POST", "/api/v1/investors/{id}/merge") => {
+            let other = app.create_investor(json!({"park_code": park, "name": unique_name()})).await;
+            json!({"from": other["id"]})
+        }
         ("POST", "/api/v1/investors") => crate::helpers::investor_body(json!({"park_code": park})),
         ("POST", "/api/v1/talents") => crate::helpers::talent_body(json!({"park_code": park})),
         ("POST", "/api/v1/users") => json!({"username": format!("new.{}", uuid::Uuid::now_v7().simple()),
@@ -254,7 +331,11 @@ async fn attempt(app: &TestApp, method: &str, path: &str, who: Who, park: &str) 
     if path.ends_with("/matches") {
         url.push_str("?name=tsmc");
     }
-    let body = body_for(app, method, path, park).await;
+    let body = if path.ends_with("/decision") {
+        Some(json!({"award": id, "reason": "矩阵裁定"}))
+    } else {
+        body_for(app, method, path, park).await
+    };
     let mut headers = vec![("if-match", "*")];
     let bytes = body.map(|b| {
         headers.push(("content-type", "application/json"));

@@ -101,6 +101,8 @@ pub struct TestApp {
     pub keys: TokenKeys,
     /// Each test user's id.
     pub user_ids: std::collections::HashMap<Who, String>,
+    /// The service's clock for rules that age (claims, lights): move it with `set_today`.
+    pub clock: invest_registry::clock::Clock,
     client: awc::Client,
     server: actix_web::dev::ServerHandle,
     _db: TestDb,
@@ -197,12 +199,14 @@ impl TestApp {
         let keys = TokenKeys::from_settings(&settings).expect("keys");
         let app_keys = TokenKeys::from_settings(&Self::auth_settings()).expect("keys");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let clock = invest_registry::clock::Clock::default();
         let options = ServeOptions {
             workers: Some(workers),
             cors_origins: vec!["https://frontend.example".into()],
             // As deployed: revocations must beat the recheck cache.
             recheck_after: std::time::Duration::from_secs(60),
             hashing,
+            clock: clock.clone(),
             ..ServeOptions::default()
         };
         let app = Application::with_pool(pool, app_keys, listener, options).expect("build app");
@@ -216,6 +220,7 @@ impl TestApp {
             database_url,
             keys,
             user_ids,
+            clock,
             client: awc::Client::builder().disable_redirects().finish(),
             server: handle,
             _db: test_db,
@@ -376,6 +381,8 @@ pub fn investor_body(overrides: Value) -> Value {
             "name": "台積電股份有限公司",
             "origin": "taiwan",
             "region": "新竹",
+            // Most tests add the same company many times; duplicates have tests of their own.
+            "allow_same_name": true,
         }),
         overrides,
     )

@@ -5,13 +5,16 @@
 mod helpers;
 
 mod access;
+mod claims;
 mod auth;
 mod changes;
 mod errors;
 mod exchange;
 mod funds;
+mod monitoring;
 mod money_migration;
 mod investors;
+mod merge;
 mod openapi;
 mod parks_meta_health;
 mod projects_create;

@@ -57,6 +57,9 @@ async fn seed_demo_fills_every_library_once(app: TestApp) {
     assert_eq!(count(app.get("/api/v1/projects").await), 12);
     assert_eq!(count(app.get("/api/v1/investors").await), 6);
     assert_eq!(count(app.get("/api/v1/talents").await), 3);
+    assert_eq!(count(app.get("/api/v1/claims").await), 3, "a first claim in each park");
+    let monitoring = app.get("/api/v1/monitoring").await;
+    assert_eq!(monitoring.body["notices"].as_array().map(Vec::len), Some(1), "{}", monitoring.text);
     let parks: std::collections::BTreeSet<String> = app.get("/api/v1/projects?stage=operating&stage=under_construction").await.body["items"]
         .as_array()
         .unwrap()

@@ -1,0 +1,201 @@
+//! HTTP handlers of `/api/v1/monitoring`.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::notices::{self, Notice, NoticeFields, ResponseFields};
+use super::rules::{self, Reason, RuleSettings, Rules};
+use crate::auth::Caller;
+use crate::db;
+use crate::error::{ApiError, Problem};
+use crate::http::{created, if_match, parse_id, versioned, Body, Json, Limit, Query};
+use crate::projects::queries::watched;
+use crate::state::AppState;
+use crate::vocab::{Light, Stage};
+
+/// Filters and paging of `GET /monitoring`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MonitoringQuery {
+    /// Park codes (repeat for several). A park role sees its own park whatever is asked.
+    #[serde(default)]
+    pub park: Vec<String>,
+    /// Lights (repeat for several): only the items; the counts show every light.
+    #[serde(default)]
+    pub light: Vec<Light>,
+    /// Stages (repeat for several); `dropped` and `operating` projects are not watched.
+    #[serde(default)]
+    pub stage: Vec<Stage>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One watched project.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Watched {
+    pub project_id: String,
+    #[schema(example = "yueyang")]
+    pub park_code: String,
+    pub name: String,
+    pub stage: Stage,
+    pub light: Light,
+    pub light_reasons: Vec<Reason>,
+}
+
+/// How many watched projects of a park have each light.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct LightCounts {
+    #[schema(example = "yueyang")]
+    pub park_code: String,
+    pub green: i64,
+    pub amber: i64,
+    pub red: i64,
+}
+
+/// `GET /monitoring`: red first, then amber, then green.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MonitoringReport {
+    /// The day the lights are judged on.
+    pub as_of: NaiveDate,
+    /// By park, for the park and stage filters (every light).
+    pub counts: Vec<LightCounts>,
+    pub items: Vec<Watched>,
+    pub next_cursor: Option<String>,
+    /// Open supervision notices (督办) of the parks asked, by due date; `overdue` when past it.
+    pub notices: Vec<Notice>,
+}
+
+/// The watched projects with their lights and reasons, and counts by park and light.
+#[utoipa::path(operation_id = "getMonitoring", tag = "monitoring", params(MonitoringQuery),
+    responses(
+        (status = 200, description = "Watched projects, red first, with counts by park and light", body = MonitoringReport),
+        (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/monitoring")]
+pub async fn get_monitoring(state: web::Data<AppState>, caller: Caller, query: Query<MonitoringQuery>) -> Result<HttpResponse, ApiError> {
+    let MonitoringQuery { park, light, stage, limit, cursor } = query.0;
+    let limit = Limit::parse(limit)?;
+    let offset: usize = match cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => 0,
+        Some(raw) => raw.parse().map_err(|_| ApiError::bad_param("cursor", "cursor", "is not a cursor returned by this list"))?,
+    };
+    let today = state.clock.today();
+    let scope = caller.scope();
+    let report = db::run_heavy(&state.pool, move |conn| {
+        let rules = rules::load(conn)?.rules;
+        let projects = watched(conn, &scope, &park, &stage, today, &rules)?;
+        let notices = notices::open(conn, &scope, &park, today)?;
+        let mut counts: BTreeMap<String, LightCounts> = BTreeMap::new();
+        let mut items = Vec::new();
+        for p in projects {
+            let Some(lit) = p.light else { continue };
+            let count = counts.entry(p.park_code.clone()).or_insert_with(|| LightCounts { park_code: p.park_code.clone(), ..LightCounts::default() });
+            match lit {
+                Light::Green => count.green += 1,
+                Light::Amber => count.amber += 1,
+                Light::Red => count.red += 1,
+            }
+            if light.is_empty() || light.contains(&lit) {
+                items.push(Watched { project_id: p.id, park_code: p.park_code, name: p.name, stage: p.stage, light: lit, light_reasons: p.light_reasons });
+            }
+        }
+        items.sort_by(|a, b| b.light.cmp(&a.light).then_with(|| a.park_code.cmp(&b.park_code)).then_with(|| a.project_id.cmp(&b.project_id)));
+        let end = offset.saturating_add(limit.get() as usize);
+        let next_cursor = (items.len() > end).then(|| end.to_string());
+        let items = items.into_iter().skip(offset).take(limit.get() as usize).collect();
+        Ok(MonitoringReport { as_of: today, counts: counts.into_values().collect(), items, next_cursor, notices })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// The monitoring rules: the thresholds of the lights and of claims' lapse.
+#[utoipa::path(operation_id = "getMonitoringRules", tag = "monitoring",
+    responses((status = 200, description = "The rules", body = RuleSettings, headers(("ETag" = String)))))]
+#[get("/monitoring/rules")]
+pub async fn get_monitoring_rules(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, ApiError> {
+    let settings = db::run(&state.pool, rules::load).await?;
+    Ok(versioned(StatusCode::OK, &settings, settings.version))
+}
+
+/// Replace the monitoring rules (provincial_admin); `If-Match` must carry the version read.
+#[utoipa::path(operation_id = "putMonitoringRules", tag = "monitoring", request_body = Rules,
+    params(("If-Match" = String, Header, description = "The ETag read")),
+    responses(
+        (status = 200, description = "The new rules", body = RuleSettings, headers(("ETag" = String))),
+        (status = 403, description = "Only a provincial administrator changes the rules", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A threshold is out of range or out of order", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[put("/monitoring/rules")]
+pub async fn put_monitoring_rules(state: web::Data<AppState>, caller: Caller, req: HttpRequest, body: Json<Rules>) -> Result<HttpResponse, ApiError> {
+    let expected = if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
+    let settings = db::run(&state.pool, move |conn| rules::save(conn, &caller, &expected, body.0)).await?;
+    Ok(versioned(StatusCode::OK, &settings, settings.version))
+}
+
+/// A project's supervision notices (督办), newest first, each open or answered, overdue or not.
+#[utoipa::path(operation_id = "listProjectNotices", tag = "monitoring",
+    params(("id" = uuid::Uuid, Path, description = "The project's id (UUID)")),
+    responses(
+        (status = 200, description = "Its notices", body = crate::records::Items<Notice>),
+        (status = 404, description = "No such project visible to the caller", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/projects/{id}/notices")]
+pub async fn list_notices(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let today = state.clock.today();
+    let items = db::run(&state.pool, move |conn| notices::list(conn, &caller, &id, today)).await?;
+    Ok(HttpResponse::Ok().json(crate::records::Items { items }))
+}
+
+/// Issue a supervision notice (督办) on a project (provincial_admin).
+#[utoipa::path(operation_id = "createProjectNotice", tag = "monitoring", request_body = NoticeFields,
+    params(("id" = uuid::Uuid, Path, description = "The project's id (UUID)")),
+    responses(
+        (status = 201, description = "Issued", body = Notice, headers(("Location" = String))),
+        (status = 403, description = "Only a provincial administrator issues notices", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such project visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/projects/{id}/notices")]
+pub async fn create_notice(state: web::Data<AppState>, caller: Caller, id: web::Path<String>, body: Body) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let now = state.clock.now();
+    let project = id.clone();
+    let notice = db::run(&state.pool, move |conn| notices::issue(conn, &caller, &project, body.0, now)).await?;
+    Ok(created(&format!("/api/v1/projects/{id}/notices/{}", notice.id), &notice, Some(notice.version)))
+}
+
+/// Answer a supervision notice (the project's park).
+#[utoipa::path(operation_id = "respondProjectNotice", tag = "monitoring", request_body = ResponseFields,
+    params(("id" = uuid::Uuid, Path, description = "The project's id (UUID)"), ("child_id" = uuid::Uuid, Path, description = "The notice's id (UUID)")),
+    responses(
+        (status = 200, description = "The answered notice", body = Notice),
+        (status = 403, description = "The role may not write here", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such project or notice visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Answered already", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No text", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/projects/{id}/notices/{child_id}/response")]
+pub async fn respond_notice(
+    state: web::Data<AppState>,
+    caller: Caller,
+    ids: web::Path<(String, String)>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let (id, notice) = (parse_id(&ids.0)?, parse_id(&ids.1)?);
+    let now = state.clock.now();
+    let answered = db::run(&state.pool, move |conn| notices::respond(conn, &caller, &id, &notice, body.0, now)).await?;
+    Ok(versioned(StatusCode::OK, &answered, answered.version))
+}
