@@ -354,3 +354,13 @@ diesel::allow_tables_to_appear_in_same_query!(funds, investors);
 diesel::allow_tables_to_appear_in_same_query!(top100, investors);
 diesel::allow_tables_to_appear_in_same_query!(investor_figures, investors);
 diesel::allow_tables_to_appear_in_same_query!(parks, investors);
+
+// The key a park's ledger gives a record, for idempotent imports.
+diesel::table! {
+    external_refs (entity_type, park_code, external_ref) {
+        entity_type -> Text,
+        park_code -> Text,
+        external_ref -> Text,
+        record_id -> Text,
+    }
+}
