@@ -76,6 +76,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(targets::handlers::put_target_settings)
             .service(targets::handlers::get_target_items)
             .service(targets::handlers::get_target_series)
-            .service(exchange::handlers::import_records),
+            .service(exchange::handlers::import_records)
+            .service(exchange::handlers::import_template),
     );
 }

@@ -106,6 +106,7 @@ const MATRIX: &[(&str, &str, Rule, u16)] = &[
     ("GET", "/api/v1/users/{id}", Rule::ManageUser, 200),
     ("PATCH", "/api/v1/users/{id}", Rule::ManageUser, 200),
     ("POST", "/api/v1/imports", Rule::Import, 200),
+    ("GET", "/api/v1/imports/template", Rule::AnyCaller, 200),
 ];
 
 // Written out from DESIGN.md's table, not taken from the code under test.
@@ -250,6 +251,9 @@ async fn attempt(app: &TestApp, method: &str, path: &str, who: Who, park: &str) 
         .replace("{key}", "new_taiwan_investment_usd");
     if path.ends_with("/matches") {
         url.push_str("?name=tsmc");
+    }
+    if path.ends_with("/imports/template") {
+        url.push_str("?library=projects");
     }
     let body = body_for(app, method, path, park).await;
     let mut headers = vec![("if-match", "*")];
