@@ -191,12 +191,21 @@ fn run_as<R: Importable>(conn: &mut DbConnection, caller: &Caller, request: &Imp
                 continue; // a blank line
             }
             let importer = Row { columns: &columns, caller, park: request.park_code.as_deref() };
-            match importer.write::<R>(conn, cells, &mut refs_seen) {
-                Ok(Written::Created) => counts.created += 1,
-                Ok(Written::Updated) => counts.updated += 1,
-                Ok(Written::Unchanged) => counts.unchanged += 1,
-                Err(RowFailure::Cells(bad)) => errors.extend(bad.into_iter().map(|e| e.at(row))),
-                Err(RowFailure::Fatal(err)) => return Err(err),
+            // Each row in a savepoint: a row the database refuses (PostgreSQL
+            // then refuses everything after in its transaction) undoes only itself.
+            let mut failure = None;
+            let written = db::write_tx(conn, |conn| {
+                importer.write::<R>(conn, cells, &mut refs_seen).map_err(|f| {
+                    failure = Some(f);
+                    ApiError::internal("row rolled back")
+                })
+            });
+            match (written, failure) {
+                (Ok(Written::Created), _) => counts.created += 1,
+                (Ok(Written::Updated), _) => counts.updated += 1,
+                (Ok(Written::Unchanged), _) => counts.unchanged += 1,
+                (Err(_), Some(RowFailure::Cells(bad))) => errors.extend(bad.into_iter().map(|e| e.at(row))),
+                (Err(_), Some(RowFailure::Fatal(err))) | (Err(err), None) => return Err(err),
             }
         }
         let keep = errors.is_empty() && !request.dry_run;
