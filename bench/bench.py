@@ -127,5 +127,44 @@ def report(results, out, title, rss_file):
         f.write(text + "\n")
 
 
+def ledger_xlsx(rows, out):
+    """A park ledger of `rows` projects as an XLSX workbook (inline strings and
+    numbers, written with zipfile: no spreadsheet library is installed here),
+    with the Chinese headers of the template and an external ref per row."""
+    import zipfile
+    from xml.sax.saxutils import escape
+    header = ["外部编号", "园区代码", "项目名称", "产业", "招商方式", "项目阶段", "计划投资（美元）", "首次接触日期", "标签"]
+    industries = ["电子信息", "新能源", "智能制造", "生物医药", "新材料"]
+    stages = ["线索", "洽谈"]
+
+    def col(i):
+        return chr(ord("A") + i)
+
+    def row_xml(r, cells):
+        parts = []
+        for i, v in enumerate(cells):
+            ref = f"{col(i)}{r}"
+            if isinstance(v, int):
+                parts.append(f'<c r="{ref}"><v>{v}</v></c>')
+            else:
+                parts.append(f'<c r="{ref}" t="inlineStr"><is><t>{escape(v)}</t></is></c>')
+        return f'<row r="{r}">' + "".join(parts) + "</row>"
+
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')
+        z.writestr("_rels/.rels", '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        z.writestr("xl/workbook.xml", '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="重大项目库" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        z.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+        with z.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            sheet.write(b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+            sheet.write(row_xml(1, header).encode())
+            for i in range(int(rows)):
+                cells = [f"TZ-{i:06d}", "yueyang", f"台账项目{i}", industries[i % 5], "定向招商", stages[i % 2],
+                         1_000_000 + i, "2026-03-02", "半导体; 封装"]
+                sheet.write(row_xml(i + 2, cells).encode())
+            sheet.write(b"</sheetData></worksheet>")
+
+
 if __name__ == "__main__":
-    {"login": login, "deep-page": deep_page, "directus-reader": directus_reader, "pgbench": write_pgbench, "record": record, "report": report}[sys.argv[1]](*sys.argv[2:])
+    {"login": login, "deep-page": deep_page, "directus-reader": directus_reader, "pgbench": write_pgbench, "record": record, "report": report,
+     "ledger-xlsx": ledger_xlsx}[sys.argv[1]](*sys.argv[2:])

@@ -7,6 +7,7 @@ use invest_registry::config::{DbSettings, Settings};
 use invest_registry::auth::{Caller, Role};
 use invest_registry::users::{self, NewUser};
 use invest_registry::vocab::Vocabulary;
+use invest_registry::exchange::{self, ImportRequest, Library};
 use invest_registry::{db, demo, loadgen, openapi, telemetry, Application};
 
 #[derive(Parser)]
@@ -32,6 +33,25 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Import a CSV or XLSX file, as `POST /imports` does: a dry run unless `--commit`.
+    Import {
+        /// The file to read.
+        file: std::path::PathBuf,
+        /// projects, investors or talents.
+        #[arg(long, alias = "kind")]
+        library: String,
+        /// The park of rows without a 园区代码 column.
+        #[arg(long)]
+        park: Option<String>,
+        /// Write the rows (all or nothing); without it, only check them.
+        #[arg(long)]
+        commit: bool,
+        /// The name the writes and their audit events carry (a provincial system user).
+        #[arg(long, default_value = "command-line")]
+        actor: String,
+        #[command(flatten)]
+        db: DbSettings,
     },
     /// Print the OpenAPI document (what openapi/openapi.json must hold).
     Openapi,
@@ -122,6 +142,7 @@ fn main() -> ExitCode {
                 let sizes = loadgen::Sizes { projects, investors, extra_parks };
                 loadgen::load(&pool, sizes, seed, ids_out.as_deref()).map_err(|e| e.problem().detail)
             }),
+        Some(Command::Import { file, library, park, commit, actor, db }) => import(&db, &file, &library, park, commit, &actor),
         Some(Command::Openapi) => {
             print!("{}", openapi::document_json());
             Ok(())
@@ -179,11 +200,31 @@ fn create_user(db: &DbSettings, username: String, role: &str, park: Option<Strin
     let new = NewUser { username, display_name, password, role, park_code: park };
     // A password that breaks the rule is reported by `create` with the other fields.
     let hash = invest_registry::auth::passwords::hash(&new.password).map_err(|e| e.problem().detail)?;
-    let user = users::create(&mut conn, &Caller::system("command-line"), new, Some(hash)).map_err(|e| {
-        let problem = e.problem();
-        let fields: Vec<String> = problem.errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
-        if fields.is_empty() { problem.detail } else { fields.join("; ") }
-    })?;
+    let user = users::create(&mut conn, &Caller::system("command-line"), new, Some(hash)).map_err(problem_text)?;
     println!("created user {} ({}, {}) with id {}", user.username, user.role, user.park_code.as_deref().unwrap_or("all parks"), user.id);
     Ok(())
+}
+
+/// The import of `POST /imports` from the command line: prints its report
+/// as JSON, and fails when any row is bad.
+fn import(db: &DbSettings, file: &std::path::Path, library: &str, park: Option<String>, commit: bool, actor: &str) -> Result<(), String> {
+    let library = Library::parse(library).map_err(problem_text)?;
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let pool = db::connect(&db.database_url, 1).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let request = ImportRequest { library, file: bytes, park_code: park, dry_run: !commit };
+    let report = exchange::run_import(&mut conn, &Caller::system(actor), request).map_err(problem_text)?;
+    println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+    if report.errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} bad rows; nothing was written", report.errors.len()))
+    }
+}
+
+/// An error as one line: the fields it names, or its detail.
+fn problem_text(error: invest_registry::error::ApiError) -> String {
+    let problem = error.problem();
+    let fields: Vec<String> = problem.errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+    if fields.is_empty() { problem.detail } else { fields.join("; ") }
 }

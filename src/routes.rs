@@ -91,6 +91,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(monitoring::handlers::create_notice)
             .service(monitoring::handlers::respond_notice)
             .service(exchange::handlers::import_records)
+            .service(exchange::handlers::import_template)
             .service(changes::handlers::list_changes),
     );
 }

@@ -297,15 +297,20 @@ where
 /// SQLite transactions start `IMMEDIATE` so that a read-then-write never
 /// fails with SQLITE_BUSY when another writer committed in between; the
 /// busy timeout then queues writers instead.
+///
+/// Inside another write transaction (an import writes every row in one) it
+/// is a savepoint: `work` failing undoes its own part and no more.
 pub fn write_tx<T>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    let nested = Manager::transaction_manager_status_mut(conn).transaction_depth()?.is_some();
     match conn {
+        _ if nested => Manager::begin_transaction(conn)?,
         DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
         DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
-    type Manager = <DbConnection as Connection>::TransactionManager;
     match work(conn) {
         Ok(value) => {
             Manager::commit_transaction(conn)?;

@@ -450,3 +450,13 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(notices, projects);
+
+// The key a park's ledger gives a record, for idempotent imports.
+diesel::table! {
+    external_refs (entity_type, park_code, external_ref) {
+        entity_type -> Text,
+        park_code -> Text,
+        external_ref -> Text,
+        record_id -> Text,
+    }
+}

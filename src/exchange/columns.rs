@@ -15,7 +15,7 @@ use crate::investors::queries::{self as investor_queries, InvestorFilter};
 use crate::investors::Investor;
 use crate::projects::queries::{self as project_queries, ListFilter};
 use crate::projects::Project;
-use crate::records::Record;
+use crate::records::{Keyed, Record};
 use crate::talents::queries::{self as talent_queries, TalentFilter};
 use crate::talents::Talent;
 use crate::vocab::Vocabulary;
@@ -31,7 +31,7 @@ pub enum Cell {
 }
 
 /// A record whose list can be exported.
-pub trait Exportable: Record<View = Self> + ToSchema + Send + Sized + 'static {
+pub trait Exportable: Record<View = Self> + Keyed + ToSchema + Send + Sized + 'static {
     /// The list's path name (`projects`), used in file names.
     const LIBRARY: &'static str;
     /// The worksheet's name.
@@ -89,8 +89,9 @@ impl Exportable for Project {
     const SHEET: &'static str = "重大项目库";
     const COLUMNS: &'static [&'static str] = &[
         "记录编号", "园区代码", "项目名称", "项目简介", "产业", "延链强链补链", "招商方式", "项目阶段",
-        "计划投资（美元）", "到位资金（美元）", "功能性总部", "高精尖新", "用地面积（亩）",
-        "首次接触日期", "签约日期", "开工日期", "投产日期", "负责人编号", "关联客商编号", "标签", "备注",
+        "计划投资（美元）", "合同投资（美元）", "到位资金（美元）", "功能性总部", "高精尖新", "用地面积（亩）",
+        "首次接触日期", "签约日期", "注册日期", "开工日期", "投产日期", "计划开工日期", "计划投产日期", "负责人编号",
+        "关联客商编号", "标签", "备注",
         "创建时间", "创建人", "更新时间", "更新人", "版本",
     ];
     type Filter = ListFilter;
@@ -110,14 +111,18 @@ impl Exportable for Project {
             label(self.attraction_mode),
             label(self.stage),
             Cell::Int(self.planned_investment_usd),
+            self.contracted_investment_usd.map_or(Cell::Empty, Cell::Int),
             self.actual_investment_usd.map_or(Cell::Empty, Cell::Int),
             opt_label(self.hq_type),
             yes_no(self.high_tech),
             self.land_area_mu.map_or(Cell::Empty, Cell::Float),
             date(self.first_contact_on),
             date(self.signed_on),
+            date(self.registered_on),
             date(self.started_on),
             date(self.operating_on),
+            date(self.planned_start_on),
+            date(self.planned_operating_on),
             opt_text(self.owner_id.as_deref()),
             joined(&self.investor_ids),
             joined(&self.tags),

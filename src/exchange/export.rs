@@ -22,6 +22,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::columns::{Cell, Exportable};
+use super::refs;
 use super::{Format, ListQuery, CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE};
 use crate::audit::{self, Action, Change, NewEvent};
 use crate::auth::{Caller, ParkScope};
@@ -123,7 +124,14 @@ fn page<L: Exportable>(conn: &mut DbConnection, scope: &ParkScope, base: &str, c
     L::list(conn, scope, filter)
 }
 
-/// Every row, page after page: `write` takes each row's cells in turn.
+/// The header row: the library's columns, then the external ref (so that
+/// an export imports back onto the same records).
+fn headers<L: Exportable>() -> impl Iterator<Item = &'static str> {
+    L::COLUMNS.iter().copied().chain([refs::HEADER])
+}
+
+/// Every row, page after page: `write` takes each row's cells in turn, the
+/// external ref last.
 fn each_row<L: Exportable>(
     conn: &mut DbConnection,
     scope: &ParkScope,
@@ -134,8 +142,12 @@ fn each_row<L: Exportable>(
     let mut page = first;
     let mut rows = 0;
     loop {
+        let ids: Vec<&str> = page.items.iter().map(|item| item.id()).collect();
+        let mut external_refs = refs::of_records(conn, L::ENTITY, &ids)?;
         for item in &page.items {
-            write(item.cells())?;
+            let mut cells = item.cells();
+            cells.push(external_refs.remove(item.id()).map_or(Cell::Empty, Cell::Text));
+            write(cells)?;
             rows += 1;
         }
         match page.next_cursor.take() {
@@ -196,7 +208,7 @@ fn write_csv<L: Exportable>(
     // The BOM tells Excel the file is UTF-8 (it assumes the local code page otherwise).
     out.write_all("\u{feff}".as_bytes()).map_err(gone)?;
     let mut csv = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
-    csv.write_record(L::COLUMNS).map_err(csv_failed)?;
+    csv.write_record(headers::<L>()).map_err(csv_failed)?;
     let rows = each_row::<L>(conn, scope, base, first, |cells| {
         let record = cells.iter().map(|cell| match cell {
             Cell::Text(text) => neutralised(text).into_owned(),
@@ -227,8 +239,8 @@ fn write_xlsx<L: Exportable>(
         let sheet = workbook.add_worksheet_with_constant_memory()?;
         sheets += 1;
         sheet.set_name(if sheets == 1 { L::SHEET.to_owned() } else { format!("{}{sheets}", L::SHEET) })?;
-        for (column, header) in L::COLUMNS.iter().enumerate() {
-            sheet.write_string_with_format(0, column as u16, *header, &bold)?;
+        for (column, header) in headers::<L>().enumerate() {
+            sheet.write_string_with_format(0, column as u16, header, &bold)?;
         }
         sheet.set_freeze_panes(1, 0)?;
         Ok(sheets - 1)

@@ -1,16 +1,20 @@
 //! `POST /imports`: a multipart form with `library`, `file`, `park_code?`
-//! and `dry_run` (default `true`).
+//! and `dry_run` (default `true`); `GET /imports/template`: the empty
+//! spreadsheet to fill in.
 
-use actix_web::{post, web, HttpRequest, HttpResponse};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::import::{self, ImportReport, ImportRequest, Library, MAX_FILE_BYTES};
 use crate::http::answers;
+use super::XLSX_MEDIA_TYPE;
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
+use crate::http::Query;
 use crate::state::AppState;
 
 /// The form of `POST /imports` (no other part is accepted).
@@ -18,7 +22,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)] // documentation only: the handler reads the parts one by one
 pub struct ImportForm {
-    /// `projects` (investors, talents, funds and top-100 entries are not importable yet).
+    /// `projects`, `investors`, `talents`, `funds` (rows name their project) or `top100` (provincial_admin only).
     library: Library,
     /// A CSV (UTF-8 with or without BOM, or GB18030/GBK) or XLSX file, at most 20 MB and 200,000 rows.
     #[schema(value_type = String, format = Binary)]
@@ -29,12 +33,16 @@ pub struct ImportForm {
     dry_run: Option<bool>,
 }
 
-/// Import a spreadsheet of projects, all or nothing, after a dry run by default.
+/// Import a spreadsheet of projects, investors or talents, all or nothing, after a dry run by default.
 ///
 /// Headers may be the Chinese ones of an export or the API's field names; enum cells take the
 /// Chinese label or the code; dates take 2026-03-02, 2026/3/2, 2026年3月2日 or Excel dates.
-/// Every row goes through the same rules and audit as `POST /projects`. A dry run, or a file
-/// with any bad row, writes nothing and lists every bad row (row 1 is the header).
+/// Every row goes through the same rules and audit as `POST /{library}`. A row with an
+/// `external_ref` (外部编号) already used in its park updates that record instead (same rules,
+/// a new version, an audit diff), or leaves it alone when nothing changes: re-importing a
+/// ledger, or an export, is idempotent. A dry run, or a file with any bad row, writes nothing
+/// and lists every bad row (row 1 is the header); a dry run counts what a commit would do.
+/// The import itself is one audit event with its counts.
 #[utoipa::path(operation_id = "createImport", tag = "imports",
     request_body(content = inline(ImportForm), content_type = "multipart/form-data"),
     responses(
@@ -93,7 +101,50 @@ async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<ImportReq
             other => return Err(ApiError::invalid(other, "unknown_field", "not a part of this form (library, file, park_code, dry_run)")),
         }
     }
-    let library = library.ok_or_else(|| ApiError::invalid("library", "required", "name the library: projects"))?;
+    let library = library.ok_or_else(|| ApiError::invalid("library", "required", "name the library: projects, investors, talents, funds or top100"))?;
     let file = file.ok_or_else(|| ApiError::invalid("file", "required", "attach the CSV or XLSX file as the part named file"))?;
     Ok(ImportRequest { library, file, park_code, dry_run })
+}
+
+/// The query of `GET /imports/template`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TemplateQuery {
+    /// The library whose template is wanted.
+    #[param(inline)]
+    pub library: Library,
+    /// `xlsx`, the only form a drop-down list survives in.
+    #[param(inline)]
+    pub format: Option<TemplateFormat>,
+}
+
+/// What a template comes as.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TemplateFormat {
+    Xlsx,
+}
+
+/// The spreadsheet to fill in for an import.
+///
+/// An XLSX workbook with the library's writable columns (Chinese headers, then 外部编号), one
+/// example row, and a drop-down list of the Chinese labels on every enum column (a code typed in
+/// is accepted too). Any signed-in role may download it.
+#[utoipa::path(operation_id = "getImportTemplate", tag = "imports", params(TemplateQuery),
+    responses(
+        (status = 200, description = "The template workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = inline(String), example = json!("(binary)")),
+        (status = 400, description = "An unknown library or format", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/imports/template")]
+pub async fn import_template(_caller: Caller, query: Query<TemplateQuery>) -> Result<HttpResponse, ApiError> {
+    let library = query.0.library;
+    let bytes = web::block(move || import::template(library))
+        .await
+        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))??;
+    Ok(HttpResponse::Ok()
+        .content_type(XLSX_MEDIA_TYPE)
+        .insert_header((CONTENT_DISPOSITION, format!("attachment; filename=\"{}-template.xlsx\"", library.as_str())))
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .body(bytes))
 }

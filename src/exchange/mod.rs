@@ -13,10 +13,11 @@ mod columns;
 mod export;
 pub mod handlers;
 mod import;
+mod refs;
 
 pub use columns::{Cell, Exportable};
 pub use export::export;
-pub use import::{ImportReport, RowError};
+pub use import::{run as run_import, ImportReport, ImportRequest, Library, RowError};
 
 use std::future::{ready, Ready};
 

@@ -213,46 +213,57 @@ pub fn update<R: Record>(
     expected: &IfMatch,
     patch: Value,
 ) -> Result<R::View, ApiError> {
+    write_tx(conn, |conn| update_in_tx::<R>(conn, caller, id, expected, patch))
+}
+
+/// [`update`] for a caller already inside a write transaction (an import
+/// updates the records its file names again): the same permission, rules,
+/// version guard and audit event.
+pub fn update_in_tx<R: Record>(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &str,
+    expected: &IfMatch,
+    patch: Value,
+) -> Result<R::View, ApiError> {
     // Visibility (404), then the right to write (403), then the body (422).
-    write_tx(conn, |conn| {
-        let row = R::find(conn, &caller.scope(), id)?.ok_or(ApiError::NotFound(R::ENTITY))?;
-        let meta = R::meta(&row);
-        caller.require_write(&meta.park)?;
-        if !expected.matches(meta.version) {
-            return Err(ApiError::PreconditionFailed { current: meta.version });
-        }
-        let before = R::view(conn, row.clone())?;
-        let current = R::fields_of(&before);
-        let mut fields: R::Fields = merge(&current, patch)?;
-        if fields.take_park().is_some() {
-            return Err(ApiError::invalid("park_code", "immutable", "a record cannot move to another park"));
-        }
-        if fields == current {
-            return Ok(before); // an empty patch, or one that repeats what is stored
-        }
-        invalid_unless_empty(R::check(conn, &meta.park, id, Some(&before), &mut fields)?)?;
-        if fields == current {
-            return Ok(before); // nothing changes, so no new version either
-        }
-        let stamp = Stamp::of(caller);
-        let base = RowBase {
-            id,
-            park: &meta.park,
-            version: meta.version + 1,
-            created: &meta.created,
-            updated: &stamp,
-            previous: Some(&row),
-        };
-        if R::replace(conn, &R::to_row(&fields, base)?, meta.version)? == 0 {
-            // Another writer got in between our read and our write.
-            return Err(stale::<R>(conn, id)?);
-        }
-        R::after_write(conn, id, Some(&current), &fields, &stamp)?;
-        let after = get::<R>(conn, &ParkScope::All, id)?;
-        let changes = diff::<R>(&serde_json::to_value(&before)?, &serde_json::to_value(&after)?);
-        audit_event(conn, caller, Action::Update, R::ENTITY, id, &meta.park, changes)?;
-        Ok(after)
-    })
+    let row = R::find(conn, &caller.scope(), id)?.ok_or(ApiError::NotFound(R::ENTITY))?;
+    let meta = R::meta(&row);
+    caller.require_write(&meta.park)?;
+    if !expected.matches(meta.version) {
+        return Err(ApiError::PreconditionFailed { current: meta.version });
+    }
+    let before = R::view(conn, row.clone())?;
+    let current = R::fields_of(&before);
+    let mut fields: R::Fields = merge(&current, patch)?;
+    if fields.take_park().is_some() {
+        return Err(ApiError::invalid("park_code", "immutable", "a record cannot move to another park"));
+    }
+    if fields == current {
+        return Ok(before); // an empty patch, or one that repeats what is stored
+    }
+    invalid_unless_empty(R::check(conn, &meta.park, id, Some(&before), &mut fields)?)?;
+    if fields == current {
+        return Ok(before); // nothing changes, so no new version either
+    }
+    let stamp = Stamp::of(caller);
+    let base = RowBase {
+        id,
+        park: &meta.park,
+        version: meta.version + 1,
+        created: &meta.created,
+        updated: &stamp,
+        previous: Some(&row),
+    };
+    if R::replace(conn, &R::to_row(&fields, base)?, meta.version)? == 0 {
+        // Another writer got in between our read and our write.
+        return Err(stale::<R>(conn, id)?);
+    }
+    R::after_write(conn, id, Some(&current), &fields, &stamp)?;
+    let after = get::<R>(conn, &ParkScope::All, id)?;
+    let changes = diff::<R>(&serde_json::to_value(&before)?, &serde_json::to_value(&after)?);
+    audit_event(conn, caller, Action::Update, R::ENTITY, id, &meta.park, changes)?;
+    Ok(after)
 }
 
 /// Soft-deletes a record: it leaves every read and list; its history stays.

@@ -125,6 +125,7 @@ const MATRIX: &[(&str, &str, Rule, u16)] = &[
     ("GET", "/api/v1/monitoring", Rule::AnyCaller, 200),
     ("GET", "/api/v1/monitoring/rules", Rule::AnyCaller, 200),
     ("PUT", "/api/v1/monitoring/rules", Rule::ProvincialAdmin, 200),
+    ("GET", "/api/v1/imports/template", Rule::AnyCaller, 200),
 ];
 
 // Written out from DESIGN.md's table, not taken from the code under test.
@@ -330,6 +331,9 @@ async fn attempt(app: &TestApp, method: &str, path: &str, who: Who, park: &str) 
         .replace("{key}", "new_taiwan_investment_usd");
     if path.ends_with("/matches") {
         url.push_str("?name=tsmc");
+    }
+    if path.ends_with("/imports/template") {
+        url.push_str("?library=projects");
     }
     let body = if path.ends_with("/decision") {
         Some(json!({"award": id, "reason": "矩阵裁定"}))

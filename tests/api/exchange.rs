@@ -69,7 +69,7 @@ async fn projects(app: &TestApp, n: usize, body: serde_json::Value) {
     }
 }
 
-async fn export_events(app: &TestApp) -> Vec<(String, String, String)> {
+async fn audit_events(app: &TestApp, action: &str) -> Vec<(String, String, String)> {
     use diesel::prelude::*;
     #[derive(QueryableByName)]
     struct Event {
@@ -81,7 +81,7 @@ async fn export_events(app: &TestApp) -> Vec<(String, String, String)> {
         changes: String,
     }
     let mut conn = invest_registry::db::DbManager::new(&app.database_url).unwrap().establish().unwrap();
-    diesel::sql_query("SELECT actor, entity_type, changes FROM audit_events WHERE action = 'export' ORDER BY at, id")
+    diesel::sql_query(format!("SELECT actor, entity_type, changes FROM audit_events WHERE action = '{action}' ORDER BY at, id"))
         .load::<Event>(&mut conn)
         .unwrap()
         .into_iter()
@@ -243,7 +243,7 @@ async fn each_export_is_an_audit_event_and_bad_filters_are_refused(app: TestApp)
     app.create_project(json!({})).await;
     download(&app, Who::ParkStaff, "/api/v1/projects?format=csv&stage=lead&stage=negotiating&limit=7", None).await;
     download(&app, Who::ProvincialViewer, "/api/v1/talents?format=xlsx", None).await;
-    let events = export_events(&app).await;
+    let events = audit_events(&app, "export").await;
     assert_eq!(events.len(), 2, "{events:?}");
     let (actor, entity, changes) = &events[0];
     assert_eq!((actor.as_str(), entity.as_str()), ("yy.staff", "project"));
@@ -265,7 +265,7 @@ async fn each_export_is_an_audit_event_and_bad_filters_are_refused(app: TestApp)
     bad.assert_problem(400, "limit", "range");
     let anonymous = download(&app, Who::Anonymous, "/api/v1/projects?format=csv", None).await;
     assert_eq!(anonymous.status, 401);
-    assert_eq!(export_events(&app).await.len(), 2);
+    assert_eq!(audit_events(&app, "export").await.len(), 2);
 }
 
 // ---- Imports -------------------------------------------------------------
@@ -284,6 +284,13 @@ mod imports {
         an_exported_workbook_imports_back_and_formulas_are_refused,
         hostile_files_are_refused_cleanly,
         a_park_role_cannot_import_into_another_park,
+        an_exported_list_imports_back_unchanged_by_external_ref,
+        investors_and_talents_import_with_labels_and_refs,
+        a_park_role_cannot_import_investors_or_talents_into_another_park,
+        the_template_has_drop_downs_and_its_example_row_imports,
+        the_command_line_imports_like_the_api,
+        funds_import_onto_their_projects_by_external_ref,
+        the_top100_list_imports_for_the_province_only,
     );
 
     /// A multipart/form-data body of `parts` (name, file name, bytes).
@@ -306,12 +313,31 @@ mod imports {
     }
 
     async fn import(app: &TestApp, who: Who, file: &[u8], extra: &[(&str, &str)]) -> crate::helpers::Response {
-        let mut parts: Vec<(&str, Option<&str>, &[u8])> = vec![("library", None, b"projects"), ("file", Some("ledger.csv"), file)];
+        import_into(app, who, "projects", file, extra).await
+    }
+
+    async fn import_into(app: &TestApp, who: Who, library: &str, file: &[u8], extra: &[(&str, &str)]) -> crate::helpers::Response {
+        let mut parts: Vec<(&str, Option<&str>, &[u8])> = vec![("library", None, library.as_bytes()), ("file", Some("ledger.csv"), file)];
         for (name, value) in extra {
             parts.push((name, None, value.as_bytes()));
         }
         let (content_type, body) = form(&parts);
-        app.as_(who).send(actix_web::http::Method::POST, "/api/v1/imports", &[("content-type", &content_type)], Some(body)).await
+        // A client of its own, patient and with no pooled connection: large
+        // files take seconds on a loaded machine, longer than the service
+        // keeps an idle connection and than the shared client waits.
+        let client = awc::Client::builder().timeout(std::time::Duration::from_secs(120)).finish();
+        let mut req = client.post(format!("{}/api/v1/imports", app.base)).insert_header(("content-type", content_type));
+        if let Some(token) = app.token(who) {
+            req = req.insert_header(("authorization", format!("Bearer {token}")));
+        }
+        let mut res = req.send_body(body).await.expect("request sent");
+        let bytes = res.body().limit(16 * 1024 * 1024).await.expect("body read");
+        crate::helpers::Response {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 
     async fn project_count(app: &TestApp) -> usize {
@@ -334,7 +360,8 @@ mod imports {
         csv.push_str("yueyang,已签约项目,new_energy,targeted,签约,5000000,46083,2026/5/20,否,\n");
         let dry = import(&app, Who::ParkStaff, csv.as_bytes(), &[]).await;
         assert_eq!(dry.status, 200, "{}", dry.text);
-        assert_eq!(dry.body, json!({"library": "projects", "dry_run": true, "rows": 5, "created": 0, "updated": 0, "unchanged": 0, "errors": []}));
+        assert_eq!(dry.body, json!({"library": "projects", "dry_run": true, "rows": 5, "created": 5, "updated": 0, "unchanged": 0, "errors": []}),
+                   "a dry run counts what a commit would do");
         assert_eq!(project_count(&app).await, 0, "a dry run writes nothing");
 
         let done = import(&app, Who::ParkStaff, csv.as_bytes(), &[("dry_run", "false")]).await;
@@ -412,7 +439,7 @@ mod imports {
         assert_eq!((res.body["rows"].clone(), res.body["errors"].clone()), (json!(3), json!([])), "an export is a valid import");
         let res = import(&app, Who::ParkAdmin, &export.bytes, &[("dry_run", "false")]).await;
         assert_eq!(res.body["created"], 3, "{}", res.text);
-        assert_eq!(project_count(&app).await, 6, "no external_ref yet: a re-import adds rows");
+        assert_eq!(project_count(&app).await, 6, "without an external_ref, a re-import adds rows");
 
         let mut workbook = rust_xlsxwriter::Workbook::new();
         let sheet = workbook.add_worksheet();
@@ -431,14 +458,8 @@ mod imports {
     }
 
     async fn hostile_files_are_refused_cleanly(app: TestApp) {
-        let res = import(&app, Who::ParkStaff, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", &[]).await;
-        res.assert_problem(422, "file", "format");
-        let res = import(&app, Who::ParkStaff, b"PK\x03\x04 not really a zip", &[]).await;
-        res.assert_problem(422, "file", "format");
-        let res = import(&app, Who::ParkStaff, &vec![b'a'; 20 * 1024 * 1024 + 1], &[]).await;
-        assert_eq!(res.status, 413, "{}", res.text);
-
-        // A zip bomb: small packed, 201 MB unpacked.
+        // A zip bomb: small packed, 201 MB unpacked. Made first: it takes seconds,
+        // longer than the service keeps an idle connection open.
         let mut bomb = std::io::Cursor::new(Vec::new());
         {
             use std::io::Write;
@@ -451,6 +472,11 @@ mod imports {
             }
             zip.finish().unwrap();
         }
+        let res = import(&app, Who::ParkStaff, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", &[]).await;
+        res.assert_problem(422, "file", "format");
+        let res = import(&app, Who::ParkStaff, b"PK\x03\x04 not really a zip", &[]).await;
+        res.assert_problem(422, "file", "format");
+
         let res = import(&app, Who::ParkStaff, bomb.get_ref(), &[]).await;
         assert_eq!(res.status, 413, "{}", res.text);
 
@@ -461,14 +487,31 @@ mod imports {
         let res = import(&app, Who::ParkStaff, many.as_bytes(), &[]).await;
         assert_eq!(res.status, 413, "200,001 rows: {}", res.text);
 
+        let res = import(&app, Who::ParkStaff, "项目名称,产业,招商方式,计划投资（美元）\n台积电,其他,定向招商,1\n".as_bytes(), &[("library", "claims")]).await;
+        res.assert_problem(422, "library", "enum");
         let res = import(&app, Who::ParkStaff, "项目名称,产业,招商方式,计划投资（美元）\n台积电,其他,定向招商,1\n".as_bytes(), &[("library", "talents")]).await;
-        assert_eq!(res.status, 422, "{}", res.text);
+        assert_eq!(res.body["errors"][0]["code"], "unknown_column", "a projects file is not a talents file: {}", res.text);
         let res = import(&app, Who::ParkStaff, b"a", &[("dry_run", "")]).await;
         res.assert_problem(422, "dry_run", "type");
         let res = import(&app, Who::ParkStaff, b"a", &[("colour", "red")]).await;
         res.assert_problem(422, "colour", "unknown_field");
         let res = app.as_(Who::ParkStaff).post("/api/v1/imports", &json!({"library": "projects"})).await;
         res.assert_problem(400, "Content-Type", "multipart");
+        assert_eq!(project_count(&app).await, 0);
+        // Over 20 MB: the service answers 413 as soon as the limit is passed and
+        // reads no further, so a client still sending may see the connection
+        // cut instead of the answer (a fresh client: the test's pooled one
+        // cannot be reused after that). Either way nothing is written.
+        let (content_type, body) = form(&[("library", None, b"projects"), ("file", Some("big.csv"), &vec![b'a'; 20 * 1024 * 1024 + 1])]);
+        let sent = awc::Client::default()
+            .post(format!("{}/api/v1/imports", app.base))
+            .insert_header(("authorization", format!("Bearer {}", app.token(Who::ParkStaff).unwrap())))
+            .insert_header(("content-type", content_type))
+            .send_body(body)
+            .await;
+        if let Ok(res) = sent {
+            assert_eq!(res.status().as_u16(), 413);
+        }
         assert_eq!(project_count(&app).await, 0);
     }
 
@@ -487,6 +530,267 @@ mod imports {
         // Viewers may not import at all.
         let res = import(&app, Who::ParkViewer, own.as_bytes(), &[]).await;
         assert_eq!(res.status, 403, "{}", res.text);
+    }
+
+    /// The import's counts as a tuple (created, updated, unchanged), after checking it had no errors.
+    fn counts(res: &crate::helpers::Response) -> (u64, u64, u64) {
+        assert_eq!(res.status, 200, "{}", res.text);
+        assert_eq!(res.body["errors"], json!([]), "{}", res.text);
+        let n = |k: &str| res.body[k].as_u64().unwrap();
+        (n("created"), n("updated"), n("unchanged"))
+    }
+
+    /// A workbook of text cells (what Excel saves after an edit by hand).
+    fn workbook(sheet: &str, rows: &[Vec<String>]) -> Vec<u8> {
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        let worksheet = workbook.add_worksheet();
+        worksheet.set_name(sheet).unwrap();
+        for (r, row) in rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate().filter(|(_, cell)| !cell.is_empty()) {
+                worksheet.write_string(r as u32, c as u16, cell).unwrap();
+            }
+        }
+        workbook.save_to_buffer().unwrap()
+    }
+
+    async fn an_exported_list_imports_back_unchanged_by_external_ref(app: TestApp) {
+        let csv = "外部编号,项目名称,产业,招商方式,项目阶段,计划投资（美元）,首次接触日期,标签\n\
+                   YY-1,岳阳封装,电子信息,产业链招商,洽谈,50000000,2026/3/2,半导体；封装\n\
+                   YY-2,岳阳电池,新能源,定向招商,洽谈,30000000,2026年4月1日,\n\
+                   YY-3,岳阳线索甲,其他,定向招商,线索,1000,,\n\
+                   YY-4,岳阳线索乙,其他,定向招商,线索,2000,,\n";
+        assert_eq!(counts(&import(&app, Who::ParkStaff, csv.as_bytes(), &[("dry_run", "false")]).await), (4, 0, 0));
+        assert_eq!(counts(&import(&app, Who::ParkStaff, csv.as_bytes(), &[("dry_run", "false")]).await), (0, 0, 4),
+                   "the same ledger again: every row names its record");
+        assert_eq!(project_count(&app).await, 4);
+
+        // A filtered list, exported and imported back: nothing to do.
+        let export = download(&app, Who::ParkStaff, "/api/v1/projects?stage=negotiating&format=xlsx", None).await;
+        let rows = xlsx_rows(&export, "重大项目库");
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        let at = |header: &str| rows[0].iter().position(|h| h == header).unwrap_or_else(|| panic!("no {header}"));
+        let mut refs: Vec<&str> = rows[1..].iter().map(|r| r[at("外部编号")].as_str()).collect();
+        refs.sort();
+        assert_eq!(refs, ["YY-1", "YY-2"], "the export carries the external ref");
+        assert_eq!(counts(&import(&app, Who::ParkStaff, &export.bytes, &[]).await), (0, 0, 2), "dry run");
+        assert_eq!(counts(&import(&app, Who::ParkStaff, &export.bytes, &[("dry_run", "false")]).await), (0, 0, 2));
+        let list = app.get("/api/v1/projects?limit=10").await;
+        assert!(list.body["items"].as_array().unwrap().iter().all(|p| p["version"] == 1), "no record got a new version");
+
+        // One cell changed: exactly one update, through the records core, with its audit diff.
+        let mut edited = rows.clone();
+        let row = edited.iter().position(|r| r[at("外部编号")] == "YY-2").unwrap();
+        let id = edited[row][at("记录编号")].clone();
+        edited[row][at("计划投资（美元）")] = "80,000,000".into();
+        let edited = workbook("重大项目库", &edited);
+        assert_eq!(counts(&import(&app, Who::ParkStaff, &edited, &[]).await), (0, 1, 1), "dry run");
+        assert_eq!(app.get(&format!("/api/v1/projects/{id}")).await.body["version"], 1, "a dry run writes nothing");
+        assert_eq!(counts(&import(&app, Who::ParkStaff, &edited, &[("dry_run", "false")]).await), (0, 1, 1));
+        let project = app.get(&format!("/api/v1/projects/{id}")).await.body;
+        assert_eq!((project["planned_investment_usd"].clone(), project["version"].clone(), project["updated_by"].clone()),
+                   (json!(80_000_000), json!(2), json!("yy.staff")));
+        let history = app.get(&format!("/api/v1/projects/{id}/history")).await;
+        assert_eq!(history.body["items"][0]["action"], "update");
+        assert_eq!(history.body["items"][0]["changes"], json!([{"field": "planned_investment_usd", "old": 30_000_000, "new": 80_000_000}]));
+        assert_eq!(project_count(&app).await, 4);
+
+        // The import itself is one audit event with its counts.
+        let imports = super::audit_events(&app, "import").await;
+        assert_eq!(imports.len(), 4, "{imports:?}");
+        let last: Value = serde_json::from_str(&imports[3].2).unwrap();
+        assert_eq!(last, json!([{"field": "rows", "old": null, "new": 2}, {"field": "created", "old": null, "new": 0},
+                                {"field": "updated", "old": null, "new": 1}, {"field": "unchanged", "old": null, "new": 1}]));
+
+        // A ref is unique per park, not across parks; twice in one file is a row error.
+        let other = "园区代码,外部编号,项目名称,产业,招商方式,计划投资（美元）\nxiangtan,YY-1,湘潭同号项目,其他,定向招商,1\n";
+        assert_eq!(counts(&import(&app, Who::ProvincialAdmin, other.as_bytes(), &[("dry_run", "false")]).await), (1, 0, 0));
+        let twice = "外部编号,项目名称,产业,招商方式,计划投资（美元）\nNEW-1,甲,其他,定向招商,1\nNEW-1,乙,其他,定向招商,1\n";
+        let res = import(&app, Who::ParkStaff, twice.as_bytes(), &[("dry_run", "false")]).await;
+        assert_eq!(res.body["errors"], json!([{"row": 3, "column": "外部编号", "code": "duplicate",
+                                              "message": "the external ref \"NEW-1\" is on an earlier row of this file"}]), "{}", res.text);
+        assert_eq!(project_count(&app).await, 5);
+    }
+
+    async fn investors_and_talents_import_with_labels_and_refs(app: TestApp) {
+        let investors = "外部编号,类型,名称,来源,来源地区,产业,状态,落户日期\n\
+                         KS-1,企业,鸿海精密,台湾地区,新北市,电子信息；新能源,已落户,2026年3月2日\n\
+                         KS-2,company,Pegatron,taiwan,Taipei,electronic_information,prospect,\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(investors);
+        let res = import_into(&app, Who::ParkStaff, "investors", &gbk, &[("dry_run", "false")]).await;
+        assert_eq!(res.body["library"], "investors");
+        assert_eq!(counts(&res), (2, 0, 0));
+        let list = app.get("/api/v1/investors?limit=10").await;
+        let hon = list.body["items"].as_array().unwrap().iter().find(|i| i["name"] == "鸿海精密").unwrap().clone();
+        assert_eq!((hon["industries"].clone(), hon["status"].clone(), hon["settled_on"].clone(), hon["park_code"].clone()),
+                   (json!(["electronic_information", "new_energy"]), json!("settled"), json!("2026-03-02"), json!("yueyang")));
+        // Its own export imports back onto the same two records.
+        let export = download(&app, Who::ParkStaff, "/api/v1/investors?format=xlsx", None).await;
+        assert_eq!(counts(&import_into(&app, Who::ParkStaff, "investors", &export.bytes, &[("dry_run", "false")]).await), (0, 0, 2));
+
+        let talents = "external_ref,full_name,birth_year,origin_region,education,specialty,phone,consent_on\n\
+                       RC-1,林怡君,1988,台中市,硕士,电子信息,13812345678,2026-10-12\n";
+        assert_eq!(counts(&import_into(&app, Who::ParkStaff, "talents", talents.as_bytes(), &[("dry_run", "false")]).await), (1, 0, 0));
+        // The export masks the phone; imported back, the masked value leaves the real one alone.
+        let export = download(&app, Who::ParkAdmin, "/api/v1/talents?format=csv", None).await;
+        assert!(String::from_utf8_lossy(&export.bytes).contains("'+86*******5678"));
+        assert_eq!(counts(&import_into(&app, Who::ParkStaff, "talents", &export.bytes, &[("dry_run", "false")]).await), (0, 0, 1));
+        let id = app.get("/api/v1/talents").await.body["items"][0]["id"].as_str().unwrap().to_owned();
+        let talent = app.as_(Who::ParkAdmin).send(actix_web::http::Method::GET, &format!("/api/v1/talents/{id}"), &[], None).await;
+        assert_eq!((talent.body["phone"].clone(), talent.body["version"].clone()), (json!("+8613812345678"), json!(1)));
+
+        // A talent's rule broken in a file is a row error naming the column.
+        let bad = "姓名,出生年份,来源地区,学历,专业领域,手机\n陈志明,1990,高雄市,本科,其他,13900001111\n";
+        let res = import_into(&app, Who::ParkStaff, "talents", bad.as_bytes(), &[("dry_run", "false")]).await;
+        let errors = res.body["errors"].as_array().unwrap();
+        assert!(errors.iter().any(|e| e["row"] == 2 && e["column"] == "consent_on"), "{}", res.text);
+        assert_eq!(app.get("/api/v1/talents").await.body["items"].as_array().unwrap().len(), 1);
+    }
+
+    async fn a_park_role_cannot_import_investors_or_talents_into_another_park(app: TestApp) {
+        let investors = "园区代码,外部编号,类型,名称,来源,来源地区\n\
+                         yueyang,KS-1,企业,本园客商,台湾地区,台北\n\
+                         xiangtan,KS-2,企业,他园客商,台湾地区,台北\n\
+                         xiangtan,,企业,他园客商乙,台湾地区,台北\n";
+        let res = import_into(&app, Who::ParkStaff, "investors", investors.as_bytes(), &[("dry_run", "false")]).await;
+        let errors: Vec<(u64, String, String)> = res.body["errors"].as_array().unwrap().iter()
+            .map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
+            .collect();
+        assert_eq!(errors, [(3, "园区代码".into(), "forbidden".into()), (4, "园区代码".into(), "forbidden".into())], "{}", res.text);
+        assert_eq!(res.body["created"], 0);
+        let talents = "姓名,出生年份,来源地区,学历,专业领域\n林怡君,1988,台中市,硕士,电子信息\n";
+        let res = import_into(&app, Who::OtherParkStaff, "talents", talents.as_bytes(), &[("dry_run", "false"), ("park_code", "yueyang")]).await;
+        assert_eq!(res.body["errors"][0]["code"], "forbidden", "{}", res.text);
+        for library in ["investors", "talents"] {
+            let rows = super::csv_rows(&download(&app, Who::ProvincialAdmin, &format!("/api/v1/{library}?format=csv"), None).await);
+            assert_eq!(rows.len(), 1, "nothing written to {library}");
+        }
+    }
+
+    async fn the_template_has_drop_downs_and_its_example_row_imports(app: TestApp) {
+        for (library, sheet, enums) in [("projects", "重大项目库", 5), ("investors", "客商库", 4), ("talents", "人才库", 3),
+                                        ("funds", "到位资金", 1), ("top100", "台湾地区前百大企业", 0)] {
+            let template = download(&app, Who::ParkViewer, &format!("/api/v1/imports/template?library={library}&format=xlsx"), None).await;
+            assert!(template.disposition.contains(&format!("{library}-template.xlsx")), "{}", template.disposition);
+            if library == "funds" {
+                // The example fund names the example project by its ref; sign that project first.
+                let patch = json!({"stage": "signed", "signed_on": "2026-05-10", "contracted_investment_usd": 200_000_000});
+                let id = app.get("/api/v1/projects").await.body["items"][0]["id"].as_str().unwrap().to_owned();
+                let res = app.as_(Who::ParkStaff).send(actix_web::http::Method::PATCH, &format!("/api/v1/projects/{id}"),
+                    &[("if-match", "*"), ("content-type", "application/json")], Some(patch.to_string().into_bytes())).await;
+                assert_eq!(res.status, 200, "{}", res.text);
+            }
+            let rows = xlsx_rows(&template, sheet);
+            assert_eq!(rows.len(), 2, "a header and an example row: {rows:?}");
+            assert_eq!(rows[0].last().map(String::as_str), Some("外部编号"));
+            assert!(!rows[0].iter().any(|h| h == "记录编号" || h == "创建时间"), "no read-only column: {:?}", rows[0]);
+            // A drop-down per enum column, its values on the hidden sheet 选项.
+            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(template.bytes.clone())).unwrap();
+            let mut xml = String::new();
+            std::io::Read::read_to_string(&mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(), &mut xml).unwrap();
+            assert_eq!(xml.matches("type=\"list\"").count(), enums, "{library}");
+            assert_eq!(xml.contains("选项!$A$2"), enums > 0, "{library}");
+            if library == "projects" {
+                let options = xlsx_rows(&super::Download { status: 200, content_type: XLSX.into(), disposition: String::new(), bytes: template.bytes.clone() }, "选项");
+                assert_eq!(options[0][0], "industry");
+                assert!(options.iter().any(|row| row[0] == "电子信息"), "{options:?}");
+            }
+            // The example row is a valid import as it stands (a fund's needs its project first).
+            let who = if library == "top100" { Who::ProvincialAdmin } else { Who::ParkStaff };
+            let res = import_into(&app, who, library, &template.bytes, &[("dry_run", "false")]).await;
+            assert_eq!(counts(&res), (1, 0, 0), "{library}");
+        }
+        let res = app.get("/api/v1/imports/template?library=claims").await;
+        assert_eq!(res.status, 400, "{}", res.text.len());
+        let anonymous = download(&app, Who::Anonymous, "/api/v1/imports/template?library=projects", None).await;
+        assert_eq!(anonymous.status, 401);
+    }
+
+    async fn the_command_line_imports_like_the_api(app: TestApp) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ledger.csv");
+        std::fs::write(&file, "外部编号,项目名称,产业,招商方式,计划投资（美元）\nCLI-1,命令行项目,其他,定向招商,100\n").unwrap();
+        let run = |extra: &[&str]| {
+            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_invest-registry"));
+            command.args(["import", "--library", "projects", "--park", "yueyang"]).arg(&file).args(extra);
+            command.env("DATABASE_URL", &app.database_url).env("RUST_LOG", "error");
+            command.output().unwrap()
+        };
+        let dry = run(&[]);
+        assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+        let report: Value = serde_json::from_slice(&dry.stdout).unwrap();
+        assert_eq!((report["dry_run"].clone(), report["created"].clone()), (json!(true), json!(1)));
+        assert_eq!(project_count(&app).await, 0, "a dry run unless --commit");
+
+        let done = run(&["--commit", "--actor", "ledger-sync"]);
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+        let again = run(&["--commit", "--actor", "ledger-sync"]);
+        let report: Value = serde_json::from_slice(&again.stdout).unwrap();
+        assert_eq!((report["created"].clone(), report["unchanged"].clone()), (json!(0), json!(1)), "idempotent by external ref");
+        let project = app.get("/api/v1/projects").await.body["items"][0].clone();
+        assert_eq!((project["name"].clone(), project["created_by"].clone()), (json!("命令行项目"), json!("ledger-sync")));
+        let imports = super::audit_events(&app, "import").await;
+        assert_eq!(imports.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(), ["ledger-sync", "ledger-sync"]);
+
+        // A bad row: the command fails, names the row, writes nothing.
+        std::fs::write(&file, "项目名称,产业,招商方式,计划投资（美元）\n坏行,芯片,定向招商,100\n").unwrap();
+        let bad = run(&["--commit"]);
+        assert!(!bad.status.success());
+        let report: Value = serde_json::from_slice(&bad.stdout).unwrap();
+        assert_eq!((report["errors"][0]["row"].clone(), report["errors"][0]["column"].clone()), (json!(2), json!("产业")));
+        assert_eq!(project_count(&app).await, 1);
+    }
+
+    async fn funds_import_onto_their_projects_by_external_ref(app: TestApp) {
+        let projects = "外部编号,项目名称,产业,招商方式,项目阶段,计划投资（美元）,合同投资（美元）,签约日期\n\
+                        XM-1,岳阳签约项目,电子信息,定向招商,签约,60000000,50000000,2026-01-10\n";
+        assert_eq!(counts(&import(&app, Who::ParkStaff, projects.as_bytes(), &[("dry_run", "false")]).await), (1, 0, 0));
+        let project = app.get("/api/v1/projects").await.body["items"][0].clone();
+        assert_eq!(project["contracted_investment_usd"], 50_000_000);
+        let id = project["id"].as_str().unwrap().to_owned();
+
+        let header = "项目外部编号,到账日期,到位金额（美元）,凭证类型,凭证编号,外部编号\n";
+        let good = "XM-1,2026-06-15,20000000,外汇登记凭证,湘外汇登字〔2026〕0315号,ZJ-1\n";
+        let file = format!("{header}{good}XM-9,2026-06-15,1,bank_receipt,X-1,ZJ-2\n");
+        let res = import_into(&app, Who::ParkStaff, "funds", file.as_bytes(), &[("dry_run", "false")]).await;
+        assert_eq!(res.body["errors"][0]["row"], 3, "{}", res.text);
+        assert_eq!((res.body["errors"][0]["column"].clone(), res.body["errors"][0]["code"].clone()), (json!("项目外部编号"), json!("unknown")));
+        assert_eq!(app.get(&format!("/api/v1/projects/{id}/funds")).await.body["items"], json!([]), "nothing written");
+
+        let file = format!("{header}{good}");
+        assert_eq!(counts(&import_into(&app, Who::ParkStaff, "funds", file.as_bytes(), &[("dry_run", "false")]).await), (1, 0, 0));
+        assert_eq!(counts(&import_into(&app, Who::ParkStaff, "funds", file.as_bytes(), &[("dry_run", "false")]).await), (0, 0, 1));
+        let changed = file.replace("20000000", "25000000");
+        assert_eq!(counts(&import_into(&app, Who::ParkStaff, "funds", changed.as_bytes(), &[("dry_run", "false")]).await), (0, 1, 0));
+        let funds = app.get(&format!("/api/v1/projects/{id}/funds")).await.body["items"].clone();
+        assert_eq!((funds[0]["amount_usd"].clone(), funds[0]["status"].clone(), funds[0]["version"].clone()),
+                   (json!(25_000_000), json!("pending"), json!(2)));
+        // The fund's rules hold: more than the contracted amount is a row error.
+        let over = format!("{header}XM-1,2026-07-01,40000000,银行进账单,X-2,ZJ-3\n");
+        let res = import_into(&app, Who::ParkStaff, "funds", over.as_bytes(), &[]).await;
+        assert_eq!(res.body["errors"][0]["column"], "到位金额（美元）", "{}", res.text);
+        // Another park's project cannot be named, by ref or by id.
+        let res = import_into(&app, Who::OtherParkStaff, "funds", file.replace("ZJ-1", "ZJ-9").as_bytes(), &[]).await;
+        assert_eq!(res.body["errors"][0]["code"], "unknown", "{}", res.text);
+        let by_id = format!("园区代码,项目编号,到账日期,到位金额（美元）,凭证类型,凭证编号\nyueyang,{id},2026-06-15,1,银行进账单,X-3\n");
+        let res = import_into(&app, Who::OtherParkStaff, "funds", by_id.as_bytes(), &[]).await;
+        assert_eq!((res.body["errors"][0]["column"].clone(), res.body["errors"][0]["code"].clone()), (json!("园区代码"), json!("forbidden")), "{}", res.text);
+    }
+
+    async fn the_top100_list_imports_for_the_province_only(app: TestApp) {
+        let list = "榜单年份,排名,集团名称,成员企业,榜单来源,外部编号\n\
+                    2024,1,示例电子集团,示例精密；示例电子,中华征信所,T-1\n\
+                    2024,2,示例石化集团,,中华征信所,T-2\n";
+        let res = import_into(&app, Who::ParkAdmin, "top100", list.as_bytes(), &[]).await;
+        assert_eq!(res.status, 403, "{}", res.text);
+        assert_eq!(counts(&import_into(&app, Who::ProvincialAdmin, "top100", list.as_bytes(), &[("dry_run", "false")]).await), (2, 0, 0));
+        assert_eq!(counts(&import_into(&app, Who::ProvincialAdmin, "top100", list.as_bytes(), &[("dry_run", "false")]).await), (0, 0, 2));
+        let groups = app.get("/api/v1/top100").await.body["items"].clone();
+        assert_eq!(groups.as_array().unwrap().len(), 2);
+        assert_eq!(groups[0]["member_names"], json!(["示例精密", "示例电子"]));
+        // A rank taken twice is the list's own rule, reported on its row.
+        let clash = "榜单年份,排名,集团名称,榜单来源\n2024,1,另一集团,中华征信所\n";
+        let res = import_into(&app, Who::ProvincialAdmin, "top100", clash.as_bytes(), &[("dry_run", "false")]).await;
+        assert_eq!((res.body["errors"][0]["row"].clone(), res.body["errors"][0]["column"].clone()), (json!(2), json!("排名")), "{}", res.text);
     }
 }
 

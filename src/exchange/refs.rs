@@ -1,0 +1,64 @@
+//! External refs: the key a park's own ledger gives a record (its 台账编号),
+//! unique per library and park, so that importing the same ledger again
+//! updates the record instead of adding a second one. Kept in a side table
+//! (`external_refs`) for every library alike; exports show it in the column
+//! 外部编号 so that an exported list imports back onto itself.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use crate::db::schema::external_refs;
+use crate::db::DbConnection;
+use crate::error::ApiError;
+
+/// The column of an export and a template that holds the ref (in English: `external_ref`).
+pub const HEADER: &str = "外部编号";
+
+/// The longest ref accepted.
+pub const MAX_LEN: usize = 100;
+
+/// The record `external_ref` names in `park`, if any (it may have been deleted since).
+pub fn find(conn: &mut DbConnection, entity: &str, park: &str, external_ref: &str) -> Result<Option<String>, ApiError> {
+    Ok(external_refs::table
+        .filter(external_refs::entity_type.eq(entity))
+        .filter(external_refs::park_code.eq(park))
+        .filter(external_refs::external_ref.eq(external_ref))
+        .select(external_refs::record_id)
+        .first(conn)
+        .optional()?)
+}
+
+/// Points `external_ref` in `park` at `record_id` (a ref whose record was
+/// deleted is taken over by the new one).
+pub fn bind(conn: &mut DbConnection, entity: &str, park: &str, external_ref: &str, record_id: &str) -> Result<(), ApiError> {
+    diesel::delete(
+        external_refs::table
+            .filter(external_refs::entity_type.eq(entity))
+            .filter(external_refs::park_code.eq(park))
+            .filter(external_refs::external_ref.eq(external_ref)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(external_refs::table)
+        .values((
+            external_refs::entity_type.eq(entity),
+            external_refs::park_code.eq(park),
+            external_refs::external_ref.eq(external_ref),
+            external_refs::record_id.eq(record_id),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The refs of `ids` (one page of an export), by record id.
+pub fn of_records(conn: &mut DbConnection, entity: &str, ids: &[&str]) -> Result<HashMap<String, String>, ApiError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let pairs: Vec<(String, String)> = external_refs::table
+        .filter(external_refs::entity_type.eq(entity))
+        .filter(external_refs::record_id.eq_any(ids))
+        .select((external_refs::record_id, external_refs::external_ref))
+        .load(conn)?;
+    Ok(pairs.into_iter().collect())
+}
