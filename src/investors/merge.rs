@@ -154,6 +154,8 @@ pub fn merge(conn: &mut DbConnection, caller: &Caller, id: &str, expected: &IfMa
         audit_event(conn, caller, Action::Update, Investor::ENTITY, id, &target.park_code, arrived)?;
         let gone = vec![Change { field: "merged_into".into(), old: Value::Null, new: id.into() }];
         audit_event(conn, caller, Action::Delete, Investor::ENTITY, &from, &target.park_code, gone)?;
+        // Both enterprises, their figures and the moved links count differently now.
+        crate::targets::summary::refresh_investors(conn, &[id.to_owned(), from.clone()])?;
         crate::records::get::<Investor>(conn, &ParkScope::All, id)
     })
 }
