@@ -3,7 +3,7 @@
 # and 2M funds on PostgreSQL, release build, 16 connections; see README.md.
 #
 #   bash bench/targets.sh              load (unless the database is there), rebuild the summary, measure
-#   PROJECTS=100000 bash bench/targets.sh   a smaller run
+#   PROJECTS=100000 bash bench/targets.sh   a smaller run (RELOAD=1 reloads; NO_BUILD=1 uses the release binary as it is)
 #
 # Prints wrk's figures for each request shape and the EXPLAIN (ANALYZE,
 # BUFFERS) of the statements `GET /targets` sends; they go to RESULTS.md by hand.
@@ -19,7 +19,7 @@ url="postgres://postgres@127.0.0.1:5432/$db"
 psql_db() { psql -q -X -h 127.0.0.1 -U postgres -d "$db" "$@"; }
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-(cd "$root" && cargo build --release --locked --quiet)
+[ -n "${NO_BUILD:-}" ] || (cd "$root" && cargo build --release --locked --quiet)
 bin="$root/target/release/invest-registry"
 export ACCESS_TOKEN_TTL=86400 RUST_LOG=warn JWT_SECRET=bench-secret-bench-secret-bench-secret-01 DATA_DIR="$work"
 

@@ -262,6 +262,5 @@ pub fn load(pool: &DbPool, sizes: Sizes, seed: u64, ids_out: Option<&std::path::
         file.flush().map_err(|e| ApiError::internal(format!("ids file: {e}")))?;
     }
     // Rows written around the service's writes: the targets' summary follows.
-    let mut conn = pool.checkout()?;
-    write_tx(&mut conn, crate::targets::summary::rebuild)
+    write_tx(conn, crate::targets::summary::rebuild)
 }
