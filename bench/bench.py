@@ -134,7 +134,7 @@ def ledger_xlsx(rows, out):
     import zipfile
     from xml.sax.saxutils import escape
     header = ["外部编号", "园区代码", "项目名称", "产业", "招商方式", "项目阶段", "计划投资（美元）", "首次接触日期", "标签"]
-    industries = ["电子信息", "新能源", "智能制造", "生物医药", "新材料"]
+    industries = ["电子信息", "新能源", "智能制造", "现代医疗器械", "新材料"]
     stages = ["线索", "洽谈"]
 
     def col(i):
