@@ -7,7 +7,11 @@ use serde_json::{json, Value};
 use crate::helpers::{investor_body, TestApp, Who};
 use crate::on_both_databases;
 
-on_both_databases!(a_merge_moves_everything_and_keeps_both_histories, merges_refuse_other_parks_roles_and_stale_versions);
+on_both_databases!(
+    a_merge_moves_everything_and_keeps_both_histories,
+    merges_refuse_other_parks_roles_and_stale_versions,
+    a_merge_moves_the_targets_with_it,
+);
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
@@ -87,4 +91,23 @@ async fn merges_refuse_other_parks_roles_and_stale_versions(app: TestApp) {
     clash.assert_problem(409, "from", "figure_conflict");
     assert_eq!(app.get(&format!("/api/v1/investors/{gone}")).await.status, 200, "nothing was half-done");
     let _ = investor_body(json!({}));
+}
+
+/// Two settled Taiwanese companies are two enterprises; merged, they are one,
+/// in `/targets` (read from the summary) as in the facts.
+async fn a_merge_moves_the_targets_with_it(app: TestApp) {
+    let enterprises = |report: &serde_json::Value| {
+        report["targets"].as_array().unwrap().iter().find(|t| t["key"] == "taiwan_funded_enterprises").unwrap()["value"].clone()
+    };
+    let keep = app.create_investor(json!({"name": "甲精密股份有限公司", "status": "settled", "settled_on": "2024-03-01"})).await;
+    let gone = app.create_investor(json!({"name": "乙光电股份有限公司", "status": "settled", "settled_on": "2023-03-01"})).await;
+    assert_eq!(enterprises(&app.get("/api/v1/targets?as_of=2025-06-30").await.body), json!(2));
+
+    let tag = app.get(&format!("/api/v1/investors/{}", id(&keep))).await.header("etag").unwrap();
+    assert_eq!(merge(&app, Who::ParkAdmin, &id(&keep), &id(&gone), Some(&tag)).await.status, 200);
+    assert_eq!(enterprises(&app.get("/api/v1/targets?as_of=2025-06-30").await.body), json!(1));
+    let pool = invest_registry::db::connect(&app.database_url, 1).unwrap();
+    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 6, 30).unwrap();
+    let differences = invest_registry::targets::summary::check(&mut pool.get().unwrap(), as_of, None).unwrap();
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
