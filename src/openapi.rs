@@ -47,6 +47,7 @@ pub fn finish(mut doc: Document) -> Document {
     use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let components = doc.components.get_or_insert_with(Default::default);
+    open_flattened_bodies(&mut components.schemas);
     components.add_security_scheme(
         "bearer",
         SecurityScheme::Http(
@@ -67,6 +68,37 @@ pub fn finish(mut doc: Document) -> Document {
         }
     }
     doc
+}
+
+/// A view that flattens a request body (`#[serde(flatten)]`, rendered as
+/// `allOf`) must not inherit the body's `additionalProperties: false`: the
+/// view adds members (`version`, `updated_at`), which a closed part would
+/// forbid. Such a part is copied into the view without the closure; the
+/// body's own schema stays closed, as the server is.
+fn open_flattened_bodies(schemas: &mut std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>) {
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::RefOr;
+    let closed: std::collections::BTreeMap<String, Schema> = schemas
+        .iter()
+        .filter_map(|(name, schema)| match schema {
+            RefOr::T(Schema::Object(object)) if object.additional_properties.is_some() => {
+                let mut open = object.clone();
+                open.additional_properties = None;
+                Some((format!("#/components/schemas/{name}"), Schema::Object(open)))
+            }
+            _ => None,
+        })
+        .collect();
+    for schema in schemas.values_mut() {
+        let RefOr::T(Schema::AllOf(all_of)) = schema else { continue };
+        for part in all_of.items.iter_mut() {
+            if let RefOr::Ref(reference) = part {
+                if let Some(open) = closed.get(&reference.ref_location) {
+                    *part = RefOr::T(open.clone());
+                }
+            }
+        }
+    }
 }
 
 /// A `DELETE` takes `If-Match` when the client has a version to guard; the
