@@ -5,6 +5,7 @@ mod manager;
 mod migrate;
 pub mod schema;
 pub mod search;
+mod writers;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -295,8 +296,9 @@ where
 /// included, commits together or not at all.
 ///
 /// SQLite transactions start `IMMEDIATE` so that a read-then-write never
-/// fails with SQLITE_BUSY when another writer committed in between; the
-/// busy timeout then queues writers instead.
+/// fails with SQLITE_BUSY when another writer committed in between; before
+/// that, the writers of this process take turns in arrival order
+/// (`writers`), and the busy timeout queues them behind other processes.
 ///
 /// Inside another write transaction (an import writes every row in one) it
 /// is a savepoint: `work` failing undoes its own part and no more.
@@ -306,9 +308,14 @@ pub fn write_tx<T>(
 ) -> Result<T, ApiError> {
     type Manager = <DbConnection as Connection>::TransactionManager;
     let nested = Manager::transaction_manager_status_mut(conn).transaction_depth()?.is_some();
+    // Held until the transaction ends (the end of this function).
+    let _turn;
     match conn {
         _ if nested => Manager::begin_transaction(conn)?,
-        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConnection::Sqlite(c) => {
+            _turn = writers::take_turn(c);
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
         DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
     match work(conn) {
