@@ -3,6 +3,7 @@
 #
 #   bash bench/run.sh            full run: 10k, 100k and 1M projects on PostgreSQL, 100k on SQLite
 #   bash bench/run.sh --quick    10k projects, 5 s a scenario: a few minutes
+#   bash bench/run.sh --sqlite-only   only the SQLite part (reads and 64 concurrent creates)
 #   bash bench/run.sh --peer directus   adds Directus (bench/directus.sh) on scenarios 1 and 2 at 100k
 #                                       (10k with --quick); installs it under bench/directus/ first
 #
@@ -20,6 +21,7 @@ PEER=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) SIZES="10000"; SQLITE_SIZE=10000; PEER_SIZE=10000; DURATION=5; TITLE="Quick run" ;;
+        --sqlite-only) SIZES=""; TITLE="SQLite only" ;;
         --peer) [ "${2:-}" = directus ] || { echo "the one peer is directus" >&2; exit 2; }; PEER=directus; shift ;;
         *) echo "usage: $0 [--quick] [--peer directus]" >&2; exit 2 ;;
     esac
