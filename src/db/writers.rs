@@ -27,6 +27,9 @@ pub struct Turn(#[allow(dead_code)] Option<FairMutexGuard<'static, ()>>);
 /// Waits for this connection's turn to write. In-memory databases have no
 /// file and no queue.
 pub fn take_turn(conn: &mut SqliteConnection) -> Turn {
+    if !queue_enabled() {
+        return Turn(None);
+    }
     let Some(queue) = database_file(conn).map(queue_of) else {
         return Turn(None);
     };
@@ -37,6 +40,13 @@ pub fn take_turn(conn: &mut SqliteConnection) -> Turn {
             Turn(None)
         }
     }
+}
+
+/// `SQLITE_WRITER_QUEUE=off` leaves writers to the busy timeout alone, so
+/// the benchmark can show both side by side (bench/run.sh).
+fn queue_enabled() -> bool {
+    static ENABLED: OnceLock<bool> = OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var("SQLITE_WRITER_QUEUE").map_or(true, |v| v != "off"))
 }
 
 /// One queue for each file, for the life of the process: a process opens
