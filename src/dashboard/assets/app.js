@@ -121,14 +121,14 @@
     fill('targets', ...report.targets.map((t) => {
       const { unit, digits } = UNITS[t.key] || { unit: '', digits: 4 };
       const zone = t.zone
-        ? el('p', { class: 'zone' }, `全区：${number(t.zone.value, digits)} / ${number(t.zone.target, digits)} ${unit}（${percent(t.zone.progress)}）`)
+        ? el('p', { class: 'zone' }, `全区：${number(t.zone.value, digits)} / ${number(t.zone.target, digits)} ${unit}（${percent(t.zone.progress)}，${STATUS[t.zone.status] || '—'}）`)
         : null;
       return el('article', { class: 'target ' + (t.status || 'none'), 'data-key': t.key },
         el('h3', {}, t.label),
         el('p', { class: 'value' }, el('span', { class: 'figure', 'data-value': String(t.value) }, number(t.value, digits)), ' ', unit),
         el('p', {}, t.target === null ? '本园区未分解目标' : `目标 ${number(t.target, digits)} ${unit}`),
         el('p', {}, `完成进度 ${percent(t.progress)} · 时间进度 ${percent(t.time_elapsed)}`),
-        el('p', { class: 'status' }, STATUS[t.status] || '—'),
+        t.status ? el('p', { class: 'status' }, STATUS[t.status]) : null,
         zone);
     }));
     chart('progress-chart', {
