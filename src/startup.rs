@@ -145,6 +145,7 @@ impl Application {
                     HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
                 }))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi::finish(api)))
+                .configure(crate::dashboard::routes)
                 .default_service(web::to(no_route))
         });
         if let Some(workers) = options.workers {
