@@ -40,6 +40,7 @@ pub mod top100;
 pub mod users;
 pub mod vocab;
 pub mod dashboard;
+pub mod stats;
 
 pub use startup::{Application, ServeOptions};
 pub use state::AppState;

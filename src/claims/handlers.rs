@@ -20,7 +20,8 @@ use crate::state::AppState;
 #[get("/claims")]
 pub async fn list_claims(state: web::Data<AppState>, caller: Caller, query: Query<ClaimFilter>) -> Result<HttpResponse, ApiError> {
     let today = state.clock.today();
-    let page = db::run(&state.pool, move |conn| store::list(conn, &caller, query.0, today)).await?;
+    let counts = query.0.count == Some(true);
+    let page = db::run_list(&state.pool, counts, move |conn| store::list(conn, &caller, query.0, today)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -129,6 +129,8 @@ pub struct ClaimFilter {
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// `true`: the page also carries `total`, every claim matching the filters.
+    pub count: Option<bool>,
 }
 
 /// A row of `claims`.

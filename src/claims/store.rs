@@ -246,16 +246,7 @@ pub fn list(conn: &mut DbConnection, caller: &Caller, filter: ClaimFilter, today
     // Statuses age, so the status filter is applied after reading; chunks
     // are read until a page is full.
     loop {
-        let mut query = live();
-        if let ParkScope::One(park) = caller.scope() {
-            query = query.filter(claims::park_code.eq(park));
-        }
-        if !filter.park.is_empty() {
-            query = query.filter(claims::park_code.eq_any(filter.park.clone()));
-        }
-        if let Some(project) = filter.project_id {
-            query = query.filter(claims::project_id.eq(project.to_string()));
-        }
+        let mut query = matching(caller, &filter);
         if let Some((at, id)) = &last {
             query = query.filter(claims::filed_at.lt(*at).or(claims::filed_at.eq(*at).and(claims::id.lt(id.clone()))));
         }
@@ -275,7 +266,49 @@ pub fn list(conn: &mut DbConnection, caller: &Caller, filter: ClaimFilter, today
     } else {
         None
     };
-    Ok(Page { items, next_cursor })
+    let total = match filter.count {
+        Some(true) => Some(count(conn, caller, &filter, today, &rules)?),
+        _ => None,
+    };
+    Ok(Page { items, next_cursor, total })
+}
+
+/// The caller's live claims that pass the list's filters but `status`.
+fn matching(caller: &Caller, filter: &ClaimFilter) -> claims::BoxedQuery<'static, <DbConnection as Connection>::Backend> {
+    let mut query = live();
+    if let ParkScope::One(park) = caller.scope() {
+        query = query.filter(claims::park_code.eq(park));
+    }
+    if !filter.park.is_empty() {
+        query = query.filter(claims::park_code.eq_any(filter.park.clone()));
+    }
+    if let Some(project) = filter.project_id {
+        query = query.filter(claims::project_id.eq(project.to_string()));
+    }
+    query
+}
+
+/// Every claim of the list. A status is today's (claims age), so with a
+/// status filter each claim's view is worked out, a chunk at a time.
+fn count(conn: &mut DbConnection, caller: &Caller, filter: &ClaimFilter, today: NaiveDate, rules: &Rules) -> Result<i64, ApiError> {
+    if filter.status.is_empty() {
+        return Ok(matching(caller, filter).count().get_result(conn)?);
+    }
+    let mut total = 0;
+    let mut last: Option<String> = None;
+    loop {
+        let mut query = matching(caller, filter);
+        if let Some(id) = &last {
+            query = query.filter(claims::id.gt(id.clone()));
+        }
+        let chunk: Vec<ClaimRow> = query.order(claims::id.asc()).limit(500).select(ClaimRow::as_select()).load(conn)?;
+        let done = chunk.len() < 500;
+        last = chunk.last().map(|r| r.id.clone());
+        total += views(conn, caller, chunk, today, rules)?.iter().filter(|c| filter.status.contains(&c.status)).count() as i64;
+        if done {
+            return Ok(total);
+        }
+    }
 }
 
 pub fn history(

@@ -292,6 +292,21 @@ where
     .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
 }
 
+/// Runs a list's work: on the workers ([`run`]) as a page's few index reads
+/// are, or on the blocking pool ([`run_heavy`]) when it also counts every
+/// matching row (`count=true`), which reads as much as the filters match.
+pub async fn run_list<T, F>(pool: &DbPool, counts: bool, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+{
+    if counts {
+        run_heavy(pool, work).await
+    } else {
+        run(pool, work).await
+    }
+}
+
 /// Runs `work` in one write transaction: everything it does, audit rows
 /// included, commits together or not at all.
 ///

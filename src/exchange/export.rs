@@ -102,11 +102,12 @@ pub async fn export<L: Exportable>(state: &AppState, caller: Caller, query: List
         .streaming(body))
 }
 
-/// The query string without `limit` and `cursor`: an export reads every page.
+/// The query string without `limit`, `cursor` and `count`: an export reads
+/// every page, and counting them would cost a query a page.
 fn without_paging(query: &str) -> String {
     let mut kept = form_urlencoded::Serializer::new(String::new());
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        if name != "limit" && name != "cursor" {
+        if name != "limit" && name != "cursor" && name != "count" {
             kept.append_pair(&name, &value);
         }
     }

@@ -13,6 +13,11 @@ pub struct Page<T: ToSchema> {
     pub items: Vec<T>,
     #[schema(example = json!(null))]
     pub next_cursor: Option<String>,
+    /// Every row matching the filters that the caller may see; only when the
+    /// list was asked with `count=true` (counting costs a second query).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!(null))]
+    pub total: Option<i64>,
 }
 
 /// Of up to `limit + 1` rows read in order, keeps `limit`: the extra row
@@ -37,7 +42,7 @@ impl<T: ToSchema> Page<T> {
         item_of: impl FnMut(R) -> Result<T, ApiError>,
     ) -> Result<Self, ApiError> {
         let (rows, next_cursor) = take_page(rows, limit, cursor_of);
-        Ok(Self { items: rows.into_iter().map(item_of).collect::<Result<_, _>>()?, next_cursor })
+        Ok(Self { items: rows.into_iter().map(item_of).collect::<Result<_, _>>()?, next_cursor, total: None })
     }
 }
 

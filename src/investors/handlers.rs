@@ -31,7 +31,8 @@ pub async fn list_investors(state: web::Data<AppState>, caller: Caller, query: L
         return exchange::export::<Investor>(&state, caller, query).await;
     }
     let scope = caller.scope();
-    let page = db::run(&state.pool, move |conn| queries::list(conn, &scope, query.filter)).await?;
+    let counts = query.filter.count == Some(true);
+    let page = db::run_list(&state.pool, counts, move |conn| queries::list(conn, &scope, query.filter)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 

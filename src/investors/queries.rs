@@ -58,13 +58,28 @@ pub struct InvestorFilter {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+    /// `true`: the page also carries `total`, every investor matching the filters.
+    pub count: Option<bool>,
 }
+
+pub(crate) type BoxedInvestors<'a> = investors::BoxedQuery<'a, <DbConnection as Connection>::Backend>;
 
 pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: InvestorFilter) -> Result<Page<Investor>, ApiError> {
     let paging = Paging::parse(filter.limit, filter.sort.as_deref(), filter.cursor.as_deref())?;
+    let total = match filter.count {
+        Some(true) => Some(matching(scope, &filter).count().get_result(conn)?),
+        _ => None,
+    };
+    let mut query = matching(scope, &filter);
+    let (rows, next_cursor) = keyset_page!(conn, query, investors, InvestorRow, &paging);
+    Ok(Page { items: assemble(conn, rows)?, next_cursor, total })
+}
+
+/// The visible investors that pass every filter of the list, `q` included.
+pub(crate) fn matching<'a>(scope: &ParkScope, filter: &InvestorFilter) -> BoxedInvestors<'a> {
     let mut query = Investor::visible(scope);
     if !filter.park.is_empty() {
-        query = query.filter(investors::park_code.eq_any(filter.park));
+        query = query.filter(investors::park_code.eq_any(filter.park.clone()));
     }
     if !filter.kind.is_empty() {
         query = query.filter(investors::kind.eq_any(values(&filter.kind)));
@@ -111,8 +126,7 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: InvestorFilter) 
     for term in filter.q.as_deref().map(text::terms).unwrap_or_default() {
         query = query.filter(investors::search_text.like(text::contains_pattern(&term)).escape('\\'));
     }
-    let (rows, next_cursor) = keyset_page!(conn, query, investors, InvestorRow, &paging);
-    Ok(Page { items: assemble(conn, rows)?, next_cursor })
+    query
 }
 
 stored_table!(Investor, investors, InvestorRow, InvestorFields);

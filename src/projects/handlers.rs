@@ -39,7 +39,8 @@ pub async fn list_projects(
         return exchange::export::<Project>(&state, caller, query).await;
     }
     let scope = caller.scope();
-    let page = db::run(&state.pool, move |conn| queries::list(conn, &scope, query.filter)).await?;
+    let counts = query.filter.count == Some(true);
+    let page = db::run_list(&state.pool, counts, move |conn| queries::list(conn, &scope, query.filter)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 

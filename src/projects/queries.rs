@@ -59,10 +59,12 @@ pub struct ListFilter {
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// `true`: the page also carries `total`, every project matching the filters.
+    pub count: Option<bool>,
 }
 
 type Backend = <DbConnection as Connection>::Backend;
-type BoxedProjects<'a> = projects::BoxedQuery<'a, Backend>;
+pub(crate) type BoxedProjects<'a> = projects::BoxedQuery<'a, Backend>;
 
 pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> Result<Page<Project>, ApiError> {
     let paging = Paging::parse(filter.limit, filter.sort.as_deref(), filter.cursor.as_deref())?;
@@ -101,9 +103,22 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> R
     };
     let cursor_of = |last: &ProjectRow| paging.cursor_after(last.created_at, last.updated_at, &last.id);
     let mut page = Page::from_rows(rows, limit, cursor_of, to_project)?;
+    if filter.count == Some(true) {
+        page.total = Some(matching(conn, scope, &filter).count().get_result(conn)?);
+    }
     money::fill(conn, &mut page.items)?;
     lights::fill(conn, &mut page.items, clock::today())?;
     Ok(page)
+}
+
+/// The visible projects that pass every filter of the list, `q` included
+/// (with the pair index on PostgreSQL): what counts and statistics cover.
+pub(crate) fn matching<'a>(conn: &DbConnection, scope: &ParkScope, filter: &ListFilter) -> BoxedProjects<'a> {
+    let indexed = backend_of(conn) == db::Backend::Postgres;
+    let terms = filter.q.as_deref().map(text::terms).unwrap_or_default();
+    let mut query = filtered(scope, filter);
+    search_terms!(query, projects::search_text, &terms, indexed);
+    query
 }
 
 /// The visible projects that pass the list's filters other than `q`.

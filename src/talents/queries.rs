@@ -57,13 +57,30 @@ pub struct TalentFilter {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+    /// `true`: the page also carries `total`, every talent matching the filters.
+    pub count: Option<bool>,
 }
+
+pub(crate) type BoxedTalents<'a> = talents::BoxedQuery<'a, <DbConnection as Connection>::Backend>;
 
 pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: TalentFilter) -> Result<Page<Talent>, ApiError> {
     let paging = Paging::parse(filter.limit, filter.sort.as_deref(), filter.cursor.as_deref())?;
+    let total = match filter.count {
+        Some(true) => Some(matching(scope, &filter).count().get_result(conn)?),
+        _ => None,
+    };
+    let mut query = matching(scope, &filter);
+    let (rows, next_cursor) = keyset_page!(conn, query, talents, TalentRow, &paging);
+    // Lists never show personal data.
+    let items = rows.into_iter().map(|r| to_talent(r).map(Talent::masked)).collect::<Result<_, _>>()?;
+    Ok(Page { items, next_cursor, total })
+}
+
+/// The visible talents that pass every filter of the list, `q` included.
+pub(crate) fn matching<'a>(scope: &ParkScope, filter: &TalentFilter) -> BoxedTalents<'a> {
     let mut query = Talent::visible(scope);
     if !filter.park.is_empty() {
-        query = query.filter(talents::park_code.eq_any(filter.park));
+        query = query.filter(talents::park_code.eq_any(filter.park.clone()));
     }
     if !filter.status.is_empty() {
         query = query.filter(talents::status.eq_any(values(&filter.status)));
@@ -93,10 +110,7 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: TalentFilter) ->
     for term in filter.q.as_deref().map(text::terms).unwrap_or_default() {
         query = query.filter(talents::search_text.like(text::contains_pattern(&term)).escape('\\'));
     }
-    let (rows, next_cursor) = keyset_page!(conn, query, talents, TalentRow, &paging);
-    // Lists never show personal data.
-    let items = rows.into_iter().map(|r| to_talent(r).map(Talent::masked)).collect::<Result<_, _>>()?;
-    Ok(Page { items, next_cursor })
+    query
 }
 
 stored_table!(Talent, talents, TalentRow, TalentFields);

@@ -83,7 +83,7 @@ pub fn list(conn: &mut DbConnection, filter: Top100Filter) -> Result<Page<Top100
             to_record(row, n)
         })
         .collect::<Result<_, _>>()?;
-    Ok(Page { items, next_cursor: None })
+    Ok(Page { items, next_cursor: None, total: None })
 }
 
 pub fn get(conn: &mut DbConnection, id: &str) -> Result<Top100, ApiError> {
@@ -335,5 +335,5 @@ pub fn candidates(conn: &mut DbConnection, scope: &ParkScope, id: &str) -> Resul
             }
         })
         .collect();
-    Ok(Page { items, next_cursor: None })
+    Ok(Page { items, next_cursor: None, total: None })
 }

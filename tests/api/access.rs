@@ -126,6 +126,10 @@ const MATRIX: &[(&str, &str, Rule, u16)] = &[
     ("GET", "/api/v1/monitoring/rules", Rule::AnyCaller, 200),
     ("PUT", "/api/v1/monitoring/rules", Rule::ProvincialAdmin, 200),
     ("GET", "/api/v1/imports/template", Rule::AnyCaller, 200),
+    ("GET", "/api/v1/stats/projects", Rule::AnyCaller, 200),
+    ("GET", "/api/v1/stats/investors", Rule::AnyCaller, 200),
+    ("GET", "/api/v1/stats/talents", Rule::AnyCaller, 200),
+    ("GET", "/api/v1/stats/funnel", Rule::AnyCaller, 200),
 ];
 
 // Written out from DESIGN.md's table, not taken from the code under test.

@@ -28,3 +28,4 @@ mod target_summary;
 mod targets;
 mod users;
 mod dashboard;
+mod stats;

@@ -1,0 +1,215 @@
+//! `GET /stats/{library}`: the rows a list would show, counted (and their
+//! money summed, for projects) per combination of the asked dimensions.
+//!
+//! The statistic is the list's own filtered query with another select:
+//! the asked columns and window aggregates partitioned by them
+//! (`COUNT(*) OVER (PARTITION BY park_code, stage)`), `DISTINCT`, so one row
+//! per combination. A `GROUP BY` would say the same, but diesel cannot add
+//! one to a boxed query (the list's), and under the two-backend connection a
+//! boxed query cannot be nested in another. The keys are SQL fragments in
+//! fixed places (five text keys and the year, `NULL` for a key not asked),
+//! so one row type serves every combination.
+
+use std::collections::HashMap;
+
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use super::dimension::{Dimension, Library};
+use crate::auth::ParkScope;
+use crate::db::schema::parks;
+use crate::db::{backend_of, Backend, DbConnection};
+use crate::error::ApiError;
+use crate::{investors as investor_library, projects as project_library, talents as talent_library};
+
+/// Statistics of one library: a group for each combination of the
+/// `group_by` values that has rows, and the total over them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Stats {
+    /// The dimensions asked, in the order asked.
+    pub group_by: Vec<Dimension>,
+    /// Groups in the order of their keys (absent values first).
+    pub groups: Vec<Group>,
+    pub total: Figures,
+}
+
+/// The rows of one combination of keys.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Group {
+    /// Each asked dimension with the group's value: a stored code (`null`
+    /// when the record leaves it empty), the year as a number.
+    #[schema(value_type = Object, example = json!({"park": "yueyang", "stage": "signed"}))]
+    pub key: Map<String, Value>,
+    /// The Chinese label of each key that has one: a vocabulary value's
+    /// label, a park's name.
+    #[schema(value_type = Object, example = json!({"park": "岳阳产业园（湖南城陵矶新港区）", "stage": "签约"}))]
+    pub labels: Map<String, Value>,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// Counts and, for projects, money in whole US dollars (as the lists and
+/// `/targets` give it): planned, contracted, and funds in place (the
+/// verified funds, `actual_investment_usd`). An empty amount adds nothing.
+#[derive(Debug, Default, Clone, Serialize, ToSchema)]
+pub struct Figures {
+    pub count: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planned_usd: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contracted_usd: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_place_usd: Option<i64>,
+}
+
+/// Text keys a row carries; more than any library has.
+const TEXT_KEYS: usize = 5;
+
+/// A grouped row: the text keys, the year, the count and three sums.
+type Row = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i32>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// The statement's variable parts, worked out from the asked dimensions.
+struct Plan {
+    text_keys: [String; TEXT_KEYS],
+    year: String,
+    /// `COUNT(*)` and the three sums, each over the row's partition.
+    aggregates: [String; 4],
+}
+
+impl Plan {
+    fn new(library: Library, dimensions: &[Dimension], backend: Backend) -> Self {
+        let columns: Vec<&str> = dimensions.iter().filter_map(|d| d.column()).collect();
+        let text_keys = std::array::from_fn(|i| columns.get(i).map_or_else(|| "CAST(NULL AS TEXT)".to_owned(), |c| (*c).to_owned()));
+        let year = if dimensions.contains(&Dimension::Year) { library.year_sql(backend) } else { "CAST(NULL AS INTEGER)" };
+        let mut partition: Vec<&str> = columns.clone();
+        if dimensions.contains(&Dimension::Year) {
+            partition.push(year);
+        }
+        let over = match partition.is_empty() {
+            true => "OVER ()".to_owned(),
+            false => format!("OVER (PARTITION BY {})", partition.join(", ")),
+        };
+        let sum = |column: &str| match library {
+            // SUM of bigint is numeric on PostgreSQL: cast back to what both backends read.
+            Library::Projects => format!("CAST(SUM({column}) {over} AS BIGINT)"),
+            _ => "CAST(NULL AS BIGINT)".to_owned(),
+        };
+        let aggregates = [
+            format!("COUNT(*) {over}"),
+            sum("planned_investment_usd"),
+            sum("contracted_investment_usd"),
+            sum("actual_investment_usd"),
+        ];
+        Self { text_keys, year: year.to_owned(), aggregates }
+    }
+}
+
+/// Loads one row per combination of keys from `$matching`, a list's boxed query.
+macro_rules! grouped_rows {
+    ($conn:expr, $matching:expr, $plan:expr) => {{
+        let plan: &Plan = $plan;
+        let [k1, k2, k3, k4, k5] = &plan.text_keys;
+        let [count, planned, contracted, in_place] = &plan.aggregates;
+        let select = (
+            sql::<Nullable<Text>>(k1),
+            sql::<Nullable<Text>>(k2),
+            sql::<Nullable<Text>>(k3),
+            sql::<Nullable<Text>>(k4),
+            sql::<Nullable<Text>>(k5),
+            sql::<Nullable<Integer>>(&plan.year),
+            sql::<BigInt>(count),
+            sql::<Nullable<BigInt>>(planned),
+            sql::<Nullable<BigInt>>(contracted),
+            sql::<Nullable<BigInt>>(in_place),
+        );
+        $matching.select(select).distinct().load::<Row>($conn)?
+    }};
+}
+
+pub fn projects(conn: &mut DbConnection, scope: &ParkScope, filter: project_library::ListFilter, dimensions: Vec<Dimension>) -> Result<Stats, ApiError> {
+    let plan = Plan::new(Library::Projects, &dimensions, backend_of(conn));
+    let matching = project_library::queries::matching(conn, scope, &filter);
+    let rows = grouped_rows!(conn, matching, &plan);
+    assemble(conn, Library::Projects, dimensions, rows)
+}
+
+pub fn investors(conn: &mut DbConnection, scope: &ParkScope, filter: investor_library::queries::InvestorFilter, dimensions: Vec<Dimension>) -> Result<Stats, ApiError> {
+    let plan = Plan::new(Library::Investors, &dimensions, backend_of(conn));
+    let rows = grouped_rows!(conn, investor_library::queries::matching(scope, &filter), &plan);
+    assemble(conn, Library::Investors, dimensions, rows)
+}
+
+pub fn talents(conn: &mut DbConnection, scope: &ParkScope, filter: talent_library::queries::TalentFilter, dimensions: Vec<Dimension>) -> Result<Stats, ApiError> {
+    let plan = Plan::new(Library::Talents, &dimensions, backend_of(conn));
+    let rows = grouped_rows!(conn, talent_library::queries::matching(scope, &filter), &plan);
+    assemble(conn, Library::Talents, dimensions, rows)
+}
+
+/// Rows into groups keyed and labelled by dimension name, in key order, and their total.
+fn assemble(conn: &mut DbConnection, library: Library, dimensions: Vec<Dimension>, mut rows: Vec<Row>) -> Result<Stats, ApiError> {
+    rows.sort_by(|a, b| (&a.0, &a.1, &a.2, &a.3, &a.4, a.5).cmp(&(&b.0, &b.1, &b.2, &b.3, &b.4, b.5)));
+    let park_names: HashMap<String, String> = if dimensions.contains(&Dimension::Park) {
+        parks::table.select((parks::code, parks::name)).load::<(String, String)>(conn)?.into_iter().collect()
+    } else {
+        HashMap::new()
+    };
+    let money = library == Library::Projects;
+    let mut total = zero_money(money);
+    let mut groups = Vec::with_capacity(rows.len());
+    for (k1, k2, k3, k4, k5, year, count, planned, contracted, in_place) in rows {
+        let mut text_keys = [k1, k2, k3, k4, k5].into_iter();
+        let (mut key, mut labels) = (Map::new(), Map::new());
+        for dimension in &dimensions {
+            let name = dimension.name().to_owned();
+            if *dimension == Dimension::Year {
+                key.insert(name, year.map_or(Value::Null, Value::from));
+                continue;
+            }
+            let value = text_keys.next().flatten();
+            let label = value.as_deref().and_then(|v| match dimension {
+                Dimension::Park => park_names.get(v).cloned(),
+                _ => library.label(*dimension, v).map(str::to_owned),
+            });
+            labels.insert(name.clone(), label.map_or(Value::Null, Value::from));
+            key.insert(name, value.map_or(Value::Null, Value::from));
+        }
+        let figures = if money {
+            Figures { count, planned_usd: Some(planned.unwrap_or(0)), contracted_usd: Some(contracted.unwrap_or(0)), in_place_usd: Some(in_place.unwrap_or(0)) }
+        } else {
+            Figures { count, ..Figures::default() }
+        };
+        total.add(&figures);
+        groups.push(Group { key, labels, figures });
+    }
+    Ok(Stats { group_by: dimensions, groups, total })
+}
+
+fn zero_money(money: bool) -> Figures {
+    let zero = money.then_some(0);
+    Figures { count: 0, planned_usd: zero, contracted_usd: zero, in_place_usd: zero }
+}
+
+impl Figures {
+    fn add(&mut self, other: &Figures) {
+        let plus = |a: Option<i64>, b: Option<i64>| a.zip(b).map(|(a, b)| a + b).or(a);
+        self.count += other.count;
+        self.planned_usd = plus(self.planned_usd, other.planned_usd);
+        self.contracted_usd = plus(self.contracted_usd, other.contracted_usd);
+        self.in_place_usd = plus(self.in_place_usd, other.in_place_usd);
+    }
+}

@@ -1,0 +1,118 @@
+//! HTTP handlers of `/api/v1/stats`. Every role reads statistics; a park
+//! role's cover its own park only, as its lists do. They run on the
+//! blocking pool: a statistic reads every row its filters match.
+
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::dimension::{parse_group_by, Library};
+use super::funnel::{self, Funnel, FunnelParams};
+use super::grouped::{self, Stats};
+use crate::auth::Caller;
+use crate::db;
+use crate::error::ApiError;
+use crate::http::{answers, Query};
+use crate::investors::queries::InvestorFilter;
+use crate::projects::ListFilter;
+use crate::state::AppState;
+use crate::talents::queries::TalentFilter;
+
+/// `group_by` of a statistic (documentation only: [`StatsQuery`] reads it).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GroupBy {
+    /// Dimensions to group by, comma-separated or repeated, in the order the
+    /// keys are wanted (see the `Dimension` schema for each library's); none:
+    /// one group of every matching row. `year` is the year of a project's
+    /// first contact (of its creation when it has none), of an investor's or
+    /// a talent's creation.
+    #[param(example = "park,stage")]
+    pub group_by: Option<String>,
+}
+
+/// A statistic's query: `group_by`, and the library's list filters read as
+/// the list reads them (its paging parameters are accepted and ignored).
+pub struct StatsQuery<F> {
+    filter: F,
+    group_by: Vec<String>,
+}
+
+impl<F: DeserializeOwned> FromRequest for StatsQuery<F> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(read_stats_query(req.query_string()))
+    }
+}
+
+fn read_stats_query<F: DeserializeOwned>(query: &str) -> Result<StatsQuery<F>, ApiError> {
+    // The rules for every parameter, on the query as sent (re-encoding is lossy).
+    crate::http::check_query_values(query)?;
+    let mut filters = form_urlencoded::Serializer::new(String::new());
+    let mut group_by = Vec::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if name == "group_by" {
+            group_by.push(value.into_owned());
+        } else {
+            filters.append_pair(&name, &value);
+        }
+    }
+    let filter = crate::http::parse_query::<F>(&filters.finish())?;
+    Ok(StatsQuery { filter, group_by })
+}
+
+/// Major projects counted, with their planned, contracted and in-place money
+/// summed, per combination of the `group_by` dimensions, over the projects
+/// the list shows with the same filters.
+#[utoipa::path(operation_id = "getProjectStats", tag = "stats", params(GroupBy, ListFilter),
+    responses((status = 200, description = "Groups and their total", body = Stats), answers::BadQuery, answers::Unauthenticated))]
+#[get("/stats/projects")]
+pub async fn project_stats(state: web::Data<AppState>, caller: Caller, query: StatsQuery<ListFilter>) -> Result<HttpResponse, ApiError> {
+    let dimensions = parse_group_by(Library::Projects, &query.group_by)?;
+    let scope = caller.scope();
+    let stats = db::run_heavy(&state.pool, move |conn| grouped::projects(conn, &scope, query.filter, dimensions)).await?;
+    Ok(HttpResponse::Ok().json(stats))
+}
+
+/// Investors counted per combination of the `group_by` dimensions, over the
+/// investors the list shows with the same filters.
+#[utoipa::path(operation_id = "getInvestorStats", tag = "stats", params(GroupBy, InvestorFilter),
+    responses((status = 200, description = "Groups and their total", body = Stats), answers::BadQuery, answers::Unauthenticated))]
+#[get("/stats/investors")]
+pub async fn investor_stats(state: web::Data<AppState>, caller: Caller, query: StatsQuery<InvestorFilter>) -> Result<HttpResponse, ApiError> {
+    let dimensions = parse_group_by(Library::Investors, &query.group_by)?;
+    let scope = caller.scope();
+    let stats = db::run_heavy(&state.pool, move |conn| grouped::investors(conn, &scope, query.filter, dimensions)).await?;
+    Ok(HttpResponse::Ok().json(stats))
+}
+
+/// Talents counted per combination of the `group_by` dimensions, over the
+/// talents the list shows with the same filters.
+#[utoipa::path(operation_id = "getTalentStats", tag = "stats", params(GroupBy, TalentFilter),
+    responses((status = 200, description = "Groups and their total", body = Stats), answers::BadQuery, answers::Unauthenticated))]
+#[get("/stats/talents")]
+pub async fn talent_stats(state: web::Data<AppState>, caller: Caller, query: StatsQuery<TalentFilter>) -> Result<HttpResponse, ApiError> {
+    let dimensions = parse_group_by(Library::Talents, &query.group_by)?;
+    let scope = caller.scope();
+    let stats = db::run_heavy(&state.pool, move |conn| grouped::talents(conn, &scope, query.filter, dimensions)).await?;
+    Ok(HttpResponse::Ok().json(stats))
+}
+
+/// The project pipeline by cohort (the year of first contact): how many
+/// projects reached each stage, the conversion from the stage before and
+/// the median days spent in each stage. README, "Statistics", says how
+/// "reached" and "days in a stage" are worked out.
+#[utoipa::path(operation_id = "getFunnel", tag = "stats", params(FunnelParams),
+    responses((status = 200, description = "The funnel of each cohort, oldest first", body = Funnel), answers::BadQuery, answers::Unauthenticated))]
+#[get("/stats/funnel")]
+pub async fn get_funnel(state: web::Data<AppState>, caller: Caller, query: Query<FunnelParams>) -> Result<HttpResponse, ApiError> {
+    let scope = caller.scope();
+    let funnel = db::run_heavy(&state.pool, move |conn| funnel::funnel(conn, &scope, query.0)).await?;
+    Ok(HttpResponse::Ok().json(funnel))
+}
