@@ -39,6 +39,7 @@ pub mod text;
 pub mod top100;
 pub mod users;
 pub mod vocab;
+pub mod webhooks;
 
 pub use startup::{Application, ServeOptions};
 pub use state::AppState;

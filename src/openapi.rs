@@ -31,6 +31,7 @@ use utoipa_actix_web::AppExt;
         (name = "monitoring", description = "Red, amber and green lights (红黄绿灯) of projects against configurable rules"),
         (name = "meta", description = "Vocabularies and their labels"),
         (name = "health", description = "Liveness and readiness"),
+        (name = "webhooks", description = "Changes pushed to other systems as they commit, signed, at least once and in order"),
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::http::TimeBound, crate::http::Sort))
 )]

@@ -5,7 +5,7 @@
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::{auth, changes, claims, exchange, funds, health, investors, meta, monitoring, parks, projects, talents, targets, top100, users};
+use crate::{auth, changes, claims, exchange, funds, health, investors, meta, monitoring, parks, projects, talents, targets, top100, users, webhooks};
 
 /// The API under `/api/v1`, described for the OpenAPI document as it is routed.
 pub fn api_routes(cfg: &mut ServiceConfig) {
@@ -92,6 +92,11 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(monitoring::handlers::respond_notice)
             .service(exchange::handlers::import_records)
             .service(exchange::handlers::import_template)
-            .service(changes::handlers::list_changes),
+            .service(changes::handlers::list_changes)
+            .service(webhooks::handlers::list_webhooks)
+            .service(webhooks::handlers::create_webhook)
+            .service(webhooks::handlers::update_webhook)
+            .service(webhooks::handlers::delete_webhook)
+            .service(webhooks::handlers::list_deliveries),
     );
 }
