@@ -219,16 +219,20 @@ fn settled_end(conn: &mut DbConnection, postgres: bool) -> Result<Position, ApiE
     Ok(found.map(|(tx, seq)| Position { tx, seq }).unwrap_or_default())
 }
 
+/// A place in the feed for readers inside the service: `(tx, seq)` of the
+/// last event read.
+pub(crate) type FeedPosition = (i64, i64);
+
 /// Up to `limit` settled change events after the feed position `after`
 /// (`(tx, seq)`), of `park` when given, oldest first, each with its
 /// position: what a webhook delivers next. Settled as for `GET /changes`,
 /// so a reader that moves on never skips an event of a slower transaction.
 pub(crate) fn settled_after(
     conn: &mut DbConnection,
-    after: (i64, i64),
+    after: FeedPosition,
     park: Option<&str>,
     limit: i64,
-) -> Result<Vec<(EventRow, (i64, i64))>, ApiError> {
+) -> Result<Vec<(EventRow, FeedPosition)>, ApiError> {
     let mut feed = audit_events::table
         .filter(audit_events::action.ne_all(NOT_CHANGES))
         .filter(audit_events::entity_type.eq_any(Library::ALL.iter().map(|l| l.entity_type())))
@@ -246,7 +250,7 @@ pub(crate) fn settled_after(
 }
 
 /// The feed position of the last settled event: where a new webhook starts.
-pub(crate) fn settled_end_position(conn: &mut DbConnection) -> Result<(i64, i64), ApiError> {
+pub(crate) fn settled_end_position(conn: &mut DbConnection) -> Result<FeedPosition, ApiError> {
     let postgres = backend_of(conn) == db::Backend::Postgres;
     settled_end(conn, postgres).map(|p| (p.tx, p.seq))
 }

@@ -26,7 +26,7 @@ impl AllowedHosts {
 
     fn lists_host(&self, host: &str) -> bool {
         let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-        self.0.iter().any(|h| *h == host)
+        self.0.contains(&host)
     }
 
     fn lists_address(&self, ip: IpAddr) -> bool {

@@ -252,3 +252,44 @@ async fn each_park_manages_its_own_hooks(app: TestApp) {
         assert_eq!(app.as_(who).post("/api/v1/webhooks", &body(Some("yueyang"))).await.status, 403, "{who:?}");
     }
 }
+
+/// Throughput and lag of deliveries (a figure for bench/RESULTS.md, not a check):
+/// `cargo test --locked --test api webhook_throughput -- --ignored --nocapture`.
+mod webhook_throughput {
+    use super::*;
+
+    async fn measure(app: TestApp) {
+        const N: usize = 200;
+        let receiver = Receiver::start(0);
+        hook(&app, Who::ProvincialAdmin, &receiver, json!({"events": ["project.created"]})).await;
+        let start = Instant::now();
+        for i in 0..N {
+            app.create_project(json!({"name": format!("吞吐项目{i}")})).await;
+        }
+        let written = start.elapsed();
+        let got = receiver.wait_for(N).await;
+        let done = start.elapsed();
+        assert_eq!(got.len(), N);
+        assert!(got.iter().all(|g| g["verified"] == true));
+        println!(
+            "{:?}: {N} projects written in {:.2} s; all delivered after {:.2} s ({:.0} deliveries/s overall), last one {:.0} ms after its commit",
+            app.backend,
+            written.as_secs_f64(),
+            done.as_secs_f64(),
+            N as f64 / done.as_secs_f64(),
+            (done - written).as_secs_f64() * 1000.0
+        );
+    }
+
+    #[actix_web::test]
+    #[ignore]
+    async fn sqlite() {
+        measure(TestApp::spawn(crate::helpers::Backend::Sqlite).await).await
+    }
+
+    #[actix_web::test]
+    #[ignore]
+    async fn postgres() {
+        measure(TestApp::spawn(crate::helpers::Backend::Postgres).await).await
+    }
+}
