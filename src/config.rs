@@ -80,6 +80,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub auth: AuthSettings,
+
+    #[command(flatten)]
+    pub webhooks: WebhookSettings,
 }
 
 /// How callers prove who they are.
@@ -170,6 +173,36 @@ impl AuthSettings {
             jwt_username_claim: "preferred_username".into(),
             auth_recheck_seconds: 5,
             trust_forwarded_for: false,
+        }
+    }
+}
+
+/// Where webhooks may point and how deliveries are retried.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookSettings {
+    /// Hosts or addresses webhooks may reach although they are private,
+    /// loopback or otherwise not public, comma-separated (`127.0.0.1,hooks.internal`).
+    #[arg(long, env = "WEBHOOK_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub webhook_allowed_hosts: Vec<String>,
+
+    /// Seconds before the first retry of a failed delivery; the wait doubles
+    /// with each failure, up to an hour, and a hook failing for 24 hours is paused.
+    #[arg(long, env = "WEBHOOK_RETRY_BASE_SECONDS", default_value_t = 10)]
+    pub webhook_retry_base_seconds: u64,
+
+    /// Seconds a receiver may take to answer.
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub webhook_timeout_seconds: u64,
+}
+
+impl WebhookSettings {
+    pub fn options(&self) -> crate::webhooks::WebhookOptions {
+        let defaults = crate::webhooks::WebhookOptions::default();
+        crate::webhooks::WebhookOptions {
+            allowed: std::sync::Arc::new(crate::webhooks::AllowedHosts::new(&self.webhook_allowed_hosts)),
+            retry_base: std::time::Duration::from_secs(self.webhook_retry_base_seconds.max(1)),
+            timeout: std::time::Duration::from_secs(self.webhook_timeout_seconds.clamp(1, 60)),
+            ..defaults
         }
     }
 }

@@ -41,6 +41,7 @@ pub mod users;
 pub mod vocab;
 pub mod dashboard;
 pub mod stats;
+pub mod webhooks;
 
 pub use startup::{Application, ServeOptions};
 pub use state::AppState;

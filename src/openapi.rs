@@ -32,6 +32,7 @@ use utoipa_actix_web::AppExt;
         (name = "meta", description = "Vocabularies and their labels"),
         (name = "health", description = "Liveness and readiness"),
         (name = "stats", description = "Statistics: counts and money grouped by park, vocabulary and year; the project funnel by cohort"),
+        (name = "webhooks", description = "Changes pushed to other systems as they commit, signed, at least once and in order"),
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::http::TimeBound, crate::http::Sort))
 )]

@@ -5,7 +5,7 @@
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::{auth, changes, claims, exchange, funds, health, investors, meta, monitoring, parks, projects, talents, targets, top100, users, stats};
+use crate::{auth, changes, claims, exchange, funds, health, investors, meta, monitoring, parks, projects, stats, talents, targets, top100, users, webhooks};
 
 /// The API under `/api/v1`, described for the OpenAPI document as it is routed.
 pub fn api_routes(cfg: &mut ServiceConfig) {
@@ -96,6 +96,11 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(stats::handlers::project_stats)
             .service(stats::handlers::investor_stats)
             .service(stats::handlers::talent_stats)
-            .service(stats::handlers::get_funnel),
+            .service(stats::handlers::get_funnel)
+            .service(webhooks::handlers::list_webhooks)
+            .service(webhooks::handlers::create_webhook)
+            .service(webhooks::handlers::update_webhook)
+            .service(webhooks::handlers::delete_webhook)
+            .service(webhooks::handlers::list_deliveries),
     );
 }

@@ -38,6 +38,8 @@ pub struct ServeOptions {
     pub metrics: Option<TcpListener>,
     /// "Today" for claims and monitoring; the system clock by default (tests move it).
     pub clock: crate::clock::Clock,
+    /// Webhook deliveries: allowed hosts, retries, polling.
+    pub webhooks: crate::webhooks::WebhookOptions,
 }
 
 /// Browser frontends on the configured origins may call the API with the
@@ -78,6 +80,7 @@ async fn checkpoints(pool: DbPool) {
 pub struct Application {
     port: u16,
     server: Server,
+    webhooks: crate::webhooks::WebhookWorker,
 }
 
 impl Application {
@@ -94,6 +97,7 @@ impl Application {
             recheck_after: Duration::from_secs(settings.auth.auth_recheck_seconds),
             hashing: Some(settings.hash_gate()),
             clock: crate::clock::Clock::default(),
+            webhooks: settings.webhooks.options(),
             metrics: settings
                 .metrics_bind
                 .as_ref()
@@ -120,7 +124,9 @@ impl Application {
         let rechecks = Arc::new(Rechecks::new(options.recheck_after));
         let checkpoint_pool = pool.clone();
         let hashing = Arc::new(options.hashing.unwrap_or_else(HashGate::for_this_machine));
-        let state = web::Data::new(AppState { pool, keys: Arc::new(keys), rechecks, hashing, clock: options.clock });
+        let webhook_pool = pool.clone();
+        let webhook_targets = options.webhooks.allowed.clone();
+        let state = web::Data::new(AppState { pool, keys: Arc::new(keys), rechecks, hashing, clock: options.clock, webhook_targets });
         let cors_origins = options.cors_origins;
         let metrics_addr = options.metrics.as_ref().and_then(|l| l.local_addr().ok());
         let metrics = web::Data::new(Metrics::new(metrics_addr).map_err(|e| StartupError::Pool(format!("metrics: {e}")))?);
@@ -159,7 +165,8 @@ impl Application {
         if checkpoint_pool.backend() == db::Backend::Sqlite {
             actix_web::rt::spawn(checkpoints(checkpoint_pool));
         }
-        Ok(Self { port, server })
+        let webhooks = crate::webhooks::worker::spawn(webhook_pool, options.webhooks).map_err(StartupError::Pool)?;
+        Ok(Self { port, server, webhooks })
     }
 
     pub fn port(&self) -> u16 {
@@ -167,7 +174,14 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.webhooks.stop();
+        served
+    }
+
+    /// Stops the webhook worker (the server stops it itself when it ends).
+    pub fn webhook_worker(&self) -> crate::webhooks::WebhookWorker {
+        self.webhooks.clone()
     }
 
     pub fn into_server(self) -> Server {

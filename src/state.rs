@@ -17,4 +17,6 @@ pub struct AppState {
     pub hashing: Arc<HashGate>,
     /// "Today" for the rules that age: claims and monitoring lights.
     pub clock: Clock,
+    /// Hosts webhooks may reach although they are not public (`WEBHOOK_ALLOWED_HOSTS`).
+    pub webhook_targets: Arc<crate::webhooks::AllowedHosts>,
 }

@@ -222,6 +222,15 @@ impl Caller {
     pub fn may_merge(&self, park: &str) -> bool {
         self.is_admin_of(park)
     }
+
+    /// Webhooks of `park` (`None`: of every park, the province's alone):
+    /// provincial_admin, or that park's administrator.
+    pub fn may_manage_webhooks(&self, park: Option<&str>) -> bool {
+        match park {
+            Some(park) => self.is_admin_of(park),
+            None => self.role() == Role::ProvincialAdmin,
+        }
+    }
 }
 
 /// Every protected handler takes a `Caller`: the bearer token is verified

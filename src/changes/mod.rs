@@ -219,6 +219,42 @@ fn settled_end(conn: &mut DbConnection, postgres: bool) -> Result<Position, ApiE
     Ok(found.map(|(tx, seq)| Position { tx, seq }).unwrap_or_default())
 }
 
+/// A place in the feed for readers inside the service: `(tx, seq)` of the
+/// last event read.
+pub(crate) type FeedPosition = (i64, i64);
+
+/// Up to `limit` settled change events after the feed position `after`
+/// (`(tx, seq)`), of `park` when given, oldest first, each with its
+/// position: what a webhook delivers next. Settled as for `GET /changes`,
+/// so a reader that moves on never skips an event of a slower transaction.
+pub(crate) fn settled_after(
+    conn: &mut DbConnection,
+    after: FeedPosition,
+    park: Option<&str>,
+    limit: i64,
+) -> Result<Vec<(EventRow, FeedPosition)>, ApiError> {
+    let mut feed = audit_events::table
+        .filter(audit_events::action.ne_all(NOT_CHANGES))
+        .filter(audit_events::entity_type.eq_any(Library::ALL.iter().map(|l| l.entity_type())))
+        .filter(sql::<Bool>("(tx, seq) > (").bind::<BigInt, _>(after.0).sql(", ").bind::<BigInt, _>(after.1).sql(")"))
+        .into_boxed();
+    if let Some(park) = park {
+        feed = feed.filter(audit_events::park_code.eq(park.to_owned()));
+    }
+    if backend_of(conn) == db::Backend::Postgres {
+        feed = feed.filter(sql::<Bool>(SETTLED_ON_POSTGRES));
+    }
+    let rows: Vec<FeedRow> =
+        feed.order((audit_events::tx.asc(), audit_events::seq.asc())).limit(limit).select(FeedRow::as_select()).load(conn)?;
+    Ok(rows.into_iter().map(|row| (row.event, (row.tx, row.seq))).collect())
+}
+
+/// The feed position of the last settled event: where a new webhook starts.
+pub(crate) fn settled_end_position(conn: &mut DbConnection) -> Result<FeedPosition, ApiError> {
+    let postgres = backend_of(conn) == db::Backend::Postgres;
+    settled_end(conn, postgres).map(|p| (p.tx, p.seq))
+}
+
 fn event(row: FeedRow) -> Result<ChangeEvent, ApiError> {
     let EventRow { entity_type, entity_id, park_code, .. } = &row.event;
     let (library, record_id, park_code) = (entity_type.clone(), entity_id.clone(), park_code.clone());

@@ -460,3 +460,48 @@ diesel::table! {
         record_id -> Text,
     }
 }
+
+// Webhooks and their delivery log (migration 000015).
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        park_code -> Nullable<Text>,
+        url -> Text,
+        events -> Text,
+        secret -> Text,
+        active -> Bool,
+        cursor_tx -> BigInt,
+        cursor_seq -> BigInt,
+        failing_since -> Nullable<Timestamp>,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        paused_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by -> Text,
+        updated_by -> Text,
+        version -> Integer,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        event_id -> Text,
+        event -> Text,
+        attempt -> Integer,
+        at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        ok -> Bool,
+        error -> Nullable<Text>,
+        duration_ms -> Integer,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::allow_tables_to_appear_in_same_query!(webhooks, webhook_deliveries);

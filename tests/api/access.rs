@@ -40,6 +40,12 @@ enum Rule {
     Merge,
     /// Import a file: any writer (rows naming a park it may not write are row errors, not a 403).
     Import,
+    /// List webhooks: provincial_admin and park administrators (their park's).
+    ListWebhooks,
+    /// Create a webhook for the target park: provincial_admin, or that park's administrator.
+    CreateWebhook,
+    /// Change, delete or read the deliveries of a webhook of the target park.
+    ManageWebhook,
 }
 
 /// Every documented operation, with its rule and its success status.
@@ -130,6 +136,11 @@ const MATRIX: &[(&str, &str, Rule, u16)] = &[
     ("GET", "/api/v1/stats/investors", Rule::AnyCaller, 200),
     ("GET", "/api/v1/stats/talents", Rule::AnyCaller, 200),
     ("GET", "/api/v1/stats/funnel", Rule::AnyCaller, 200),
+    ("GET", "/api/v1/webhooks", Rule::ListWebhooks, 200),
+    ("POST", "/api/v1/webhooks", Rule::CreateWebhook, 201),
+    ("PATCH", "/api/v1/webhooks/{id}", Rule::ManageWebhook, 200),
+    ("DELETE", "/api/v1/webhooks/{id}", Rule::ManageWebhook, 204),
+    ("GET", "/api/v1/webhooks/{id}/deliveries", Rule::ManageWebhook, 200),
 ];
 
 // Written out from DESIGN.md's table, not taken from the code under test.
@@ -179,6 +190,13 @@ fn expected(rule: Rule, success: u16, who: Who, park: &str) -> u16 {
             (true, false) => 404,
             (true, true) => success,
         },
+        Rule::ListWebhooks => if admin { success } else { 403 },
+        Rule::CreateWebhook => if admin && sees(who, park) { success } else { 403 },
+        Rule::ManageWebhook => match (sees(who, park), admin) {
+            (false, _) => 404,
+            (true, false) => 403,
+            (true, true) => success,
+        },
     }
 }
 
@@ -198,6 +216,9 @@ async fn targets(app: &TestApp, path: &str, park: &str) -> (String, String) {
     }
     if path.starts_with("/api/v1/parks") || path.starts_with("/api/v1/targets") || path.starts_with("/api/v1/monitoring") || path.starts_with("/api/v1/changes") || path == "/api/v1/claims" {
         return (String::new(), String::new());
+    }
+    if path.starts_with("/api/v1/webhooks/") {
+        return (webhook_of(app, park).await, String::new());
     }
     if path.starts_with("/api/v1/top100") {
         let made = app.post("/api/v1/top100", &top100_body()).await;
@@ -240,6 +261,17 @@ async fn targets(app: &TestApp, path: &str, park: &str) -> (String, String) {
         return (investor, id(&made.body));
     }
     (id(&app.create_project(json!({"park_code": park})).await), String::new())
+}
+
+/// An inactive hook of `park` (nothing is sent to it).
+async fn webhook_of(app: &TestApp, park: &str) -> String {
+    let made = app.post("/api/v1/webhooks", &webhook_body(park)).await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    made.body["id"].as_str().unwrap().to_owned()
+}
+
+fn webhook_body(park: &str) -> Value {
+    json!({"url": "http://127.0.0.1:9/matrix", "events": ["*"], "park_code": park, "active": false})
 }
 
 fn unique_name() -> String {
@@ -302,6 +334,8 @@ async fn body_for(app: &TestApp, method: &str, path: &str, park: &str) -> Option
             json!({"project_id": project, "evidence": "intent_letter", "evidence_ref": "M-2"})
         }
         ("PUT", "/api/v1/monitoring/rules") => json!({}),
+        ("POST", "/api/v1/webhooks") => webhook_body(park),
+        ("PATCH", "/api/v1/webhooks/{id}") => json!({"events": ["project.created"]}),
         ("POST", "/api/v1/projects/{id}/notices") => notice_body(),
         ("POST", "/api/v1/projects/{id}/notices/{child_id}/response") => json!({"text": "矩阵答复"}),
         ("POST", "/api/v1/investors/{id}/merge") => {

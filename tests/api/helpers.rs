@@ -207,6 +207,13 @@ impl TestApp {
             recheck_after: std::time::Duration::from_secs(60),
             hashing,
             clock: clock.clone(),
+            // Webhook receivers of the tests listen on loopback; retries come fast.
+            webhooks: invest_registry::webhooks::WebhookOptions {
+                allowed: std::sync::Arc::new(invest_registry::webhooks::AllowedHosts::new(&["127.0.0.1"])),
+                retry_base: std::time::Duration::from_millis(50),
+                poll: std::time::Duration::from_millis(50),
+                ..Default::default()
+            },
             ..ServeOptions::default()
         };
         let app = Application::with_pool(pool, app_keys, listener, options).expect("build app");

@@ -29,3 +29,4 @@ mod targets;
 mod users;
 mod dashboard;
 mod stats;
+mod webhooks;

@@ -1,0 +1,295 @@
+//! Webhooks: deliveries signed and in order, retried until a 2xx, nothing
+//! for a rolled-back change, no hooks to inside addresses unless listed, and
+//! each park's hooks its own. A receiver in Python (tests/webhooks/receiver.py,
+//! standard library) checks every signature with Python's hmac.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::helpers::{TestApp, Who};
+use crate::on_both_databases;
+
+on_both_databases!(
+    a_project_moved_through_two_stages_reaches_the_receiver_signed_and_in_order,
+    a_receiver_that_fails_three_times_gets_the_event_once_more,
+    a_rolled_back_change_sends_nothing,
+    hooks_to_inside_addresses_are_refused_unless_listed,
+    each_park_manages_its_own_hooks,
+);
+
+/// The Python receiver, on a free port; stopped when dropped.
+struct Receiver {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Receiver {
+    fn start(fail_first: u32) -> Receiver {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secret"), "").unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/webhooks/receiver.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg("--secret-file")
+            .arg(dir.path().join("secret"))
+            .arg("--log")
+            .arg(dir.path().join("log.jsonl"))
+            .arg("--fail-first")
+            .arg(fail_first.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs the receiver");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.trim().parse().unwrap_or_else(|_| panic!("the receiver printed {line:?}"));
+        Receiver { child, port, dir }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
+    }
+
+    fn set_secret(&self, secret: &str) {
+        std::fs::write(self.dir.path().join("secret"), secret).unwrap();
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("log.jsonl")
+    }
+
+    /// Every request so far.
+    fn got(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.log_path())
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// Waits (at most 20 s) until `n` requests came.
+    async fn wait_for(&self, n: usize) -> Vec<Value> {
+        let start = Instant::now();
+        loop {
+            let got = self.got();
+            if got.len() >= n || start.elapsed() > Duration::from_secs(20) {
+                return got;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Creates a hook to `receiver` as `who` and hands the receiver its secret.
+async fn hook(app: &TestApp, who: Who, receiver: &Receiver, body: Value) -> Value {
+    let mut body = body;
+    body["url"] = json!(receiver.url());
+    let made = app.as_(who).post("/api/v1/webhooks", &body).await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    receiver.set_secret(made.body["secret"].as_str().unwrap());
+    made.body
+}
+
+async fn a_project_moved_through_two_stages_reaches_the_receiver_signed_and_in_order(app: TestApp) {
+    let receiver = Receiver::start(0);
+    let made = hook(&app, Who::ParkAdmin, &receiver, json!({"events": ["project.created", "project.stage_changed"]})).await;
+    assert_eq!(made["park_code"], "yueyang", "a park's administrator's hook is for its park");
+    assert!(made["secret"].as_str().unwrap().len() >= 32);
+
+    // Another park's project and an event nobody subscribed to: not sent.
+    app.create_project(json!({"park_code": "xiangtan", "name": "湘潭减速机项目"})).await;
+    let project = app.create_project(json!({"name": "岳阳先进封装项目"})).await;
+    let id = project["id"].as_str().unwrap();
+    let path = format!("/api/v1/projects/{id}");
+    let notes = app.patch(&path, Some("\"1\""), &json!({"notes": "只是备注"})).await;
+    assert_eq!(notes.status, 200, "{}", notes.text);
+    let moved = app.patch(&path, Some("\"2\""), &json!({"stage": "negotiating"})).await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    let moved = app.patch(&path, Some("\"3\""), &json!({"stage": "signed", "signed_on": "2026-11-20"})).await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+
+    let got = receiver.wait_for(3).await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let got_after = receiver.got();
+    assert_eq!(got_after.len(), 3, "three events, nothing else: {got_after:#?}");
+    assert!(got.iter().all(|g| g["verified"] == true), "every signature checks out in Python: {got:#?}");
+    let events: Vec<_> = got.iter().map(|g| g["body"]["event"].as_str().unwrap()).collect();
+    assert_eq!(events, ["project.created", "project.stage_changed", "project.stage_changed"]);
+    let stages: Vec<_> = got[1..].iter().map(|g| g["body"]["data"]["stage"]["new"].clone()).collect();
+    assert_eq!(stages, [json!("negotiating"), json!("signed")]);
+    for g in &got {
+        let body = &g["body"];
+        assert_eq!(body["park_code"], "yueyang");
+        assert_eq!(body["data"]["record_id"], id);
+        assert!(body["id"].as_str().is_some() && body["occurred_at"].as_str().is_some(), "{body}");
+        assert!(!body.to_string().contains("岳阳先进封装项目"), "names stay home: {body}");
+        assert!(!body.to_string().contains("yy.") && !body.to_string().contains("admin"), "so does who changed it: {body}");
+    }
+
+    let deliveries = app.as_(Who::ParkAdmin).get(&format!("/api/v1/webhooks/{}/deliveries", made["id"].as_str().unwrap())).await;
+    assert_eq!(deliveries.status, 200, "{}", deliveries.text);
+    let items = deliveries.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(items.iter().all(|d| d["ok"] == true && d["status_code"] == 204 && d["attempt"] == 1), "{items:#?}");
+}
+
+async fn a_receiver_that_fails_three_times_gets_the_event_once_more(app: TestApp) {
+    let receiver = Receiver::start(3);
+    let made = hook(&app, Who::ProvincialAdmin, &receiver, json!({"events": ["*"]})).await;
+    assert_eq!(made["park_code"], Value::Null, "the province's hook without a park hears every park");
+    let project = app.create_project(json!({"park_code": "chenzhou"})).await;
+
+    let got = receiver.wait_for(4).await;
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let got = if got.len() == 4 { receiver.got() } else { got };
+    let statuses: Vec<_> = got.iter().map(|g| g["status"].as_i64().unwrap()).collect();
+    assert_eq!(statuses, [500, 500, 500, 204], "three failures, then once more: {got:#?}");
+    assert!(got.iter().all(|g| g["body"]["id"] == got[0]["body"]["id"] && g["body"]["event"] == "project.created"));
+    assert_eq!(got[0]["body"]["data"]["record_id"], project["id"]);
+
+    let hooks = app.get("/api/v1/webhooks").await;
+    let listed = &hooks.body["items"][0];
+    assert_eq!(listed["last_error"], Value::Null, "a success clears the error: {listed}");
+    assert!(listed.get("secret").is_none(), "the secret is shown once: {listed}");
+    let deliveries = app.get(&format!("/api/v1/webhooks/{}/deliveries", made["id"].as_str().unwrap())).await;
+    let attempts: Vec<_> = deliveries.body["items"].as_array().unwrap().iter().map(|d| (d["attempt"].clone(), d["ok"].clone(), d["status_code"].clone())).collect();
+    assert_eq!(attempts, [(json!(4), json!(true), json!(204)), (json!(3), json!(false), json!(500)), (json!(2), json!(false), json!(500)), (json!(1), json!(false), json!(500))]);
+}
+
+async fn a_rolled_back_change_sends_nothing(app: TestApp) {
+    use invest_registry::audit::{self, Action, NewEvent};
+    use invest_registry::error::ApiError;
+    let receiver = Receiver::start(0);
+    hook(&app, Who::ProvincialAdmin, &receiver, json!({"events": ["*"]})).await;
+
+    // A change that writes its event and then fails: the transaction takes both back.
+    let pool = invest_registry::db::connect(&app.database_url, 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    let ghost = uuid::Uuid::now_v7().to_string();
+    let failed = invest_registry::db::write_tx(&mut conn, |conn| {
+        audit::record(conn, NewEvent { actor: "admin", action: Action::Create, entity_type: "project", entity_id: &ghost, park_code: Some("yueyang"), changes: vec![] })?;
+        Err::<(), _>(ApiError::internal("the change fails after its event"))
+    });
+    assert!(failed.is_err());
+    // A request refused inside its transaction (a stale version) writes nothing either.
+    let project = app.create_project(json!({})).await;
+    let stale = app.patch(&format!("/api/v1/projects/{}", project["id"].as_str().unwrap()), Some("\"7\""), &json!({"stage": "signed"})).await;
+    assert_eq!(stale.status, 412, "{}", stale.text);
+
+    receiver.wait_for(1).await;
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let got = receiver.got();
+    let ids: Vec<_> = got.iter().map(|g| g["body"]["data"]["record_id"].clone()).collect();
+    assert_eq!(ids, [project["id"].clone()], "only the committed change: {got:#?}");
+    drop(conn);
+}
+
+async fn hooks_to_inside_addresses_are_refused_unless_listed(app: TestApp) {
+    let app = &app;
+    let post = |body: Value| async move { app.post("/api/v1/webhooks", &body).await };
+    // The tests list 127.0.0.1 only (WEBHOOK_ALLOWED_HOSTS).
+    for inside in ["http://10.0.0.1/hook", "http://127.0.0.2:9/hook", "http://[::1]:9/hook", "http://169.254.169.254/latest", "http://0.0.0.0:9/"] {
+        post(json!({"url": inside, "events": ["*"]})).await.assert_problem(422, "url", "forbidden_address");
+    }
+    post(json!({"url": "ftp://127.0.0.1/x", "events": ["*"]})).await.assert_problem(422, "url", "scheme");
+    post(json!({"url": "http://127.0.0.1:9/x", "events": ["project.exploded"]})).await.assert_problem(422, "events[0]", "enum");
+    post(json!({"url": "http://127.0.0.1:9/x", "events": ["*"], "park_code": "atlantis"})).await.assert_problem(422, "park_code", "unknown");
+    post(json!({"url": "http://127.0.0.1:9/x", "events": ["*"], "secret": "mine"})).await.assert_problem(422, "secret", "unknown_field");
+    let made = post(json!({"url": "http://127.0.0.1:9/x", "events": ["*"], "active": false})).await;
+    assert_eq!(made.status, 201, "127.0.0.1 is listed: {}", made.text);
+    assert_eq!(made.header("cache-control").as_deref(), Some("no-store"));
+    let path = format!("/api/v1/webhooks/{}", made.body["id"].as_str().unwrap());
+    app.patch(&path, Some("\"1\""), &json!({"url": "http://10.0.0.1/x"})).await.assert_problem(422, "url", "forbidden_address");
+    let missing = app.patch(&path, None, &json!({"active": true})).await;
+    assert_eq!(missing.status, 428, "{}", missing.text);
+    let resumed = app.patch(&path, Some("\"1\""), &json!({"active": true, "events": ["talent.created"]})).await;
+    assert_eq!(resumed.status, 200, "{}", resumed.text);
+    assert_eq!((resumed.body["active"].clone(), resumed.body["events"].clone(), resumed.body["version"].clone()), (json!(true), json!(["talent.created"]), json!(2)));
+    assert!(resumed.body.get("secret").is_none());
+    let stale = app.patch(&path, Some("\"1\""), &json!({"active": false})).await;
+    assert_eq!(stale.status, 412, "{}", stale.text);
+    assert_eq!(app.delete(&path, Some("\"2\"")).await.status, 204);
+    assert_eq!(app.patch(&path, Some("*"), &json!({"active": false})).await.status, 404, "a deleted hook is gone");
+}
+
+async fn each_park_manages_its_own_hooks(app: TestApp) {
+    let body = |park: Option<&str>| json!({"url": "http://127.0.0.1:9/x", "events": ["*"], "active": false, "park_code": park});
+    let province = app.post("/api/v1/webhooks", &body(None)).await;
+    let xiangtan = app.post("/api/v1/webhooks", &body(Some("xiangtan"))).await;
+    let yueyang = app.as_(Who::ParkAdmin).post("/api/v1/webhooks", &json!({"url": "http://127.0.0.1:9/x", "events": ["*"], "active": false})).await;
+    for made in [&province, &xiangtan, &yueyang] {
+        assert_eq!(made.status, 201, "{}", made.text);
+    }
+    let id = |r: &crate::helpers::Response| r.body["id"].as_str().unwrap().to_owned();
+
+    let mine = app.as_(Who::ParkAdmin).get("/api/v1/webhooks").await;
+    let ids: Vec<_> = mine.body["items"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids, [id(&yueyang)], "a park's administrator sees its park's hooks only");
+    let all = app.get("/api/v1/webhooks").await;
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 3);
+
+    for other in [&province, &xiangtan] {
+        let path = format!("/api/v1/webhooks/{}", id(other));
+        assert_eq!(app.as_(Who::ParkAdmin).patch(&path, Some("*"), &json!({"active": true})).await.status, 404);
+        assert_eq!(app.as_(Who::ParkAdmin).get(&format!("{path}/deliveries")).await.status, 404);
+        assert_eq!(app.as_(Who::ParkAdmin).delete(&path, None).await.status, 404);
+    }
+    let refused = app.as_(Who::ParkAdmin).post("/api/v1/webhooks", &body(Some("xiangtan"))).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    for who in [Who::ParkStaff, Who::ParkViewer, Who::ProvincialViewer] {
+        assert_eq!(app.as_(who).get("/api/v1/webhooks").await.status, 403, "{who:?}");
+        assert_eq!(app.as_(who).post("/api/v1/webhooks", &body(Some("yueyang"))).await.status, 403, "{who:?}");
+    }
+}
+
+/// Throughput and lag of deliveries (a figure for bench/RESULTS.md, not a check):
+/// `cargo test --locked --test api webhook_throughput -- --ignored --nocapture`.
+mod webhook_throughput {
+    use super::*;
+
+    async fn measure(app: TestApp) {
+        const N: usize = 200;
+        let receiver = Receiver::start(0);
+        hook(&app, Who::ProvincialAdmin, &receiver, json!({"events": ["project.created"]})).await;
+        let start = Instant::now();
+        for i in 0..N {
+            app.create_project(json!({"name": format!("吞吐项目{i}")})).await;
+        }
+        let written = start.elapsed();
+        let got = receiver.wait_for(N).await;
+        let done = start.elapsed();
+        assert_eq!(got.len(), N);
+        assert!(got.iter().all(|g| g["verified"] == true));
+        println!(
+            "{:?}: {N} projects written in {:.2} s; all delivered after {:.2} s ({:.0} deliveries/s overall), last one {:.0} ms after its commit",
+            app.backend,
+            written.as_secs_f64(),
+            done.as_secs_f64(),
+            N as f64 / done.as_secs_f64(),
+            (done - written).as_secs_f64() * 1000.0
+        );
+    }
+
+    #[actix_web::test]
+    #[ignore]
+    async fn sqlite() {
+        measure(TestApp::spawn(crate::helpers::Backend::Sqlite).await).await
+    }
+
+    #[actix_web::test]
+    #[ignore]
+    async fn postgres() {
+        measure(TestApp::spawn(crate::helpers::Backend::Postgres).await).await
+    }
+}
