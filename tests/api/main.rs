@@ -27,3 +27,4 @@ mod talents;
 mod target_summary;
 mod targets;
 mod users;
+mod light_dates;
