@@ -10,11 +10,11 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::audit::{self, Action, Change, NewEvent, SYSTEM_ACTOR};
 use crate::clock;
-use crate::db::schema::{investors, project_investors, project_stage_history, projects, users};
+use crate::db::schema::{investors, project_investors, project_stage_history, projects, projects_money, users};
 use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
 use crate::projects::{StageEntry, StageRow};
-use crate::vocab::{from_db, Role};
+use crate::vocab::{from_db, values, Role, Stage};
 
 /// Which of `ids` are not live investors of `park`, as errors on `field[i]`.
 /// Projects and talents use it so that no link crosses parks.
@@ -77,7 +77,7 @@ pub(crate) fn settle_investors(conn: &mut DbConnection, project_id: &str, regist
         .load(conn)?;
     let mut settled = Vec::with_capacity(unsettled.len());
     for (id, park, status, before, version) in unsettled {
-        diesel::update(investors::table.filter(investors::id.eq(&id)).filter(investors::version.eq(version)))
+        let written = diesel::update(investors::table.filter(investors::id.eq(&id)).filter(investors::version.eq(version)))
             .set((
                 investors::status.eq("settled"),
                 investors::settled_on.eq(Some(settled_on)),
@@ -86,6 +86,10 @@ pub(crate) fn settle_investors(conn: &mut DbConnection, project_id: &str, regist
                 investors::updated_by.eq(SYSTEM_ACTOR),
             ))
             .execute(conn)?;
+        // Another write changed it since it was read: audit only what changed.
+        if written == 0 {
+            continue;
+        }
         let changes = vec![
             Change { field: "settled_on".into(), old: serde_json::to_value(before)?, new: serde_json::to_value(settled_on)? },
             Change { field: "status".into(), old: status.into(), new: "settled".into() },
@@ -99,6 +103,22 @@ pub(crate) fn settle_investors(conn: &mut DbConnection, project_id: &str, regist
             changes,
         })?;
         settled.push(id);
+    }
+    Ok(settled)
+}
+
+/// [`settle_investors`] for those of `project_ids` that are live and at
+/// `registered` or later (after links moved onto an investor, by a merge).
+pub(crate) fn settle_investors_of(conn: &mut DbConnection, project_ids: &[String], at: NaiveDateTime) -> Result<Vec<String>, ApiError> {
+    let registered: Vec<(String, Option<NaiveDate>)> = projects_money::table
+        .filter(projects_money::id.eq_any(project_ids))
+        .filter(projects_money::deleted_at.is_null())
+        .filter(projects_money::stage.eq_any(values(&[Stage::Registered, Stage::UnderConstruction, Stage::Operating])))
+        .select((projects_money::id, projects_money::registered_on))
+        .load(conn)?;
+    let mut settled = Vec::new();
+    for (project_id, registered_on) in registered {
+        settled.extend(settle_investors(conn, &project_id, registered_on.unwrap_or_else(clock::today), at)?);
     }
     Ok(settled)
 }

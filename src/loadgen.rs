@@ -261,6 +261,8 @@ pub fn load(pool: &DbPool, sizes: Sizes, seed: u64, ids_out: Option<&std::path::
     if let Some(mut file) = ids_file {
         file.flush().map_err(|e| ApiError::internal(format!("ids file: {e}")))?;
     }
-    // Rows written around the service's writes: the targets' summary follows.
-    write_tx(conn, crate::targets::summary::rebuild)
+    // Rows written around the service's writes: the targets' summary and
+    // the light days follow.
+    write_tx(conn, crate::targets::summary::rebuild)?;
+    crate::projects::lights::rebuild_all(conn).map(|_| ())
 }

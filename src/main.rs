@@ -61,6 +61,13 @@ enum Command {
         #[command(subcommand)]
         command: TargetsCommand,
     },
+    /// The projects' stored light days: `check` compares them with the
+    /// judgement of their facts under the stored rules (failing on any
+    /// difference); `rebuild` recomputes them.
+    Monitoring {
+        #[command(subcommand)]
+        command: MonitoringCommand,
+    },
     /// Fill the database with many generated rows for the benchmarks (bench/).
     BenchLoad {
         #[arg(long, default_value_t = 10_000)]
@@ -86,6 +93,18 @@ enum TargetsCommand {
         /// Dates to check (YYYY-MM-DD, repeatable; default today).
         #[arg(long)]
         as_of: Vec<chrono::NaiveDate>,
+        #[command(flatten)]
+        db: DbSettings,
+    },
+    Rebuild {
+        #[command(flatten)]
+        db: DbSettings,
+    },
+}
+
+#[derive(Subcommand)]
+enum MonitoringCommand {
+    Check {
         #[command(flatten)]
         db: DbSettings,
     },
@@ -127,7 +146,8 @@ fn main() -> ExitCode {
             .map_err(|e| e.to_string())
             .and_then(|pool| {
                 let mut conn = pool.get().map_err(|e| e.to_string())?;
-                invest_registry::targets::summary::ensure_built(&mut conn).map_err(|e| e.problem().detail)
+                invest_registry::targets::summary::ensure_built(&mut conn).map_err(|e| e.problem().detail)?;
+                invest_registry::projects::lights::ensure_built(&mut conn).map_err(|e| e.problem().detail)
             }),
         Some(Command::SeedDemo(db)) => db::connect(&db.database_url, 2)
             .map_err(|e| e.to_string())
@@ -148,6 +168,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some(Command::Targets { command }) => targets_command(command),
+        Some(Command::Monitoring { command }) => monitoring_command(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -188,6 +209,30 @@ fn targets_command(command: TargetsCommand) -> Result<(), String> {
         differences += found.len();
     }
     if differences == 0 { Ok(()) } else { Err(format!("{differences} differences between the summary and the facts")) }
+}
+
+fn monitoring_command(command: MonitoringCommand) -> Result<(), String> {
+    use invest_registry::projects::lights;
+    let db = match &command {
+        MonitoringCommand::Check { db } | MonitoringCommand::Rebuild { db } => db,
+    };
+    let pool = db::connect(&db.database_url, 1).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    if let MonitoringCommand::Rebuild { .. } = command {
+        let changed = lights::rebuild_all(&mut conn).map_err(|e| e.problem().detail)?;
+        println!("light days of {changed} projects rewritten");
+        return Ok(());
+    }
+    let found = lights::check(&mut conn).map_err(|e| e.problem().detail)?;
+    for line in &found {
+        println!("  {line}");
+    }
+    if found.is_empty() {
+        println!("the light days agree with the facts");
+        Ok(())
+    } else {
+        Err(format!("{} differences between the light days and the facts", found.len()))
+    }
 }
 
 fn create_user(db: &DbSettings, username: String, role: &str, park: Option<String>, display_name: Option<String>) -> Result<(), String> {

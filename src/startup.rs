@@ -120,6 +120,7 @@ impl Application {
         // The targets' summary, built at the first start after its migration.
         let mut conn = pool.checkout().map_err(|e| StartupError::Pool(e.problem().detail))?;
         crate::targets::summary::ensure_built(&mut conn).map_err(|e| StartupError::Pool(format!("targets summary: {}", e.problem().detail)))?;
+        crate::projects::lights::ensure_built(&mut conn).map_err(|e| StartupError::Pool(format!("light days: {}", e.problem().detail)))?;
         drop(conn);
         let rechecks = Arc::new(Rechecks::new(options.recheck_after));
         let checkpoint_pool = pool.clone();

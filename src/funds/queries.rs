@@ -195,7 +195,7 @@ fn decided(fund: &Fund) -> ApiError {
 }
 
 /// What follows from a project's funds: the sum of its verified funds (none
-/// before the first), and the targets' summary.
+/// before the first), its light days and the targets' summary.
 fn refresh_money(conn: &mut DbConnection, project_id: &str) -> Result<(), ApiError> {
     let verified: Vec<i64> = funds::table
         .filter(funds::project_id.eq(project_id))
@@ -207,6 +207,7 @@ fn refresh_money(conn: &mut DbConnection, project_id: &str) -> Result<(), ApiErr
     diesel::update(projects_money::table.find(project_id))
         .set(projects_money::actual_investment_usd.eq(actual))
         .execute(conn)?;
+    crate::projects::lights::refresh(conn, &[project_id.to_owned()])?;
     crate::targets::summary::refresh_project(conn, project_id)
 }
 

@@ -338,7 +338,8 @@ pub(crate) fn refresh_follow_up_dates(conn: &mut DbConnection, investor_id: &str
             investors::follow_up_due_on.eq(latest.and_then(|l| l.1)),
         ))
         .execute(conn)?;
-    Ok(())
+    // A follow-up is progress of the investor's projects.
+    crate::projects::lights::refresh_of_investors(conn, &[investor_id.to_owned()])
 }
 
 // ---- figures ---------------------------------------------------------------

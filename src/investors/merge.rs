@@ -141,6 +141,7 @@ pub fn merge(conn: &mut DbConnection, caller: &Caller, id: &str, expected: &IfMa
             ))
             .execute(conn)?;
 
+        let linked_projects = projects.clone();
         let mut arrived = vec![Change { field: "merged_from".into(), old: Value::Null, new: from.clone().into() }];
         for (field, ids) in [("contacts", contacts), ("follow_ups", follow_ups), ("figures", figures), ("project_ids", projects),
                              ("referrals", referred), ("employees", employees)] {
@@ -154,8 +155,12 @@ pub fn merge(conn: &mut DbConnection, caller: &Caller, id: &str, expected: &IfMa
         audit_event(conn, caller, Action::Update, Investor::ENTITY, id, &target.park_code, arrived)?;
         let gone = vec![Change { field: "merged_into".into(), old: Value::Null, new: id.into() }];
         audit_event(conn, caller, Action::Delete, Investor::ENTITY, &from, &target.park_code, gone)?;
+        // A moved link to a project at `registered` or later settles the target.
+        let settled = links::settle_investors_of(conn, &linked_projects, stamp.at)?;
         // Both enterprises, their figures and the moved links count differently now.
-        crate::targets::summary::refresh_investors(conn, &[id.to_owned(), from.clone()])?;
+        let mut changed = vec![id.to_owned(), from.clone()];
+        changed.extend(settled.into_iter().filter(|s| s != id));
+        crate::targets::summary::refresh_investors(conn, &changed)?;
         crate::records::get::<Investor>(conn, &ParkScope::All, id)
     })
 }

@@ -287,6 +287,8 @@ impl Record for Investor {
             .select(project_investors::project_id)
             .load(conn)?;
         links::refresh_project_copies(conn, &linked)?;
+        // Its follow-ups no longer count as the projects' progress.
+        crate::projects::lights::refresh(conn, &linked)?;
         crate::targets::summary::refresh_investor(conn, id)
     }
 }

@@ -1,6 +1,6 @@
 //! HTTP handlers of `/api/v1/monitoring`.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
@@ -10,13 +10,15 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::notices::{self, Notice, NoticeFields, ResponseFields};
 use super::rules::{self, Reason, RuleSettings, Rules};
+use super::watch::{self, Asked, Key};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
 use crate::http::{created, if_match, parse_id, versioned, Body, Json, Limit, Query};
-use crate::projects::queries::watched;
+use crate::projects::lights;
+use crate::projects::queries::lights_of;
 use crate::state::AppState;
-use crate::vocab::{Light, Stage};
+use crate::vocab::{from_db, Light, Stage};
 
 /// Filters and paging of `GET /monitoring`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -84,38 +86,50 @@ pub struct MonitoringReport {
 pub async fn get_monitoring(state: web::Data<AppState>, caller: Caller, query: Query<MonitoringQuery>) -> Result<HttpResponse, ApiError> {
     let MonitoringQuery { park, light, stage, limit, cursor } = query.0;
     let limit = Limit::parse(limit)?;
-    let offset: usize = match cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        None => 0,
-        Some(raw) => raw.parse().map_err(|_| ApiError::bad_param("cursor", "cursor", "is not a cursor returned by this list"))?,
+    let after = match cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => None,
+        Some(raw) => Some(Key::decode(raw).ok_or_else(|| ApiError::bad_param("cursor", "cursor", "is not a cursor returned by this list"))?),
     };
     let today = state.clock.today();
     let scope = caller.scope();
     let report = db::run_heavy(&state.pool, move |conn| {
-        let rules = rules::load(conn)?.rules;
-        let projects = watched(conn, &scope, &park, &stage, today, &rules)?;
+        let asked = Asked { scope: &scope, parks: &park, stages: &stage, today };
+        let counts = watch::tallies(conn, &asked)?
+            .into_iter()
+            .map(|t| LightCounts { park_code: t.park_code, green: t.watched - t.amber_or_red, amber: t.amber_or_red - t.red, red: t.red })
+            .collect();
+        let mut lit = watch::page(conn, &asked, &light, limit.get() + 1, after.as_ref())?;
+        let next_cursor = (lit.len() as i64 > limit.get()).then(|| {
+            lit.truncate(limit.get() as usize);
+            lit.last().map(|last| Key { light: last.light, park_code: last.park_code.clone(), id: last.id.clone() }.encode())
+        }).flatten();
+        let items = with_reasons(conn, lit, today)?;
         let notices = notices::open(conn, &scope, &park, today)?;
-        let mut counts: BTreeMap<String, LightCounts> = BTreeMap::new();
-        let mut items = Vec::new();
-        for p in projects {
-            let Some(lit) = p.light else { continue };
-            let count = counts.entry(p.park_code.clone()).or_insert_with(|| LightCounts { park_code: p.park_code.clone(), ..LightCounts::default() });
-            match lit {
-                Light::Green => count.green += 1,
-                Light::Amber => count.amber += 1,
-                Light::Red => count.red += 1,
-            }
-            if light.is_empty() || light.contains(&lit) {
-                items.push(Watched { project_id: p.id, park_code: p.park_code, name: p.name, stage: p.stage, light: lit, light_reasons: p.light_reasons });
-            }
-        }
-        items.sort_by(|a, b| b.light.cmp(&a.light).then_with(|| a.park_code.cmp(&b.park_code)).then_with(|| a.project_id.cmp(&b.project_id)));
-        let end = offset.saturating_add(limit.get() as usize);
-        let next_cursor = (items.len() > end).then(|| end.to_string());
-        let items = items.into_iter().skip(offset).take(limit.get() as usize).collect();
-        Ok(MonitoringReport { as_of: today, counts: counts.into_values().collect(), items, next_cursor, notices })
+        Ok(MonitoringReport { as_of: today, counts, items, next_cursor, notices })
     })
     .await?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+/// The page's projects with the reasons of their lights (judged for these only).
+fn with_reasons(conn: &mut crate::db::DbConnection, lit: Vec<watch::Lit>, today: NaiveDate) -> Result<Vec<Watched>, ApiError> {
+    let ids: Vec<String> = lit.iter().map(|l| l.id.clone()).collect();
+    let mut reasons: HashMap<String, Vec<Reason>> = lights_of(conn, &ids, today)?
+        .into_iter()
+        .map(|p| (p.id, p.light_reasons))
+        .collect();
+    lit.into_iter()
+        .map(|l| {
+            Ok(Watched {
+                light_reasons: reasons.remove(&l.id).unwrap_or_default(),
+                stage: from_db(&l.stage)?,
+                project_id: l.id,
+                park_code: l.park_code,
+                name: l.name,
+                light: l.light,
+            })
+        })
+        .collect()
 }
 
 /// The monitoring rules: the thresholds of the lights and of claims' lapse.
@@ -140,7 +154,7 @@ pub async fn get_monitoring_rules(state: web::Data<AppState>, _caller: Caller) -
 #[put("/monitoring/rules")]
 pub async fn put_monitoring_rules(state: web::Data<AppState>, caller: Caller, req: HttpRequest, body: Json<Rules>) -> Result<HttpResponse, ApiError> {
     let expected = if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
-    let settings = db::run(&state.pool, move |conn| rules::save(conn, &caller, &expected, body.0)).await?;
+    let settings = db::run_heavy(&state.pool, move |conn| rules::save(conn, &caller, &expected, body.0, lights::follow_rules)).await?;
     Ok(versioned(StatusCode::OK, &settings, settings.version))
 }
 

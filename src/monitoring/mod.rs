@@ -5,6 +5,8 @@
 pub mod handlers;
 pub mod notices;
 pub mod rules;
+pub mod tally;
+pub mod watch;
 
 pub use notices::{Notice, NoticeFields, ResponseFields};
-pub use rules::{Reason, RuleSettings, Rules};
+pub use rules::{LightDates, Reason, RuleSettings, Rules};

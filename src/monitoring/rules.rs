@@ -129,8 +129,16 @@ fn check(r: &Rules) -> Vec<FieldError> {
     errors
 }
 
-/// Replaces the rules (provincial_admin), if still at the version read.
-pub fn save(conn: &mut DbConnection, caller: &Caller, expected: &IfMatch, rules: Rules) -> Result<RuleSettings, ApiError> {
+/// Replaces the rules (provincial_admin), if still at the version read;
+/// `follow` runs in the same transaction with the new rules (the projects'
+/// light days are recomputed with them: slow at scale, off the HTTP workers).
+pub fn save(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    expected: &IfMatch,
+    rules: Rules,
+    follow: impl FnOnce(&mut DbConnection, &RuleSettings) -> Result<(), ApiError>,
+) -> Result<RuleSettings, ApiError> {
     if !caller.may_manage_reference_data() {
         return Err(ApiError::Forbidden("only a provincial administrator changes the monitoring rules".into()));
     }
@@ -152,6 +160,7 @@ pub fn save(conn: &mut DbConnection, caller: &Caller, expected: &IfMatch, rules:
             ))
             .execute(conn)?;
         let after = load(conn)?;
+        follow(conn, &after)?;
         audit::record(conn, NewEvent {
             actor: &caller.username,
             action: Action::Update,
@@ -198,36 +207,125 @@ pub struct Reason {
 /// The light of a project and its reasons, or `None` for `dropped` and
 /// `operating` (nothing left to watch). Green has no reasons.
 pub fn judge(w: &Watch, today: NaiveDate, rules: &Rules) -> Option<(Light, Vec<Reason>)> {
+    let alarms = alarms(w, rules)?;
+    let reasons: Vec<Reason> = alarms
+        .iter()
+        .filter_map(|alarm| {
+            let light = alarm.light_on(today)?;
+            let days = (today - alarm.counted_from).num_days();
+            Some(Reason { code: alarm.code, light, label: alarm.label(days), days })
+        })
+        .collect();
+    let light = reasons.iter().map(|r| r.light).max().unwrap_or(Light::Green);
+    Some((light, reasons))
+}
+
+/// The days on which a watched project's light turns amber and red (`None`:
+/// never, as long as its facts and the rules stay). Lights only ever worsen
+/// with time, so the light on any day is a comparison with these two: what
+/// the stored `amber_on` and `red_on` of a project hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LightDates {
+    pub amber_on: Option<NaiveDate>,
+    pub red_on: Option<NaiveDate>,
+}
+
+impl LightDates {
+    pub fn light_on(&self, today: NaiveDate) -> Light {
+        if self.red_on.is_some_and(|red| red <= today) {
+            Light::Red
+        } else if self.amber_on.is_some_and(|amber| amber <= today) {
+            Light::Amber
+        } else {
+            Light::Green
+        }
+    }
+}
+
+/// The [`LightDates`] of a project, or `None` when it is not watched; the
+/// same alarms as [`judge`], so the two cannot disagree.
+pub fn light_dates(w: &Watch, rules: &Rules) -> Option<LightDates> {
+    let alarms = alarms(w, rules)?;
+    let red_on = alarms.iter().filter_map(|a| a.red_on).min();
+    let amber_on = alarms.iter().filter_map(|a| a.amber_on).chain(red_on).min();
+    Some(LightDates { amber_on, red_on })
+}
+
+/// One rule that applies to a project: the day it counts from and the days
+/// it turns amber and red.
+struct Alarm {
+    code: LightReason,
+    counted_from: NaiveDate,
+    amber_on: Option<NaiveDate>,
+    red_on: Option<NaiveDate>,
+    label: Label,
+}
+
+/// What a reason's Chinese label says beside its days.
+enum Label {
+    NoProgress,
+    Deadline { since: &'static str, awaited: &'static str, limit: i64 },
+    Planned { what: &'static str, date: NaiveDate },
+    Funds { share: f64, min_share: f64 },
+}
+
+impl Alarm {
+    fn light_on(&self, today: NaiveDate) -> Option<Light> {
+        if self.red_on.is_some_and(|red| red <= today) {
+            Some(Light::Red)
+        } else if self.amber_on.is_some_and(|amber| amber <= today) {
+            Some(Light::Amber)
+        } else {
+            None
+        }
+    }
+
+    fn label(&self, days: i64) -> String {
+        match self.label {
+            Label::NoProgress => format!("已连续{days}天无进展"),
+            Label::Deadline { since, awaited, limit } => format!("{since}已{days}天，尚未{awaited}（时限{limit}天）"),
+            Label::Planned { what, date } => format!("{what}日期{date}已过{days}天"),
+            Label::Funds { share, min_share } => {
+                format!("签约已{days}天，到位资金仅占合同额{:.0}%（应不低于{:.0}%）", share * 100.0, min_share * 100.0)
+            }
+        }
+    }
+}
+
+/// The day after `day` plus `days`: a rule "after N days" fires on day N + 1.
+/// `None` past the calendar's end (never).
+fn after(day: NaiveDate, days: i64) -> Option<NaiveDate> {
+    day.checked_add_signed(chrono::Duration::days(days.checked_add(1)?))
+}
+
+/// The rules that apply to a project, or `None` when it is not watched.
+fn alarms(w: &Watch, rules: &Rules) -> Option<Vec<Alarm>> {
     if matches!(w.stage, Stage::Dropped | Stage::Operating) {
         return None;
     }
-    let mut reasons = Vec::new();
-    let since = |day: NaiveDate| (today - day).num_days();
+    let mut alarms = Vec::new();
     match w.stage {
-        Stage::Lead | Stage::Negotiating => {
-            let days = since(w.last_progress);
-            let light = if days > rules.no_progress_red_days {
-                Some(Light::Red)
-            } else if days > rules.no_progress_amber_days {
-                Some(Light::Amber)
-            } else {
-                None
-            };
-            if let Some(light) = light {
-                reasons.push(Reason { code: LightReason::NoProgress, light, label: format!("已连续{days}天无进展"), days });
-            }
-        }
+        Stage::Lead | Stage::Negotiating => alarms.push(Alarm {
+            code: LightReason::NoProgress,
+            counted_from: w.last_progress,
+            amber_on: after(w.last_progress, rules.no_progress_amber_days),
+            red_on: after(w.last_progress, rules.no_progress_red_days),
+            label: Label::NoProgress,
+        }),
         Stage::Signed | Stage::Registered | Stage::UnderConstruction => {
-            let (code, limit, what) = match w.stage {
-                Stage::Signed => (LightReason::RegistrationOverdue, rules.signed_to_registered_days, ("签约", "注册落地")),
-                Stage::Registered => (LightReason::ConstructionOverdue, rules.registered_to_started_days, ("注册落地", "开工")),
-                _ => (LightReason::OperationOverdue, rules.started_to_operating_days, ("开工", "投产")),
+            let (code, limit, since, awaited) = match w.stage {
+                Stage::Signed => (LightReason::RegistrationOverdue, rules.signed_to_registered_days, "签约", "注册落地"),
+                Stage::Registered => (LightReason::ConstructionOverdue, rules.registered_to_started_days, "注册落地", "开工"),
+                _ => (LightReason::OperationOverdue, rules.started_to_operating_days, "开工", "投产"),
             };
-            let days = since(w.stage_since);
-            if let Some(light) = deadline_light(days, limit) {
-                let label = format!("{}已{days}天，尚未{}（时限{limit}天）", what.0, what.1);
-                reasons.push(Reason { code, light, label, days });
-            }
+            // Amber in the last fifth of the time, red past it.
+            alarms.push(Alarm {
+                code,
+                counted_from: w.stage_since,
+                amber_on: after(w.stage_since, limit - limit / 5),
+                red_on: after(w.stage_since, limit),
+                label: Label::Deadline { since, awaited, limit },
+            });
         }
         Stage::Operating | Stage::Dropped => {}
     }
@@ -237,38 +335,27 @@ pub fn judge(w: &Watch, today: NaiveDate, rules: &Rules) -> Option<(Light, Vec<R
     ];
     for (date, reached_at, code, what) in planned {
         let Some(date) = date.filter(|_| w.stage < reached_at) else { continue };
-        let days = since(date);
-        if days > 0 {
-            let light = if days > rules.planned_date_red_days { Light::Red } else { Light::Amber };
-            reasons.push(Reason { code, light, label: format!("{what}日期{date}已过{days}天"), days });
-        }
+        alarms.push(Alarm {
+            code,
+            counted_from: date,
+            amber_on: after(date, 0),
+            red_on: after(date, rules.planned_date_red_days),
+            label: Label::Planned { what, date },
+        });
     }
     if let (Some(signed), Some(contracted)) = (w.signed_on, w.contracted_usd.filter(|c| *c > 0)) {
-        let days = since(signed);
         let share = w.in_place_usd as f64 / contracted as f64;
-        if days > rules.funds_after_signing_days && share < rules.funds_min_share {
-            let label = format!(
-                "签约已{days}天，到位资金仅占合同额{:.0}%（应不低于{:.0}%）",
-                share * 100.0,
-                rules.funds_min_share * 100.0
-            );
-            reasons.push(Reason { code: LightReason::FundsBelowContract, light: Light::Amber, label, days });
+        if share < rules.funds_min_share {
+            alarms.push(Alarm {
+                code: LightReason::FundsBelowContract,
+                counted_from: signed,
+                amber_on: after(signed, rules.funds_after_signing_days),
+                red_on: None,
+                label: Label::Funds { share, min_share: rules.funds_min_share },
+            });
         }
     }
-    let light = reasons.iter().map(|r| r.light).max().unwrap_or(Light::Green);
-    Some((light, reasons))
-}
-
-/// A stage that must be left within `limit` days: amber in the last fifth
-/// of the time, red past it.
-fn deadline_light(days: i64, limit: i64) -> Option<Light> {
-    if days > limit {
-        Some(Light::Red)
-    } else if days > limit - limit / 5 {
-        Some(Light::Amber)
-    } else {
-        None
-    }
+    Some(alarms)
 }
 
 /// A claim's light after `days` without progress (`None` once it lapses).
@@ -383,6 +470,36 @@ mod tests {
         assert_eq!(claim_light(91, &rules), Some(Light::Red));
         assert_eq!(claim_light(180, &rules), Some(Light::Red));
         assert_eq!(claim_light(181, &rules), None);
+    }
+
+    /// The stored dates give the light `judge` gives, on every day around
+    /// every boundary, for projects of every stage and combination of facts.
+    #[test]
+    fn light_dates_agree_with_judge_on_every_day() {
+        let start = day("2025-01-01");
+        let stages = [Stage::Lead, Stage::Negotiating, Stage::Signed, Stage::Registered, Stage::UnderConstruction, Stage::Operating, Stage::Dropped];
+        let narrow = Rules { signed_to_registered_days: 4, no_progress_amber_days: 3, no_progress_red_days: 5, planned_date_red_days: 2, ..Rules::default() };
+        for rules in [Rules::default(), narrow] {
+            for (i, stage) in stages.into_iter().enumerate() {
+                for variant in 0..8_i64 {
+                    let mut w = watch(stage, "2025-01-01");
+                    w.last_progress = start + chrono::Duration::days(variant * 7);
+                    w.planned_start_on = (variant & 1 == 1).then(|| start + chrono::Duration::days(40 + i as i64));
+                    w.planned_operating_on = (variant & 2 == 2).then(|| start + chrono::Duration::days(300));
+                    if variant & 4 == 4 {
+                        w.signed_on = Some(start);
+                        w.contracted_usd = Some(1_000);
+                        w.in_place_usd = 100 * variant;
+                    }
+                    let dates = light_dates(&w, &rules);
+                    for offset in -5..1_000 {
+                        let today = start + chrono::Duration::days(offset);
+                        let judged = judge(&w, today, &rules).map(|(light, _)| light);
+                        assert_eq!(judged, dates.map(|d| d.light_on(today)), "{stage} variant {variant} on {today}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,17 +1,31 @@
 //! Every project read carries its light (DESIGN "Monitoring"): the dates
 //! the rules read are taken from the project and the latest follow-up of
 //! its investors, then judged by [`crate::monitoring::rules::judge`].
+//!
+//! Each project also stores the days its light turns amber and red
+//! (`amber_on`, `red_on`), so that `GET /monitoring` filters and counts by
+//! light with a comparison instead of judging every project. Every write of
+//! a fact the light reads calls [`refresh`] (or [`refresh_of_investors`]) in
+//! its own transaction; a change of the rules calls [`rebuild`]; [`check`]
+//! compares what is stored with the judgement.
 
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use super::model::Project;
-use crate::db::schema::investors;
-use crate::db::DbConnection;
+use diesel::sql_types::{Date, Nullable, Text};
+
+use super::model::{Project, ProjectRow};
+use super::money;
+use super::queries::to_project;
+use crate::db::schema::{investors, monitoring_rules, project_investors, projects, projects_lights};
+use crate::db::{backend_of, write_tx, Backend, DbConnection};
 use crate::error::ApiError;
-use crate::monitoring::rules::{self, Rules, Watch};
+use crate::monitoring::rules::{self, LightDates, RuleSettings, Rules, Watch};
+use crate::monitoring::tally::{self, Judged, Watched};
+
+type QueryBackend = <DbConnection as Connection>::Backend;
 use crate::vocab::Stage;
 
 /// Sets `light` and `light_reasons` of `projects` as of `today`.
@@ -25,17 +39,7 @@ pub fn fill(conn: &mut DbConnection, projects: &mut [Project], today: NaiveDate)
 
 /// [`fill`] with rules read already (a monitoring list reads them once).
 pub fn fill_with(conn: &mut DbConnection, projects: &mut [Project], today: NaiveDate, rules: &Rules) -> Result<(), ApiError> {
-    let mut follow_ups: HashMap<String, NaiveDate> = HashMap::new();
-    let investor_ids: Vec<String> = projects.iter().flat_map(|p| p.investor_ids.iter().cloned()).collect();
-    // Bound the statement's parameters (SQLite allows 32766).
-    for chunk in investor_ids.chunks(10_000) {
-        let rows: Vec<(String, Option<NaiveDate>)> = investors::table
-            .filter(investors::id.eq_any(chunk))
-            .filter(investors::deleted_at.is_null())
-            .select((investors::id, investors::last_follow_up_on))
-            .load(conn)?;
-        follow_ups.extend(rows.into_iter().filter_map(|(id, day)| Some((id, day?))));
-    }
+    let follow_ups = latest_follow_ups(conn, projects)?;
     for project in projects.iter_mut() {
         let watch = watch_of(project, &follow_ups);
         match rules::judge(&watch, today, rules) {
@@ -50,6 +54,22 @@ pub fn fill_with(conn: &mut DbConnection, projects: &mut [Project], today: Naive
         }
     }
     Ok(())
+}
+
+/// The latest follow-up day of each live investor of `projects`.
+fn latest_follow_ups(conn: &mut DbConnection, projects: &[Project]) -> Result<HashMap<String, NaiveDate>, ApiError> {
+    let mut follow_ups: HashMap<String, NaiveDate> = HashMap::new();
+    let investor_ids: Vec<String> = projects.iter().flat_map(|p| p.investor_ids.iter().cloned()).collect();
+    // Bound the statement's parameters (SQLite allows 32766).
+    for chunk in investor_ids.chunks(10_000) {
+        let rows: Vec<(String, Option<NaiveDate>)> = investors::table
+            .filter(investors::id.eq_any(chunk))
+            .filter(investors::deleted_at.is_null())
+            .select((investors::id, investors::last_follow_up_on))
+            .load(conn)?;
+        follow_ups.extend(rows.into_iter().filter_map(|(id, day)| Some((id, day?))));
+    }
+    Ok(follow_ups)
 }
 
 fn watch_of(p: &Project, follow_ups: &HashMap<String, NaiveDate>) -> Watch {
@@ -82,4 +102,218 @@ fn watch_of(p: &Project, follow_ups: &HashMap<String, NaiveDate>) -> Watch {
         contracted_usd: p.contracted_investment_usd,
         in_place_usd: p.actual_investment_usd.unwrap_or(0),
     }
+}
+
+// ---- the stored days of the lights ------------------------------------------
+
+/// How many projects one statement reads or writes when all are judged.
+const BATCH: usize = 2_000;
+
+/// id, park, watched stage, amber and red days.
+type StoredRow = (String, String, Option<String>, Option<NaiveDate>, Option<NaiveDate>);
+
+/// The judgement of the projects `ids` (deleted ones are not watched) under
+/// `rules`, beside what they store.
+fn judge_stored(conn: &mut DbConnection, ids: &[String], rules: &Rules) -> Result<Vec<Judged>, ApiError> {
+    let mut live = load_live(conn, ids)?;
+    money::fill(conn, &mut live)?;
+    let follow_ups = latest_follow_ups(conn, &live)?;
+    let mut judged: HashMap<String, Watched> = live
+        .iter()
+        .map(|p| {
+            let watched = match rules::light_dates(&watch_of(p, &follow_ups), rules) {
+                Some(dates) => Watched { stage: Some(p.stage.to_string()), dates },
+                None => Watched::default(),
+            };
+            (p.id.clone(), watched)
+        })
+        .collect();
+    let stored: Vec<StoredRow> = projects_lights::table
+        .filter(projects_lights::id.eq_any(ids))
+        .select((projects_lights::id, projects_lights::park_code, projects_lights::watched_stage, projects_lights::amber_on, projects_lights::red_on))
+        .load(conn)?;
+    Ok(stored
+        .into_iter()
+        .map(|(id, park_code, stage, amber_on, red_on)| Judged {
+            judged: judged.remove(&id).unwrap_or_default(),
+            stored: Watched { stage, dates: LightDates { amber_on, red_on } },
+            project_id: id,
+            park_code,
+        })
+        .collect())
+}
+
+/// Writes the judgement of the projects whose stored one differs, and moves
+/// the counts kept for them; answers how many changed.
+fn store_changed(conn: &mut DbConnection, judged: Vec<Judged>) -> Result<u64, ApiError> {
+    let changed: Vec<Judged> = judged.into_iter().filter(|j| j.stored != j.judged).collect();
+    store(conn, &changed)?;
+    tally::moved(conn, &changed)?;
+    Ok(changed.len() as u64)
+}
+
+/// Recomputes the light days of the projects `ids` (in the caller's
+/// transaction), after a write of a fact their lights read: the project's
+/// stage, dates, contract, links or deletion, its funds, its investors'
+/// follow-ups.
+pub(crate) fn refresh(conn: &mut DbConnection, ids: &[String]) -> Result<(), ApiError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    tally::lock_for_write(conn)?;
+    let rules = rules::load(conn)?.rules;
+    for chunk in ids.chunks(BATCH) {
+        let judged = judge_stored(conn, chunk, &rules)?;
+        store_changed(conn, judged)?;
+    }
+    Ok(())
+}
+
+/// [`refresh`] for every project linked to one of `investor_ids` (their
+/// follow-ups count as the projects' progress).
+pub(crate) fn refresh_of_investors(conn: &mut DbConnection, investor_ids: &[String]) -> Result<(), ApiError> {
+    let mut ids: Vec<String> = project_investors::table
+        .filter(project_investors::investor_id.eq_any(investor_ids))
+        .select(project_investors::project_id)
+        .distinct()
+        .load(conn)?;
+    ids.sort();
+    refresh(conn, &ids)
+}
+
+/// Recomputes the light days of every project under `rules` (after the
+/// rules changed), in the caller's transaction; answers how many changed.
+/// The counts kept for past days are dropped: they are refilled when asked.
+fn rebuild(conn: &mut DbConnection, rules: &Rules) -> Result<u64, ApiError> {
+    tally::forget_all(conn)?;
+    let mut changed = 0;
+    each_batch(conn, |conn, ids| {
+        let judged = judge_stored(conn, ids, rules)?;
+        changed += store_changed(conn, judged)?;
+        Ok(())
+    })?;
+    Ok(changed)
+}
+
+/// Computes the light days of the projects with the stored rules when they
+/// were computed for other rules (the first start after the migration that
+/// added them, or rules written around the service).
+pub fn ensure_built(conn: &mut DbConnection) -> Result<(), ApiError> {
+    write_tx(conn, |conn| {
+        let settings = rules::load(conn)?;
+        let built_for: Option<i32> = monitoring_rules::table.find(1).select(monitoring_rules::dates_version).first(conn)?;
+        if built_for != Some(settings.version) {
+            let changed = rebuild(conn, &settings.rules)?;
+            mark_built(conn, settings.version)?;
+            tracing::info!(changed, rules_version = settings.version, "light days of the projects computed");
+        }
+        Ok(())
+    })
+}
+
+/// Every project's light days with rules just saved, committed with them.
+pub fn follow_rules(conn: &mut DbConnection, settings: &RuleSettings) -> Result<(), ApiError> {
+    rebuild(conn, &settings.rules)?;
+    mark_built(conn, settings.version)
+}
+
+/// Recomputes every project's light days with the stored rules, in one
+/// transaction (data written around the service); answers how many changed.
+pub fn rebuild_all(conn: &mut DbConnection) -> Result<u64, ApiError> {
+    write_tx(conn, |conn| {
+        let settings = rules::load(conn)?;
+        let changed = rebuild(conn, &settings.rules)?;
+        mark_built(conn, settings.version)?;
+        Ok(changed)
+    })
+}
+
+/// Records that the stored light days follow rules `version`.
+fn mark_built(conn: &mut DbConnection, version: i32) -> Result<(), ApiError> {
+    diesel::update(monitoring_rules::table.find(1)).set(monitoring_rules::dates_version.eq(Some(version))).execute(conn)?;
+    Ok(())
+}
+
+/// Every project whose stored light days or watched stage are not what its
+/// facts and the stored rules give, and every kept count that is not what
+/// the projects give (empty when all agree), read in one snapshot.
+pub fn check(conn: &mut DbConnection) -> Result<Vec<String>, ApiError> {
+    let mut found = Vec::new();
+    conn.transaction(|conn| {
+        if backend_of(conn) == Backend::Postgres {
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(conn)?;
+        }
+        let rules = rules::load(conn)?.rules;
+        each_batch(conn, |conn, ids| {
+            for j in judge_stored(conn, ids, &rules)?.into_iter().filter(|j| j.stored != j.judged) {
+                found.push(format!("project {}: stored {:?}, judged {:?}", j.project_id, j.stored, j.judged));
+            }
+            Ok(())
+        })?;
+        found.extend(tally::check(conn)?);
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(found)
+}
+
+/// Walks every project (deleted ones too: they must not stay watched) in
+/// batches of ids.
+fn each_batch(conn: &mut DbConnection, mut work: impl FnMut(&mut DbConnection, &[String]) -> Result<(), ApiError>) -> Result<(), ApiError> {
+    let mut after = String::new();
+    loop {
+        let ids: Vec<String> = projects::table
+            .filter(projects::id.gt(&after))
+            .order(projects::id)
+            .limit(BATCH as i64)
+            .select(projects::id)
+            .load(conn)?;
+        let Some(last) = ids.last() else { return Ok(()) };
+        after = last.clone();
+        work(conn, &ids)?;
+    }
+}
+
+pub(super) fn load_live(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<Project>, ApiError> {
+    let rows: Vec<ProjectRow> = projects::table
+        .filter(projects::id.eq_any(ids))
+        .filter(projects::deleted_at.is_null())
+        .select(ProjectRow::as_select())
+        .load(conn)?;
+    rows.into_iter().map(to_project).collect()
+}
+
+/// Writes the judgement of many projects, a few hundred a statement.
+fn store(conn: &mut DbConnection, changed: &[Judged]) -> Result<(), ApiError> {
+    if let [one] = changed {
+        diesel::update(projects_lights::table.find(&one.project_id))
+            .set((
+                projects_lights::watched_stage.eq(&one.judged.stage),
+                projects_lights::amber_on.eq(one.judged.dates.amber_on),
+                projects_lights::red_on.eq(one.judged.dates.red_on),
+            ))
+            .execute(conn)?;
+        return Ok(());
+    }
+    // Numbered parameters: `$n` on PostgreSQL, `?n` on SQLite (3.33 and later update from a join).
+    let (mark, date) = if backend_of(conn) == Backend::Postgres { ("$", "::date") } else { ("?", "") };
+    for chunk in changed.chunks(400) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({mark}{}, {mark}{}, {mark}{}{date}, {mark}{}{date})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+            .collect();
+        let sql = format!(
+            "UPDATE projects SET watched_stage = v.column2, amber_on = v.column3, red_on = v.column4 \
+             FROM (VALUES {}) AS v WHERE projects.id = v.column1",
+            rows.join(", ")
+        );
+        let mut query = diesel::sql_query(sql).into_boxed::<QueryBackend>();
+        for j in chunk {
+            query = query
+                .bind::<Text, _>(j.project_id.clone())
+                .bind::<Nullable<Text>, _>(j.judged.stage.clone())
+                .bind::<Nullable<Date>, _>(j.judged.dates.amber_on)
+                .bind::<Nullable<Date>, _>(j.judged.dates.red_on);
+        }
+        query.execute(conn)?;
+    }
+    Ok(())
 }

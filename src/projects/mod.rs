@@ -2,7 +2,7 @@
 //! from first lead to operating plant.
 
 pub mod handlers;
-mod lights;
+pub mod lights;
 mod model;
 mod money;
 pub(crate) mod queries;

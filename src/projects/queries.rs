@@ -316,11 +316,13 @@ impl Record for Project {
             let settled = links::settle_investors(conn, id, registered_on, stamp.at)?;
             crate::targets::summary::refresh_investors(conn, &settled)?;
         }
+        lights::refresh(conn, &[id.to_owned()])?;
         crate::targets::summary::refresh_project(conn, id)
     }
 
-    /// Its funds and contract leave the targets.
+    /// Its funds and contract leave the targets; it is no longer watched.
     fn after_delete(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+        lights::refresh(conn, &[id.to_owned()])?;
         crate::targets::summary::refresh_project(conn, id)
     }
 }
@@ -352,7 +354,7 @@ fn record_stage(
     Ok(())
 }
 
-fn to_project(row: ProjectRow) -> Result<Project, ApiError> {
+pub(super) fn to_project(row: ProjectRow) -> Result<Project, ApiError> {
     Ok(Project {
         investor_ids: serde_json::from_str(&row.investor_ids_json)?,
         stage_history: serde_json::from_str(&row.stage_history_json)?,
@@ -390,29 +392,11 @@ fn to_project(row: ProjectRow) -> Result<Project, ApiError> {
     })
 }
 
-/// Every visible project that monitoring watches (neither dropped nor
-/// operating) in `parks` and `stages` (all when empty), with its money and
-/// its light as of `today`.
-pub fn watched(
-    conn: &mut DbConnection,
-    scope: &ParkScope,
-    parks: &[String],
-    stages: &[Stage],
-    today: chrono::NaiveDate,
-    rules: &crate::monitoring::rules::Rules,
-) -> Result<Vec<Project>, ApiError> {
-    let mut query = Project::visible(scope).filter(projects::stage.ne_all(values(&[Stage::Dropped, Stage::Operating])));
-    if !parks.is_empty() {
-        query = query.filter(projects::park_code.eq_any(parks.to_vec()));
-    }
-    if !stages.is_empty() {
-        query = query.filter(projects::stage.eq_any(values(stages)));
-    }
-    let rows: Vec<ProjectRow> = query.order((projects::created_at, projects::id)).select(ProjectRow::as_select()).load(conn)?;
-    let mut watched = rows.into_iter().map(to_project).collect::<Result<Vec<_>, _>>()?;
-    for chunk in watched.chunks_mut(10_000) {
-        money::fill(conn, chunk)?;
-        lights::fill_with(conn, chunk, today, rules)?;
-    }
-    Ok(watched)
+/// The live projects `ids` with their money and their light as of `today`
+/// (any order; the caller checked that they are visible).
+pub fn lights_of(conn: &mut DbConnection, ids: &[String], today: chrono::NaiveDate) -> Result<Vec<Project>, ApiError> {
+    let mut found = lights::load_live(conn, ids)?;
+    money::fill(conn, &mut found)?;
+    lights::fill(conn, &mut found, today)?;
+    Ok(found)
 }

@@ -30,3 +30,4 @@ mod users;
 mod dashboard;
 mod stats;
 mod webhooks;
+mod light_dates;
