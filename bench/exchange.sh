@@ -8,7 +8,7 @@
 #
 # The 1,000,000-project export runs on a copy of the database `bench_targets` when the server
 # has it (CREATE DATABASE … TEMPLATE: the export writes its audit event, and the copy is
-# dropped at the end), otherwise on one made by `bench-load`. Imports run on a database of
+# dropped at the end), otherwise on one loaded by bench/targets.sql (EXPORT_DB names it). Imports run on a database of
 # their own (`bench_import`), dropped at the end too.
 #
 # Needs PostgreSQL at 127.0.0.1:5432 (trust auth, user postgres). Prints one table and appends
@@ -77,14 +77,17 @@ import_once "SQLite, again (idempotent)" false
 stop
 
 echo "== export, PostgreSQL, $EXPORT_ROWS projects"
-db="bench_export_$EXPORT_ROWS"
+db=${EXPORT_DB:-bench_export_$EXPORT_ROWS}
 has_db() { psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$1'" | grep -q 1; }
 if ! has_db "$db"; then
     if [ "$EXPORT_ROWS" = 1000000 ] && has_db bench_targets; then
         psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $db TEMPLATE bench_targets"
     else
+        # The data of bench/targets.sh (generate_series: minutes, not hours).
         psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $db"
-        "$bin" bench-load --projects "$EXPORT_ROWS" --investors $(( EXPORT_ROWS / 50 )) --database-url "postgres://postgres@127.0.0.1:5432/$db"
+        "$bin" migrate --database-url "postgres://postgres@127.0.0.1:5432/$db"
+        psql -q -X -h 127.0.0.1 -U postgres -d "$db" -v projects="$EXPORT_ROWS" -v investors=$(( EXPORT_ROWS / 5 )) -f "$here/targets.sql"
+        "$bin" targets rebuild --database-url "postgres://postgres@127.0.0.1:5432/$db"
     fi
     psql -q -h 127.0.0.1 -U postgres -d "$db" -c "VACUUM ANALYZE"
 fi
