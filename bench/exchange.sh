@@ -6,6 +6,11 @@
 #                               from PostgreSQL with the service's peak RSS
 #   IMPORT_ROWS=10000 EXPORT_ROWS=200000 bash bench/exchange.sh     smaller
 #
+# The 1,000,000-project export runs on a copy of the database `bench_targets` when the server
+# has it (CREATE DATABASE … TEMPLATE: the export writes its audit event, and the copy is
+# dropped at the end), otherwise on one loaded by bench/targets.sql (EXPORT_DB names it). Imports run on a database of
+# their own (`bench_import`), dropped at the end too.
+#
 # Needs PostgreSQL at 127.0.0.1:5432 (trust auth, user postgres). Prints one table and appends
 # it, with the date, the machine and its load, to bench/RESULTS.md.
 set -euo pipefail
@@ -61,19 +66,29 @@ import_once PostgreSQL true
 import_once PostgreSQL false
 import_once "PostgreSQL, again (idempotent)" false
 stop
+psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS bench_import WITH (FORCE)"
 
 echo "== import, SQLite"
 rm -f "$work/import.db"*
 start "$work/import.db"
 import_once SQLite true
 import_once SQLite false
+import_once "SQLite, again (idempotent)" false
 stop
 
 echo "== export, PostgreSQL, $EXPORT_ROWS projects"
-db="bench_export_$EXPORT_ROWS"
-if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
-    psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $db"
-    "$bin" bench-load --projects "$EXPORT_ROWS" --investors $(( EXPORT_ROWS / 50 )) --database-url "postgres://postgres@127.0.0.1:5432/$db"
+db=${EXPORT_DB:-bench_export_$EXPORT_ROWS}
+has_db() { psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$1'" | grep -q 1; }
+if ! has_db "$db"; then
+    if [ "$EXPORT_ROWS" = 1000000 ] && has_db bench_targets; then
+        psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $db TEMPLATE bench_targets"
+    else
+        # The data of bench/targets.sh (generate_series: minutes, not hours).
+        psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $db"
+        "$bin" migrate --database-url "postgres://postgres@127.0.0.1:5432/$db"
+        psql -q -X -h 127.0.0.1 -U postgres -d "$db" -v projects="$EXPORT_ROWS" -v investors=$(( EXPORT_ROWS / 5 )) -f "$here/targets.sql"
+        "$bin" targets rebuild --database-url "postgres://postgres@127.0.0.1:5432/$db"
+    fi
     psql -q -h 127.0.0.1 -U postgres -d "$db" -c "VACUUM ANALYZE"
 fi
 for format in csv xlsx; do
@@ -84,6 +99,7 @@ for format in csv xlsx; do
     echo "| export $EXPORT_ROWS projects to ${format^^} | ${seconds} s | $(python3 -c "print(round($EXPORT_ROWS / $seconds))") rows/s | $(( bytes / 1024 / 1024 )) MB; peak RSS $(peak_rss) |" | tee -a "$table"
     stop
 done
+[ "${KEEP_EXPORT_DB:-0}" = 1 ] || psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
 
 {
     echo ""

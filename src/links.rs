@@ -22,33 +22,63 @@ pub fn check_investors(conn: &mut DbConnection, park: &str, ids: &[String], fiel
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let known: Vec<String> = investors::table
-        .filter(investors::deleted_at.is_null())
-        .filter(investors::park_code.eq(park))
-        .filter(investors::id.eq_any(ids.to_vec()))
-        .select(investors::id)
-        .load(conn)?;
-    Ok(ids
-        .iter()
+    let known = live_investor_parks(conn, ids)?;
+    Ok(unknown_investors(park, ids, &known, field))
+}
+
+/// The park of each live investor among `ids` (a batch checks many rows' links with it).
+pub(crate) fn live_investor_parks(conn: &mut DbConnection, ids: &[String]) -> Result<HashMap<String, String>, ApiError> {
+    let mut parks = HashMap::new();
+    for chunk in ids.chunks(1_000) {
+        let found: Vec<(String, String)> = investors::table
+            .filter(investors::deleted_at.is_null())
+            .filter(investors::id.eq_any(chunk))
+            .select((investors::id, investors::park_code))
+            .load(conn)?;
+        parks.extend(found);
+    }
+    Ok(parks)
+}
+
+/// [`check_investors`] against investors already read (`known`: id → park).
+pub(crate) fn unknown_investors(park: &str, ids: &[String], known: &HashMap<String, String>, field: &str) -> Vec<FieldError> {
+    ids.iter()
         .enumerate()
-        .filter(|(_, id)| !known.contains(id))
+        .filter(|(_, id)| known.get(*id).is_none_or(|p| p != park))
         .map(|(i, _)| {
             let name = if field.ends_with("_ids") { format!("{field}[{i}]") } else { field.to_owned() };
             FieldError::new(name, "unknown", "no investor with this id in the same park")
         })
-        .collect())
+        .collect()
 }
+
+/// What decides whether a user may own a record: role, park, active.
+pub(crate) type OwnerFacts = (String, Option<String>, bool);
 
 /// An owner (`owner_id`) must be an active user who may work in `park`: a
 /// provincial administrator, or an administrator or staff member of the park.
 pub fn check_owner(conn: &mut DbConnection, park: &str, user_id: &str, field: &str) -> Result<Option<FieldError>, ApiError> {
-    let user: Option<(String, Option<String>, bool)> = users::table
-        .find(user_id)
-        .select((users::role, users::park_code, users::active))
-        .first(conn)
-        .optional()?;
+    let owners = owners(conn, &[user_id.to_owned()])?;
+    owner_error(owners.get(user_id), park, field)
+}
+
+/// The facts of the users `ids` that exist (a batch checks many owners with it).
+pub(crate) fn owners(conn: &mut DbConnection, ids: &[String]) -> Result<HashMap<String, OwnerFacts>, ApiError> {
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(1_000) {
+        let rows: Vec<(String, String, Option<String>, bool)> = users::table
+            .filter(users::id.eq_any(chunk))
+            .select((users::id, users::role, users::park_code, users::active))
+            .load(conn)?;
+        found.extend(rows.into_iter().map(|(id, role, park, active)| (id, (role, park, active))));
+    }
+    Ok(found)
+}
+
+/// [`check_owner`] against a user already read.
+pub(crate) fn owner_error(user: Option<&OwnerFacts>, park: &str, field: &str) -> Result<Option<FieldError>, ApiError> {
     let may_work = match user {
-        Some((role, user_park, true)) => match from_db::<Role>(&role)? {
+        Some((role, user_park, true)) => match from_db::<Role>(role)? {
             Role::ProvincialAdmin => true,
             Role::ParkAdmin | Role::ParkStaff => user_park.as_deref() == Some(park),
             Role::ProvincialViewer | Role::ParkViewer => false,

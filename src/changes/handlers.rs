@@ -2,21 +2,32 @@
 
 use actix_web::{get, web, HttpResponse};
 
-use super::{ChangesPage, ChangesQuery};
+use super::{ChangeEvent, ChangesPage, ChangesQuery};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::ApiError;
-use crate::http::{answers, Query};
+use crate::exchange::{self, ExportParams, Format, ListQuery};
+use crate::http::answers;
 use crate::state::AppState;
 
 /// What changed, oldest first: every create, update, deletion and purge of
 /// the records the caller may see, sub-resources (contacts, follow-ups,
 /// figures, funds) as changes of their parent. Keep `next_cursor` and ask
 /// again to stay in sync: the feed never skips nor repeats an event.
-#[utoipa::path(operation_id = "listChanges", tag = "changes", params(ChangesQuery),
-    responses((status = 200, description = "One page of the feed", body = ChangesPage), answers::BadQuery, answers::Unauthenticated))]
+///
+/// With `format=csv|xlsx` (or `Accept`), every event ready now from the
+/// start (or from `since`) as a spreadsheet; `cursor` is ignored there.
+#[utoipa::path(operation_id = "listChanges", tag = "changes", params(ChangesQuery, ExportParams),
+    responses((status = 200, description = "One page of the feed; or, as CSV or XLSX, every event ready now", content(
+            (ChangesPage = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )), answers::BadQuery, answers::Unauthenticated))]
 #[get("/changes")]
-pub async fn list_changes(state: web::Data<AppState>, caller: Caller, query: Query<ChangesQuery>) -> Result<HttpResponse, ApiError> {
-    let page = db::run(&state.pool, move |conn| super::page(conn, &caller, query.0)).await?;
+pub async fn list_changes(state: web::Data<AppState>, caller: Caller, query: ListQuery<ChangesQuery>) -> Result<HttpResponse, ApiError> {
+    if query.format != Format::Json {
+        return exchange::export::<ChangeEvent>(&state, caller, query).await;
+    }
+    let page = db::run(&state.pool, move |conn| super::page(conn, &caller, query.filter)).await?;
     Ok(HttpResponse::Ok().json(page))
 }

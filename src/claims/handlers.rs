@@ -8,20 +8,30 @@ use crate::audit::{AuditEvent, HistoryParams};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
+use crate::exchange::{self, ExportParams, Format, ListQuery};
 use crate::http::{parse_id, Body, Page, Query};
 use crate::state::AppState;
 
 /// The caller's claims (a park role: its park's; the province: all), newest first.
-#[utoipa::path(operation_id = "listClaims", tag = "claims", params(ClaimFilter),
+///
+/// With `format=csv|xlsx` (or `Accept`), every matching claim as a spreadsheet.
+#[utoipa::path(operation_id = "listClaims", tag = "claims", params(ClaimFilter, ExportParams),
     responses(
-        (status = 200, description = "One page of claims, each with its rivals' park, status and filing date", body = Page<Claim>),
+        (status = 200, description = "One page of claims, each with its rivals' park, status and filing date; or, as CSV or XLSX, every claim matching the filters", content(
+            (Page<Claim> = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/claims")]
-pub async fn list_claims(state: web::Data<AppState>, caller: Caller, query: Query<ClaimFilter>) -> Result<HttpResponse, ApiError> {
+pub async fn list_claims(state: web::Data<AppState>, caller: Caller, query: ListQuery<ClaimFilter>) -> Result<HttpResponse, ApiError> {
+    if query.format != Format::Json {
+        return exchange::export::<Claim>(&state, caller, query).await;
+    }
     let today = state.clock.today();
-    let counts = query.0.count == Some(true);
-    let page = db::run_list(&state.pool, counts, move |conn| store::list(conn, &caller, query.0, today)).await?;
+    let counts = query.filter.count == Some(true);
+    let page = db::run_list(&state.pool, counts, move |conn| store::list(conn, &caller, query.filter, today)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -9,4 +9,4 @@ mod model;
 mod store;
 
 pub use model::{Claim, ClaimFields, ClaimFilter, Decision, Identity, Rival};
-pub use store::{file, Moment};
+pub use store::{file, list, Moment};

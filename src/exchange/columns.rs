@@ -7,10 +7,10 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
 
-use crate::auth::ParkScope;
+use crate::auth::Caller;
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::http::Page;
+use crate::http::{Page, MAX_LIMIT};
 use crate::investors::queries::{self as investor_queries, InvestorFilter};
 use crate::investors::Investor;
 use crate::projects::queries::{self as project_queries, ListFilter};
@@ -30,52 +30,80 @@ pub enum Cell {
     Empty,
 }
 
-/// A record whose list can be exported.
-pub trait Exportable: Record<View = Self> + Keyed + ToSchema + Send + Sized + 'static {
+/// Who asks for an export, and the service's day (claims age and lights
+/// turn by it): what a list function needs besides its filter.
+pub struct Asker {
+    pub caller: Caller,
+    pub today: NaiveDate,
+}
+
+/// A page of rows, and the cursor of the next page (none on the last).
+pub struct Rows<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T: ToSchema> From<Page<T>> for Rows<T> {
+    fn from(page: Page<T>) -> Self {
+        Self { items: page.items, next_cursor: page.next_cursor }
+    }
+}
+
+/// A row of a list that can be exported.
+pub trait Exportable: Send + Sized + 'static {
     /// The list's path name (`projects`), used in file names.
     const LIBRARY: &'static str;
     /// The worksheet's name.
     const SHEET: &'static str;
     /// The column headers, in the order of [`Exportable::cells`].
     const COLUMNS: &'static [&'static str];
+    /// The entity of the export's audit event (and of the rows' external refs).
+    const ENTITY: &'static str;
+    /// Whether each row ends with its external ref (外部编号), so that the
+    /// export imports back onto the same records: the libraries' rows do.
+    const HAS_REFS: bool = false;
+    /// Rows a page (the list's largest `limit`).
+    const PAGE: i64 = MAX_LIMIT as i64;
     /// The list's query parameters.
     type Filter: DeserializeOwned;
 
-    /// One page of the list, as `GET /{library}` answers it (masked as there).
-    fn list(conn: &mut DbConnection, scope: &ParkScope, filter: Self::Filter) -> Result<Page<Self>, ApiError>;
+    /// One page of the list, as its JSON list answers it (masked as there).
+    fn list(conn: &mut DbConnection, asker: &Asker, filter: Self::Filter) -> Result<Rows<Self>, ApiError>;
+    /// The row's id (a record's, or an event's).
+    fn id(&self) -> &str;
     fn cells(&self) -> Vec<Cell>;
 }
 
-fn text(value: &str) -> Cell {
+pub(super) fn text(value: &str) -> Cell {
     Cell::Text(value.to_owned())
 }
 
-fn opt_text(value: Option<&str>) -> Cell {
+pub(super) fn opt_text(value: Option<&str>) -> Cell {
     value.map_or(Cell::Empty, text)
 }
 
-fn label<V: Vocabulary>(value: V) -> Cell {
+pub(super) fn label<V: Vocabulary>(value: V) -> Cell {
     Cell::Text(value.label().zh.to_owned())
 }
 
-fn opt_label<V: Vocabulary>(value: Option<V>) -> Cell {
+pub(super) fn opt_label<V: Vocabulary>(value: Option<V>) -> Cell {
     value.map_or(Cell::Empty, label)
 }
 
-fn yes_no(value: bool) -> Cell {
+pub(super) fn yes_no(value: bool) -> Cell {
     text(if value { "是" } else { "否" })
 }
 
-fn date(value: Option<NaiveDate>) -> Cell {
+pub(super) fn date(value: Option<NaiveDate>) -> Cell {
     value.map_or(Cell::Empty, Cell::Date)
 }
 
-fn instant(value: &DateTime<Utc>) -> Cell {
+pub(super) fn instant(value: &DateTime<Utc>) -> Cell {
     Cell::Text(value.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
 /// Several values in one cell, separated by `; ` (empty when there are none).
-fn joined<I: IntoIterator<Item = S>, S: AsRef<str>>(values: I) -> Cell {
+pub(super) fn joined<I: IntoIterator<Item = S>, S: AsRef<str>>(values: I) -> Cell {
     let parts: Vec<String> = values.into_iter().map(|v| v.as_ref().to_owned()).collect();
     if parts.is_empty() {
         Cell::Empty
@@ -94,10 +122,16 @@ impl Exportable for Project {
         "关联客商编号", "标签", "备注",
         "创建时间", "创建人", "更新时间", "更新人", "版本",
     ];
+    const ENTITY: &'static str = <Project as Record>::ENTITY;
+    const HAS_REFS: bool = true;
     type Filter = ListFilter;
 
-    fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> Result<Page<Self>, ApiError> {
-        project_queries::list(conn, scope, filter)
+    fn list(conn: &mut DbConnection, asker: &Asker, filter: ListFilter) -> Result<Rows<Self>, ApiError> {
+        project_queries::list(conn, &asker.caller.scope(), filter).map(Rows::from)
+    }
+
+    fn id(&self) -> &str {
+        Keyed::id(self)
     }
 
     fn cells(&self) -> Vec<Cell> {
@@ -144,10 +178,16 @@ impl Exportable for Investor {
         "台湾百大企业", "产业", "状态", "落户日期", "推荐客商编号", "关联项目编号", "最近跟进日期", "下一步到期日",
         "备注", "创建时间", "创建人", "更新时间", "更新人", "版本",
     ];
+    const ENTITY: &'static str = <Investor as Record>::ENTITY;
+    const HAS_REFS: bool = true;
     type Filter = InvestorFilter;
 
-    fn list(conn: &mut DbConnection, scope: &ParkScope, filter: InvestorFilter) -> Result<Page<Self>, ApiError> {
-        investor_queries::list(conn, scope, filter)
+    fn list(conn: &mut DbConnection, asker: &Asker, filter: InvestorFilter) -> Result<Rows<Self>, ApiError> {
+        investor_queries::list(conn, &asker.caller.scope(), filter).map(Rows::from)
+    }
+
+    fn id(&self) -> &str {
+        Keyed::id(self)
     }
 
     fn cells(&self) -> Vec<Cell> {
@@ -187,11 +227,17 @@ impl Exportable for Talent {
         "人才计划", "状态", "就业单位编号", "手机", "电子邮箱", "台胞证号", "同意日期", "备注", "个人信息清除时间",
         "创建时间", "创建人", "更新时间", "更新人", "版本",
     ];
+    const ENTITY: &'static str = <Talent as Record>::ENTITY;
+    const HAS_REFS: bool = true;
     type Filter = TalentFilter;
 
     /// The list masks personal data for every role, and so does the export.
-    fn list(conn: &mut DbConnection, scope: &ParkScope, filter: TalentFilter) -> Result<Page<Self>, ApiError> {
-        talent_queries::list(conn, scope, filter)
+    fn list(conn: &mut DbConnection, asker: &Asker, filter: TalentFilter) -> Result<Rows<Self>, ApiError> {
+        talent_queries::list(conn, &asker.caller.scope(), filter).map(Rows::from)
+    }
+
+    fn id(&self) -> &str {
+        Keyed::id(self)
     }
 
     fn cells(&self) -> Vec<Cell> {

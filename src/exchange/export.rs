@@ -21,15 +21,15 @@ use rust_xlsxwriter::{ExcelDateTime, Format as XlsxFormat, Workbook, XlsxError};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::columns::{Cell, Exportable};
+use super::columns::{Asker, Cell, Exportable, Rows};
 use super::refs;
 use super::{Format, ListQuery, CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE};
 use crate::audit::{self, Action, Change, NewEvent};
-use crate::auth::{Caller, ParkScope};
+use crate::auth::Caller;
 use crate::clock;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
-use crate::http::{Limit, Page, MAX_LIMIT};
+use crate::http::Limit;
 use crate::state::AppState;
 
 /// Bytes gathered before they are handed to the response.
@@ -55,15 +55,15 @@ pub async fn export<L: Exportable>(state: &AppState, caller: Caller, query: List
         }
     }
     let base = without_paging(&query.query);
-    let scope = caller.scope();
+    let asker = Asker { caller, today: state.clock.today() };
 
     // The first page checks the filter; the export is audited before it starts.
-    let first = {
-        let (base, scope) = (base.clone(), scope.clone());
+    let (first, asker) = {
+        let base = base.clone();
         db::run_heavy(&state.pool, move |conn| {
-            let first = page::<L>(conn, &scope, &base, None)?;
-            record_export::<L>(conn, &caller, format, &base)?;
-            Ok(first)
+            let first = page::<L>(conn, &asker, &base, None)?;
+            record_export::<L>(conn, &asker.caller, format, &base)?;
+            Ok((first, asker))
         })
         .await?
     };
@@ -75,8 +75,8 @@ pub async fn export<L: Exportable>(state: &AppState, caller: Caller, query: List
         let outcome = db::run_heavy(&pool, move |conn| {
             let out = ChannelWriter::new(tx);
             match format {
-                Format::Xlsx => write_xlsx::<L>(conn, &scope, &base, first, out),
-                _ => write_csv::<L>(conn, &scope, &base, first, out),
+                Format::Xlsx => write_xlsx::<L>(conn, &asker, &base, first, out),
+                _ => write_csv::<L>(conn, &asker, &base, first, out),
             }
         })
         .await;
@@ -115,44 +115,50 @@ fn without_paging(query: &str) -> String {
 }
 
 /// One page of the list with the filters of `base`, after `cursor`.
-fn page<L: Exportable>(conn: &mut DbConnection, scope: &ParkScope, base: &str, cursor: Option<&str>) -> Result<Page<L>, ApiError> {
+fn page<L: Exportable>(conn: &mut DbConnection, asker: &Asker, base: &str, cursor: Option<&str>) -> Result<Rows<L>, ApiError> {
     let mut query = form_urlencoded::Serializer::new(base.to_owned());
-    query.append_pair("limit", &MAX_LIMIT.to_string());
+    query.append_pair("limit", &L::PAGE.to_string());
     if let Some(cursor) = cursor {
         query.append_pair("cursor", cursor);
     }
     let filter = crate::http::parse_query::<L::Filter>(&query.finish())?;
-    L::list(conn, scope, filter)
+    L::list(conn, asker, filter)
 }
 
-/// The header row: the library's columns, then the external ref (so that
-/// an export imports back onto the same records).
+/// The header row: the list's columns, then for a library the external
+/// ref (so that an export imports back onto the same records).
 fn headers<L: Exportable>() -> impl Iterator<Item = &'static str> {
-    L::COLUMNS.iter().copied().chain([refs::HEADER])
+    L::COLUMNS.iter().copied().chain(L::HAS_REFS.then_some(refs::HEADER))
 }
 
 /// Every row, page after page: `write` takes each row's cells in turn, the
 /// external ref last.
 fn each_row<L: Exportable>(
     conn: &mut DbConnection,
-    scope: &ParkScope,
+    asker: &Asker,
     base: &str,
-    first: Page<L>,
+    first: Rows<L>,
     mut write: impl FnMut(Vec<Cell>) -> Result<(), ApiError>,
 ) -> Result<u64, ApiError> {
     let mut page = first;
     let mut rows = 0;
     loop {
-        let ids: Vec<&str> = page.items.iter().map(|item| item.id()).collect();
-        let mut external_refs = refs::of_records(conn, L::ENTITY, &ids)?;
+        let mut external_refs = if L::HAS_REFS {
+            let ids: Vec<&str> = page.items.iter().map(|item| item.id()).collect();
+            refs::of_records(conn, L::ENTITY, &ids)?
+        } else {
+            Default::default()
+        };
         for item in &page.items {
             let mut cells = item.cells();
-            cells.push(external_refs.remove(item.id()).map_or(Cell::Empty, Cell::Text));
+            if L::HAS_REFS {
+                cells.push(external_refs.remove(item.id()).map_or(Cell::Empty, Cell::Text));
+            }
             write(cells)?;
             rows += 1;
         }
         match page.next_cursor.take() {
-            Some(cursor) => page = self::page::<L>(conn, scope, base, Some(&cursor))?,
+            Some(cursor) => page = self::page::<L>(conn, asker, base, Some(&cursor))?,
             None => return Ok(rows),
         }
     }
@@ -201,16 +207,16 @@ pub(crate) fn neutralised(text: &str) -> std::borrow::Cow<'_, str> {
 
 fn write_csv<L: Exportable>(
     conn: &mut DbConnection,
-    scope: &ParkScope,
+    asker: &Asker,
     base: &str,
-    first: Page<L>,
+    first: Rows<L>,
     mut out: ChannelWriter,
 ) -> Result<u64, ApiError> {
     // The BOM tells Excel the file is UTF-8 (it assumes the local code page otherwise).
     out.write_all("\u{feff}".as_bytes()).map_err(gone)?;
     let mut csv = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
     csv.write_record(headers::<L>()).map_err(csv_failed)?;
-    let rows = each_row::<L>(conn, scope, base, first, |cells| {
+    let rows = each_row::<L>(conn, asker, base, first, |cells| {
         let record = cells.iter().map(|cell| match cell {
             Cell::Text(text) => neutralised(text).into_owned(),
             Cell::Int(n) => n.to_string(),
@@ -227,9 +233,9 @@ fn write_csv<L: Exportable>(
 
 fn write_xlsx<L: Exportable>(
     conn: &mut DbConnection,
-    scope: &ParkScope,
+    asker: &Asker,
     base: &str,
-    first: Page<L>,
+    first: Rows<L>,
     out: ChannelWriter,
 ) -> Result<u64, ApiError> {
     let mut workbook = Workbook::new();
@@ -248,7 +254,7 @@ fn write_xlsx<L: Exportable>(
     };
     let mut sheet = add_sheet(&mut workbook).map_err(xlsx_failed)?;
     let mut row: u32 = 0;
-    let rows = each_row::<L>(conn, scope, base, first, |cells| {
+    let rows = each_row::<L>(conn, asker, base, first, |cells| {
         if row == XLSX_ROWS_PER_SHEET {
             sheet = add_sheet(&mut workbook).map_err(xlsx_failed)?;
             row = 0;

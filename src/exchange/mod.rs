@@ -13,10 +13,12 @@ mod columns;
 mod export;
 pub mod handlers;
 mod import;
+mod lists;
 mod refs;
 
-pub use columns::{Cell, Exportable};
+pub use columns::{Asker, Cell, Exportable, Rows};
 pub use export::export;
+pub use lists::export_target_items;
 pub use import::{run as run_import, ImportReport, ImportRequest, Library, RowError};
 
 use std::future::{ready, Ready};

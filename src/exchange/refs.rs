@@ -62,3 +62,50 @@ pub fn of_records(conn: &mut DbConnection, entity: &str, ids: &[&str]) -> Result
         .load(conn)?;
     Ok(pairs.into_iter().collect())
 }
+
+/// The records `refs` name in `park` (a batch: an import's refs), by ref.
+pub fn find_many(conn: &mut DbConnection, entity: &str, park: &str, refs: &[String]) -> Result<HashMap<String, String>, ApiError> {
+    let mut found = HashMap::new();
+    for chunk in refs.chunks(CHUNK) {
+        let pairs: Vec<(String, String)> = external_refs::table
+            .filter(external_refs::entity_type.eq(entity))
+            .filter(external_refs::park_code.eq(park))
+            .filter(external_refs::external_ref.eq_any(chunk))
+            .select((external_refs::external_ref, external_refs::record_id))
+            .load(conn)?;
+        found.extend(pairs);
+    }
+    Ok(found)
+}
+
+/// [`bind`] for many refs at once, each (park, ref, record) new or taken
+/// over from a deleted record; `taken` are those that named a record before.
+pub fn bind_many(conn: &mut DbConnection, entity: &str, bindings: &[(String, String, String)], taken: &[(String, String)]) -> Result<(), ApiError> {
+    for (park, external_ref) in taken {
+        diesel::delete(
+            external_refs::table
+                .filter(external_refs::entity_type.eq(entity))
+                .filter(external_refs::park_code.eq(park))
+                .filter(external_refs::external_ref.eq(external_ref)),
+        )
+        .execute(conn)?;
+    }
+    for chunk in bindings.chunks(CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(park, external_ref, record)| {
+                (
+                    external_refs::entity_type.eq(entity),
+                    external_refs::park_code.eq(park),
+                    external_refs::external_ref.eq(external_ref),
+                    external_refs::record_id.eq(record),
+                )
+            })
+            .collect();
+        crate::db::insert_all!(conn, external_refs::table, rows)?;
+    }
+    Ok(())
+}
+
+/// Refs a statement reads or writes (four values a row; SQLite binds at most 32,766).
+const CHUNK: usize = 1_000;

@@ -1,6 +1,7 @@
 //! The major-project library (重大项目库): investment projects in a pipeline
 //! from first lead to operating plant.
 
+pub mod batch;
 pub mod handlers;
 pub mod lights;
 mod model;

@@ -342,16 +342,20 @@ fn record_stage(
     fields: &ProjectFields,
     stamp: &Stamp,
 ) -> Result<(), ApiError> {
-    let row = StageRow {
+    diesel::insert_into(project_stage_history::table).values(&stage_row(project_id, fields, stamp)).execute(conn)?;
+    Ok(())
+}
+
+/// The stage move `fields` record: its stage, on its milestone date (else today).
+pub(super) fn stage_row(project_id: &str, fields: &ProjectFields, stamp: &Stamp) -> StageRow {
+    StageRow {
         id: uuid::Uuid::now_v7().to_string(),
         project_id: project_id.to_owned(),
         stage: fields.stage.to_string(),
         on_date: rules::milestone(fields, fields.stage).unwrap_or_else(clock::today),
         by_user: stamp.by.clone(),
         recorded_at: stamp.at,
-    };
-    diesel::insert_into(project_stage_history::table).values(&row).execute(conn)?;
-    Ok(())
+    }
 }
 
 pub(super) fn to_project(row: ProjectRow) -> Result<Project, ApiError> {

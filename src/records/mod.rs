@@ -193,8 +193,7 @@ pub fn create_in_tx<R: Record>(conn: &mut DbConnection, caller: &Caller, mut fie
     R::insert(conn, &R::to_row(&fields, base)?)?;
     R::after_write(conn, &id, None, &fields, &stamp)?;
     let created = get::<R>(conn, &ParkScope::All, &id)?;
-    let changes = diff::<R>(&Value::Null, &serde_json::to_value(&created)?);
-    audit_event(conn, caller, Action::Create, R::ENTITY, &id, &park, changes)?;
+    audit_event(conn, caller, Action::Create, R::ENTITY, &id, &park, creation_changes::<R>(&created)?)?;
     Ok(created)
 }
 
@@ -326,6 +325,13 @@ pub(crate) fn invalid_unless_empty(mut errors: Vec<FieldError>) -> Result<(), Ap
     errors.sort_by(|a, b| a.field.cmp(&b.field));
     errors.dedup();
     Err(ApiError::Invalid(errors))
+}
+
+/// The changes of a create's audit event: every field of the new record.
+/// Batch writes (an import) build their events with it too, so that they
+/// read exactly like an API create.
+pub(crate) fn creation_changes<R: Record>(created: &R::View) -> Result<Vec<Change>, ApiError> {
+    Ok(diff::<R>(&Value::Null, &serde_json::to_value(created)?))
 }
 
 fn diff<R: Record>(old: &Value, new: &Value) -> Vec<Change> {

@@ -13,6 +13,7 @@ use super::{facts, TargetKey};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
+use crate::exchange::{self, ExportParams, Format, ListQuery};
 use crate::http::{answers, if_match, versioned, Json, Query};
 use crate::state::AppState;
 
@@ -58,10 +59,16 @@ pub async fn get_targets(state: web::Data<AppState>, caller: Caller, query: Quer
 
 /// The rows counted in one target, each with its contribution; they add up
 /// to its value (every row by default; `limit` and `cursor` page them).
+///
+/// With `format=csv|xlsx` (or `Accept`), every row as a spreadsheet.
 #[utoipa::path(operation_id = "getTargetItems", tag = "targets",
-    params(("key" = TargetKey, Path, description = "The target"), ItemsQuery),
+    params(("key" = TargetKey, Path, description = "The target"), ItemsQuery, ExportParams),
     responses(
-        (status = 200, description = "The rows behind the value", body = ItemsReport),
+        (status = 200, description = "The rows behind the value; or, as CSV or XLSX, every row", content(
+            (ItemsReport = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 400, description = "as_of malformed or before 2000, year out of range, or an unknown park", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such target", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -70,18 +77,27 @@ pub async fn get_target_items(
     state: web::Data<AppState>,
     caller: Caller,
     key: web::Path<String>,
-    query: Query<ItemsQuery>,
+    query: ListQuery<ItemsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let key = key_of(&key)?;
-    let ItemsQuery { as_of, park, year, limit, cursor } = query.0;
+    if query.format != Format::Json {
+        return exchange::export_target_items(&state, caller, key, query).await;
+    }
+    let answer = db::run_heavy(&state.pool, move |conn| items(conn, &caller, key, query.filter)).await?;
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+/// The rows behind a target's value (`/targets/{key}/items`, and its export).
+pub fn items(conn: &mut db::DbConnection, caller: &Caller, key: TargetKey, query: ItemsQuery) -> Result<ItemsReport, ApiError> {
+    let ItemsQuery { as_of, park, year, limit, cursor } = query;
     let page = report::ItemsPage::parse(limit, cursor.as_deref())?;
     let as_of = report::parse_as_of(as_of.as_deref())?;
     let year = report::parse_year(year, as_of)?;
-    let answer = from_facts(&state, caller, park, as_of, move |facts, settings, scope| {
-        report::items(facts, key, Question { as_of, period: settings.period(), year }, scope, page)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(answer))
+    let settings = settings::load(conn)?;
+    let facts = facts::load(conn, settings.period(), as_of)?;
+    let parks: Vec<String> = facts.parks.iter().map(|p| p.code.clone()).collect();
+    let scope = report::scope_for(caller, park, &parks)?;
+    Ok(report::items(&facts, key, Question { as_of, period: settings.period(), year }, &scope, page))
 }
 
 /// The value of one target at the end of each year, quarter or month of the period, up to as_of.

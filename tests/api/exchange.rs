@@ -17,6 +17,9 @@ on_both_databases!(
     formulas_are_neutralised_in_csv_and_xlsx,
     xlsx_is_a_workbook_with_every_row,
     each_export_is_an_audit_event_and_bad_filters_are_refused,
+    claims_export_every_claim_in_scope,
+    the_change_feed_exports_every_event_ready,
+    target_rows_export_like_their_json_items,
 );
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -268,9 +271,145 @@ async fn each_export_is_an_audit_event_and_bad_filters_are_refused(app: TestApp)
     assert_eq!(audit_events(&app, "export").await.len(), 2);
 }
 
+// ---- Exports of the lists that are not libraries --------------------------
+
+/// A negotiating project of `who`'s park with an investor of its own, and
+/// its first claim.
+async fn claimed_project(app: &TestApp, who: Who, name: &str) -> serde_json::Value {
+    let park = who.park().unwrap();
+    let investor = app.as_(who).post("/api/v1/investors", &crate::helpers::investor_body(json!({"park_code": park, "name": name}))).await;
+    assert_eq!(investor.status, 201, "{}", investor.text);
+    let project = app.as_(who).post("/api/v1/projects", &crate::helpers::project_body(json!({
+        "park_code": park, "name": format!("{name}项目"), "stage": "negotiating", "investor_ids": [investor.body["id"]]}))).await;
+    assert_eq!(project.status, 201, "{}", project.text);
+    let claim = app.as_(who).post("/api/v1/claims", &json!({"project_id": project.body["id"], "evidence": "intent_letter", "evidence_ref": "YX-001"})).await;
+    assert_eq!(claim.status, 201, "{}", claim.text);
+    claim.body
+}
+
+async fn claims_export_every_claim_in_scope(app: TestApp) {
+    let mut ours = HashSet::new();
+    for name in ["甲精密股份有限公司", "乙光电股份有限公司", "丙材料股份有限公司"] {
+        ours.insert(claimed_project(&app, Who::ParkStaff, name).await["id"].as_str().unwrap().to_owned());
+    }
+    claimed_project(&app, Who::OtherParkStaff, "丁电池股份有限公司").await;
+
+    let rows = csv_rows(&download(&app, Who::ProvincialAdmin, "/api/v1/claims?limit=1", Some("text/csv")).await);
+    assert_eq!(rows.len(), 5, "a header and every claim of every park: {rows:?}");
+    assert!(rows.iter().all(|r| r.len() == rows[0].len()), "a cell for every header");
+    let park_rows = csv_rows(&download(&app, Who::ParkStaff, "/api/v1/claims?format=csv", None).await);
+    let ids: HashSet<String> = column(&park_rows, "记录编号").into_iter().collect();
+    assert_eq!(ids, ours, "a park exports its own claims only");
+    assert!(column(&park_rows, "状态").iter().all(|v| v == "有效"), "statuses as their Chinese labels");
+    assert!(column(&park_rows, "凭证类型").iter().all(|v| !v.is_empty() && v != "intent_letter"));
+    assert!(column(&park_rows, "名称").iter().any(|v| v.contains("甲精密")));
+    assert!(!park_rows.concat().iter().any(|v| v == "丁电池股份有限公司" || v == "xiangtan"), "nothing of the other park");
+
+    let filtered = csv_rows(&download(&app, Who::ProvincialAdmin, "/api/v1/claims?format=csv&park=xiangtan", None).await);
+    assert_eq!(column(&filtered, "园区代码"), ["xiangtan"]);
+    let workbook = xlsx_rows(&download(&app, Who::ParkStaff, "/api/v1/claims", Some(XLSX)).await, "首报首谈");
+    assert_eq!(workbook.len(), 4);
+    let events = audit_events(&app, "export").await;
+    assert_eq!(events.len(), 4);
+    assert!(events.iter().all(|(_, entity, _)| entity == "claim"), "{events:?}");
+    assert!(events[2].2.contains("xiangtan"), "the event records the filter: {}", events[2].2);
+    assert_eq!(download(&app, Who::ProvincialAdmin, "/api/v1/claims?format=csv&status=bogus", None).await.status, 400, "a bad filter is refused");
+}
+
+/// Every event of the JSON feed, page after page, as `who` sees it.
+async fn feed_ids(app: &TestApp, who: Who) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = app.as_(who).get(&format!("/api/v1/changes?limit=200{cursor}")).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        ids.extend(page.body["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()));
+        if page.body["more"] != json!(true) {
+            return ids;
+        }
+        cursor = format!("&cursor={}", page.body["next_cursor"].as_str().unwrap());
+    }
+}
+
+async fn the_change_feed_exports_every_event_ready(app: TestApp) {
+    projects(&app, 3, json!({"stage": "negotiating"})).await;
+    let other = app.as_(Who::OtherParkStaff).post("/api/v1/projects", &crate::helpers::project_body(json!({"park_code": "xiangtan"}))).await;
+    assert_eq!(other.status, 201);
+    // Past one page of the feed (200): an import of 250 rows is 250 creates.
+    let mut csv = String::from("项目名称,产业,招商方式,计划投资（美元）\n");
+    for i in 0..250 {
+        csv.push_str(&format!("导入项目{i},电子信息,定向招商,1000\n"));
+    }
+    let client = awc::Client::builder().timeout(std::time::Duration::from_secs(120)).finish();
+    let boundary = "----feed-export-boundary";
+    let body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"library\"\r\n\r\nprojects\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"dry_run\"\r\n\r\nfalse\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n{csv}\r\n--{boundary}--\r\n");
+    let mut res = client.post(format!("{}/api/v1/imports", app.base))
+        .insert_header(("content-type", format!("multipart/form-data; boundary={boundary}")))
+        .insert_header(("authorization", format!("Bearer {}", app.token(Who::ParkStaff).unwrap())))
+        .send_body(body).await.unwrap();
+    assert_eq!(res.status().as_u16(), 200, "{:?}", res.body().await);
+
+    let rows = csv_rows(&download(&app, Who::ParkStaff, "/api/v1/changes?format=csv&limit=3", None).await);
+    assert_eq!(rows[0], ["事件编号", "时间", "操作人", "操作", "记录类型", "记录编号", "园区代码", "变更内容"]);
+    let exported: Vec<String> = column(&rows, "事件编号");
+    assert_eq!(exported, feed_ids(&app, Who::ParkStaff).await, "every event of the feed, in its order");
+    assert!(exported.len() > 253, "past one page: {}", exported.len());
+    assert!(column(&rows, "园区代码").iter().all(|p| p == "yueyang"), "a park sees its own events");
+    let actions = column(&rows, "操作");
+    assert!(actions.iter().all(|a| a == "新建" || a == "导入"), "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| *a == "导入").count(), 1, "the import itself is an event of the feed");
+    assert!(column(&rows, "记录类型").iter().all(|a| a == "重大项目"));
+    assert!(column(&rows, "变更内容").iter().any(|c| c.contains("name: 导入项目7")), "the changes of each event: {:?}", &rows[1..3]);
+    let patched = app.patch(&format!("/api/v1/projects/{}", other.body["id"].as_str().unwrap()), Some("\"1\""), &json!({"stage": "signed"})).await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    let rows = csv_rows(&download(&app, Who::OtherParkStaff, "/api/v1/changes?format=csv", None).await);
+    assert_eq!(column(&rows, "变更内容").last().unwrap(), "stage: lead → signed", "an update shows old → new");
+
+    let province = xlsx_rows(&download(&app, Who::ProvincialAdmin, "/api/v1/changes", Some(XLSX)).await, "变更记录");
+    let province_ids: Vec<String> = province[1..].iter().map(|r| r[0].clone()).collect();
+    assert_eq!(province_ids, feed_ids(&app, Who::ProvincialAdmin).await, "the province's feed, the other park's event too");
+    assert!(province.iter().any(|r| r[6] == "xiangtan"));
+    let since = csv_rows(&download(&app, Who::ProvincialAdmin, "/api/v1/changes?format=csv&since=2100-01-01", None).await);
+    assert_eq!(since.len(), 1, "nothing since then: the header alone");
+}
+
+async fn target_rows_export_like_their_json_items(app: TestApp) {
+    for name in ["甲精密股份有限公司", "乙光电股份有限公司", "丙材料股份有限公司"] {
+        app.create_investor(json!({"name": name, "status": "settled", "settled_on": "2024-03-01"})).await;
+    }
+    let other = app.as_(Who::OtherParkStaff).post("/api/v1/investors", &crate::helpers::investor_body(json!({
+        "park_code": "xiangtan", "name": "丁电池股份有限公司", "status": "settled", "settled_on": "2024-05-01"}))).await;
+    assert_eq!(other.status, 201, "{}", other.text);
+
+    let path = "/api/v1/targets/taiwan_funded_enterprises/items?as_of=2025-06-30";
+    let json = app.get(path).await;
+    assert_eq!(json.body["count"], 4, "{}", json.text);
+    let rows = csv_rows(&download(&app, Who::ProvincialAdmin, &format!("{path}&limit=1"), Some("text/csv")).await);
+    assert_eq!(rows[0], ["企业标识", "企业名称", "园区", "计入日期", "客商", "计入值"]);
+    assert_eq!(rows.len(), 5, "every row whatever the limit");
+    let sum: f64 = column(&rows, "计入值").iter().map(|v| v.parse::<f64>().unwrap()).sum();
+    assert_eq!(sum, json.body["value"].as_f64().unwrap(), "the rows add up to the value");
+    let names: HashSet<String> = column(&rows, "企业名称").into_iter().collect();
+    let json_names: HashSet<String> = json.body["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(names, json_names);
+
+    let park = csv_rows(&download(&app, Who::ParkStaff, &format!("{path}&format=csv"), None).await);
+    assert_eq!(park.len(), 4, "a park exports its own rows: {park:?}");
+    assert!(column(&park, "园区").iter().all(|p| p == "yueyang"));
+    let workbook = xlsx_rows(&download(&app, Who::ParkStaff, path, Some(XLSX)).await, "台资企业数量");
+    assert_eq!(workbook.len(), 4);
+    let funds = csv_rows(&download(&app, Who::ProvincialAdmin, "/api/v1/targets/new_taiwan_investment_usd/items?format=csv", None).await);
+    assert_eq!(funds[0][..3], ["资金编号", "项目编号", "项目名称"]);
+    assert_eq!(download(&app, Who::ProvincialAdmin, "/api/v1/targets/nope/items?format=csv", None).await.status, 404);
+    assert_eq!(download(&app, Who::ProvincialAdmin, &format!("{path}&format=csv&park=nowhere"), None).await.status, 400);
+    let events = audit_events(&app, "export").await;
+    assert_eq!(events.len(), 4, "{events:?}");
+    assert!(events[0].2.contains("taiwan_funded_enterprises"), "the event names the target: {}", events[0].2);
+}
+
 // ---- Imports -------------------------------------------------------------
 
-mod imports {
+pub(crate) mod imports {
     use serde_json::{json, Value};
 
     use super::{download, xlsx_rows, XLSX};
@@ -291,6 +430,7 @@ mod imports {
         the_command_line_imports_like_the_api,
         funds_import_onto_their_projects_by_external_ref,
         the_top100_list_imports_for_the_province_only,
+        an_import_writes_what_the_api_writes_and_keeps_the_targets_summary,
     );
 
     /// A multipart/form-data body of `parts` (name, file name, bytes).
@@ -316,7 +456,7 @@ mod imports {
         import_into(app, who, "projects", file, extra).await
     }
 
-    async fn import_into(app: &TestApp, who: Who, library: &str, file: &[u8], extra: &[(&str, &str)]) -> crate::helpers::Response {
+    pub(crate) async fn import_into(app: &TestApp, who: Who, library: &str, file: &[u8], extra: &[(&str, &str)]) -> crate::helpers::Response {
         let mut parts: Vec<(&str, Option<&str>, &[u8])> = vec![("library", None, library.as_bytes()), ("file", Some("ledger.csv"), file)];
         for (name, value) in extra {
             parts.push((name, None, value.as_bytes()));
@@ -791,6 +931,84 @@ mod imports {
         let clash = "榜单年份,排名,集团名称,榜单来源\n2024,1,另一集团,中华征信所\n";
         let res = import_into(&app, Who::ProvincialAdmin, "top100", clash.as_bytes(), &[("dry_run", "false")]).await;
         assert_eq!((res.body["errors"][0]["row"].clone(), res.body["errors"][0]["column"].clone()), (json!(2), json!("排名")), "{}", res.text);
+    }
+
+    /// The fields of a project read back, less what differs between any
+    /// two records (ids, times, versions of the moment).
+    fn comparable(project: &Value) -> Value {
+        let mut project = project.clone();
+        let object = project.as_object_mut().unwrap();
+        for field in ["id", "created_at", "updated_at"] {
+            object.remove(field);
+        }
+        for entry in object["stage_history"].as_array_mut().unwrap() {
+            entry.as_object_mut().unwrap().remove("recorded_at");
+        }
+        project
+    }
+
+    /// The changes of each event of a record's history, oldest first.
+    async fn changes_of(app: &TestApp, id: &str) -> Vec<(String, String, Value)> {
+        let history = app.as_(Who::ParkStaff).get(&format!("/api/v1/projects/{id}/history")).await;
+        let mut events: Vec<(String, String, Value)> = history.body["items"].as_array().unwrap().iter()
+            .map(|e| (e["action"].as_str().unwrap().to_owned(), e["actor"].as_str().unwrap().to_owned(), e["changes"].clone()))
+            .collect();
+        events.reverse();
+        events
+    }
+
+    async fn an_import_writes_what_the_api_writes_and_keeps_the_targets_summary(app: TestApp) {
+        let investor = app.as_(Who::ParkStaff).post("/api/v1/investors", &crate::helpers::investor_body(json!({
+            "name": "甲精密股份有限公司", "origin": "taiwan", "status": "negotiating"}))).await;
+        assert_eq!(investor.status, 201, "{}", investor.text);
+        let investor_id = investor.body["id"].as_str().unwrap().to_owned();
+        // A lead with tags; a signed project with a contract; a registered one that settles its investor.
+        let csv = format!("外部编号,项目名称,产业,招商方式,项目阶段,计划投资（美元）,合同投资（美元）,首次接触日期,签约日期,注册日期,关联客商编号,标签,备注\n\
+                           A-1,线索项目,电子信息,产业链招商,线索,1000000,,2026-03-02,,,,半导体; 封装,\n\
+                           A-2,签约项目,新能源,定向招商,签约,80000000,60000000,2025-01-02,2025-03-04,,,,已签约\n\
+                           A-3,注册项目,智能制造,定向招商,注册落地,20000000,20000000,2024-01-02,2024-02-03,2024-05-06,{investor_id},,\n");
+        let res = import(&app, Who::ParkStaff, csv.as_bytes(), &[("dry_run", "false")]).await;
+        assert_eq!(counts(&res), (3, 0, 0));
+
+        let bodies = [
+            json!({"name": "线索项目", "industry": "electronic_information", "attraction_mode": "industrial_chain", "stage": "lead",
+                   "planned_investment_usd": 1_000_000, "first_contact_on": "2026-03-02", "tags": ["半导体", "封装"]}),
+            json!({"name": "签约项目", "industry": "new_energy", "attraction_mode": "targeted", "stage": "signed",
+                   "planned_investment_usd": 80_000_000, "contracted_investment_usd": 60_000_000,
+                   "first_contact_on": "2025-01-02", "signed_on": "2025-03-04", "notes": "已签约"}),
+            json!({"name": "注册项目", "industry": "intelligent_manufacturing", "attraction_mode": "targeted", "stage": "registered",
+                   "planned_investment_usd": 20_000_000, "contracted_investment_usd": 20_000_000, "first_contact_on": "2024-01-02",
+                   "signed_on": "2024-02-03", "registered_on": "2024-05-06", "investor_ids": [investor_id]}),
+        ];
+        let imported = app.as_(Who::ParkStaff).get("/api/v1/projects?limit=10").await.body["items"].as_array().unwrap().clone();
+        assert_eq!(imported.len(), 3);
+        for body in bodies {
+            let twin = app.as_(Who::ParkStaff).post("/api/v1/projects", &body).await;
+            assert_eq!(twin.status, 201, "{}", twin.text);
+            let row = imported.iter().find(|p| p["name"] == body["name"]).unwrap();
+            let read = app.as_(Who::ParkStaff).get(&format!("/api/v1/projects/{}", row["id"].as_str().unwrap())).await;
+            assert_eq!(comparable(&read.body), comparable(&twin.body), "an imported record reads like one the API created");
+            let (by_import, by_api) = (changes_of(&app, row["id"].as_str().unwrap()).await, changes_of(&app, twin.body["id"].as_str().unwrap()).await);
+            assert_eq!(by_import.len(), 1, "{by_import:?}");
+            assert_eq!(by_import, by_api, "the same create event as the API writes");
+        }
+        let settled = app.as_(Who::ParkStaff).get(&format!("/api/v1/investors/{investor_id}")).await;
+        assert_eq!((settled.body["status"].clone(), settled.body["settled_on"].clone()), (json!("settled"), json!("2024-05-06")),
+                   "a registered project settles its investor, as through the API");
+
+        // One create in the change feed per imported row (and per API twin).
+        let feed = app.get("/api/v1/changes?library=project&limit=100").await;
+        let creates = feed.body["items"].as_array().unwrap().iter().filter(|e| e["action"] == "create").count();
+        assert_eq!(creates, 6, "{}", feed.text);
+
+        let pool = invest_registry::db::connect(&app.database_url, 1).unwrap();
+        for as_of in ["2024-12-31", "2025-06-30"] {
+            let as_of: chrono::NaiveDate = as_of.parse().unwrap();
+            let differences = invest_registry::targets::summary::check(&mut pool.get().unwrap(), as_of, None).unwrap();
+            assert!(differences.is_empty(), "{}", differences.join("\n"));
+        }
+        let targets = app.get("/api/v1/targets?as_of=2025-06-30").await;
+        assert_eq!(targets.status, 200, "{}", targets.text);
     }
 }
 

@@ -10,6 +10,7 @@
 //! fields. One bad row and nothing is written; every bad row is reported
 //! with its spreadsheet row number (the header is row 1) and column.
 
+mod batch;
 mod cells;
 mod libraries;
 mod read;
@@ -184,28 +185,19 @@ fn run_as<R: Importable>(conn: &mut DbConnection, caller: &Caller, request: &Imp
     let written = db::write_tx(conn, |conn| {
         let mut counts = Counts::default();
         let mut errors = vec![];
-        let mut refs_seen = HashSet::new();
-        for (index, cells) in data.iter().enumerate() {
-            let row = index as u64 + 2;
-            if cells.iter().all(Raw::is_blank) {
-                continue; // a blank line
-            }
-            let importer = Row { columns: &columns, caller, park: request.park_code.as_deref() };
-            // Each row in a savepoint: a row the database refuses (PostgreSQL
-            // then refuses everything after in its transaction) undoes only itself.
-            let mut failure = None;
-            let written = db::write_tx(conn, |conn| {
-                importer.write::<R>(conn, cells, &mut refs_seen).map_err(|f| {
-                    failure = Some(f);
-                    ApiError::internal("row rolled back")
-                })
-            });
-            match (written, failure) {
-                (Ok(Written::Created), _) => counts.created += 1,
-                (Ok(Written::Updated), _) => counts.updated += 1,
-                (Ok(Written::Unchanged), _) => counts.unchanged += 1,
-                (Err(_), Some(RowFailure::Cells(bad))) => errors.extend(bad.into_iter().map(|e| e.at(row))),
-                (Err(_), Some(RowFailure::Fatal(err))) | (Err(err), None) => return Err(err),
+        let importer = Row { columns: &columns, caller, park: request.park_code.as_deref() };
+        if R::LIBRARY == Library::Projects {
+            // Projects have a batch path: the rows of a ledger run to 100,000.
+            batch::write_projects(conn, &importer, data, &mut counts, &mut errors)?;
+        } else {
+            let mut refs_seen = HashSet::new();
+            for (index, cells) in data.iter().enumerate() {
+                let row = index as u64 + 2;
+                if cells.iter().all(Raw::is_blank) {
+                    continue; // a blank line
+                }
+                let written = in_savepoint(conn, |conn| importer.write::<R>(conn, cells, &mut refs_seen))?;
+                tally(written, row, &mut counts, &mut errors);
             }
         }
         let keep = errors.is_empty() && !request.dry_run;
@@ -232,6 +224,37 @@ fn run_as<R: Importable>(conn: &mut DbConnection, caller: &Caller, request: &Imp
     (report.created, report.updated, report.unchanged) = (counts.created, counts.updated, counts.unchanged);
     report.errors.sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
     Ok(report)
+}
+
+/// Runs one row's write in a savepoint: a row the database refuses
+/// (PostgreSQL then refuses everything after in its transaction) undoes only
+/// itself. A failure of the import itself ends it.
+fn in_savepoint(
+    conn: &mut DbConnection,
+    write: impl FnOnce(&mut DbConnection) -> Result<Written, RowFailure>,
+) -> Result<Result<Written, Vec<CellError>>, ApiError> {
+    let mut failure = None;
+    let written = db::write_tx(conn, |conn| {
+        write(conn).map_err(|f| {
+            failure = Some(f);
+            ApiError::internal("row rolled back")
+        })
+    });
+    match (written, failure) {
+        (Ok(written), _) => Ok(Ok(written)),
+        (Err(_), Some(RowFailure::Cells(bad))) => Ok(Err(bad)),
+        (Err(_), Some(RowFailure::Fatal(err))) | (Err(err), None) => Err(err),
+    }
+}
+
+/// Counts what became of spreadsheet row `row`, or lists its bad cells.
+fn tally(written: Result<Written, Vec<CellError>>, row: u64, counts: &mut Counts, errors: &mut Vec<RowError>) {
+    match written {
+        Ok(Written::Created) => counts.created += 1,
+        Ok(Written::Updated) => counts.updated += 1,
+        Ok(Written::Unchanged) => counts.unchanged += 1,
+        Err(bad) => errors.extend(bad.into_iter().map(|e| e.at(row))),
+    }
 }
 
 /// The import as one audit event: the file's rows and what became of them.
@@ -332,6 +355,13 @@ struct RowValues {
     external_ref: Option<String>,
 }
 
+/// A row read and placed: its fields, its ref, and the park it goes to.
+struct Placed {
+    values: Map<String, Value>,
+    external_ref: Option<String>,
+    park: String,
+}
+
 /// The field of a row's park.
 const PARK_CODE: &str = "park_code";
 
@@ -345,26 +375,16 @@ struct Row<'a> {
 
 impl Row<'_> {
     fn write<R: Importable>(&self, conn: &mut DbConnection, cells: &[Raw], refs_seen: &mut HashSet<String>) -> Result<Written, RowFailure> {
-        let RowValues { mut values, external_ref } = self.read(cells).map_err(RowFailure::Cells)?;
-        let requested = values.remove(PARK_CODE).and_then(|v| v.as_str().map(str::to_owned)).or(self.park.map(str::to_owned));
-        // The key of a ref: its park, or '' for a library outside the parks.
-        let park = if R::IN_PARKS { self.writable_park(requested)? } else { String::new() };
+        let Placed { mut values, external_ref, park } = self.place::<R>(cells, refs_seen)?;
         let existing = match &external_ref {
-            Some(external_ref) => {
-                if !refs_seen.insert(format!("{park}\u{0}{external_ref}")) {
-                    let message = format!("the external ref {external_ref:?} is on an earlier row of this file");
-                    return Err(RowFailure::Cells(vec![self.cell_error(FieldError::new(EXTERNAL_REF.field, "duplicate", message))]));
-                }
-                match refs::find(conn, R::ENTITY_TYPE, &park, external_ref).map_err(RowFailure::Fatal)? {
-                    Some(id) => R::version(conn, self.caller, &id).map_err(|e| self.failure(e))?.map(|version| (id, version)),
-                    None => None,
-                }
-            }
+            Some(external_ref) => match refs::find(conn, R::ENTITY_TYPE, &park, external_ref).map_err(RowFailure::Fatal)? {
+                Some(id) => R::version(conn, self.caller, &id).map_err(|e| self.failure(e))?.map(|version| (id, version)),
+                None => None,
+            },
             None => None,
         };
         if let Some((id, before)) = existing {
-            let after = R::update(conn, self.caller, &id, values).map_err(|e| self.failure(e))?;
-            return Ok(if after == before { Written::Unchanged } else { Written::Updated });
+            return self.update::<R>(conn, &id, before, values);
         }
         // New, or its record was deleted since: a new record (which takes the ref).
         values.retain(|_, value| !value.is_null());
@@ -373,6 +393,27 @@ impl Row<'_> {
             refs::bind(conn, R::ENTITY_TYPE, &park, &external_ref, &id).map_err(RowFailure::Fatal)?;
         }
         Ok(Written::Created)
+    }
+
+    /// Reads a row and finds its park; a ref seen on an earlier row is an error.
+    fn place<R: Importable>(&self, cells: &[Raw], refs_seen: &mut HashSet<String>) -> Result<Placed, RowFailure> {
+        let RowValues { mut values, external_ref } = self.read(cells).map_err(RowFailure::Cells)?;
+        let requested = values.remove(PARK_CODE).and_then(|v| v.as_str().map(str::to_owned)).or(self.park.map(str::to_owned));
+        // The key of a ref: its park, or '' for a library outside the parks.
+        let park = if R::IN_PARKS { self.writable_park(requested)? } else { String::new() };
+        if let Some(external_ref) = &external_ref {
+            if !refs_seen.insert(format!("{park}\u{0}{external_ref}")) {
+                let message = format!("the external ref {external_ref:?} is on an earlier row of this file");
+                return Err(RowFailure::Cells(vec![self.cell_error(FieldError::new(EXTERNAL_REF.field, "duplicate", message))]));
+            }
+        }
+        Ok(Placed { values, external_ref, park })
+    }
+
+    /// Applies a row to the record (at version `before`) its ref names.
+    fn update<R: Importable>(&self, conn: &mut DbConnection, id: &str, before: i32, values: Map<String, Value>) -> Result<Written, RowFailure> {
+        let after = R::update(conn, self.caller, id, values).map_err(|e| self.failure(e))?;
+        Ok(if after == before { Written::Unchanged } else { Written::Updated })
     }
 
     /// The park a row goes to (its park column, the request's park, or a

@@ -55,8 +55,13 @@ fn enterprise_unit(first_investor: &str) -> String {
 /// The summary after a project's funds, stage, dates, contract, links or
 /// deletion changed (or its claim was decided).
 pub fn refresh_project(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+    refresh_projects(conn, &[id.to_owned()])
+}
+
+/// [`refresh_project`] for many projects at once (a batch write: an import).
+pub fn refresh_projects(conn: &mut DbConnection, ids: &[String]) -> Result<(), ApiError> {
     if let Some(period) = begin(conn)? {
-        projects(conn, &[id.to_owned()], period)?;
+        projects(conn, ids, period)?;
     }
     Ok(())
 }

@@ -1,0 +1,150 @@
+//! The batch path of a project import. A park's ledger runs to 100,000
+//! rows, and one API write a row (a dozen statements, a read-back and a
+//! targets refresh each) took minutes. Here the rows are read and placed
+//! first; the refs they carry are looked up in a few set-based reads; new
+//! records are checked with the rules of an API create and written by
+//! [`crate::projects::batch`] (multi-row INSERTs, the same audit event per
+//! row, the targets summary refreshed once). A row whose ref names a live
+//! record is a merge patch through the records core, as before (re-imports
+//! touch few rows).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::Value;
+
+use super::read::Raw;
+use super::libraries::Writer;
+use super::{in_savepoint, refs, tally, Counts, Placed, Row, RowError, RowFailure, Written};
+use crate::db::DbConnection;
+use crate::error::ApiError;
+use crate::projects::batch::{self, NewProject};
+use crate::projects::{Project, ProjectFields};
+use crate::records::{self, Record};
+
+const ENTITY: &str = <Project as Record>::ENTITY;
+
+/// Writes (or, in a dry run, writes before the rollback) every row of
+/// `data`, counting them; bad rows go to `errors` and nothing new is
+/// inserted while there are any (the import will be rolled back).
+pub(super) fn write_projects(
+    conn: &mut DbConnection,
+    importer: &Row<'_>,
+    data: &[Vec<Raw>],
+    counts: &mut Counts,
+    errors: &mut Vec<RowError>,
+) -> Result<(), ApiError> {
+    let placed = place_rows(importer, data, errors)?;
+    let named = named_records(conn, importer, &placed)?;
+
+    let mut new_rows: Vec<(u64, Option<String>)> = Vec::new();
+    let mut news: Vec<NewProject> = Vec::new();
+    let mut taken: Vec<(String, String)> = Vec::new();
+    for (row, Placed { mut values, external_ref, park }) in placed {
+        let key = external_ref.clone().map(|r| (park.clone(), r));
+        match key.as_ref().map(|key| named.get(key)) {
+            Some(Some(Named::Live(id, current))) => {
+                // What a PATCH would find unchanged before any rule runs (a
+                // re-imported ledger, mostly) needs no statement at all.
+                if records::merge(&**current, Value::Object(values.clone())).is_ok_and(|merged: ProjectFields| merged == **current) {
+                    tally(Ok(Written::Unchanged), row, counts, errors);
+                    continue;
+                }
+                let written = in_savepoint(conn, |conn| {
+                    let before = Project::version(conn, importer.caller, id).map_err(|e| importer.failure(e))?;
+                    let before = before.ok_or_else(|| RowFailure::Fatal(ApiError::internal("a record vanished during its import")))?;
+                    importer.update::<Project>(conn, id, before, values)
+                })?;
+                tally(written, row, counts, errors);
+                continue;
+            }
+            // Its record was deleted since: the new record takes the ref.
+            Some(Some(Named::Gone)) => taken.extend(key),
+            _ => {}
+        }
+        values.retain(|_, value| !value.is_null());
+        match records::decode::<ProjectFields>(Value::Object(values)) {
+            Ok(fields) => {
+                new_rows.push((row, external_ref));
+                news.push(NewProject { park, fields });
+            }
+            Err(err) => tally(Err(cells_of(importer, err)?), row, counts, errors),
+        }
+    }
+
+    for ((row, _), broken) in new_rows.iter().zip(batch::check(conn, &mut news)?) {
+        if let Err(err) = records::invalid_unless_empty(broken) {
+            tally(Err(cells_of(importer, err)?), *row, counts, errors);
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(()); // nothing stays: the counts no longer matter
+    }
+    let ids = batch::insert(conn, importer.caller, &news)?;
+    let bindings: Vec<(String, String, String)> = new_rows
+        .into_iter()
+        .zip(news)
+        .zip(&ids)
+        .filter_map(|(((_, external_ref), new), id)| external_ref.map(|r| (new.park, r, id.clone())))
+        .collect();
+    refs::bind_many(conn, ENTITY, &bindings, &taken)?;
+    counts.created += ids.len() as u64;
+    Ok(())
+}
+
+/// Every non-blank row read and placed, with its spreadsheet row number.
+fn place_rows(importer: &Row<'_>, data: &[Vec<Raw>], errors: &mut Vec<RowError>) -> Result<Vec<(u64, Placed)>, ApiError> {
+    let mut refs_seen = HashSet::new();
+    let mut placed = Vec::with_capacity(data.len());
+    for (index, cells) in data.iter().enumerate() {
+        let row = index as u64 + 2;
+        if cells.iter().all(Raw::is_blank) {
+            continue; // a blank line
+        }
+        match importer.place::<Project>(cells, &mut refs_seen) {
+            Ok(row_placed) => placed.push((row, row_placed)),
+            Err(RowFailure::Cells(bad)) => errors.extend(bad.into_iter().map(|e| e.at(row))),
+            Err(RowFailure::Fatal(err)) => return Err(err),
+        }
+    }
+    Ok(placed)
+}
+
+/// What a (park, ref) names already.
+enum Named {
+    /// A live record the caller sees, and its fields.
+    Live(String, Box<ProjectFields>),
+    /// A record deleted since (or out of sight).
+    Gone,
+}
+
+/// The records the rows' refs name, by (park, ref).
+fn named_records(conn: &mut DbConnection, importer: &Row<'_>, placed: &[(u64, Placed)]) -> Result<HashMap<(String, String), Named>, ApiError> {
+    let mut by_park: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (_, p) in placed {
+        if let Some(external_ref) = &p.external_ref {
+            by_park.entry(&p.park).or_default().push(external_ref.clone());
+        }
+    }
+    let mut found: Vec<((String, String), String)> = Vec::new();
+    for (park, park_refs) in by_park {
+        found.extend(refs::find_many(conn, ENTITY, park, &park_refs)?.into_iter().map(|(r, id)| ((park.to_owned(), r), id)));
+    }
+    let ids: Vec<String> = found.iter().map(|(_, id)| id.clone()).collect();
+    let live = batch::stored_fields(conn, &importer.caller.scope(), &ids)?;
+    Ok(found
+        .into_iter()
+        .map(|(key, id)| match live.get(&id) {
+            // Two refs of a park may name one record: each gets its fields.
+            Some(fields) => (key, Named::Live(id, Box::new(fields.clone()))),
+            None => (key, Named::Gone),
+        })
+        .collect())
+}
+
+/// A row's refusal as its bad cells; anything else ends the import.
+fn cells_of(importer: &Row<'_>, err: ApiError) -> Result<Vec<super::CellError>, ApiError> {
+    match importer.failure(err) {
+        RowFailure::Cells(bad) => Ok(bad),
+        RowFailure::Fatal(err) => Err(err),
+    }
+}

@@ -1,0 +1,156 @@
+//! Many new projects at once (the rows of an import): the same rules, row,
+//! read copies, stage history, links and audit event per project as an API
+//! create ([`crate::records::create_in_tx`]), but the links are checked in
+//! a few set-based reads, the rows go in as multi-row INSERTs in chunks, and
+//! the derived state (the targets summary, investors a project settles) is
+//! refreshed once at the end instead of once per row.
+//!
+//! [`insert`] is the one place where a batch builds project rows: a column
+//! derived from the fields at insert time belongs there, as in `to_row`.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use diesel::prelude::*;
+
+use super::model::{Project, ProjectFields, ProjectRow, StageEntry};
+use super::queries::{stage_row, to_project};
+use super::{money, rules};
+use crate::audit::{self, Action, NewEvent};
+use crate::auth::{Caller, ParkScope};
+use crate::clock;
+use crate::db::schema::{parks, project_investors, project_stage_history, projects};
+use crate::db::{insert_all, DbConnection};
+use crate::error::{ApiError, FieldError};
+use crate::links;
+use crate::records::{creation_changes, Record, RowBase, Stamp};
+use crate::vocab::Stage;
+
+/// Rows an INSERT carries: 29 values a project, and SQLite binds at most
+/// 32,766 in one statement.
+const CHUNK: usize = 1_000;
+
+/// A project to create in `park` (a park the caller may write in).
+pub struct NewProject {
+    pub park: String,
+    pub fields: ProjectFields,
+}
+
+/// Normalises every row's fields and answers each row's broken rules, in
+/// order (empty: the row may be inserted): the rules of an API create.
+pub fn check(conn: &mut DbConnection, rows: &mut [NewProject]) -> Result<Vec<Vec<FieldError>>, ApiError> {
+    let known_parks: HashSet<String> = parks::table.select(parks::code).load::<String>(conn)?.into_iter().collect();
+    let investor_ids: BTreeSet<String> = rows.iter().flat_map(|r| r.fields.investor_ids.iter().map(uuid::Uuid::to_string)).collect();
+    let investors = links::live_investor_parks(conn, &investor_ids.into_iter().collect::<Vec<_>>())?;
+    let owner_ids: BTreeSet<String> = rows.iter().filter_map(|r| r.fields.owner_id.map(|id| id.to_string())).collect();
+    let owners = links::owners(conn, &owner_ids.into_iter().collect::<Vec<_>>())?;
+    rows.iter_mut()
+        .map(|row| {
+            rules::normalise(&mut row.fields);
+            let mut errors = rules::check(&row.fields);
+            let ids: Vec<String> = row.fields.investor_ids.iter().map(uuid::Uuid::to_string).collect();
+            errors.extend(links::unknown_investors(&row.park, &ids, &investors, "investor_ids"));
+            if let Some(owner) = row.fields.owner_id.map(|id| id.to_string()) {
+                errors.extend(links::owner_error(owners.get(&owner), &row.park, "owner_id")?);
+            }
+            if !known_parks.contains(&row.park) {
+                errors.push(FieldError::new("park_code", "unknown", format!("there is no park {:?}", row.park)));
+            }
+            Ok(errors)
+        })
+        .collect()
+}
+
+/// Inserts rows that passed [`check`], each with its create event; answers
+/// their ids, in order.
+pub fn insert(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject]) -> Result<Vec<String>, ApiError> {
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut settled = Vec::new();
+    for chunk in rows.chunks(CHUNK) {
+        let mut project_rows = Vec::with_capacity(chunk.len());
+        let mut stages = Vec::with_capacity(chunk.len());
+        let mut links = Vec::new();
+        let mut events = Vec::with_capacity(chunk.len());
+        for NewProject { park, fields } in chunk {
+            let id = uuid::Uuid::now_v7().to_string();
+            let stamp = Stamp::of(caller);
+            let base = RowBase { id: &id, park, version: 1, created: &stamp, updated: &stamp, previous: None };
+            let mut row = Project::to_row(fields, base)?;
+            let stage = stage_row(&id, fields, &stamp);
+            let investor_ids: Vec<String> = fields.investor_ids.iter().map(uuid::Uuid::to_string).collect();
+            // The read copies, as `links::refresh_project_copies` would write them.
+            let entry = StageEntry { stage: fields.stage, on: stage.on_date, by: stamp.by.clone(), recorded_at: clock::utc(stamp.at) };
+            row.investor_ids_json = serde_json::to_string(&investor_ids)?;
+            row.stage_history_json = serde_json::to_string(&[entry])?;
+            let created = view(row.clone(), fields)?;
+            events.push((id.clone(), park.as_str(), creation_changes::<Project>(&created)?));
+            links.extend(investor_ids.into_iter().enumerate().map(|(position, investor)| {
+                (project_investors::project_id.eq(id.clone()), project_investors::investor_id.eq(investor), project_investors::position.eq(position as i32))
+            }));
+            project_rows.push(row);
+            stages.push(stage);
+            ids.push(id);
+        }
+        insert_all!(conn, projects::table, &project_rows)?;
+        insert_all!(conn, project_stage_history::table, &stages)?;
+        if !links.is_empty() {
+            insert_all!(conn, project_investors::table, &links)?;
+        }
+        for (row, NewProject { fields, .. }) in project_rows.iter().zip(chunk) {
+            if has_money(fields) {
+                money::write(conn, &row.id, fields)?;
+            }
+            if matches!(fields.stage, Stage::Registered | Stage::UnderConstruction | Stage::Operating) && !fields.investor_ids.is_empty() {
+                let registered_on = fields.registered_on.unwrap_or_else(clock::today);
+                settled.extend(links::settle_investors(conn, &row.id, registered_on, row.created_at)?);
+            }
+        }
+        let events = events
+            .iter_mut()
+            .map(|(id, park, changes)| NewEvent {
+                actor: &caller.username,
+                action: Action::Create,
+                entity_type: <Project as Record>::ENTITY,
+                entity_id: id,
+                park_code: Some(park),
+                changes: std::mem::take(changes),
+            })
+            .collect();
+        audit::record_many(conn, events)?;
+    }
+    if !settled.is_empty() {
+        crate::targets::summary::refresh_investors(conn, &settled)?;
+    }
+    crate::targets::summary::refresh_projects(conn, &ids)?;
+    super::lights::refresh(conn, &ids)?;
+    Ok(ids)
+}
+
+/// The record as a read answers it right after the create (its light is
+/// derived and not part of the create event).
+fn view(row: ProjectRow, fields: &ProjectFields) -> Result<Project, ApiError> {
+    let mut project = to_project(row)?;
+    project.contracted_investment_usd = fields.contracted_investment_usd;
+    project.registered_on = fields.registered_on;
+    project.planned_start_on = fields.planned_start_on;
+    project.planned_operating_on = fields.planned_operating_on;
+    Ok(project)
+}
+
+/// Whether the fields fill a money column (they live beside the row: see `money`).
+fn has_money(f: &ProjectFields) -> bool {
+    f.contracted_investment_usd.is_some() || f.registered_on.is_some() || f.planned_start_on.is_some() || f.planned_operating_on.is_some()
+}
+
+/// The writable fields of the live projects among `ids` that `scope` sees,
+/// as a `PATCH` merges into them (a re-import finds the rows it repeats).
+pub fn stored_fields(conn: &mut DbConnection, scope: &ParkScope, ids: &[String]) -> Result<HashMap<String, ProjectFields>, ApiError> {
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<ProjectRow> =
+            Project::visible(scope).filter(projects::id.eq_any(chunk.to_vec())).select(ProjectRow::as_select()).load(conn)?;
+        let mut views = rows.into_iter().map(to_project).collect::<Result<Vec<_>, _>>()?;
+        money::fill(conn, &mut views)?;
+        found.extend(views.into_iter().map(|view| (view.id.clone(), Project::fields_of(&view))));
+    }
+    Ok(found)
+}
