@@ -121,7 +121,7 @@ async fn every_writer_recomputes_the_light_days(app: TestApp) {
     assert_clean(&app, "a project deleted");
 
     // An import goes through the same batch write as the API's creates.
-    let csv = format!("园区代码,项目名称,产业,招商方式,项目阶段,签约日期\nyueyang,导入的签约项目,semiconductor,targeted,signed,{}\n", ago(95));
+    let csv = format!("园区代码,项目名称,产业,招商方式,项目阶段,计划投资（美元）,签约日期\nyueyang,导入的签约项目,electronic_information,targeted,signed,1000000,{}\n", ago(95));
     let imported = crate::exchange::imports::import_into(&app, Who::ParkStaff, "projects", csv.as_bytes(), &[("dry_run", "false")]).await;
     assert_eq!(imported.status, 200, "{}", imported.text);
     assert_eq!(imported.body["created"], 1, "{}", imported.text);
