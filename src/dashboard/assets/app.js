@@ -173,7 +173,8 @@
     if (res.status !== 200 && res.status !== 404) throw new Error(problem(res));
     $('funnel-chart').hidden = false;
     if (!cohorts || cohorts.length === 0) { nothing('funnel'); $('funnel-chart').hidden = true; return; }
-    const latest = [...cohorts].sort((a, b) => b.cohort - a.cohort)[0];
+    // The largest cohort draws the clearest funnel (the newest has barely begun).
+    const latest = [...cohorts].sort((a, b) => b.projects - a.projects || b.cohort - a.cohort)[0];
     chart('funnel-chart', {
       title: { text: `${latest.cohort}年首次接洽的项目（${latest.projects}个）`, left: 'center', textStyle: { fontSize: 14 } },
       series: [{ type: 'funnel', top: 40, bottom: 10, sort: 'none', minSize: '10%',
