@@ -170,6 +170,7 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || a == 0                                  // "this network"
         || (a == 100 && (64..128).contains(&b))    // shared address space (CGNAT)
         || (a == 192 && b == 0 && c == 0)          // IETF protocol assignments
+        || (a == 192 && b == 88 && c == 99)        // 6to4 relay anycast
         || (a == 198 && (18..20).contains(&b))     // benchmarking
         || a >= 240; // reserved
     !reserved
@@ -184,10 +185,17 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
         return is_public_v4(Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8));
     }
+    // 6to4 (2002::/16) reaches the IPv4 address in its second and third segments.
+    if s[0] == 0x2002 {
+        return is_public_v4(Ipv4Addr::new((s[1] >> 8) as u8, s[1] as u8, (s[2] >> 8) as u8, s[2] as u8));
+    }
     let reserved = ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
         || s[0..6] == [0, 0, 0, 0, 0, 0]      // IPv4-compatible (deprecated)
+        || s[0..5] == [0, 0, 0, 0, 0xffff]    // IPv4-translated (::ffff:0:0:0/96)
+        || (s[0] == 0x2001 && s[1] == 0)      // Teredo: tunnels to an address it hides
+        || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) // local-use NAT64 (RFC 8215)
         || (s[0] & 0xfe00) == 0xfc00          // unique local
         || (s[0] & 0xffc0) == 0xfe80          // link-local
         || (s[0] & 0xffc0) == 0xfec0          // site-local (deprecated)
@@ -208,10 +216,12 @@ mod tests {
     fn inside_addresses_are_not_public() {
         for inside in ["127.0.0.1", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1",
                        "198.18.0.1", "255.255.255.255", "224.0.0.1", "::1", "::", "fc00::1", "fd12::1", "fe80::1",
-                       "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a00:1", "2001:db8::1"] {
+                       "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a00:1", "2001:db8::1", "192.88.99.1",
+                       "2002:7f00:1::", "2002:a00:1::1", "2001:0:4136:e378:8000:63bf:80ff:fffe", "64:ff9b:1::7f00:1",
+                       "::ffff:0:127.0.0.1", "::ffff:0:a00:1"] {
             assert!(!is_public(ip(inside)), "{inside}");
         }
-        for outside in ["8.8.8.8", "1.1.1.1", "203.119.25.1", "2400:3200::1", "::ffff:8.8.8.8"] {
+        for outside in ["8.8.8.8", "1.1.1.1", "203.119.25.1", "2400:3200::1", "::ffff:8.8.8.8", "2002:808:808::1"] {
             assert!(is_public(ip(outside)), "{outside}");
         }
     }
