@@ -13,10 +13,10 @@
 //!   `registered_on`, under construction `started_on`, operating
 //!   `operating_on`); negotiating, which has none, and a stage whose date is
 //!   empty, on the day its first move into the stage was recorded (UTC);
-//! - its *days in* a stage it entered are the days until it entered the next
-//!   later stage it was at (a negative span, from dates entered out of
-//!   order, counts 0); a project that has not moved on since, or was
-//!   dropped, has none. The median is the lower one (PostgreSQL's
+//! - its *days in* a stage it entered are the days until the earliest day it
+//!   entered a later stage; a stage dated after that (dates entered out of
+//!   order) has none, and so has a project that has not moved on since, or
+//!   was dropped. The median is the lower one (PostgreSQL's
 //!   `percentile_disc(0.5)`).
 
 use std::collections::{BTreeMap, HashMap};
@@ -124,14 +124,17 @@ pub fn funnel(conn: &mut DbConnection, scope: &ParkScope, params: FunnelParams) 
         let Some(last) = entries.last() else { break };
         after = Some(last.id.clone());
         let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
-        let mut history: HashMap<String, Vec<(String, NaiveDateTime)>> = HashMap::new();
+        let mut history: HashMap<String, Vec<(String, NaiveDate)>> = HashMap::new();
         let rows: Vec<(String, String, NaiveDateTime)> = project_stage_history::table
             .filter(project_stage_history::project_id.eq_any(&ids))
             .order((project_stage_history::recorded_at, project_stage_history::id))
             .select((project_stage_history::project_id, project_stage_history::stage, project_stage_history::recorded_at))
             .load(conn)?;
+        // The day recorded, not the history's `on_date`: for negotiating that
+        // is the first contact (its milestone), which would make every lead
+        // last no time at all.
         for (project, stage, recorded_at) in rows {
-            history.entry(project).or_default().push((stage, recorded_at));
+            history.entry(project).or_default().push((stage, recorded_at.date()));
         }
         for entry in &entries {
             let moves = history.get(&entry.id).map(Vec::as_slice).unwrap_or_default();
@@ -186,8 +189,8 @@ fn rank(stage: &str) -> Option<usize> {
     PIPELINE.iter().position(|s| s.as_str() == stage)
 }
 
-/// Adds one project, with its stage moves in the order recorded.
-fn tally(tally: &mut Tally, entry: &Entry, moves: &[(String, NaiveDateTime)]) {
+/// Adds one project, with its stage moves (stage, the day recorded) in that order.
+fn tally(tally: &mut Tally, entry: &Entry, moves: &[(String, NaiveDate)]) {
     tally.projects += 1;
     if entry.stage == Stage::Dropped.as_str() {
         tally.dropped += 1;
@@ -195,11 +198,11 @@ fn tally(tally: &mut Tally, entry: &Entry, moves: &[(String, NaiveDateTime)]) {
     // The day each pipeline stage was entered, for the stages it was at.
     let mut entered: [Option<NaiveDate>; PIPELINE.len()] = [None; PIPELINE.len()];
     let mut was_at = [false; PIPELINE.len()];
-    for (stage, recorded_at) in moves {
+    for (stage, recorded_on) in moves {
         if let Some(r) = rank(stage) {
             if !was_at[r] {
                 was_at[r] = true;
-                entered[r] = Some(entry.milestones[r].unwrap_or(recorded_at.date()));
+                entered[r] = Some(entry.milestones[r].unwrap_or(*recorded_on));
             }
         }
     }
@@ -212,10 +215,16 @@ fn tally(tally: &mut Tally, entry: &Entry, moves: &[(String, NaiveDateTime)]) {
     for reached in &mut tally.reached[..=furthest] {
         *reached += 1;
     }
+    // A stage is left on the earliest day a later stage was entered; a stage
+    // dated after that (dates entered out of order) has no days, rather than
+    // a made-up span.
     for r in 0..PIPELINE.len() {
         let Some(from) = entered[r] else { continue };
-        if let Some(to) = entered[r + 1..].iter().flatten().next() {
-            tally.days[r].push((*to - from).num_days().max(0));
+        if let Some(to) = entered[r + 1..].iter().flatten().min() {
+            let days = (*to - from).num_days();
+            if days >= 0 {
+                tally.days[r].push(days);
+            }
         }
     }
 }
@@ -261,7 +270,7 @@ mod tests {
     fn skipped_stages_are_reached_without_days() {
         let mut t = Tally::default();
         let p = entry(Stage::Signed, [Some(day("2024-01-10")), None, Some(day("2024-03-10")), None, None, None]);
-        tally(&mut t, &p, &[("lead".into(), at("2024-01-10")), ("signed".into(), at("2024-03-11"))]);
+        tally(&mut t, &p, &[("lead".into(), day("2024-01-10")), ("signed".into(), day("2024-03-11"))]);
         assert_eq!(t.reached, [1, 1, 1, 0, 0, 0]);
         assert_eq!(t.days[0], vec![60]);
         assert!(t.days[1].is_empty() && t.days[2].is_empty());
@@ -271,11 +280,24 @@ mod tests {
     fn negotiating_is_entered_when_recorded_and_dropped_projects_keep_their_stages() {
         let mut t = Tally::default();
         let p = entry(Stage::Dropped, [Some(day("2024-01-10")), None, None, None, None, None]);
-        let moves = [("lead".into(), at("2024-01-10")), ("negotiating".into(), at("2024-02-09")), ("dropped".into(), at("2024-05-01"))];
+        let moves = [("lead".into(), day("2024-01-10")), ("negotiating".into(), day("2024-02-09")), ("dropped".into(), day("2024-05-01"))];
         tally(&mut t, &p, &moves);
         assert_eq!((t.dropped, t.reached), (1, [1, 1, 0, 0, 0, 0]));
         assert_eq!(t.days[0], vec![30]);
         assert!(t.days[1].is_empty(), "dropping is not moving on");
+    }
+
+    #[test]
+    fn a_stage_is_left_on_the_earliest_later_date_and_out_of_order_dates_have_no_days() {
+        // Signed 2021-06-01, moved to registered without a date on 2026-11-29,
+        // construction started 2021-09-01: signed lasted until construction.
+        let mut t = Tally::default();
+        let p = entry(Stage::UnderConstruction, [Some(day("2021-03-01")), None, Some(day("2021-06-01")), None, Some(day("2021-09-01")), None]);
+        let moves = [("signed".into(), day("2021-06-01")), ("registered".into(), day("2026-11-29")), ("under_construction".into(), day("2021-09-01"))];
+        tally(&mut t, &p, &moves);
+        assert_eq!(t.reached, [1, 1, 1, 1, 1, 0]);
+        assert_eq!(t.days[2], vec![92], "signed until the earliest later stage");
+        assert!(t.days[3].is_empty(), "registered is dated after the stage that followed it");
     }
 
     #[test]
