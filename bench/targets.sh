@@ -8,20 +8,9 @@
 # Prints wrk's figures for each request shape and the EXPLAIN (ANALYZE,
 # BUFFERS) of the statements `GET /targets` sends; they go to RESULTS.md by hand.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-work="$root/target/bench"
-mkdir -p "$work"
-PROJECTS=${PROJECTS:-1000000}; INVESTORS=${INVESTORS:-$(( PROJECTS / 5 ))}
-DURATION=${DURATION:-20}; CONNECTIONS=${CONNECTIONS:-16}
-db=${DB:-bench_targets}
-url="postgres://postgres@127.0.0.1:5432/$db"
-psql_db() { psql -q -X -h 127.0.0.1 -U postgres -d "$db" "$@"; }
-
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-[ -n "${NO_BUILD:-}" ] || (cd "$root" && cargo build --release --locked --quiet)
-bin="$root/target/release/invest-registry"
-export ACCESS_TOKEN_TTL=86400 RUST_LOG=warn JWT_SECRET=bench-secret-bench-secret-bench-secret-01 DATA_DIR="$work"
+db_default=bench_targets
+# shellcheck source=bench/scale.sh
+source "$(dirname "$0")/scale.sh"
 
 if ! psql -X -h 127.0.0.1 -U postgres -d "$db" -c "SELECT 1 FROM projects LIMIT 1" >/dev/null 2>&1 || [ -n "${RELOAD:-}" ]; then
     psql -q -X -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
