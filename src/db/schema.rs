@@ -48,6 +48,9 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         investor_ids_json -> Text,
         stage_history_json -> Text,
+        watched_stage -> Nullable<Text>,
+        amber_on -> Nullable<Date>,
+        red_on -> Nullable<Date>,
     }
 }
 
@@ -507,21 +510,6 @@ diesel::table! {
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::allow_tables_to_appear_in_same_query!(webhooks, webhook_deliveries);
 
-// The days each project's light turns amber and red (src/projects/lights.rs),
-// on a third name of `projects` (diesel's 32-column limit).
-diesel::table! {
-    #[sql_name = "projects"]
-    projects_lights (id) {
-        id -> Text,
-        park_code -> Text,
-        name -> Text,
-        stage -> Text,
-        deleted_at -> Nullable<Timestamp>,
-        amber_on -> Nullable<Date>,
-        red_on -> Nullable<Date>,
-        watched_stage -> Nullable<Text>,
-    }
-}
 
 diesel::table! {
     light_counts (as_of, park_code, stage) {

@@ -11,7 +11,7 @@ use diesel::prelude::*;
 
 use super::tally;
 use crate::auth::ParkScope;
-use crate::db::schema::projects_lights;
+use crate::db::schema::projects;
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::vocab::{from_db, values, Light, Stage, Vocabulary};
@@ -98,35 +98,35 @@ pub fn page(conn: &mut DbConnection, asked: &Asked, lights: &[Light], limit: i64
         if !(lights.is_empty() || lights.contains(&light)) || after.is_some_and(|key| key.light < light) {
             continue;
         }
-        let mut query = projects_lights::table.filter(projects_lights::watched_stage.is_not_null()).into_boxed::<QueryBackend>();
+        let mut query = projects::table.filter(projects::watched_stage.is_not_null()).into_boxed::<QueryBackend>();
         if let ParkScope::One(park) = asked.scope {
-            query = query.filter(projects_lights::park_code.eq(park.clone()));
+            query = query.filter(projects::park_code.eq(park.clone()));
         }
         if !asked.parks.is_empty() {
-            query = query.filter(projects_lights::park_code.eq_any(asked.parks.to_vec()));
+            query = query.filter(projects::park_code.eq_any(asked.parks.to_vec()));
         }
         if !asked.stages.is_empty() {
-            query = query.filter(projects_lights::watched_stage.eq_any(values(asked.stages)));
+            query = query.filter(projects::watched_stage.eq_any(values(asked.stages)));
         }
         let today = asked.today;
         query = match light {
-            Light::Red => query.filter(projects_lights::red_on.le(today)),
+            Light::Red => query.filter(projects::red_on.le(today)),
             Light::Amber => query
-                .filter(projects_lights::amber_on.le(today))
-                .filter(projects_lights::red_on.is_null().or(projects_lights::red_on.gt(today))),
-            Light::Green => query.filter(projects_lights::amber_on.is_null().or(projects_lights::amber_on.gt(today))),
+                .filter(projects::amber_on.le(today))
+                .filter(projects::red_on.is_null().or(projects::red_on.gt(today))),
+            Light::Green => query.filter(projects::amber_on.is_null().or(projects::amber_on.gt(today))),
         };
         if let Some(key) = after.filter(|key| key.light == light) {
             query = query.filter(
-                projects_lights::park_code
+                projects::park_code
                     .gt(key.park_code.clone())
-                    .or(projects_lights::park_code.eq(key.park_code.clone()).and(projects_lights::id.gt(key.id.clone()))),
+                    .or(projects::park_code.eq(key.park_code.clone()).and(projects::id.gt(key.id.clone()))),
             );
         }
         let rows: Vec<(String, String, String, String)> = query
-            .order((projects_lights::park_code, projects_lights::id))
+            .order((projects::park_code, projects::id))
             .limit(wanted)
-            .select((projects_lights::id, projects_lights::park_code, projects_lights::name, projects_lights::stage))
+            .select((projects::id, projects::park_code, projects::name, projects::stage))
             .load(conn)?;
         found.extend(rows.into_iter().map(|(id, park_code, name, stage)| Lit { id, park_code, name, stage, light }));
     }

@@ -14,7 +14,7 @@ use diesel::prelude::*;
 
 use super::model::{Project, ProjectFields, ProjectRow, StageEntry};
 use super::queries::{stage_row, to_project};
-use super::{money, rules};
+use super::{lights, money, rules};
 use crate::audit::{self, Action, NewEvent};
 use crate::auth::{Caller, ParkScope};
 use crate::clock;
@@ -70,6 +70,7 @@ pub fn insert(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject]) -> 
         let mut stages = Vec::with_capacity(chunk.len());
         let mut links = Vec::new();
         let mut events = Vec::with_capacity(chunk.len());
+        let mut views = Vec::with_capacity(chunk.len());
         for NewProject { park, fields } in chunk {
             let id = uuid::Uuid::now_v7().to_string();
             let stamp = Stamp::of(caller);
@@ -83,6 +84,7 @@ pub fn insert(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject]) -> 
             row.stage_history_json = serde_json::to_string(&[entry])?;
             let created = view(row.clone(), fields)?;
             events.push((id.clone(), park.as_str(), creation_changes::<Project>(&created)?));
+            views.push(created);
             links.extend(investor_ids.into_iter().enumerate().map(|(position, investor)| {
                 (project_investors::project_id.eq(id.clone()), project_investors::investor_id.eq(investor), project_investors::position.eq(position as i32))
             }));
@@ -90,12 +92,25 @@ pub fn insert(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject]) -> 
             stages.push(stage);
             ids.push(id);
         }
+        // Each row goes in with its light days (`lights::judge_new`).
+        let project_rows: Vec<_> = project_rows
+            .into_iter()
+            .zip(lights::judge_new(conn, &views)?)
+            .map(|(row, watched)| {
+                let light = (
+                    projects::watched_stage.eq(watched.stage),
+                    projects::amber_on.eq(watched.dates.amber_on),
+                    projects::red_on.eq(watched.dates.red_on),
+                );
+                (row, light)
+            })
+            .collect();
         insert_all!(conn, projects::table, &project_rows)?;
         insert_all!(conn, project_stage_history::table, &stages)?;
         if !links.is_empty() {
             insert_all!(conn, project_investors::table, &links)?;
         }
-        for (row, NewProject { fields, .. }) in project_rows.iter().zip(chunk) {
+        for ((row, _), NewProject { fields, .. }) in project_rows.iter().zip(chunk) {
             if has_money(fields) {
                 money::write(conn, &row.id, fields)?;
             }
@@ -121,7 +136,6 @@ pub fn insert(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject]) -> 
         crate::targets::summary::refresh_investors(conn, &settled)?;
     }
     crate::targets::summary::refresh_projects(conn, &ids)?;
-    super::lights::refresh(conn, &ids)?;
     Ok(ids)
 }
 
