@@ -29,7 +29,6 @@ use crate::auth::Caller;
 use crate::clock;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
-use crate::http::Limit;
 use crate::state::AppState;
 
 /// Bytes gathered before they are handed to the response.
@@ -48,10 +47,12 @@ type Chunk = Result<Bytes, io::Error>;
 /// filters of `query`, whatever its `limit` and `cursor`.
 pub async fn export<L: Exportable>(state: &AppState, caller: Caller, query: ListQuery<L::Filter>) -> Result<HttpResponse, ApiError> {
     let format = query.format;
-    // `limit` is ignored, but one the JSON list would refuse is refused here too.
+    // `limit` is ignored, but one the JSON list would refuse is refused here
+    // too (by the list's own rule); an empty one is left out, as everywhere.
     for (name, value) in form_urlencoded::parse(query.query.as_bytes()) {
-        if name == "limit" {
-            Limit::parse(value.trim().parse::<i64>().ok().or(Some(0)))?;
+        if name == "limit" && !value.trim().is_empty() {
+            let limit = value.trim().parse::<i64>().map_err(|_| ApiError::bad_param("limit", "type", "must be a whole number"))?;
+            L::check_limit(limit)?;
         }
     }
     let base = without_paging(&query.query);

@@ -84,6 +84,8 @@ pub struct Lit {
     pub name: String,
     pub stage: String,
     pub light: Light,
+    pub amber_on: Option<NaiveDate>,
+    pub red_on: Option<NaiveDate>,
 }
 
 /// Up to `limit` watched projects with one of `lights` (all when empty),
@@ -123,12 +125,23 @@ pub fn page(conn: &mut DbConnection, asked: &Asked, lights: &[Light], limit: i64
                     .or(projects_lights::park_code.eq(key.park_code.clone()).and(projects_lights::id.gt(key.id.clone()))),
             );
         }
-        let rows: Vec<(String, String, String, String)> = query
+        type Row = (String, String, String, String, Option<NaiveDate>, Option<NaiveDate>);
+        let rows: Vec<Row> = query
             .order((projects_lights::park_code, projects_lights::id))
             .limit(wanted)
-            .select((projects_lights::id, projects_lights::park_code, projects_lights::name, projects_lights::stage))
+            .select((
+                projects_lights::id,
+                projects_lights::park_code,
+                projects_lights::name,
+                projects_lights::stage,
+                projects_lights::amber_on,
+                projects_lights::red_on,
+            ))
             .load(conn)?;
-        found.extend(rows.into_iter().map(|(id, park_code, name, stage)| Lit { id, park_code, name, stage, light }));
+        found.extend(
+            rows.into_iter()
+                .map(|(id, park_code, name, stage, amber_on, red_on)| Lit { id, park_code, name, stage, light, amber_on, red_on }),
+        );
     }
     Ok(found)
 }
