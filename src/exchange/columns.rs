@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::http::{Limit, Page, MAX_LIMIT};
+use crate::http::{Page, MAX_LIMIT};
 use crate::investors::queries::{self as investor_queries, InvestorFilter};
 use crate::investors::Investor;
 use crate::projects::queries::{self as project_queries, ListFilter};
@@ -62,17 +62,12 @@ pub trait Exportable: Send + Sized + 'static {
     /// Whether each row ends with its external ref (外部编号), so that the
     /// export imports back onto the same records: the libraries' rows do.
     const HAS_REFS: bool = false;
-    /// Rows a page (the list's largest `limit`).
+    /// Rows a page: the list's largest `limit`, and so the largest an export
+    /// accepts (it reads every row whatever the limit, but a request the
+    /// list would refuse is refused as an export too).
     const PAGE: i64 = MAX_LIMIT as i64;
     /// The list's query parameters.
     type Filter: DeserializeOwned;
-
-    /// Refuses a `limit` the JSON list refuses. An export reads every row
-    /// whatever the limit, but a request the list would refuse is refused
-    /// as an export too; the libraries' lists take 1 to 200.
-    fn check_limit(limit: i64) -> Result<(), ApiError> {
-        Limit::parse(Some(limit)).map(drop)
-    }
 
     /// One page of the list, as its JSON list answers it (masked as there).
     fn list(conn: &mut DbConnection, asker: &Asker, filter: Self::Filter) -> Result<Rows<Self>, ApiError>;

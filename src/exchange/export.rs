@@ -47,12 +47,13 @@ type Chunk = Result<Bytes, io::Error>;
 /// filters of `query`, whatever its `limit` and `cursor`.
 pub async fn export<L: Exportable>(state: &AppState, caller: Caller, query: ListQuery<L::Filter>) -> Result<HttpResponse, ApiError> {
     let format = query.format;
-    // `limit` is ignored, but one the JSON list would refuse is refused here
-    // too (by the list's own rule); an empty one is left out, as everywhere.
+    // `limit` is ignored, but one the JSON list would refuse (outside 1 to
+    // its largest page) is refused here too; an empty one is left out, as everywhere.
     for (name, value) in form_urlencoded::parse(query.query.as_bytes()) {
         if name == "limit" && !value.trim().is_empty() {
-            let limit = value.trim().parse::<i64>().map_err(|_| ApiError::bad_param("limit", "type", "must be a whole number"))?;
-            L::check_limit(limit)?;
+            if !value.trim().parse::<i64>().is_ok_and(|limit| (1..=L::PAGE).contains(&limit)) {
+                return Err(ApiError::bad_param("limit", "range", format!("must be between 1 and {}", L::PAGE)));
+            }
         }
     }
     let base = without_paging(&query.query);

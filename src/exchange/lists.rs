@@ -210,10 +210,7 @@ impl Exportable for FundItem {
         &["资金编号", "项目编号", "项目名称", "园区代码", "到账日期", "到位金额（美元）", "凭证类型", "凭证编号", "计入值"];
     const ENTITY: &'static str = "target";
     type Filter = TargetItemsFilter;
-
-    fn check_limit(limit: i64) -> Result<(), ApiError> {
-        targets::handlers::check_items_limit(limit)
-    }
+    const PAGE: i64 = targets::MAX_ITEMS_LIMIT;
 
     fn list(conn: &mut DbConnection, asker: &Asker, filter: TargetItemsFilter) -> Result<Rows<Self>, ApiError> {
         match target_items(conn, asker, filter)? {
@@ -248,10 +245,7 @@ impl Exportable for EnterpriseItem {
     const COLUMNS: &'static [&'static str] = &["企业标识", "企业名称", "园区", "计入日期", "客商", "计入值"];
     const ENTITY: &'static str = "target";
     type Filter = TargetItemsFilter;
-
-    fn check_limit(limit: i64) -> Result<(), ApiError> {
-        targets::handlers::check_items_limit(limit)
-    }
+    const PAGE: i64 = targets::MAX_ITEMS_LIMIT;
 
     fn list(conn: &mut DbConnection, asker: &Asker, filter: TargetItemsFilter) -> Result<Rows<Self>, ApiError> {
         match target_items(conn, asker, filter)? {
@@ -282,10 +276,7 @@ impl Exportable for GroupItem {
     const COLUMNS: &'static [&'static str] = &["百大企业编号", "排名", "集团名称", "榜单年份", "园区", "成员企业", "计入值"];
     const ENTITY: &'static str = "target";
     type Filter = TargetItemsFilter;
-
-    fn check_limit(limit: i64) -> Result<(), ApiError> {
-        targets::handlers::check_items_limit(limit)
-    }
+    const PAGE: i64 = targets::MAX_ITEMS_LIMIT;
 
     fn list(conn: &mut DbConnection, asker: &Asker, filter: TargetItemsFilter) -> Result<Rows<Self>, ApiError> {
         match target_items(conn, asker, filter)? {
@@ -317,10 +308,7 @@ impl Exportable for OutputItem {
     const COLUMNS: &'static [&'static str] = &["客商编号", "名称", "园区代码", "年份", "产值（元）", "计入值"];
     const ENTITY: &'static str = "target";
     type Filter = TargetItemsFilter;
-
-    fn check_limit(limit: i64) -> Result<(), ApiError> {
-        targets::handlers::check_items_limit(limit)
-    }
+    const PAGE: i64 = targets::MAX_ITEMS_LIMIT;
 
     fn list(conn: &mut DbConnection, asker: &Asker, filter: TargetItemsFilter) -> Result<Rows<Self>, ApiError> {
         match target_items(conn, asker, filter)? {

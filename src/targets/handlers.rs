@@ -105,11 +105,6 @@ pub fn items(conn: &mut db::DbConnection, caller: &Caller, key: TargetKey, query
     Ok(report::items(&facts, key, Question { as_of, period: settings.period(), year }, &scope, page))
 }
 
-/// The rule of `limit` on `/items` (1 to 10,000), which its export keeps.
-pub fn check_items_limit(limit: i64) -> Result<(), ApiError> {
-    report::ItemsPage::parse(Some(limit), None).map(drop)
-}
-
 /// The value of one target at the end of each year, quarter or month of the period, up to as_of.
 #[utoipa::path(operation_id = "getTargetSeries", tag = "targets",
     params(("key" = TargetKey, Path, description = "The target"), SeriesQuery),
