@@ -50,10 +50,9 @@ pub async fn export<L: Exportable>(state: &AppState, caller: Caller, query: List
     // `limit` is ignored, but one the JSON list would refuse (outside 1 to
     // its largest page) is refused here too; an empty one is left out, as everywhere.
     for (name, value) in form_urlencoded::parse(query.query.as_bytes()) {
-        if name == "limit" && !value.trim().is_empty() {
-            if !value.trim().parse::<i64>().is_ok_and(|limit| (1..=L::PAGE).contains(&limit)) {
-                return Err(ApiError::bad_param("limit", "range", format!("must be between 1 and {}", L::PAGE)));
-            }
+        let value = value.trim();
+        if name == "limit" && !value.is_empty() && !value.parse::<i64>().is_ok_and(|limit| (1..=L::PAGE).contains(&limit)) {
+            return Err(ApiError::bad_param("limit", "range", format!("must be between 1 and {}", L::PAGE)));
         }
     }
     let base = without_paging(&query.query);
