@@ -17,6 +17,10 @@ use crate::state::AppState;
 ///
 /// With `format=csv|xlsx` (or `Accept`), every event ready now from the
 /// start (or from `since`) as a spreadsheet; `cursor` is ignored there.
+///
+/// The feed has no `count` (it is `400` naming `count`): read up to the
+/// commit horizon, a total would be out of date at once; `more` says
+/// whether to read on.
 #[utoipa::path(operation_id = "listChanges", tag = "changes", params(ChangesQuery, ExportParams),
     responses((status = 200, description = "One page of the feed; or, as CSV or XLSX, every event ready now", content(
             (ChangesPage = "application/json"),

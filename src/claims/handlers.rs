@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
 use crate::exchange::{self, ExportParams, Format, ListQuery};
-use crate::http::{parse_id, Body, Page, Query};
+use crate::http::{parse_id, Body, CountedPage, Page, Query};
 use crate::state::AppState;
 
 /// The caller's claims (a park role: its park's; the province: all), newest first.
@@ -18,7 +18,7 @@ use crate::state::AppState;
 #[utoipa::path(operation_id = "listClaims", tag = "claims", params(ClaimFilter, ExportParams),
     responses(
         (status = 200, description = "One page of claims, each with its rivals' park, status and filing date; or, as CSV or XLSX, every claim matching the filters", content(
-            (Page<Claim> = "application/json"),
+            (CountedPage<Claim> = "application/json"),
             (String = "text/csv"),
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),

@@ -62,7 +62,9 @@ pub trait Exportable: Send + Sized + 'static {
     /// Whether each row ends with its external ref (外部编号), so that the
     /// export imports back onto the same records: the libraries' rows do.
     const HAS_REFS: bool = false;
-    /// Rows a page (the list's largest `limit`).
+    /// Rows a page: the list's largest `limit`, and so the largest an export
+    /// accepts (it reads every row whatever the limit, but a request the
+    /// list would refuse is refused as an export too).
     const PAGE: i64 = MAX_LIMIT as i64;
     /// The list's query parameters.
     type Filter: DeserializeOwned;

@@ -29,7 +29,6 @@ use crate::auth::Caller;
 use crate::clock;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
-use crate::http::Limit;
 use crate::state::AppState;
 
 /// Bytes gathered before they are handed to the response.
@@ -48,10 +47,12 @@ type Chunk = Result<Bytes, io::Error>;
 /// filters of `query`, whatever its `limit` and `cursor`.
 pub async fn export<L: Exportable>(state: &AppState, caller: Caller, query: ListQuery<L::Filter>) -> Result<HttpResponse, ApiError> {
     let format = query.format;
-    // `limit` is ignored, but one the JSON list would refuse is refused here too.
+    // `limit` is ignored, but one the JSON list would refuse (outside 1 to
+    // its largest page) is refused here too; an empty one is left out, as everywhere.
     for (name, value) in form_urlencoded::parse(query.query.as_bytes()) {
-        if name == "limit" {
-            Limit::parse(value.trim().parse::<i64>().ok().or(Some(0)))?;
+        let value = value.trim();
+        if name == "limit" && !value.is_empty() && !value.parse::<i64>().is_ok_and(|limit| (1..=L::PAGE).contains(&limit)) {
+            return Err(ApiError::bad_param("limit", "range", format!("must be between 1 and {}", L::PAGE)));
         }
     }
     let base = without_paging(&query.query);

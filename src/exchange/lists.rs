@@ -1,6 +1,6 @@
 //! The exports of the lists that are not libraries: first claims
-//! (`/claims`), the change feed (`/changes`) and the rows of a target
-//! (`/targets/{key}/items`). Each row comes from the list's own function,
+//! (`/claims`), the change feed (`/changes`), the rows of a target
+//! (`/targets/{key}/items`) and the watched projects (`/monitoring`). Each row comes from the list's own function,
 //! so filters, scope and what a role may see are exactly those of the JSON
 //! answer.
 
@@ -15,6 +15,7 @@ use crate::changes::{self, ChangeEvent, ChangesQuery};
 use crate::claims::{self, Claim, ClaimFilter};
 use crate::db::DbConnection;
 use crate::error::ApiError;
+use crate::monitoring::handlers::{self as monitoring, MonitoringQuery, Watched};
 use crate::state::AppState;
 use crate::targets::{self, EnterpriseItem, FundItem, GroupItem, InvestorRef, Items, ItemsQuery, OutputItem, TargetKey};
 use crate::vocab::{FundEvidence, Vocabulary};
@@ -209,6 +210,7 @@ impl Exportable for FundItem {
         &["资金编号", "项目编号", "项目名称", "园区代码", "到账日期", "到位金额（美元）", "凭证类型", "凭证编号", "计入值"];
     const ENTITY: &'static str = "target";
     type Filter = TargetItemsFilter;
+    const PAGE: i64 = targets::MAX_ITEMS_LIMIT;
 
     fn list(conn: &mut DbConnection, asker: &Asker, filter: TargetItemsFilter) -> Result<Rows<Self>, ApiError> {
         match target_items(conn, asker, filter)? {
@@ -243,6 +245,7 @@ impl Exportable for EnterpriseItem {
     const COLUMNS: &'static [&'static str] = &["企业标识", "企业名称", "园区", "计入日期", "客商", "计入值"];
     const ENTITY: &'static str = "target";
     type Filter = TargetItemsFilter;
+    const PAGE: i64 = targets::MAX_ITEMS_LIMIT;
 
     fn list(conn: &mut DbConnection, asker: &Asker, filter: TargetItemsFilter) -> Result<Rows<Self>, ApiError> {
         match target_items(conn, asker, filter)? {
@@ -273,6 +276,7 @@ impl Exportable for GroupItem {
     const COLUMNS: &'static [&'static str] = &["百大企业编号", "排名", "集团名称", "榜单年份", "园区", "成员企业", "计入值"];
     const ENTITY: &'static str = "target";
     type Filter = TargetItemsFilter;
+    const PAGE: i64 = targets::MAX_ITEMS_LIMIT;
 
     fn list(conn: &mut DbConnection, asker: &Asker, filter: TargetItemsFilter) -> Result<Rows<Self>, ApiError> {
         match target_items(conn, asker, filter)? {
@@ -304,6 +308,7 @@ impl Exportable for OutputItem {
     const COLUMNS: &'static [&'static str] = &["客商编号", "名称", "园区代码", "年份", "产值（元）", "计入值"];
     const ENTITY: &'static str = "target";
     type Filter = TargetItemsFilter;
+    const PAGE: i64 = targets::MAX_ITEMS_LIMIT;
 
     fn list(conn: &mut DbConnection, asker: &Asker, filter: TargetItemsFilter) -> Result<Rows<Self>, ApiError> {
         match target_items(conn, asker, filter)? {
@@ -324,6 +329,39 @@ impl Exportable for OutputItem {
             Cell::Int(i64::from(self.year)),
             Cell::Int(self.output_value_cny),
             Cell::Float(self.contribution),
+        ]
+    }
+}
+
+impl Exportable for Watched {
+    const LIBRARY: &'static str = "monitoring";
+    const SHEET: &'static str = "红黄绿灯监测";
+    const COLUMNS: &'static [&'static str] =
+        &["园区代码", "项目编号", "项目名称", "项目阶段", "灯号", "亮灯原因", "转黄日期", "转红日期"];
+    const ENTITY: &'static str = "monitoring";
+    type Filter = MonitoringQuery;
+
+    /// Pages as the JSON list does, red first; the counts and notices of
+    /// the JSON answer are not rows, so they are not exported.
+    fn list(conn: &mut DbConnection, asker: &Asker, query: MonitoringQuery) -> Result<Rows<Self>, ApiError> {
+        let (items, next_cursor) = monitoring::watched(conn, &asker.caller.scope(), query, asker.today)?;
+        Ok(Rows { items, next_cursor })
+    }
+
+    fn id(&self) -> &str {
+        &self.project_id
+    }
+
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            text(&self.park_code),
+            text(&self.project_id),
+            text(&self.name),
+            label(self.stage),
+            label(self.light),
+            joined(self.light_reasons.iter().map(|r| r.label.as_str())),
+            date(self.amber_on),
+            date(self.red_on),
         ]
     }
 }

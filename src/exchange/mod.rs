@@ -90,7 +90,8 @@ impl Format {
 #[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// `csv` or `xlsx`: every row matching the filters (not one page: `limit` and
-    /// `cursor` are ignored), with Chinese headers and labels, as a download. The
+    /// `cursor` are ignored, though a `limit` outside the list's own range is the
+    /// list's 400), with Chinese headers and labels, as a download. The
     /// same as `Accept: text/csv` or `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`;
     /// this parameter wins over `Accept`. Each export is an audit event.
     #[param(inline)]
@@ -124,6 +125,10 @@ fn read_list_query<F: DeserializeOwned>(req: &HttpRequest) -> Result<ListQuery<F
     let mut kept = form_urlencoded::Serializer::new(String::new());
     for (name, value) in form_urlencoded::parse(req.query_string().as_bytes()) {
         if name == "format" {
+            // One answer has one format: `format=csv&format=xlsx` is no choice.
+            if asked.is_some() {
+                return Err(repeated("format"));
+            }
             asked = Some(Format::parse(&value)?);
         } else {
             kept.append_pair(&name, &value);
@@ -133,6 +138,10 @@ fn read_list_query<F: DeserializeOwned>(req: &HttpRequest) -> Result<ListQuery<F
     let filter = crate::http::parse_query::<F>(&query)?;
     let format = asked.unwrap_or_else(|| Format::from_accept(req.headers()));
     Ok(ListQuery { filter, format, query })
+}
+
+fn repeated(name: &str) -> ApiError {
+    ApiError::bad_param(name, "repeated", "must be given once")
 }
 
 #[cfg(test)]

@@ -8,16 +8,33 @@ use crate::error::ApiError;
 
 /// One page of a list. `next_cursor` is opaque; pass it back as `cursor` with
 /// the same filters and sort to read the next page; `null` on the last page.
+///
+/// `total` is filled only by the lists that count ([`CountedPage`] in the
+/// document); the others never have it, so their document has no `total`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T: ToSchema> {
     pub items: Vec<T>,
     #[schema(example = json!(null))]
     pub next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub total: Option<i64>,
+}
+
+/// One page of a list that counts on request (`count=true`): the document
+/// of the [`Page`] those lists answer. `next_cursor` is opaque; pass it back
+/// as `cursor` with the same filters and sort to read the next page; `null`
+/// on the last page.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documentation only
+pub struct CountedPage<T: ToSchema> {
+    items: Vec<T>,
+    #[schema(example = json!(null))]
+    next_cursor: Option<String>,
     /// Every row matching the filters that the caller may see; only when the
     /// list was asked with `count=true` (counting costs a second query).
-    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = json!(null))]
-    pub total: Option<i64>,
+    total: Option<i64>,
 }
 
 /// Of up to `limit + 1` rows read in order, keeps `limit`: the extra row

@@ -43,6 +43,11 @@ pub(crate) fn parse<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
         let path = err.path().to_string();
         let path = path.split('[').next().unwrap_or(&path).to_owned();
         let inner = err.into_inner().to_string();
+        // serde_html_form's words for several values of a one-value parameter
+        // (read as a value, or as anything).
+        if inner == "unsupported value" || inner.starts_with("invalid type: sequence") {
+            return ApiError::bad_param(path, "repeated", "must be given once");
+        }
         let (field, code) = field_and_code(&path, &inner);
         let code = if code == "unknown_field" { "unknown_parameter" } else { code };
         let message = human_message(&inner).replace("is not a field of this resource", "is not a parameter of this operation");
@@ -148,6 +153,9 @@ mod tests {
             parse::<Params>(q).err().map(|e| e.problem().errors[0].field.clone()).unwrap_or_default()
         };
         assert_eq!(field("limit=many"), "limit");
+        assert_eq!(field("limit=5&limit=6"), "limit");
+        let code = parse::<Params>("limit=5&limit=6").err().map(|e| e.problem().errors[0].code.clone());
+        assert_eq!(code.as_deref(), Some("repeated"));
         assert_eq!(field("colour=red"), "colour");
     }
 

@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
 use crate::exchange::{self, ExportParams, Format, ListQuery};
-use crate::http::{answers, Page, Query};
+use crate::http::{answers, CountedPage, Query};
 use crate::records::{self, Items};
 use crate::state::AppState;
 
@@ -19,7 +19,7 @@ use crate::state::AppState;
 #[utoipa::path(operation_id = "listInvestors", tag = "investors", params(InvestorFilter, ExportParams),
     responses(
         (status = 200, description = "One page of investors; or, as CSV or XLSX, every investor matching the filters", content(
-            (Page<Investor> = "application/json"),
+            (CountedPage<Investor> = "application/json"),
             (String = "text/csv"),
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),

@@ -11,10 +11,11 @@ use utoipa::{IntoParams, ToSchema};
 use super::notices::{self, Notice, NoticeFields, ResponseFields};
 use super::rules::{self, Reason, RuleSettings, Rules};
 use super::watch::{self, Asked, Key};
-use crate::auth::Caller;
-use crate::db;
+use crate::auth::{Caller, ParkScope};
+use crate::db::{self, DbConnection};
 use crate::error::{ApiError, Problem};
-use crate::http::{created, if_match, parse_id, versioned, Body, Json, Limit, Query};
+use crate::exchange::{self, ExportParams, Format, ListQuery};
+use crate::http::{created, if_match, parse_id, versioned, Body, Json, Limit};
 use crate::projects::lights;
 use crate::projects::queries::lights_of;
 use crate::state::AppState;
@@ -51,6 +52,10 @@ pub struct Watched {
     pub stage: Stage,
     pub light: Light,
     pub light_reasons: Vec<Reason>,
+    /// The day its light turns (or turned) amber under the current rules, unless it moves on first; `null`: never.
+    pub amber_on: Option<NaiveDate>,
+    /// The day its light turns (or turned) red; `null`: never.
+    pub red_on: Option<NaiveDate>,
 }
 
 /// How many watched projects of a park have each light.
@@ -77,42 +82,72 @@ pub struct MonitoringReport {
 }
 
 /// The watched projects with their lights and reasons, and counts by park and light.
-#[utoipa::path(operation_id = "getMonitoring", tag = "monitoring", params(MonitoringQuery),
+///
+/// There is no `count=true` (it is `400` naming `count`): `counts` already
+/// holds, by park, how many watched projects have each light.
+///
+/// With `format=csv|xlsx` (or `Accept`), every watched project matching the
+/// filters (not one page) as a spreadsheet, red first; no counts or notices.
+#[utoipa::path(operation_id = "getMonitoring", tag = "monitoring", params(MonitoringQuery, ExportParams),
     responses(
-        (status = 200, description = "Watched projects, red first, with counts by park and light", body = MonitoringReport),
+        (status = 200, description = "Watched projects, red first, with counts by park and light; or, as CSV or XLSX, every watched project matching the filters", content(
+            (MonitoringReport = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/monitoring")]
-pub async fn get_monitoring(state: web::Data<AppState>, caller: Caller, query: Query<MonitoringQuery>) -> Result<HttpResponse, ApiError> {
-    let MonitoringQuery { park, light, stage, limit, cursor } = query.0;
-    let limit = Limit::parse(limit)?;
-    let after = match cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        None => None,
-        Some(raw) => Some(Key::decode(raw).ok_or_else(|| ApiError::bad_param("cursor", "cursor", "is not a cursor returned by this list"))?),
-    };
+pub async fn get_monitoring(state: web::Data<AppState>, caller: Caller, query: ListQuery<MonitoringQuery>) -> Result<HttpResponse, ApiError> {
+    if query.format != Format::Json {
+        return exchange::export::<Watched>(&state, caller, query).await;
+    }
     let today = state.clock.today();
     let scope = caller.scope();
     let report = db::run_heavy(&state.pool, move |conn| {
-        let asked = Asked { scope: &scope, parks: &park, stages: &stage, today };
+        let (parks, stages) = (query.filter.park.clone(), query.filter.stage.clone());
+        // The page first: a bad limit or cursor is refused before anything is counted.
+        let (items, next_cursor) = watched(conn, &scope, query.filter, today)?;
+        let asked = Asked { scope: &scope, parks: &parks, stages: &stages, today };
         let counts = watch::tallies(conn, &asked)?
             .into_iter()
             .map(|t| LightCounts { park_code: t.park_code, green: t.watched - t.amber_or_red, amber: t.amber_or_red - t.red, red: t.red })
             .collect();
-        let mut lit = watch::page(conn, &asked, &light, limit.get() + 1, after.as_ref())?;
-        let next_cursor = (lit.len() as i64 > limit.get()).then(|| {
-            lit.truncate(limit.get() as usize);
-            lit.last().map(|last| Key { light: last.light, park_code: last.park_code.clone(), id: last.id.clone() }.encode())
-        }).flatten();
-        let items = with_reasons(conn, lit, today)?;
-        let notices = notices::open(conn, &scope, &park, today)?;
+        let notices = notices::open(conn, &scope, &parks, today)?;
         Ok(MonitoringReport { as_of: today, counts, items, next_cursor, notices })
     })
     .await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
+/// One page of the watched projects `query` asks for, as `scope` may see
+/// them on `today`, and the cursor of the next page (the list's items, and
+/// its export page after page).
+pub fn watched(
+    conn: &mut DbConnection,
+    scope: &ParkScope,
+    query: MonitoringQuery,
+    today: NaiveDate,
+) -> Result<(Vec<Watched>, Option<String>), ApiError> {
+    let MonitoringQuery { park, light, stage, limit, cursor } = query;
+    let limit = Limit::parse(limit)?;
+    let after = match cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => None,
+        Some(raw) => Some(Key::decode(raw).ok_or_else(|| ApiError::bad_param("cursor", "cursor", "is not a cursor returned by this list"))?),
+    };
+    let asked = Asked { scope, parks: &park, stages: &stage, today };
+    let mut lit = watch::page(conn, &asked, &light, limit.get() + 1, after.as_ref())?;
+    let next_cursor = (lit.len() as i64 > limit.get())
+        .then(|| {
+            lit.truncate(limit.get() as usize);
+            lit.last().map(|last| Key { light: last.light, park_code: last.park_code.clone(), id: last.id.clone() }.encode())
+        })
+        .flatten();
+    Ok((with_reasons(conn, lit, today)?, next_cursor))
+}
+
 /// The page's projects with the reasons of their lights (judged for these only).
-fn with_reasons(conn: &mut crate::db::DbConnection, lit: Vec<watch::Lit>, today: NaiveDate) -> Result<Vec<Watched>, ApiError> {
+fn with_reasons(conn: &mut DbConnection, lit: Vec<watch::Lit>, today: NaiveDate) -> Result<Vec<Watched>, ApiError> {
     let ids: Vec<String> = lit.iter().map(|l| l.id.clone()).collect();
     let mut reasons: HashMap<String, Vec<Reason>> = lights_of(conn, &ids, today)?
         .into_iter()
@@ -127,6 +162,8 @@ fn with_reasons(conn: &mut crate::db::DbConnection, lit: Vec<watch::Lit>, today:
                 park_code: l.park_code,
                 name: l.name,
                 light: l.light,
+                amber_on: l.amber_on,
+                red_on: l.red_on,
             })
         })
         .collect()

@@ -84,6 +84,8 @@ pub struct Lit {
     pub name: String,
     pub stage: String,
     pub light: Light,
+    pub amber_on: Option<NaiveDate>,
+    pub red_on: Option<NaiveDate>,
 }
 
 /// Up to `limit` watched projects with one of `lights` (all when empty),
@@ -123,12 +125,23 @@ pub fn page(conn: &mut DbConnection, asked: &Asked, lights: &[Light], limit: i64
                     .or(projects::park_code.eq(key.park_code.clone()).and(projects::id.gt(key.id.clone()))),
             );
         }
-        let rows: Vec<(String, String, String, String)> = query
+        type Row = (String, String, String, String, Option<NaiveDate>, Option<NaiveDate>);
+        let rows: Vec<Row> = query
             .order((projects::park_code, projects::id))
             .limit(wanted)
-            .select((projects::id, projects::park_code, projects::name, projects::stage))
+            .select((
+                projects::id,
+                projects::park_code,
+                projects::name,
+                projects::stage,
+                projects::amber_on,
+                projects::red_on,
+            ))
             .load(conn)?;
-        found.extend(rows.into_iter().map(|(id, park_code, name, stage)| Lit { id, park_code, name, stage, light }));
+        found.extend(
+            rows.into_iter()
+                .map(|(id, park_code, name, stage, amber_on, red_on)| Lit { id, park_code, name, stage, light, amber_on, red_on }),
+        );
     }
     Ok(found)
 }

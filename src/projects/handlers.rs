@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::db;
 use crate::error::ApiError;
 use crate::exchange::{self, ExportParams, Format, ListQuery};
-use crate::http::{answers, Page};
+use crate::http::{answers, CountedPage};
 use crate::records;
 use crate::state::AppState;
 
@@ -22,7 +22,7 @@ use crate::state::AppState;
     params(ListFilter, ExportParams),
     responses(
         (status = 200, description = "One page of projects; or, as CSV or XLSX, every project matching the filters", content(
-            (Page<Project> = "application/json"),
+            (CountedPage<Project> = "application/json"),
             (String = "text/csv"),
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),

@@ -3,11 +3,13 @@
 //! blocking pool: a statistic reads every row its filters match.
 
 use std::future::{ready, Ready};
+use std::marker::PhantomData;
 
 use actix_web::dev::Payload;
 use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::IntoParams;
 
 use super::dimension::{parse_group_by, Library};
@@ -35,8 +37,26 @@ pub struct GroupBy {
     pub group_by: Option<String>,
 }
 
+/// The parameters of a list that page, sort or count it: a statistic has
+/// none of these, so each is a 400 naming it rather than a silent no-op.
+const LIST_ONLY: [&str; 4] = ["limit", "cursor", "sort", "count"];
+
+/// A library's list filters without its paging, sorting and counting
+/// parameters: what a statistic takes (documentation only).
+pub struct Filters<F>(PhantomData<F>);
+
+impl<F: IntoParams> IntoParams for Filters<F> {
+    fn into_params(parameter_in: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        F::into_params(parameter_in).into_iter().filter(|p| !LIST_ONLY.contains(&p.name.as_str())).collect()
+    }
+}
+
+type ProjectFilters = Filters<ListFilter>;
+type InvestorFilters = Filters<InvestorFilter>;
+type TalentFilters = Filters<TalentFilter>;
+
 /// A statistic's query: `group_by`, and the library's list filters read as
-/// the list reads them (its paging parameters are accepted and ignored).
+/// the list reads them (its paging parameters are refused, see [`LIST_ONLY`]).
 pub struct StatsQuery<F> {
     filter: F,
     group_by: Vec<String>,
@@ -59,6 +79,8 @@ fn read_stats_query<F: DeserializeOwned>(query: &str) -> Result<StatsQuery<F>, A
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         if name == "group_by" {
             group_by.push(value.into_owned());
+        } else if LIST_ONLY.contains(&&*name) {
+            return Err(ApiError::bad_param(name, "unknown_parameter", "is not a parameter of a statistic: it has no pages, order or separate count"));
         } else {
             filters.append_pair(&name, &value);
         }
@@ -70,7 +92,7 @@ fn read_stats_query<F: DeserializeOwned>(query: &str) -> Result<StatsQuery<F>, A
 /// Major projects counted, with their planned, contracted and in-place money
 /// summed, per combination of the `group_by` dimensions, over the projects
 /// the list shows with the same filters.
-#[utoipa::path(operation_id = "getProjectStats", tag = "stats", params(GroupBy, ListFilter),
+#[utoipa::path(operation_id = "getProjectStats", tag = "stats", params(GroupBy, ProjectFilters),
     responses((status = 200, description = "Groups and their total", body = Stats), answers::BadQuery, answers::Unauthenticated))]
 #[get("/stats/projects")]
 pub async fn project_stats(state: web::Data<AppState>, caller: Caller, query: StatsQuery<ListFilter>) -> Result<HttpResponse, ApiError> {
@@ -82,7 +104,7 @@ pub async fn project_stats(state: web::Data<AppState>, caller: Caller, query: St
 
 /// Investors counted per combination of the `group_by` dimensions, over the
 /// investors the list shows with the same filters.
-#[utoipa::path(operation_id = "getInvestorStats", tag = "stats", params(GroupBy, InvestorFilter),
+#[utoipa::path(operation_id = "getInvestorStats", tag = "stats", params(GroupBy, InvestorFilters),
     responses((status = 200, description = "Groups and their total", body = Stats), answers::BadQuery, answers::Unauthenticated))]
 #[get("/stats/investors")]
 pub async fn investor_stats(state: web::Data<AppState>, caller: Caller, query: StatsQuery<InvestorFilter>) -> Result<HttpResponse, ApiError> {
@@ -94,7 +116,7 @@ pub async fn investor_stats(state: web::Data<AppState>, caller: Caller, query: S
 
 /// Talents counted per combination of the `group_by` dimensions, over the
 /// talents the list shows with the same filters.
-#[utoipa::path(operation_id = "getTalentStats", tag = "stats", params(GroupBy, TalentFilter),
+#[utoipa::path(operation_id = "getTalentStats", tag = "stats", params(GroupBy, TalentFilters),
     responses((status = 200, description = "Groups and their total", body = Stats), answers::BadQuery, answers::Unauthenticated))]
 #[get("/stats/talents")]
 pub async fn talent_stats(state: web::Data<AppState>, caller: Caller, query: StatsQuery<TalentFilter>) -> Result<HttpResponse, ApiError> {

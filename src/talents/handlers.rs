@@ -10,7 +10,7 @@ use crate::auth::Caller;
 use crate::db;
 use crate::error::ApiError;
 use crate::exchange::{self, ExportParams, Format, ListQuery};
-use crate::http::{answers, if_match, parse_id, Page, Query};
+use crate::http::{answers, if_match, parse_id, CountedPage, Query};
 use crate::records;
 use crate::state::AppState;
 
@@ -29,7 +29,7 @@ pub struct DeleteParams {
 #[utoipa::path(operation_id = "listTalents", tag = "talents", params(TalentFilter, ExportParams),
     responses(
         (status = 200, description = "One page of talents, masked; or, as CSV or XLSX, every talent matching the filters, masked", content(
-            (Page<Talent> = "application/json"),
+            (CountedPage<Talent> = "application/json"),
             (String = "text/csv"),
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),

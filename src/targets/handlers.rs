@@ -60,7 +60,12 @@ pub async fn get_targets(state: web::Data<AppState>, caller: Caller, query: Quer
 /// The rows counted in one target, each with its contribution; they add up
 /// to its value (every row by default; `limit` and `cursor` page them).
 ///
-/// With `format=csv|xlsx` (or `Accept`), every row as a spreadsheet.
+/// The answer always holds `count`, every row of the target in scope, so
+/// there is no `count=true` (it is `400` naming `count`).
+///
+/// With `format=csv|xlsx` (or `Accept`), every row as a spreadsheet: `limit`
+/// and `cursor` are ignored there (a `limit` outside 1 to 10000 is refused as
+/// for the JSON rows).
 #[utoipa::path(operation_id = "getTargetItems", tag = "targets",
     params(("key" = TargetKey, Path, description = "The target"), ItemsQuery, ExportParams),
     responses(

@@ -15,7 +15,7 @@ mod settings;
 pub mod summary;
 
 pub use compute::{EnterpriseItem, FundItem, GroupItem, InvestorRef, Items, MissingFigure, OutputItem};
-pub use report::{ItemsQuery, ItemsReport, ParkFigure, SeriesPoint, SeriesReport, Status, TargetReport, TargetsReport, ZoneFigure};
+pub use report::{ItemsQuery, MAX_ITEMS_LIMIT, ItemsReport, ParkFigure, SeriesPoint, SeriesReport, Status, TargetReport, TargetsReport, ZoneFigure};
 pub use settings::{Period, SettingsBody, TargetSettings, TargetValues};
 
 use serde::{Deserialize, Serialize};

@@ -356,6 +356,9 @@ pub fn targets(figures: &impl Figures, settings: &TargetSettings, q: Question, s
     }
 }
 
+/// The largest page of `/items` (its export takes the same range).
+pub const MAX_ITEMS_LIMIT: i64 = 10_000;
+
 /// Which rows of `/items` a request asks for: the computation's order is
 /// fixed, so a page is an offset into it (the cursor is that offset).
 #[derive(Debug, Clone, Copy)]
@@ -368,8 +371,8 @@ impl ItemsPage {
     pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> Result<Self, ApiError> {
         let limit = match limit {
             None => None,
-            Some(n) if (1..=10_000).contains(&n) => Some(n as usize),
-            Some(_) => return Err(ApiError::bad_param("limit", "range", "must be between 1 and 10000")),
+            Some(n) if (1..=MAX_ITEMS_LIMIT).contains(&n) => Some(n as usize),
+            Some(_) => return Err(ApiError::bad_param("limit", "range", format!("must be between 1 and {MAX_ITEMS_LIMIT}"))),
         };
         let offset = match cursor {
             None => 0,

@@ -20,6 +20,8 @@ on_both_databases!(
     claims_export_every_claim_in_scope,
     the_change_feed_exports_every_event_ready,
     target_rows_export_like_their_json_items,
+    monitoring_exports_every_watched_project_in_scope,
+    one_format_and_the_lists_own_limit,
 );
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -405,6 +407,109 @@ async fn target_rows_export_like_their_json_items(app: TestApp) {
     let events = audit_events(&app, "export").await;
     assert_eq!(events.len(), 4, "{events:?}");
     assert!(events[0].2.contains("taiwan_funded_enterprises"), "the event names the target: {}", events[0].2);
+}
+
+fn days_ago(n: i64) -> String {
+    (chrono::Utc::now().date_naive() - chrono::Duration::days(n)).to_string()
+}
+
+/// Every watched project of the JSON list, page after page, as `who` sees it.
+async fn monitoring_ids(app: &TestApp, who: Who, filters: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = app.as_(who).get(&format!("/api/v1/monitoring?limit=7&{filters}{cursor}")).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        ids.extend(page.body["items"].as_array().unwrap().iter().map(|p| p["project_id"].as_str().unwrap().to_owned()));
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return ids,
+        }
+    }
+}
+
+async fn monitoring_exports_every_watched_project_in_scope(app: TestApp) {
+    // Past one page of the export (200): two red, one amber, many green in Yueyang.
+    projects(&app, 2, json!({"name": "红灯项目", "stage": "signed", "signed_on": days_ago(120)})).await;
+    projects(&app, 1, json!({"name": "黄灯项目", "stage": "signed", "signed_on": days_ago(80)})).await;
+    projects(&app, 201, json!({"name": "绿灯项目", "stage": "lead"})).await;
+    projects(&app, 1, json!({"name": "运营项目", "stage": "operating", "operating_on": days_ago(1)})).await;
+    let other = app.as_(Who::OtherParkStaff).post("/api/v1/projects", &crate::helpers::project_body(json!({
+        "park_code": "xiangtan", "name": "湘潭红灯项目", "stage": "signed", "signed_on": days_ago(120)}))).await;
+    assert_eq!(other.status, 201, "{}", other.text);
+
+    let rows = csv_rows(&download(&app, Who::ProvincialAdmin, "/api/v1/monitoring?limit=1", Some("text/csv")).await);
+    assert_eq!(rows[0], ["园区代码", "项目编号", "项目名称", "项目阶段", "灯号", "亮灯原因", "转黄日期", "转红日期"]);
+    assert_eq!(rows.len(), 1 + 205, "every watched project of every park, over two pages; operating is not watched");
+    assert_eq!(column(&rows, "项目编号"), monitoring_ids(&app, Who::ProvincialAdmin, "").await, "the JSON list's rows, in its order");
+    let lights = column(&rows, "灯号");
+    assert_eq!(lights[..4], ["红灯", "红灯", "红灯", "黄灯"], "red first: {:?}", &lights[..5]);
+    assert!(lights[4..].iter().all(|l| l == "绿灯"));
+    let first = &rows[1];
+    assert!(first[5].contains("尚未注册落地"), "the reasons as their Chinese labels: {first:?}");
+    assert_eq!(first[3], "签约");
+    assert_eq!(first[6], days_ago(120 - 73), "amber from day 73 of 90");
+    assert_eq!(first[7], days_ago(120 - 91), "red from day 91");
+    assert!(column(&rows, "转红日期")[4..].iter().all(|d| !d.is_empty()), "a lead goes red after 90 days without progress");
+
+    // A park exports its own park only, whatever it asks for; the filters apply.
+    let park = csv_rows(&download(&app, Who::ParkStaff, "/api/v1/monitoring?format=csv", None).await);
+    assert_eq!(park.len(), 1 + 204, "{:?}", &park[..3]);
+    assert!(column(&park, "园区代码").iter().all(|p| p == "yueyang"));
+    assert!(!park.concat().iter().any(|v| v.contains("湘潭")), "nothing of the other park");
+    let elsewhere = csv_rows(&download(&app, Who::ParkStaff, "/api/v1/monitoring?format=csv&park=xiangtan", None).await);
+    assert_eq!(elsewhere.len(), 1, "another park's projects are not there: {elsewhere:?}");
+    let red = csv_rows(&download(&app, Who::ParkStaff, "/api/v1/monitoring?format=csv&light=red&light=amber", None).await);
+    assert_eq!(column(&red, "项目名称"), ["红灯项目 0", "红灯项目 1", "黄灯项目 0"]);
+    let leads = csv_rows(&download(&app, Who::ProvincialAdmin, "/api/v1/monitoring?format=csv&stage=lead&park=yueyang", None).await);
+    assert_eq!(leads.len(), 1 + 201);
+
+    let workbook = xlsx_rows(&download(&app, Who::OtherParkStaff, "/api/v1/monitoring", Some(XLSX)).await, "红黄绿灯监测");
+    assert_eq!(workbook.len(), 2, "{workbook:?}");
+    assert_eq!(workbook[1][2], "湘潭红灯项目");
+    assert_eq!(workbook[1][7], days_ago(120 - 91), "a date cell");
+
+    let events = audit_events(&app, "export").await;
+    assert_eq!(events.len(), 6, "{events:?}");
+    assert!(events.iter().all(|(_, entity, _)| entity == "monitoring"), "{events:?}");
+    assert!(events[3].2.contains("amber"), "the event records the filter: {}", events[3].2);
+    for (query, field, code) in [("light=blue", "light", "enum"), ("limit=500", "limit", "range"), ("colour=red", "colour", "unknown_parameter")] {
+        let bad = app.as_(Who::ProvincialAdmin).send(actix_web::http::Method::GET, &format!("/api/v1/monitoring?format=csv&{query}"), &[], None).await;
+        bad.assert_problem(400, field, code);
+    }
+    assert_eq!(audit_events(&app, "export").await.len(), 6, "a refused export is not recorded");
+}
+
+/// One answer has one format, and an export keeps the `limit` rule of its
+/// list (it reads every row whatever the limit).
+async fn one_format_and_the_lists_own_limit(app: TestApp) {
+    app.create_investor(json!({"name": "甲精密股份有限公司", "status": "settled", "settled_on": "2024-03-01"})).await;
+    let send = |path: &'static str| {
+        let app = &app;
+        async move { app.as_(Who::ProvincialAdmin).send(actix_web::http::Method::GET, path, &[], None).await }
+    };
+    send("/api/v1/projects?format=csv&format=xlsx").await.assert_problem(400, "format", "repeated");
+    send("/api/v1/projects?format=csv&format=csv").await.assert_problem(400, "format", "repeated");
+    send("/api/v1/projects?limit=5&limit=6").await.assert_problem(400, "limit", "repeated");
+    send("/api/v1/claims?format=csv&park=yueyang&park=xiangtan&limit=2&limit=3").await.assert_problem(400, "limit", "repeated");
+
+    // The rows of a target page up to 10,000 in JSON: their export takes what the JSON takes.
+    let path = "/api/v1/targets/taiwan_funded_enterprises/items?as_of=2025-06-30&format=csv";
+    for limit in ["500", "10000", ""] {
+        let rows = csv_rows(&download(&app, Who::ProvincialAdmin, &format!("{path}&limit={limit}"), None).await);
+        assert_eq!(rows.len(), 2, "limit={limit}: every row");
+    }
+    send("/api/v1/targets/taiwan_funded_enterprises/items?format=csv&limit=10001").await.assert_problem(400, "limit", "range");
+    send("/api/v1/targets/taiwan_funded_enterprises/items?format=csv&limit=0").await.assert_problem(400, "limit", "range");
+    // The libraries' lists page up to 200, and so an empty limit is no limit there either.
+    send("/api/v1/projects?format=csv&limit=201").await.assert_problem(400, "limit", "range");
+    assert_eq!(csv_rows(&download(&app, Who::ProvincialAdmin, "/api/v1/investors?format=csv&limit=", None).await).len(), 2);
+
+    // Lists that do not count say so by name (documented on each).
+    for path in ["/api/v1/changes?count=true", "/api/v1/monitoring?count=true", "/api/v1/targets/taiwan_funded_enterprises/items?count=true"] {
+        let res = app.get(path).await;
+        assert_eq!((res.status, res.error_fields()), (400, vec!["count".to_owned()]), "{path}: {}", res.text);
+    }
 }
 
 // ---- Imports -------------------------------------------------------------

@@ -71,3 +71,30 @@ async fn cors_admits_configured_origins_only() {
     let exposed = read.header("access-control-expose-headers").unwrap_or_default().to_lowercase();
     assert!(exposed.contains("etag") && exposed.contains("location"), "{exposed}");
 }
+
+/// The document says what each list really takes and answers: statistics
+/// take no paging parameters, and only the lists that count show `total`.
+#[test]
+fn lists_document_what_they_take_and_answer() {
+    let doc: serde_json::Value = serde_json::from_str(&invest_registry::openapi::document_json()).unwrap();
+    let params = |path: &str| -> Vec<String> {
+        doc["paths"][path]["get"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect()
+    };
+    for library in ["projects", "investors", "talents"] {
+        let taken = params(&format!("/api/v1/stats/{library}"));
+        assert!(taken.contains(&"q".to_owned()) && taken.contains(&"park".to_owned()), "{taken:?}");
+        for list_only in ["limit", "cursor", "sort", "count", "format"] {
+            assert!(!taken.iter().any(|p| p == list_only), "stats/{library} documents {list_only}");
+        }
+        assert!(params(&format!("/api/v1/{library}")).contains(&"count".to_owned()));
+    }
+    assert!(params("/api/v1/monitoring").contains(&"format".to_owned()));
+    let schemas = &doc["components"]["schemas"];
+    let total = |schema: &str| schemas[schema]["properties"].get("total").is_some();
+    for counted in ["CountedPage_Project", "CountedPage_Investor", "CountedPage_Talent", "CountedPage_Claim"] {
+        assert!(total(counted), "{counted}");
+    }
+    for uncounted in ["Page_User", "Page_AuditEvent", "Page_Top100", "Page_Webhook"] {
+        assert!(schemas[uncounted].is_object() && !total(uncounted), "{uncounted}");
+    }
+}

@@ -16,6 +16,7 @@ on_both_databases!(
     the_funnel_matches_a_hand_count,
     bad_group_by_and_cohort_are_named,
     count_true_gives_the_total_and_nothing_else_does,
+    statistics_refuse_what_only_pages_a_list,
 );
 
 fn id(record: &Value) -> String {
@@ -336,4 +337,22 @@ async fn count_true_gives_the_total_and_nothing_else_does(app: TestApp) {
     assert_eq!(app.as_(Who::OtherParkStaff).get("/api/v1/claims?count=true").await.body["total"], 0);
     let bad = app.get("/api/v1/projects?count=maybe").await;
     assert_eq!((bad.status, bad.error_fields()), (400, vec!["count".to_owned()]));
+}
+
+/// A statistic has no pages, order or separate count: the list parameters
+/// for those are refused by name instead of being silently ignored.
+async fn statistics_refuse_what_only_pages_a_list(app: TestApp) {
+    app.create_project(json!({})).await;
+    for library in ["projects", "investors", "talents"] {
+        for (param, value) in [("limit", "5"), ("cursor", "abc"), ("sort", "name"), ("count", "true")] {
+            let res = app.get(&format!("/api/v1/stats/{library}?group_by=park&{param}={value}")).await;
+            res.assert_problem(400, param, "unknown_parameter");
+        }
+        let res = app.get(&format!("/api/v1/stats/{library}?group_by=park&park=yueyang")).await;
+        assert_eq!(res.status, 200, "the filters still apply: {}", res.text);
+    }
+    let counted = app.get("/api/v1/stats/projects?park=yueyang&park=xiangtan").await;
+    assert_eq!(counted.body["total"]["count"], 1, "{}", counted.text);
+    app.get("/api/v1/stats/projects?high_tech=true&high_tech=false").await.assert_problem(400, "high_tech", "repeated");
+    assert_eq!(app.get("/api/v1/stats/funnel?limit=5").await.status, 400);
 }
