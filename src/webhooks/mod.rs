@@ -39,6 +39,11 @@ pub struct WebhookOptions {
     pub lease: Duration,
     /// A hook failing this long is paused.
     pub pause_after: Duration,
+    /// Hooks served at once (one delivery in flight per hook; one park's
+    /// hooks take at most half of these places).
+    pub concurrency: usize,
+    /// Attempts kept in each hook's delivery log (older ones are pruned).
+    pub deliveries_kept: i64,
 }
 
 impl Default for WebhookOptions {
@@ -50,6 +55,8 @@ impl Default for WebhookOptions {
             timeout: Duration::from_secs(10),
             lease: Duration::from_secs(60),
             pause_after: Duration::from_secs(24 * 3600),
+            concurrency: 8,
+            deliveries_kept: 1000,
         }
     }
 }

@@ -1,0 +1,2 @@
+-- The detailed errors are gone for good; nothing to undo.
+SELECT 1;
