@@ -12,6 +12,7 @@
 
 pub mod events;
 pub mod handlers;
+pub mod light_days;
 mod outbox;
 pub mod signature;
 pub mod store;
@@ -44,6 +45,8 @@ pub struct WebhookOptions {
     pub concurrency: usize,
     /// Attempts kept in each hook's delivery log (older ones are pruned).
     pub deliveries_kept: i64,
+    /// "Today" for the daily pass of lights ([`light_days`]); the service's clock.
+    pub clock: crate::clock::Clock,
 }
 
 impl Default for WebhookOptions {
@@ -57,6 +60,7 @@ impl Default for WebhookOptions {
             pause_after: Duration::from_secs(24 * 3600),
             concurrency: 8,
             deliveries_kept: 1000,
+            clock: crate::clock::Clock::default(),
         }
     }
 }

@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use super::outbox::{self, Failure};
 use super::store::{DeliveryRow, HookRow};
 use super::target::{self, GuardedResolver};
-use super::{events, signature, WebhookOptions};
+use super::{events, light_days, signature, WebhookOptions};
 use crate::changes;
 use crate::clock;
 use crate::db::{self, DbPool};
@@ -67,7 +67,16 @@ type Park = Option<String>;
 async fn run(pool: DbPool, client: reqwest::Client, options: WebhookOptions, mut stopped: watch::Receiver<bool>) {
     let worker = Arc::new(Worker { owner: uuid::Uuid::now_v7().to_string(), pool, client, options });
     let mut in_flight = InFlight::default();
+    let mut passed: Option<chrono::NaiveDate> = None;
     while !*stopped.borrow() {
+        // Once a day (and at start): the lights that turned since the last pass.
+        let today = worker.options.clock.today();
+        if passed.is_none_or(|day| day < today) {
+            match db::run_heavy(&worker.pool, move |conn| light_days::pass_days(conn, today)).await {
+                Ok(_) => passed = Some(today),
+                Err(err) => tracing::warn!(error = %err, "the daily pass of lights failed; will retry"),
+            }
+        }
         if let Err(err) = worker.fill(&mut in_flight).await {
             tracing::warn!(error = %err, "webhook claim failed; will retry");
         }

@@ -23,6 +23,8 @@ on_both_databases!(
     refusals_and_the_delivery_log_do_not_map_the_inside,
     a_hook_reads_back_from_its_location_and_an_empty_change_keeps_its_version,
     the_delivery_log_keeps_the_newest_attempts,
+    lights_turning_with_the_days_reach_the_hooks_once,
+    a_write_that_changes_a_light_sends_it,
 );
 
 /// The Python receiver, on a free port; stopped when dropped.
@@ -430,6 +432,55 @@ async fn the_delivery_log_keeps_the_newest_attempts(app: TestApp) {
     let logged: Vec<_> = kept.iter().map(|d| d["event_id"].clone()).collect();
     assert_eq!(logged, newest, "the five newest attempts stay, newest first");
     assert_eq!(projects.len(), 8);
+}
+
+async fn lights_turning_with_the_days_reach_the_hooks_once(app: TestApp) {
+    let receiver = Receiver::start(0);
+    hook(&app, Who::ProvincialAdmin, &receiver, json!({"events": ["project.light_changed"]})).await;
+    // A lead without progress: amber after 60 days, red after 90 (the default rules).
+    let project = app.create_project(json!({"name": "灯变项目"})).await;
+    let today = chrono::Utc::now().date_naive();
+    app.clock.set_today(today + chrono::Duration::days(61));
+    let got = receiver.wait_for(1).await;
+    assert_eq!(got.len(), 1, "{got:#?}");
+    app.clock.set_today(today + chrono::Duration::days(91));
+    let got = receiver.wait_for(2).await;
+    let lights: Vec<_> = got.iter().map(|g| (g["body"]["event"].clone(), g["body"]["data"]["light"].clone())).collect();
+    assert_eq!(lights, [
+        (json!("project.light_changed"), json!({"old": "green", "new": "amber"})),
+        (json!("project.light_changed"), json!({"old": "amber", "new": "red"})),
+    ]);
+    for g in &got {
+        assert_eq!(g["verified"], true);
+        assert_eq!((g["body"]["park_code"].clone(), g["body"]["data"]["record_id"].clone()), (json!("yueyang"), project["id"].clone()));
+        assert!(!g["body"].to_string().contains("灯变项目"), "{}", g["body"]);
+    }
+    // A pass of a day already passed (a restart) records nothing.
+    let pool = invest_registry::db::connect(&app.database_url, 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    let again = invest_registry::webhooks::light_days::pass_days(&mut conn, today + chrono::Duration::days(91));
+    assert_eq!(again.ok(), Some(0));
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.got().len(), 2);
+}
+
+async fn a_write_that_changes_a_light_sends_it(app: TestApp) {
+    let receiver = Receiver::start(0);
+    hook(&app, Who::ProvincialAdmin, &receiver, json!({"events": ["project.light_changed"]})).await;
+    let today = chrono::Utc::now().date_naive();
+    let signed = |days: i64| (today - chrono::Duration::days(days)).to_string();
+    let project = app.create_project(json!({"stage": "signed", "signed_on": signed(10)})).await;
+    let path = format!("/api/v1/projects/{}", project["id"].as_str().unwrap());
+    let before = app.get(&path).await.body["light"].clone();
+    // Signed 200 days ago and still not registered: past the 90 days.
+    let moved = app.patch(&path, Some("\"1\""), &json!({"signed_on": signed(200)})).await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    let after = app.get(&path).await.body["light"].clone();
+    assert_ne!(before, after, "the write changes the light");
+    let got = receiver.wait_for(1).await;
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0]["body"]["data"]["light"], json!({"old": before, "new": after}));
+    assert_eq!(got[0]["body"]["data"]["record_id"], project["id"]);
 }
 
 /// Throughput and lag of deliveries (a figure for bench/RESULTS.md, not a check):

@@ -9,3 +9,11 @@ UPDATE webhook_deliveries
 UPDATE webhooks
    SET last_error = CASE WHEN last_error LIKE 'the receiver answered%' THEN 'http_status' ELSE 'request' END
  WHERE last_error IS NOT NULL;
+
+-- The last day the daily pass of lights covered (project.light_changed as days pass): one row,
+-- locked by the pass on PostgreSQL so two instances never pass the same day.
+CREATE TABLE light_days_passed (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last_day DATE
+);
+INSERT INTO light_days_passed (id, last_day) VALUES (1, NULL);
