@@ -193,6 +193,15 @@ pub struct WebhookSettings {
     /// Seconds a receiver may take to answer.
     #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10)]
     pub webhook_timeout_seconds: u64,
+
+    /// Hooks served at once: one delivery in flight per hook, and one park's
+    /// hooks take at most half of the places.
+    #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = 8)]
+    pub webhook_concurrency: usize,
+
+    /// Attempts kept in each hook's delivery log; older ones are pruned.
+    #[arg(long, env = "WEBHOOK_DELIVERIES_KEPT", default_value_t = 1000)]
+    pub webhook_deliveries_kept: i64,
 }
 
 impl WebhookSettings {
@@ -202,6 +211,8 @@ impl WebhookSettings {
             allowed: std::sync::Arc::new(crate::webhooks::AllowedHosts::new(&self.webhook_allowed_hosts)),
             retry_base: std::time::Duration::from_secs(self.webhook_retry_base_seconds.max(1)),
             timeout: std::time::Duration::from_secs(self.webhook_timeout_seconds.clamp(1, 60)),
+            concurrency: self.webhook_concurrency.clamp(1, 64),
+            deliveries_kept: self.webhook_deliveries_kept.max(1),
             ..defaults
         }
     }

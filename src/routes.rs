@@ -99,6 +99,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(stats::handlers::get_funnel)
             .service(webhooks::handlers::list_webhooks)
             .service(webhooks::handlers::create_webhook)
+            .service(webhooks::handlers::get_webhook)
             .service(webhooks::handlers::update_webhook)
             .service(webhooks::handlers::delete_webhook)
             .service(webhooks::handlers::list_deliveries),

@@ -127,6 +127,7 @@ impl Application {
         let hashing = Arc::new(options.hashing.unwrap_or_else(HashGate::for_this_machine));
         let webhook_pool = pool.clone();
         let webhook_targets = options.webhooks.allowed.clone();
+        let webhook_clock = options.clock.clone();
         let state = web::Data::new(AppState { pool, keys: Arc::new(keys), rechecks, hashing, clock: options.clock, webhook_targets });
         let cors_origins = options.cors_origins;
         let metrics_addr = options.metrics.as_ref().and_then(|l| l.local_addr().ok());
@@ -166,7 +167,8 @@ impl Application {
         if checkpoint_pool.backend() == db::Backend::Sqlite {
             actix_web::rt::spawn(checkpoints(checkpoint_pool));
         }
-        let webhooks = crate::webhooks::worker::spawn(webhook_pool, options.webhooks).map_err(StartupError::Pool)?;
+        let webhook_options = crate::webhooks::WebhookOptions { clock: webhook_clock, ..options.webhooks };
+        let webhooks = crate::webhooks::worker::spawn(webhook_pool, webhook_options).map_err(StartupError::Pool)?;
         Ok(Self { port, server, webhooks })
     }
 

@@ -521,3 +521,11 @@ diesel::table! {
         red -> BigInt,
     }
 }
+
+// The last day the daily pass of lights covered (src/webhooks/light_days.rs, migration 000016).
+diesel::table! {
+    light_days_passed (id) {
+        id -> Integer,
+        last_day -> Nullable<Date>,
+    }
+}

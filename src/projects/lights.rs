@@ -141,9 +141,26 @@ fn judge_stored(conn: &mut DbConnection, ids: &[String], rules: &Rules) -> Resul
 /// the counts kept for them; answers how many changed.
 fn store_changed(conn: &mut DbConnection, judged: Vec<Judged>) -> Result<u64, ApiError> {
     let changed: Vec<Judged> = judged.into_iter().filter(|j| j.stored != j.judged).collect();
+    record_light_changes(conn, &changed, crate::clock::today())?;
     store(conn, &changed)?;
     tally::moved(conn, &changed)?;
     Ok(changed.len() as u64)
+}
+
+/// Records `project.light_changed` for each project whose light `today`
+/// differs between what was stored and the new judgement, in the write's
+/// transaction. A project that starts or stops being watched (created,
+/// dropped, operating) has no light to change from or to: its own event says so.
+fn record_light_changes(conn: &mut DbConnection, changed: &[Judged], today: NaiveDate) -> Result<(), ApiError> {
+    let light = |w: &Watched| w.stage.as_ref().map(|_| w.dates.light_on(today));
+    let events: Vec<_> = changed
+        .iter()
+        .filter_map(|j| match (light(&j.stored), light(&j.judged)) {
+            (Some(old), Some(new)) if old != new => Some(crate::webhooks::light_days::light_event(&j.project_id, &j.park_code, old, new)),
+            _ => None,
+        })
+        .collect();
+    crate::audit::record_many(conn, events)
 }
 
 /// Recomputes the light days of the projects `ids` (in the caller's

@@ -14,6 +14,7 @@ pub const EVENT_NAMES: &[&str] = &[
     "project.created",
     "project.updated",
     "project.stage_changed",
+    "project.light_changed",
     "project.deleted",
     "fund.decided",
     "claim.filed",
@@ -78,7 +79,10 @@ pub(crate) fn describe(row: &EventRow) -> Result<Option<(&'static str, Value)>, 
         ("project", "create") => "project.created",
         ("project", "delete") => "project.deleted",
         ("project", "update") => {
-            if let Some(stage) = change_of("stage") {
+            if let Some(light) = change_of("light") {
+                data.insert("light".into(), json!({"old": light.old, "new": light.new}));
+                "project.light_changed"
+            } else if let Some(stage) = change_of("stage") {
                 data.insert("stage".into(), json!({"old": stage.old, "new": stage.new}));
                 "project.stage_changed"
             } else if let Some((fund_id, decision)) = fund_decision(&changes) {
@@ -185,6 +189,14 @@ mod tests {
         let claim = json!([{"field": "status", "old": "contested", "new": "awarded"}, {"field": "decided_by", "old": null, "new": "admin"}]);
         assert_eq!(describe(&row("claim", "update", claim)).ok().flatten().map(|(n, _)| n), Some("claim.decided"));
         assert_eq!(describe(&row("park", "update", json!([]))).ok().flatten().map(|(n, _)| n), None);
+    }
+
+    #[test]
+    fn a_light_change_names_the_lights_only() {
+        let changes = json!([{"field": "light", "old": "green", "new": "amber"}]);
+        let (name, data) = describe(&row("project", "update", changes)).ok().flatten().unwrap_or(("none", Value::Null));
+        assert_eq!(name, "project.light_changed");
+        assert_eq!(data["light"], json!({"old": "green", "new": "amber"}));
     }
 
     #[test]

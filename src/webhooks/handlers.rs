@@ -44,12 +44,24 @@ pub async fn list_webhooks(state: web::Data<AppState>, caller: Caller, query: Qu
     Ok(HttpResponse::Ok().json(page))
 }
 
+/// One hook the caller manages (the `Location` of its creation), with its version as `ETag`.
+#[utoipa::path(operation_id = "getWebhook", tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "The hook's id (UUID)")),
+    responses((status = 200, description = "The hook", body = Webhook, headers(("ETag" = String))), answers::Unauthenticated, answers::Forbidden, answers::NotVisible))]
+#[get("/webhooks/{id}")]
+pub async fn get_webhook(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let hook = db::run(&state.pool, move |conn| store::get(conn, &caller, &id)).await?;
+    let version = hook.version;
+    Ok(versioned(StatusCode::OK, &hook, version))
+}
+
 /// Create a hook. Its `secret` is in this answer only.
 #[utoipa::path(operation_id = "createWebhook", tag = "webhooks", request_body = NewWebhook,
     responses(
         (status = 201, description = "Created; the secret is shown this once", body = CreatedWebhook, headers(("Location" = String))),
         (status = 403, description = "Only provincial_admin, or the park's administrator for its park", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field breaks a rule (a URL to a private address: `url` / `forbidden_address`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field breaks a rule (a URL to a private address, or whose host does not resolve: `url` / `forbidden_address`; port 0: `url` / `port`)", body = Problem, content_type = "application/problem+json"),
         answers::Unauthenticated,
     ))]
 #[post("/webhooks")]
@@ -64,9 +76,11 @@ pub async fn create_webhook(state: web::Data<AppState>, caller: Caller, body: Bo
 }
 
 /// Change a hook (`If-Match` required). `{"active": true}` also resumes a
-/// paused hook from its first undelivered event.
+/// paused hook from its first undelivered event. A body that changes
+/// nothing answers the hook as it is, at the same version.
 #[utoipa::path(operation_id = "updateWebhook", tag = "webhooks", request_body = WebhookPatch,
-    params(("id" = uuid::Uuid, Path, description = "The hook's id (UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "The hook's id (UUID)"),
+           ("If-Match" = String, Header, description = "The ETag of the version the change is based on, e.g. \"3\"")),
     responses(
         (status = 200, description = "The changed hook", body = Webhook),
         answers::Unauthenticated, answers::Forbidden, answers::NotVisible, answers::Stale, answers::Unprocessable, answers::IfMatchMissing,
@@ -89,7 +103,8 @@ pub async fn update_webhook(state: web::Data<AppState>, caller: Caller, req: Htt
 
 /// Delete a hook: nothing more is sent to it. `If-Match` is checked when given.
 #[utoipa::path(operation_id = "deleteWebhook", tag = "webhooks",
-    params(("id" = uuid::Uuid, Path, description = "The hook's id (UUID)")),
+    params(("id" = uuid::Uuid, Path, description = "The hook's id (UUID)"),
+           ("If-Match" = String, Header, description = "When given, the delete happens only at this version")),
     responses((status = 204, description = "Deleted"), answers::Unauthenticated, answers::Forbidden, answers::NotVisible, answers::Stale))]
 #[delete("/webhooks/{id}")]
 pub async fn delete_webhook(state: web::Data<AppState>, caller: Caller, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ApiError> {

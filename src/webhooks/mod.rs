@@ -12,6 +12,7 @@
 
 pub mod events;
 pub mod handlers;
+pub mod light_days;
 mod outbox;
 pub mod signature;
 pub mod store;
@@ -39,6 +40,13 @@ pub struct WebhookOptions {
     pub lease: Duration,
     /// A hook failing this long is paused.
     pub pause_after: Duration,
+    /// Hooks served at once (one delivery in flight per hook; one park's
+    /// hooks take at most half of these places).
+    pub concurrency: usize,
+    /// Attempts kept in each hook's delivery log (older ones are pruned).
+    pub deliveries_kept: i64,
+    /// "Today" for the daily pass of lights ([`light_days`]); the service's clock.
+    pub clock: crate::clock::Clock,
 }
 
 impl Default for WebhookOptions {
@@ -50,6 +58,9 @@ impl Default for WebhookOptions {
             timeout: Duration::from_secs(10),
             lease: Duration::from_secs(60),
             pause_after: Duration::from_secs(24 * 3600),
+            concurrency: 8,
+            deliveries_kept: 1000,
+            clock: crate::clock::Clock::default(),
         }
     }
 }

@@ -172,6 +172,28 @@ pub fn release(conn: &mut DbConnection, id: &str, owner: &str, position: (i64, i
     Ok(())
 }
 
+/// Deletes hook `id`'s attempts but the newest `kept` (the log of a busy
+/// or long-failing hook would otherwise grow without end).
+pub fn prune(conn: &mut DbConnection, id: &str, kept: i64) -> Result<usize, ApiError> {
+    let older = webhook_deliveries::table
+        .filter(webhook_deliveries::webhook_id.eq(id.to_owned()))
+        .order((webhook_deliveries::at.desc(), webhook_deliveries::id.desc()))
+        .offset(kept.max(0))
+        .select(webhook_deliveries::id);
+    let old: Vec<String> = older.load(conn)?;
+    if old.is_empty() {
+        return Ok(0);
+    }
+    write_tx(conn, |conn| {
+        let mut gone = 0;
+        // Bound the statement's parameters (SQLite allows 32766).
+        for chunk in old.chunks(10_000) {
+            gone += diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(chunk))).execute(conn)?;
+        }
+        Ok(gone)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

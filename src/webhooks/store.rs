@@ -36,7 +36,8 @@ pub struct Webhook {
     pub active: bool,
     /// Set when deliveries failed for 24 hours; `PATCH {"active": true}` resumes.
     pub paused_at: Option<DateTime<Utc>>,
-    /// The last failed delivery's error, until one succeeds.
+    /// The last failed delivery's error class (as in the delivery log), until one succeeds.
+    #[schema(example = "timeout")]
     pub last_error: Option<String>,
     /// When the next retry of a failing delivery is due.
     pub next_attempt_at: Option<DateTime<Utc>>,
@@ -151,6 +152,9 @@ pub struct Delivery {
     pub status_code: Option<i32>,
     /// A 2xx answer: the hook moved on to the next event.
     pub ok: bool,
+    /// Why it failed, as a class: `timeout`, `connect`, `tls`, `http_status`, `redirect`,
+    /// `body`, `request` or `forbidden_address` (the detail is in the service's log only).
+    #[schema(example = "timeout")]
     pub error: Option<String>,
     pub duration_ms: i32,
 }
@@ -323,6 +327,10 @@ pub fn update(conn: &mut DbConnection, caller: &Caller, id: &str, if_match: &IfM
                 (after.paused_at, after.failing_since, after.next_attempt_at, after.attempts) = (None, None, None, 0);
             }
         }
+        if same_settings(&before, &after) {
+            // Nothing changes (an empty body, or one repeating what is stored): no new version.
+            return before.view();
+        }
         after.updated_at = clock::now();
         after.updated_by = caller.username.clone();
         after.version = before.version + 1;
@@ -347,6 +355,12 @@ pub fn update(conn: &mut DbConnection, caller: &Caller, id: &str, if_match: &IfM
         trail(conn, caller, Action::Update, &after, &serde_json::to_value(before.view()?)?, &serde_json::to_value(&view)?)?;
         Ok(view)
     })
+}
+
+/// Whether two versions of a hook say the same to clients and to the worker.
+fn same_settings(a: &HookRow, b: &HookRow) -> bool {
+    (&a.url, &a.events, a.active, a.paused_at, a.failing_since, a.next_attempt_at, a.attempts)
+        == (&b.url, &b.events, b.active, b.paused_at, b.failing_since, b.next_attempt_at, b.attempts)
 }
 
 /// Deletes hook `id` (softly: its delivery log stays for the record).

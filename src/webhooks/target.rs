@@ -75,6 +75,9 @@ pub fn parse_url(raw: &str) -> Result<Url, Refused> {
     if url.host().is_none() {
         return Err(Refused::new("url", "the URL has no host"));
     }
+    if url.port() == Some(0) {
+        return Err(Refused::new("port", "port 0 reaches no receiver; give the port the receiver listens on (1 to 65535)"));
+    }
     Ok(url)
 }
 
@@ -103,13 +106,25 @@ pub fn check_literal(url: &Url, allowed: &AllowedHosts) -> Result<(), Refused> {
     }
 }
 
+/// The one answer to a URL whose host is not allowed, whatever the reason:
+/// it does not resolve, or it resolves to an address a hook may not reach.
+/// Which of the two, and which address, is logged on the server only, so
+/// that the answers do not map the inside network.
+const NOT_ALLOWED: &str = "the URL's host must resolve to public addresses only, or be listed in WEBHOOK_ALLOWED_HOSTS";
+
+fn not_allowed() -> Refused {
+    Refused::new("forbidden_address", NOT_ALLOWED)
+}
+
 async fn lookup(name: &str) -> Result<Vec<IpAddr>, Refused> {
-    let found = tokio::net::lookup_host((name, 0))
-        .await
-        .map_err(|e| Refused::new("unresolvable", format!("the host {name} cannot be resolved: {e}")))?;
+    let found = tokio::net::lookup_host((name, 0)).await.map_err(|err| {
+        tracing::info!(host = name, error = %err, "webhook host does not resolve");
+        not_allowed()
+    })?;
     let addresses: Vec<IpAddr> = found.map(|a| a.ip()).collect();
     if addresses.is_empty() {
-        return Err(Refused::new("unresolvable", format!("the host {name} has no address")));
+        tracing::info!(host = name, "webhook host has no address");
+        return Err(not_allowed());
     }
     Ok(addresses)
 }
@@ -119,10 +134,10 @@ async fn lookup(name: &str) -> Result<Vec<IpAddr>, Refused> {
 fn admitted(host: &str, addresses: &[IpAddr], allowed: &AllowedHosts) -> Result<(), Refused> {
     match addresses.iter().find(|ip| !allowed.admits(host, **ip)) {
         None => Ok(()),
-        Some(ip) => Err(Refused::new(
-            "forbidden_address",
-            format!("{host} is at {ip}, a private, loopback or reserved address; list it in WEBHOOK_ALLOWED_HOSTS to allow it"),
-        )),
+        Some(ip) => {
+            tracing::info!(host, address = %ip, "webhook host is at an address that is not allowed");
+            Err(not_allowed())
+        }
     }
 }
 
@@ -231,6 +246,7 @@ mod tests {
         assert_eq!(parse_url("ftp://example.com/x").err().map(|e| e.code), Some("scheme"));
         assert_eq!(parse_url("https://user:pw@example.com/x").err().map(|e| e.code), Some("credentials"));
         assert_eq!(parse_url("not a url").err().map(|e| e.code), Some("url"));
+        assert_eq!(parse_url("http://hooks.example.com:0/in").err().map(|e| e.code), Some("port"));
         assert!(parse_url("https://hooks.example.com/in?a=1").is_ok());
     }
 
@@ -248,5 +264,8 @@ mod tests {
         }
         let url = parse_url("http://10.0.0.1/x").unwrap_or_else(|e| panic!("{e}"));
         assert!(check(&url, &listed).await.is_err(), "listing one address allows no other");
+        let url = parse_url("http://no-such-host.invalid/x").unwrap_or_else(|e| panic!("{e}"));
+        let (unknown, inside) = (check(&url, &none).await.err(), check(&parse_url("http://localhost:9/x").unwrap_or_else(|e| panic!("{e}")), &none).await.err());
+        assert_eq!(unknown, inside, "a name that does not resolve and one inside get the same answer");
     }
 }

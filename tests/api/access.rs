@@ -138,6 +138,7 @@ const MATRIX: &[(&str, &str, Rule, u16)] = &[
     ("GET", "/api/v1/stats/funnel", Rule::AnyCaller, 200),
     ("GET", "/api/v1/webhooks", Rule::ListWebhooks, 200),
     ("POST", "/api/v1/webhooks", Rule::CreateWebhook, 201),
+    ("GET", "/api/v1/webhooks/{id}", Rule::ManageWebhook, 200),
     ("PATCH", "/api/v1/webhooks/{id}", Rule::ManageWebhook, 200),
     ("DELETE", "/api/v1/webhooks/{id}", Rule::ManageWebhook, 204),
     ("GET", "/api/v1/webhooks/{id}/deliveries", Rule::ManageWebhook, 200),

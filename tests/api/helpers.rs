@@ -212,6 +212,10 @@ impl TestApp {
                 allowed: std::sync::Arc::new(invest_registry::webhooks::AllowedHosts::new(&["127.0.0.1"])),
                 retry_base: std::time::Duration::from_millis(50),
                 poll: std::time::Duration::from_millis(50),
+                // A silent receiver costs a test two seconds, not ten.
+                timeout: std::time::Duration::from_secs(2),
+                // Small enough that a test sees the log pruned.
+                deliveries_kept: 5,
                 ..Default::default()
             },
             ..ServeOptions::default()

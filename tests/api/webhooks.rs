@@ -19,6 +19,12 @@ on_both_databases!(
     a_rolled_back_change_sends_nothing,
     hooks_to_inside_addresses_are_refused_unless_listed,
     each_park_manages_its_own_hooks,
+    silent_receivers_of_one_park_do_not_delay_another_park,
+    refusals_and_the_delivery_log_do_not_map_the_inside,
+    a_hook_reads_back_from_its_location_and_an_empty_change_keeps_its_version,
+    the_delivery_log_keeps_the_newest_attempts,
+    lights_turning_with_the_days_reach_the_hooks_once,
+    a_write_that_changes_a_light_sends_it,
 );
 
 /// The Python receiver, on a free port; stopped when dropped.
@@ -251,6 +257,230 @@ async fn each_park_manages_its_own_hooks(app: TestApp) {
         assert_eq!(app.as_(who).get("/api/v1/webhooks").await.status, 403, "{who:?}");
         assert_eq!(app.as_(who).post("/api/v1/webhooks", &body(Some("yueyang"))).await.status, 403, "{who:?}");
     }
+}
+
+/// A receiver that accepts connections and never answers; stopped when dropped.
+struct Tarpit {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Tarpit {
+    fn start() -> Tarpit {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !stopped.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((socket, _)) => held.push(socket),
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        Tarpit { port, stop }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
+    }
+}
+
+impl Drop for Tarpit {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+async fn silent_receivers_of_one_park_do_not_delay_another_park(app: TestApp) {
+    // The tests give a receiver 2 s (WebhookOptions::timeout); eight places, four per park.
+    let tarpit = Tarpit::start();
+    let mut silent = Vec::new();
+    for _ in 0..6 {
+        let made = app.as_(Who::ParkAdmin).post("/api/v1/webhooks", &json!({"url": tarpit.url(), "events": ["*"]})).await;
+        assert_eq!(made.status, 201, "{}", made.text);
+        silent.push(made.body["id"].as_str().unwrap().to_owned());
+    }
+    let receiver = Receiver::start(0);
+    hook(&app, Who::ProvincialAdmin, &receiver, json!({"events": ["*"], "park_code": "xiangtan"})).await;
+
+    // yueyang's six hooks hang on their first event; then xiangtan changes.
+    app.create_project(json!({})).await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let start = Instant::now();
+    let project = app.create_project(json!({"park_code": "xiangtan"})).await;
+    let got = receiver.wait_for(1).await;
+    let took = start.elapsed();
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0]["body"]["data"]["record_id"], project["id"]);
+    assert!(took < Duration::from_millis(1500), "xiangtan's delivery waited {took:?} behind yueyang's silent receivers");
+
+    // The silent hooks time out and are retried later; each logs its own attempt.
+    let start = Instant::now();
+    let mut logged: Vec<Vec<Value>> = Vec::new();
+    while start.elapsed() < Duration::from_secs(15) {
+        logged.clear();
+        for id in &silent {
+            let page = app.get(&format!("/api/v1/webhooks/{id}/deliveries")).await;
+            logged.push(page.body["items"].as_array().unwrap().clone());
+        }
+        if logged.iter().all(|attempts| !attempts.is_empty()) {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(logged.iter().all(|attempts| !attempts.is_empty()), "every silent hook logged an attempt: {logged:#?}");
+    let attempts: Vec<&Value> = logged.iter().flatten().collect();
+    assert!(attempts.iter().all(|d| d["ok"] == false && d["status_code"].is_null() && d["error"] == "timeout"), "{attempts:#?}");
+}
+
+/// Every hook's deliveries, newest first.
+async fn deliveries_of(app: &TestApp, id: &str) -> Vec<Value> {
+    let page = app.get(&format!("/api/v1/webhooks/{id}/deliveries")).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    page.body["items"].as_array().unwrap().clone()
+}
+
+async fn refusals_and_the_delivery_log_do_not_map_the_inside(app: TestApp) {
+    // A name that does not resolve and addresses inside get one answer, naming no address
+    // (a name resolving inside gets it too: src/webhooks/target.rs's tests, with nothing listed).
+    let mut details = Vec::new();
+    for url in ["http://no-such-host.invalid/x", "http://127.0.0.2:9/x", "http://10.0.0.1/x", "http://[::1]:9/x"] {
+        let refused = app.post("/api/v1/webhooks", &json!({"url": url, "events": ["*"]})).await;
+        refused.assert_problem(422, "url", "forbidden_address");
+        let text = refused.text.clone();
+        for inside in ["127.0.0", "::1", "10.0.0.1", "no-such-host"] {
+            assert!(!text.contains(inside), "{url}: {text}");
+        }
+        details.push(refused.body["errors"].clone());
+    }
+    assert!(details.windows(2).all(|pair| pair[0] == pair[1]), "{details:#?}");
+
+    // A closed port and a receiver answering 500: the log keeps the class, not the error.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let to_closed = app.post("/api/v1/webhooks", &json!({"url": format!("http://127.0.0.1:{closed}/x"), "events": ["*"]})).await;
+    assert_eq!(to_closed.status, 201, "{}", to_closed.text);
+    let failing = Receiver::start(1);
+    let to_failing = hook(&app, Who::ProvincialAdmin, &failing, json!({"events": ["*"]})).await;
+    app.create_project(json!({})).await;
+    failing.wait_for(2).await;
+    let id = to_closed.body["id"].as_str().unwrap();
+    let start = Instant::now();
+    while deliveries_of(&app, id).await.is_empty() && start.elapsed() < Duration::from_secs(10) {
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    let attempts = deliveries_of(&app, id).await;
+    assert!(!attempts.is_empty() && attempts.iter().all(|d| d["error"] == "connect"), "{attempts:#?}");
+    let listed = app.get(&format!("/api/v1/webhooks/{id}")).await;
+    assert_eq!(listed.body["last_error"], "connect", "{}", listed.text);
+    let answered = deliveries_of(&app, to_failing["id"].as_str().unwrap()).await;
+    let classes: Vec<_> = answered.iter().map(|d| (d["status_code"].clone(), d["error"].clone())).collect();
+    assert_eq!(classes, [(json!(204), Value::Null), (json!(500), json!("http_status"))], "{answered:#?}");
+}
+
+async fn a_hook_reads_back_from_its_location_and_an_empty_change_keeps_its_version(app: TestApp) {
+    app.post("/api/v1/webhooks", &json!({"url": "http://127.0.0.1:0/x", "events": ["*"]})).await.assert_problem(422, "url", "port");
+    let made = app.as_(Who::ParkAdmin).post("/api/v1/webhooks", &json!({"url": "http://127.0.0.1:9/x", "events": ["*"], "active": false})).await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let location = made.header("location").unwrap();
+    let read = app.as_(Who::ParkAdmin).get(&location).await;
+    assert_eq!(read.status, 200, "the Location answers: {}", read.text);
+    assert_eq!(read.header("etag").as_deref(), Some("\"1\""));
+    assert_eq!(read.body["id"], made.body["id"]);
+    assert!(read.body.get("secret").is_none(), "{}", read.text);
+    assert_eq!(app.get(&location).await.status, 200, "the province sees every park's hooks");
+    let other = app.post("/api/v1/webhooks", &json!({"url": "http://127.0.0.1:9/x", "events": ["*"], "active": false, "park_code": "xiangtan"})).await;
+    let other_location = other.header("location").unwrap();
+    assert_eq!(app.as_(Who::ParkAdmin).get(&other_location).await.status, 404, "another park's hook does not exist for it");
+    assert_eq!(app.as_(Who::ParkStaff).get(&location).await.status, 403);
+
+    for unchanged in [json!({}), json!({"active": false, "events": ["*"]})] {
+        let same = app.as_(Who::ParkAdmin).patch(&location, Some("\"1\""), &unchanged).await;
+        assert_eq!(same.status, 200, "{}", same.text);
+        assert_eq!((same.body["version"].clone(), same.header("etag")), (json!(1), Some("\"1\"".to_owned())), "{unchanged}: no new version");
+    }
+    app.as_(Who::ParkAdmin).patch(&location, Some("\"1\""), &json!({"url": "http://127.0.0.1:0/x"})).await.assert_problem(422, "url", "port");
+    let changed = app.as_(Who::ParkAdmin).patch(&location, Some("\"1\""), &json!({"events": ["project.created"]})).await;
+    assert_eq!(changed.body["version"], 2, "{}", changed.text);
+    assert_eq!(app.as_(Who::ParkAdmin).delete(&location, Some("\"1\"")).await.status, 412, "a stale delete");
+    assert_eq!(app.as_(Who::ParkAdmin).delete(&location, Some("\"2\"")).await.status, 204);
+    assert_eq!(app.as_(Who::ParkAdmin).get(&location).await.status, 404);
+}
+
+async fn the_delivery_log_keeps_the_newest_attempts(app: TestApp) {
+    // The tests keep five attempts per hook (WebhookOptions::deliveries_kept).
+    let receiver = Receiver::start(0);
+    let made = hook(&app, Who::ProvincialAdmin, &receiver, json!({"events": ["project.created"]})).await;
+    let mut projects = Vec::new();
+    for i in 0..8 {
+        projects.push(app.create_project(json!({"name": format!("日志项目{i}")})).await["id"].clone());
+    }
+    assert_eq!(receiver.wait_for(8).await.len(), 8);
+    let id = made["id"].as_str().unwrap();
+    let start = Instant::now();
+    let mut kept = deliveries_of(&app, id).await;
+    while kept.len() > 5 && start.elapsed() < Duration::from_secs(10) {
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        kept = deliveries_of(&app, id).await;
+    }
+    let events: Vec<_> = receiver.got().iter().map(|g| g["body"]["id"].clone()).collect();
+    let newest: Vec<_> = events.iter().rev().take(5).cloned().collect();
+    let logged: Vec<_> = kept.iter().map(|d| d["event_id"].clone()).collect();
+    assert_eq!(logged, newest, "the five newest attempts stay, newest first");
+    assert_eq!(projects.len(), 8);
+}
+
+async fn lights_turning_with_the_days_reach_the_hooks_once(app: TestApp) {
+    let receiver = Receiver::start(0);
+    hook(&app, Who::ProvincialAdmin, &receiver, json!({"events": ["project.light_changed"]})).await;
+    // A lead without progress: amber after 60 days, red after 90 (the default rules).
+    let project = app.create_project(json!({"name": "灯变项目"})).await;
+    let today = chrono::Utc::now().date_naive();
+    app.clock.set_today(today + chrono::Duration::days(61));
+    let got = receiver.wait_for(1).await;
+    assert_eq!(got.len(), 1, "{got:#?}");
+    app.clock.set_today(today + chrono::Duration::days(91));
+    let got = receiver.wait_for(2).await;
+    let lights: Vec<_> = got.iter().map(|g| (g["body"]["event"].clone(), g["body"]["data"]["light"].clone())).collect();
+    assert_eq!(lights, [
+        (json!("project.light_changed"), json!({"old": "green", "new": "amber"})),
+        (json!("project.light_changed"), json!({"old": "amber", "new": "red"})),
+    ]);
+    for g in &got {
+        assert_eq!(g["verified"], true);
+        assert_eq!((g["body"]["park_code"].clone(), g["body"]["data"]["record_id"].clone()), (json!("yueyang"), project["id"].clone()));
+        assert!(!g["body"].to_string().contains("灯变项目"), "{}", g["body"]);
+    }
+    // A pass of a day already passed (a restart) records nothing.
+    let pool = invest_registry::db::connect(&app.database_url, 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    let again = invest_registry::webhooks::light_days::pass_days(&mut conn, today + chrono::Duration::days(91));
+    assert_eq!(again.ok(), Some(0));
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.got().len(), 2);
+}
+
+async fn a_write_that_changes_a_light_sends_it(app: TestApp) {
+    let receiver = Receiver::start(0);
+    hook(&app, Who::ProvincialAdmin, &receiver, json!({"events": ["project.light_changed"]})).await;
+    let today = chrono::Utc::now().date_naive();
+    let signed = |days: i64| (today - chrono::Duration::days(days)).to_string();
+    let project = app.create_project(json!({"stage": "signed", "signed_on": signed(10)})).await;
+    let path = format!("/api/v1/projects/{}", project["id"].as_str().unwrap());
+    let before = app.get(&path).await.body["light"].clone();
+    // Signed 200 days ago and still not registered: past the 90 days.
+    let moved = app.patch(&path, Some("\"1\""), &json!({"signed_on": signed(200)})).await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    let after = app.get(&path).await.body["light"].clone();
+    assert_ne!(before, after, "the write changes the light");
+    let got = receiver.wait_for(1).await;
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0]["body"]["data"]["light"], json!({"old": before, "new": after}));
+    assert_eq!(got[0]["body"]["data"]["record_id"], project["id"]);
 }
 
 /// Throughput and lag of deliveries (a figure for bench/RESULTS.md, not a check):

@@ -1,0 +1,106 @@
+//! `project.light_changed`: a project's light (green, amber, red) changes
+//! in two ways, and each leaves an audit event of the system's, which the
+//! change feed and the hooks read like any other change:
+//! - a write changes the facts its light reads: `projects::lights` records
+//!   the event in the write's own transaction ([`light_event`]);
+//! - days pass: on the day a project's `amber_on` or `red_on` comes, the
+//!   daily pass ([`pass_days`], run by the webhook worker) records it. The
+//!   pass remembers the last day it covered, so a restart sends nothing
+//!   twice and days the service was down are caught up.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use diesel::sql_types::{Date, Nullable};
+use serde_json::Value;
+
+use crate::audit::{self, Action, Change, NewEvent, SYSTEM_ACTOR};
+use crate::db::schema::{audit_events, light_days_passed, projects_lights};
+use crate::db::{write_tx, DbConnection};
+use crate::error::ApiError;
+use crate::monitoring::rules::LightDates;
+use crate::vocab::Light;
+
+/// The longest stretch a pass catches up (a service down longer sends the last year's changes).
+const CATCH_UP_DAYS: i64 = 366;
+
+/// The audit event of project `id`'s light changing from `old` to `new`:
+/// the lights only, no other value.
+pub(crate) fn light_event<'a>(id: &'a str, park_code: &'a str, old: Light, new: Light) -> NewEvent<'a> {
+    NewEvent {
+        actor: SYSTEM_ACTOR,
+        action: Action::Update,
+        entity_type: "project",
+        entity_id: id,
+        park_code: Some(park_code),
+        changes: vec![Change { field: "light".into(), old: old.to_string().into(), new: new.to_string().into() }],
+    }
+}
+
+#[derive(QueryableByName)]
+struct Passed {
+    #[diesel(sql_type = Nullable<Date>)]
+    last_day: Option<NaiveDate>,
+}
+
+/// Records the light changes of the days after the last one passed, up to
+/// `today`, in one transaction; answers how many. The first pass covers
+/// `today` only. On PostgreSQL the mark's row lock keeps two instances from
+/// passing the same days.
+pub fn pass_days(conn: &mut DbConnection, today: NaiveDate) -> Result<usize, ApiError> {
+    write_tx(conn, |conn| {
+        const READ: &str = "SELECT last_day FROM light_days_passed WHERE id = 1";
+        let passed: Vec<Passed> = match conn {
+            DbConnection::Pg(c) => diesel::sql_query(format!("{READ} FOR UPDATE")).load(c)?,
+            DbConnection::Sqlite(c) => diesel::sql_query(READ).load(c)?,
+        };
+        let last = passed.into_iter().next().and_then(|p| p.last_day);
+        if last.is_some_and(|last| last >= today) {
+            return Ok(0);
+        }
+        let from = last.map_or(today, |last| last.succ_opt().unwrap_or(today)).max(today - chrono::Duration::days(CATCH_UP_DAYS));
+        let due: Vec<(String, String, Option<NaiveDate>, Option<NaiveDate>)> = projects_lights::table
+            .filter(projects_lights::deleted_at.is_null())
+            .filter(projects_lights::watched_stage.is_not_null())
+            .filter(projects_lights::amber_on.between(from, today).or(projects_lights::red_on.between(from, today)))
+            .order(projects_lights::id)
+            .select((projects_lights::id, projects_lights::park_code, projects_lights::amber_on, projects_lights::red_on))
+            .load(conn)?;
+        let mut recorded = 0;
+        for (id, park, amber_on, red_on) in &due {
+            let dates = LightDates { amber_on: *amber_on, red_on: *red_on };
+            let mut days: Vec<NaiveDate> = [*amber_on, *red_on].into_iter().flatten().filter(|d| (from..=today).contains(d)).collect();
+            days.sort();
+            days.dedup();
+            for day in days {
+                let old = dates.light_on(day.pred_opt().unwrap_or(day));
+                let new = dates.light_on(day);
+                // A write may have announced it already (dates moved onto today).
+                if old != new && last_announced(conn, id)? != Some(new.to_string()) {
+                    audit::record(conn, light_event(id, park, old, new))?;
+                    recorded += 1;
+                }
+            }
+        }
+        diesel::update(light_days_passed::table.find(1)).set(light_days_passed::last_day.eq(Some(today))).execute(conn)?;
+        Ok(recorded)
+    })
+}
+
+/// The light project `id`'s latest light event turned it to.
+fn last_announced(conn: &mut DbConnection, id: &str) -> Result<Option<String>, ApiError> {
+    let latest: Option<String> = audit_events::table
+        .filter(audit_events::entity_type.eq("project"))
+        .filter(audit_events::entity_id.eq(id))
+        .filter(audit_events::actor.eq(SYSTEM_ACTOR))
+        .filter(audit_events::changes.like("[{\"field\":\"light\"%"))
+        .order((audit_events::at.desc(), audit_events::id.desc()))
+        .select(audit_events::changes)
+        .first(conn)
+        .optional()?;
+    let Some(text) = latest else { return Ok(None) };
+    let changes: Vec<Change> = serde_json::from_str(&text)?;
+    Ok(changes.into_iter().next().and_then(|c| match c.new {
+        Value::String(light) => Some(light),
+        _ => None,
+    }))
+}
