@@ -14,7 +14,7 @@ use diesel::sql_types::{Date, Nullable};
 use serde_json::Value;
 
 use crate::audit::{self, Action, Change, NewEvent, SYSTEM_ACTOR};
-use crate::db::schema::{audit_events, light_days_passed, projects_lights};
+use crate::db::schema::{audit_events, light_days_passed, projects};
 use crate::db::{write_tx, DbConnection};
 use crate::error::ApiError;
 use crate::monitoring::rules::LightDates;
@@ -58,12 +58,12 @@ pub fn pass_days(conn: &mut DbConnection, today: NaiveDate) -> Result<usize, Api
             return Ok(0);
         }
         let from = last.map_or(today, |last| last.succ_opt().unwrap_or(today)).max(today - chrono::Duration::days(CATCH_UP_DAYS));
-        let due: Vec<(String, String, Option<NaiveDate>, Option<NaiveDate>)> = projects_lights::table
-            .filter(projects_lights::deleted_at.is_null())
-            .filter(projects_lights::watched_stage.is_not_null())
-            .filter(projects_lights::amber_on.between(from, today).or(projects_lights::red_on.between(from, today)))
-            .order(projects_lights::id)
-            .select((projects_lights::id, projects_lights::park_code, projects_lights::amber_on, projects_lights::red_on))
+        let due: Vec<(String, String, Option<NaiveDate>, Option<NaiveDate>)> = projects::table
+            .filter(projects::deleted_at.is_null())
+            .filter(projects::watched_stage.is_not_null())
+            .filter(projects::amber_on.between(from, today).or(projects::red_on.between(from, today)))
+            .order(projects::id)
+            .select((projects::id, projects::park_code, projects::amber_on, projects::red_on))
             .load(conn)?;
         let mut recorded = 0;
         for (id, park, amber_on, red_on) in &due {
