@@ -98,7 +98,7 @@ impl Worker {
         let mut busy = false;
         for _ in 0..HOOKS_PER_ROUND {
             let (owner, lease, now) = (self.owner.clone(), self.options.lease, clock::now());
-            let Some(hook) = db::run_heavy(&self.pool, move |conn| outbox::claim(conn, &owner, now, lease)).await? else { break };
+            let Some(hook) = db::run_blocking(&self.pool, move |conn| outbox::claim(conn, &owner, now, lease)).await? else { break };
             busy |= self.serve(hook).await?;
         }
         Ok(busy)
@@ -109,7 +109,7 @@ impl Worker {
         let wanted = hook.event_names()?;
         let start = (hook.cursor_tx, hook.cursor_seq);
         let park = hook.park_code.clone();
-        let batch = db::run_heavy(&self.pool, move |conn| changes::settled_after(conn, start, park.as_deref(), BATCH)).await?;
+        let batch = db::run_blocking(&self.pool, move |conn| changes::settled_after(conn, start, park.as_deref(), BATCH)).await?;
         let full = batch.len() as i64 == BATCH;
         let mut position = start;
         let mut attempts = hook.attempts;
@@ -143,7 +143,7 @@ impl Worker {
             };
             let (owner, lease) = (self.owner.clone(), self.options.lease);
             if outcome.error.is_none() {
-                let kept = db::run_heavy(&self.pool, move |conn| outbox::delivered(conn, &owner, attempt, at, lease)).await?;
+                let kept = db::run_blocking(&self.pool, move |conn| outbox::delivered(conn, &owner, attempt, at, lease)).await?;
                 if !kept {
                     return Ok(false);
                 }
@@ -151,12 +151,12 @@ impl Worker {
             } else {
                 let failure = Failure { attempt, park_code: hook.park_code.clone(), attempts, failing_since, position };
                 let (base, pause_after) = (self.options.retry_base, self.options.pause_after);
-                db::run_heavy(&self.pool, move |conn| outbox::failed(conn, &owner, failure, base, pause_after)).await?;
+                db::run_blocking(&self.pool, move |conn| outbox::failed(conn, &owner, failure, base, pause_after)).await?;
                 return Ok(false);
             }
         }
         let (id, owner, now) = (hook.id.clone(), self.owner.clone(), clock::now());
-        db::run_heavy(&self.pool, move |conn| outbox::release(conn, &id, &owner, position, now)).await?;
+        db::run_blocking(&self.pool, move |conn| outbox::release(conn, &id, &owner, position, now)).await?;
         Ok(full)
     }
 
