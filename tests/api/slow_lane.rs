@@ -17,7 +17,7 @@ use futures_util::future::{join, select, Either};
 use invest_registry::db::SlowLaneSettings;
 use serde_json::json;
 
-use crate::helpers::{Backend, Response, TestApp, Who};
+use crate::helpers::{As, Backend, Response, TestApp, Who};
 
 /// A slow read: statistics run in the lane.
 const SLOW_READ: &str = "/api/v1/stats/projects?group_by=stage";
@@ -69,35 +69,49 @@ fn assert_turned_away(r: &Response) {
     assert_eq!(r.body["type"], "/problems/overloaded", "{}", r.text);
 }
 
-/// One connection, one request waiting at most 200 ms: with a slow request
-/// holding the connection, fast reads answer, more slow work is turned away
-/// with 503 and Retry-After, and the lane serves again once it is free.
-async fn slow_work_waits_in_its_lane_and_fast_reads_do_not(backend: Backend) {
+/// An app whose lane has one connection and lets one request wait 200 ms,
+/// with one project.
+async fn narrow_lane_app(backend: Backend) -> (TestApp, String) {
     let lane = SlowLaneSettings { connections: 1, queue: 1, wait: Duration::from_millis(200), statement_timeout: None };
     let app = TestApp::spawn_with_lane(backend, 1, None, lane).await;
     let project = app.create_project(json!({})).await;
-    let read_path = format!("/api/v1/projects/{}", project["id"].as_str().unwrap());
-    let admin = app.as_(Who::ProvincialAdmin);
+    let id = project["id"].as_str().unwrap().to_owned();
+    (app, id)
+}
+
+const RULE_CHANGE: [(&str, &str); 2] = [("content-type", "application/json"), ("if-match", "\"1\"")];
+
+/// A change of the monitoring rules: slow work that writes, so the lock holds it.
+fn change_rules<'a>(admin: &'a As<'a>) -> impl Future<Output = Response> + 'a {
     let rules = json!({"signed_to_registered_days": 100}).to_string().into_bytes();
+    admin.send(Method::PUT, "/api/v1/monitoring/rules", &RULE_CHANGE, Some(rules))
+}
 
-    let lock = Lock::take(&app);
-    let headers = [("content-type", "application/json"), ("if-match", "\"1\"")];
-    let mut change = pin!(admin.send(Method::PUT, "/api/v1/monitoring/rules", &headers, Some(rules)));
-
-    // Slow reads pass while the lane is free; once the change holds its one
-    // connection (waiting for the lock), one waits its 200 ms and is turned away.
-    let mut turned_away = None;
+/// Slow reads pass while the lane is free; once `holder` holds its one
+/// connection (waiting for the lock), one waits its 200 ms and is turned
+/// away: that answer.
+async fn fill_the_lane<P: Future + Unpin>(holder: &mut P, admin: &As<'_>) -> Response {
     for _ in 0..200 {
-        let probe = while_pending(&mut change, admin.get(SLOW_READ)).await;
+        let probe = while_pending(holder, admin.get(SLOW_READ)).await;
         if probe.status != 200 {
-            turned_away = Some(probe);
-            break;
+            return probe;
         }
     }
-    assert_turned_away(&turned_away.expect("the change must come to hold the lane"));
+    panic!("the held request never came to hold the lane")
+}
+
+/// With a slow request holding the lane's one connection, fast reads
+/// answer, more slow work is turned away with 503 and Retry-After, and the
+/// lane serves again once it is free.
+async fn slow_work_waits_in_its_lane_and_fast_reads_do_not(backend: Backend) {
+    let (app, id) = narrow_lane_app(backend).await;
+    let admin = app.as_(Who::ProvincialAdmin);
+    let lock = Lock::take(&app);
+    let mut change = pin!(change_rules(&admin));
+    assert_turned_away(&fill_the_lane(&mut change, &admin).await);
 
     // The fast reads keep their own connections.
-    let read = while_pending(&mut change, app.get(&read_path)).await;
+    let read = while_pending(&mut change, app.get(&format!("/api/v1/projects/{id}"))).await;
     assert_eq!(read.status, 200, "{}", read.text);
     let list = while_pending(&mut change, app.get("/api/v1/projects?limit=20")).await;
     assert_eq!(list.status, 200, "{}", list.text);
@@ -127,23 +141,11 @@ async fn slow_work_waits_in_its_lane_and_fast_reads_do_not_postgres() {
 /// Searches and counts are slow work too: with the lane full they are
 /// turned away, while the same list without them answers.
 async fn searches_and_counts_take_the_slow_lane(backend: Backend) {
-    let lane = SlowLaneSettings { connections: 1, queue: 1, wait: Duration::from_millis(200), statement_timeout: None };
-    let app = TestApp::spawn_with_lane(backend, 1, None, lane).await;
-    app.create_project(json!({})).await;
+    let (app, _) = narrow_lane_app(backend).await;
     let admin = app.as_(Who::ProvincialAdmin);
-    let rules = json!({"signed_to_registered_days": 100}).to_string().into_bytes();
-
     let lock = Lock::take(&app);
-    let headers = [("content-type", "application/json"), ("if-match", "\"1\"")];
-    let mut change = pin!(admin.send(Method::PUT, "/api/v1/monitoring/rules", &headers, Some(rules)));
-    let mut full = false;
-    for _ in 0..200 {
-        if while_pending(&mut change, admin.get(SLOW_READ)).await.status == 503 {
-            full = true;
-            break;
-        }
-    }
-    assert!(full, "the change must come to hold the lane");
+    let mut change = pin!(change_rules(&admin));
+    assert_turned_away(&fill_the_lane(&mut change, &admin).await);
 
     for slow in ["/api/v1/projects?q=project", "/api/v1/projects?count=true", "/api/v1/investors?q=x", "/api/v1/talents?count=true"] {
         assert_turned_away(&while_pending(&mut change, admin.get(slow)).await);
