@@ -165,6 +165,41 @@ def ledger_xlsx(rows, out):
             sheet.write(b"</sheetData></worksheet>")
 
 
+
+# The mixed scenario (bench/mixed.sh): fast reads beside slow work, slow lane on and off.
+
+def mixed_record(results, label, phase, load, by_id_out, page_out, slow_out=""):
+    """One phase: the two fast reads' figures and, when there was slow work, its own."""
+    r = {"db": label, "phase": phase, "load": load, "by_id": parse_wrk(by_id_out), "page": parse_wrk(page_out)}
+    r["slow"] = parse_wrk(slow_out) if slow_out else None
+    with open(results, "a") as f:
+        f.write(json.dumps(r) + "\n")
+
+
+def mixed_report(results, out):
+    rows = [json.loads(line) for line in open(results)]
+    lines = ["## Mixed: 8 clients on slow work beside 56 fast readers (issue 16, item 6)", "",
+             "Slow work: a CSV export (stage=operating), GET /targets, GET /stats/projects?group_by=park,stage, "
+             "q=台積電 and q=量子, in turn, as the provincial administrator (wrk, 8 connections, 30 s timeout). "
+             "Fast reads: get by id (28 connections) and the park's first page (28), as park staff. "
+             "Target: the fast reads' p99 ≤ 50 ms. Load: the 1, 5 and 15 minute load averages before the phase.", "",
+             "| database | phase | load | by id req/s | by id p99 ms | first page req/s | first page p99 ms "
+             "| fast p99 ms (worst) | fast non-2xx + errors | slow req/s | slow p99 ms | slow non-2xx | target |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        by_id, page, slow = r["by_id"], r["page"], r.get("slow")
+        worst = max(by_id["p99"], page["p99"])
+        fast_bad = by_id["non2xx"] + by_id["errors"] + page["non2xx"] + page["errors"]
+        slow_cells = (f"{slow['rps']:.1f} | {slow['p99']:.0f} | {slow['non2xx'] + slow['errors']}" if slow else "– | – | –")
+        lines.append(f"| {r['db']} | {r['phase']} | {r['load']} | {by_id['rps']:.0f} | {by_id['p99']:.2f} | "
+                     f"{page['rps']:.0f} | {page['p99']:.2f} | {worst:.2f} | {fast_bad} | {slow_cells} | "
+                     f"{'met' if worst <= 50 and fast_bad == 0 else 'missed'} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    with open(out, "a") as f:
+        f.write(text + "\n")
+
+
 if __name__ == "__main__":
     {"login": login, "deep-page": deep_page, "directus-reader": directus_reader, "pgbench": write_pgbench, "record": record, "report": report,
-     "ledger-xlsx": ledger_xlsx}[sys.argv[1]](*sys.argv[2:])
+     "ledger-xlsx": ledger_xlsx, "mixed-record": mixed_record, "mixed-report": mixed_report}[sys.argv[1]](*sys.argv[2:])

@@ -6,6 +6,8 @@
 #   bash bench/run.sh --sqlite-only   only the SQLite part (reads and 64 concurrent creates)
 #   bash bench/run.sh --peer directus   adds Directus (bench/directus.sh) on scenarios 1 and 2 at 100k
 #                                       (10k with --quick); installs it under bench/directus/ first
+#   bash bench/run.sh --mixed    only the mixed scenario (bench/mixed.sh): slow work beside fast reads,
+#                                slow lane on and off, 100k projects on PostgreSQL and SQLite (10k with --quick)
 #
 # Needs PostgreSQL at 127.0.0.1:5432 (trust auth, user postgres). Installs wrk
 # from Debian's packages when missing. Prints one table and appends it, with
@@ -17,13 +19,14 @@ work="$root/target/bench"
 mkdir -p "$work"
 
 SIZES="10000 100000 1000000"; SQLITE_SIZE=100000; PEER_SIZE=100000; DURATION=20; CONNECTIONS=64; TITLE="Full run"
-PEER=""
+PEER=""; MIXED=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) SIZES="10000"; SQLITE_SIZE=10000; PEER_SIZE=10000; DURATION=5; TITLE="Quick run" ;;
         --sqlite-only) SIZES=""; TITLE="SQLite only" ;;
         --peer) [ "${2:-}" = directus ] || { echo "the one peer is directus" >&2; exit 2; }; PEER=directus; shift ;;
-        *) echo "usage: $0 [--quick] [--peer directus]" >&2; exit 2 ;;
+        --mixed) MIXED=1 ;;
+        *) echo "usage: $0 [--quick] [--peer directus] [--mixed]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -75,6 +78,12 @@ ids_for() {
 }
 
 enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
+
+if [ -n "$MIXED" ]; then
+    # shellcheck source=mixed.sh
+    source "$here/mixed.sh"
+    exit 0
+fi
 
 for rows in $SIZES; do
     db="bench_$rows"

@@ -83,6 +83,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub webhooks: WebhookSettings,
+
+    #[command(flatten)]
+    pub slow_work: SlowWorkSettings,
 }
 
 /// How callers prove who they are.
@@ -214,6 +217,44 @@ impl WebhookSettings {
             concurrency: self.webhook_concurrency.clamp(1, 64),
             deliveries_kept: self.webhook_deliveries_kept.max(1),
             ..defaults
+        }
+    }
+}
+
+/// The slow lane: connections of their own for work that is slow by design
+/// (exports, imports, statistics, targets, counts, searches; see `db::lane`).
+#[derive(Debug, Clone, Args)]
+pub struct SlowWorkSettings {
+    /// Connections for slow work, and so slow requests running at once; 0
+    /// turns the lane off (slow work then shares the pool, unbounded).
+    #[arg(long, env = "SLOW_WORK_CONNECTIONS", default_value_t = 2)]
+    pub slow_work_connections: u32,
+
+    /// Slow requests that may wait for one of those connections (default:
+    /// eight per connection); more are answered 503 with Retry-After at once.
+    #[arg(long, env = "SLOW_WORK_QUEUE")]
+    pub slow_work_queue: Option<usize>,
+
+    /// Milliseconds a slow request waits for a connection before 503.
+    #[arg(long, env = "SLOW_WORK_WAIT_MS", default_value_t = 10_000)]
+    pub slow_work_wait_ms: u64,
+
+    /// PostgreSQL `statement_timeout` of the slow lane's connections in
+    /// milliseconds, so that a runaway statement ends; 0: none. A change of
+    /// the monitoring rules recomputes every project in a few statements
+    /// (minutes at 1M projects): keep the limit above that.
+    #[arg(long, env = "SLOW_STATEMENT_TIMEOUT_MS", default_value_t = 0)]
+    pub slow_statement_timeout_ms: u64,
+}
+
+impl SlowWorkSettings {
+    pub fn lane(&self) -> crate::db::SlowLaneSettings {
+        use std::time::Duration;
+        crate::db::SlowLaneSettings {
+            connections: self.slow_work_connections,
+            queue: self.slow_work_queue.unwrap_or(8 * self.slow_work_connections as usize),
+            wait: Duration::from_millis(self.slow_work_wait_ms),
+            statement_timeout: (self.slow_statement_timeout_ms > 0).then(|| Duration::from_millis(self.slow_statement_timeout_ms)),
         }
     }
 }

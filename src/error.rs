@@ -292,6 +292,8 @@ impl From<diesel::result::Error> for ApiError {
                 Self::Unavailable(err.to_string())
             }
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Self::Unavailable(err.to_string()),
+            // The slow lane's statement_timeout ended a runaway statement (db::lane).
+            Error::DatabaseError(_, _) if message.contains("statement timeout") => Self::Unavailable(err.to_string()),
             // Two writers raced past a uniqueness check: the loser is told
             // which field is taken, as if the check had caught it.
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {

@@ -4,6 +4,7 @@
 //! [`startup::Application`] builds the whole service, so tests start it
 //! in-process exactly as `main` does.
 
+pub mod admission;
 pub mod audit;
 pub mod auth;
 pub mod changes;

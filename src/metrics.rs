@@ -1,5 +1,5 @@
 //! `/metrics` in the Prometheus text format: requests by route and status,
-//! their latency, the connection pool and the password-hashing gate.
+//! their latency, the connection pool, the slow lane and the password-hashing gate.
 //!
 //! It is served only on its own listener (`METRICS_BIND`, off by default),
 //! so the public port never shows it and a scraper needs no token.
@@ -27,6 +27,8 @@ pub struct Metrics {
     hash_permits: IntGauge,
     hash_running: IntGauge,
     hash_waiting: IntGauge,
+    slow_running: IntGauge,
+    slow_waiting: IntGauge,
     /// Where `/metrics` answers; nowhere when `None`.
     pub listener: Option<SocketAddr>,
 }
@@ -53,6 +55,8 @@ impl Metrics {
             hash_permits: gauge("login_hash_permits", "Password hashes that may run at once")?,
             hash_running: gauge("login_hash_running", "Password hashes running")?,
             hash_waiting: gauge("login_hash_queue", "Logins waiting for a hashing permit")?,
+            slow_running: gauge("db_slow_lane_running", "Slow requests running on the slow lane's connections")?,
+            slow_waiting: gauge("db_slow_lane_waiting", "Slow requests waiting for a connection of the slow lane")?,
             registry,
             requests,
             latency,
@@ -67,6 +71,8 @@ impl Metrics {
             &metrics.hash_permits,
             &metrics.hash_running,
             &metrics.hash_waiting,
+            &metrics.slow_running,
+            &metrics.slow_waiting,
         ] {
             metrics.registry.register(Box::new(gauge.clone()))?;
         }
@@ -88,6 +94,9 @@ impl Metrics {
         self.hash_permits.set(gate.permits as i64);
         self.hash_running.set(gate.running as i64);
         self.hash_waiting.set(gate.waiting as i64);
+        let slow = state.pool.slow_lane_counts().unwrap_or(crate::admission::GateCounts { permits: 0, running: 0, waiting: 0 });
+        self.slow_running.set(slow.running as i64);
+        self.slow_waiting.set(slow.waiting as i64);
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)

@@ -138,6 +138,7 @@ fn add_common_problems(operation: &mut utoipa::openapi::path::Operation) {
     add("413", "The body is larger than 256 KiB", has_body);
     add("415", "The body is not application/json", has_body);
     add("422", "A field breaks a rule", has_body);
+    add("503", "The database is unavailable, or (exports, imports, statistics, targets, counts, searches) too much slow work is in progress; see Retry-After", true);
 }
 
 fn problem_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {

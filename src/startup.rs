@@ -88,7 +88,7 @@ impl Application {
     pub fn build(settings: &Settings) -> Result<Self, StartupError> {
         let keys = TokenKeys::from_settings(&settings.auth).map_err(|e| StartupError::Keys(e.to_string()))?;
         let wait = Duration::from_millis(settings.db.db_pool_wait_ms);
-        let pool = db::connect_with(&settings.db.database_url, settings.pool_size(), wait)?;
+        let pool = db::connect_with(&settings.db.database_url, settings.pool_size(), wait)?.with_slow_lane(&settings.slow_work.lane())?;
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| StartupError::Pool(format!("cannot listen on {}: {e}", settings.bind)))?;
         let options = ServeOptions {

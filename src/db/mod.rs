@@ -1,6 +1,7 @@
 //! Storage: one diesel connection type over SQLite and PostgreSQL, a pool,
 //! embedded migrations, and the transaction helpers every write goes through.
 
+mod lane;
 mod manager;
 mod migrate;
 pub mod schema;
@@ -15,6 +16,7 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use diesel::r2d2::{Pool, PoolError, PooledConnection};
 
+pub use lane::SlowLaneSettings;
 pub use manager::{Backend, DbManager, WAL_SIZE_LIMIT_BYTES};
 pub use migrate::run_migrations;
 
@@ -65,6 +67,10 @@ pub struct DbPool {
     inner: Pool<DbManager>,
     backend: Backend,
     status: Arc<DbStatus>,
+    manager: DbManager,
+    /// Connections of their own for slow work ([`run_heavy`]); `None`: it
+    /// shares `inner`.
+    slow: Option<Arc<lane::SlowLane>>,
 }
 
 /// Times are milliseconds since `started`; 0 means never.
@@ -102,6 +108,18 @@ impl DbPool {
     /// A connection for a request: 503 at once while the database is known
     /// to be away, and 503 after a short wait when no connection comes.
     pub fn checkout(&self) -> Result<PooledConn, ApiError> {
+        self.checkout_from(&self.inner)
+    }
+
+    /// A connection of the slow lane, or of the pool when there is no lane.
+    fn checkout_slow(&self) -> Result<PooledConn, ApiError> {
+        match &self.slow {
+            Some(lane) => self.checkout_from(&lane.pool),
+            None => self.checkout(),
+        }
+    }
+
+    fn checkout_from(&self, pool: &Pool<DbManager>) -> Result<PooledConn, ApiError> {
         let status = &self.status;
         let down_until = status.down_until.load(Ordering::Relaxed);
         let away = || ApiError::DatabaseDown("the database was unreachable moments ago".into());
@@ -113,7 +131,7 @@ impl DbPool {
             // already has (it keeps reconnecting in the background), and
             // never wait for one: a wait blocks a worker, and liveness
             // waited behind the blocked workers.
-            return match self.inner.try_get() {
+            return match pool.try_get() {
                 Some(conn) => {
                     if status.down_until.swap(0, Ordering::Relaxed) != 0 {
                         tracing::info!("the database is reachable again");
@@ -127,7 +145,7 @@ impl DbPool {
             };
         }
         status.waiting.fetch_add(1, Ordering::Relaxed);
-        let conn = self.inner.get();
+        let conn = pool.get();
         status.waiting.fetch_sub(1, Ordering::Relaxed);
         conn.map_err(|e| {
             self.note_outage();
@@ -165,6 +183,14 @@ impl DbPool {
         }
     }
 
+    /// `result`, after learning from its failure ([`DbPool::note`]).
+    fn noting<T>(&self, result: Result<T, ApiError>) -> Result<T, ApiError> {
+        if let Err(err) = &result {
+            self.note(err);
+        }
+        result
+    }
+
     /// Readiness: 503 after a recent storage failure, or when a connection
     /// does not come within `wait` or cannot read a table. Blocking: call it
     /// off the workers.
@@ -200,6 +226,21 @@ impl DbPool {
         let state = self.inner.state();
         PoolCounts { size: state.connections, idle: state.idle_connections, waiting: self.status.waiting.load(Ordering::Relaxed) }
     }
+
+    /// Gives slow work ([`run_heavy`]) connections of its own, as `settings`
+    /// say; with 0 connections it keeps sharing this pool.
+    pub fn with_slow_lane(mut self, settings: &SlowLaneSettings) -> Result<Self, StartupError> {
+        self.slow = match settings.connections {
+            0 => None,
+            _ => Some(Arc::new(lane::SlowLane::build(self.manager.clone(), settings)?)),
+        };
+        Ok(self)
+    }
+
+    /// The slow lane's requests running and waiting, for /metrics; `None` without a lane.
+    pub fn slow_lane_counts(&self) -> Option<crate::admission::GateCounts> {
+        self.slow.as_ref().map(|lane| lane.counts())
+    }
 }
 
 fn users_readable(conn: &mut DbConnection) -> Result<(), ApiError> {
@@ -222,7 +263,7 @@ pub fn connect_with(url: &str, max_size: u32, wait: Duration) -> Result<DbPool, 
     let inner = Pool::builder()
         .max_size(max_size)
         .connection_timeout(wait)
-        .build(manager)
+        .build(manager.clone())
         .map_err(|e| StartupError::Pool(e.to_string()))?;
     let status = DbStatus {
         started: Instant::now(),
@@ -230,7 +271,7 @@ pub fn connect_with(url: &str, max_size: u32, wait: Duration) -> Result<DbPool, 
         storage_failed_at: AtomicU64::new(0),
         waiting: AtomicI64::new(0),
     };
-    Ok(DbPool { inner, backend, status: Arc::new(status) })
+    Ok(DbPool { inner, backend, status: Arc::new(status), manager, slow: None })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -260,47 +301,97 @@ pub enum StartupError {
 /// get-by-id went from about 8,000 to 9,000 req/s and its p99 from 36 to 17 ms
 /// (bench/RESULTS.md). Workers outnumber cores four to one, so others serve
 /// while one waits, and the pool holds a connection for each of them.
-/// Work that is slow by design goes through [`run_heavy`].
+/// Work that is slow by design goes through [`run_heavy`], on connections
+/// of its own.
 pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
 {
     let mut conn = pool.checkout()?;
-    let result = work(&mut conn);
-    if let Err(err) = &result {
-        pool.note(err);
-    }
-    result
+    pool.noting(work(&mut conn))
 }
 
-/// Runs slow work (password hashing) on the blocking pool, off the workers.
+/// Runs work that is slow by design on the blocking pool, off the workers,
+/// in the slow lane (`lane`): it waits its turn there without holding a
+/// thread, or is answered 503 when the lane's queue is full; the fast reads
+/// never wait behind it for a connection.
 pub async fn run_heavy<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 {
-    let pool = pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = pool.checkout()?;
-        let result = work(&mut conn);
-        if let Err(err) = &result {
-            pool.note(err);
-        }
-        result
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
+    let turn = pool.slow_turn().await?;
+    run_in_turn(pool, turn, work).await
 }
 
-/// Runs a list's work: on the workers ([`run`]) as a page's few index reads
-/// are, or on the blocking pool ([`run_heavy`]) when it also counts every
-/// matching row (`count=true`), which reads as much as the filters match.
-pub async fn run_list<T, F>(pool: &DbPool, counts: bool, work: F) -> Result<T, ApiError>
+/// A turn in the slow lane ([`DbPool::slow_turn`]); the lane's connection
+/// is free for it until its last clone is dropped.
+#[derive(Clone)]
+pub struct SlowTurn(#[allow(dead_code)] Option<Arc<crate::admission::Pass>>);
+
+impl DbPool {
+    /// Waits for a turn in the slow lane (none is needed without a lane).
+    pub async fn slow_turn(&self) -> Result<SlowTurn, ApiError> {
+        Ok(SlowTurn(match &self.slow {
+            Some(lane) => Some(Arc::new(lane.enter().await?)),
+            None => None,
+        }))
+    }
+}
+
+/// [`run_heavy`] in a turn taken already: an export holds one turn from
+/// its first page to its last, so that a full lane cannot cut it short
+/// once its answer has started.
+pub async fn run_in_turn<T, F>(pool: &DbPool, turn: SlowTurn, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 {
-    if counts {
+    let pool = pool.clone();
+    on_blocking_pool(move || {
+        // Held until the work ends, even if the client hung up meanwhile.
+        let _turn = turn;
+        let mut conn = pool.checkout_slow()?;
+        pool.noting(work(&mut conn))
+    })
+    .await
+}
+
+/// Runs background work (webhook deliveries) on the blocking pool with the
+/// pool's own connections: its statements are short, but it must hold no
+/// HTTP worker, and the slow lane must never turn it away.
+pub async fn run_blocking<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+{
+    let pool = pool.clone();
+    on_blocking_pool(move || {
+        let mut conn = pool.checkout()?;
+        pool.noting(work(&mut conn))
+    })
+    .await
+}
+
+async fn on_blocking_pool<T, F>(work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+{
+    actix_web::web::block(work).await.map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
+}
+
+/// Runs a list's work: on the workers ([`run`]) as a page's few index reads
+/// are, or in the slow lane ([`run_heavy`]) when it is `slow`: it counts
+/// every matching row (`count=true`) or searches words (`q`), reading as
+/// much as the filters match (a rare word, up to hundreds of milliseconds
+/// at 1M rows).
+pub async fn run_list<T, F>(pool: &DbPool, slow: bool, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+{
+    if slow {
         run_heavy(pool, work).await
     } else {
         run(pool, work).await

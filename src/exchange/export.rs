@@ -3,7 +3,8 @@
 //!
 //! The rows come from the library's list function, a page of 200 at a time
 //! along its keyset, so memory holds one page whatever the list's length.
-//! The work runs on the blocking pool (`db::run_heavy`) and hands its bytes
+//! The work runs in the slow lane, in one turn from the first page to the
+//! last (`db::run_in_turn`), on the blocking pool, and hands its bytes
 //! to the response through a small bounded channel: a slow client slows the
 //! export down instead of making it buffer. XLSX rows go to
 //! rust_xlsxwriter's constant-memory worksheet (a temporary file), and the
@@ -59,9 +60,10 @@ pub async fn export<L: Exportable>(state: &AppState, caller: Caller, query: List
     let asker = Asker { caller, today: state.clock.today() };
 
     // The first page checks the filter; the export is audited before it starts.
+    let turn = state.pool.slow_turn().await?;
     let (first, asker) = {
         let base = base.clone();
-        db::run_heavy(&state.pool, move |conn| {
+        db::run_in_turn(&state.pool, turn.clone(), move |conn| {
             let first = page::<L>(conn, &asker, &base, None)?;
             record_export::<L>(conn, &asker.caller, format, &base)?;
             Ok((first, asker))
@@ -73,7 +75,7 @@ pub async fn export<L: Exportable>(state: &AppState, caller: Caller, query: List
     let pool = state.pool.clone();
     actix_web::rt::spawn(async move {
         let errors = tx.clone();
-        let outcome = db::run_heavy(&pool, move |conn| {
+        let outcome = db::run_in_turn(&pool, turn, move |conn| {
             let out = ChannelWriter::new(tx);
             match format {
                 Format::Xlsx => write_xlsx::<L>(conn, &asker, &base, first, out),

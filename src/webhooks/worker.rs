@@ -72,7 +72,7 @@ async fn run(pool: DbPool, client: reqwest::Client, options: WebhookOptions, mut
         // Once a day (and at start): the lights that turned since the last pass.
         let today = worker.options.clock.today();
         if passed.is_none_or(|day| day < today) {
-            match db::run_heavy(&worker.pool, move |conn| light_days::pass_days(conn, today)).await {
+            match db::run_blocking(&worker.pool, move |conn| light_days::pass_days(conn, today)).await {
                 Ok(_) => passed = Some(today),
                 Err(err) => tracing::warn!(error = %err, "the daily pass of lights failed; will retry"),
             }
@@ -155,12 +155,12 @@ impl Worker {
         let mut handed_back: Vec<String> = Vec::new();
         while in_flight.tasks.len() < limit {
             let (owner, lease, now) = (self.owner.clone(), self.options.lease, clock::now());
-            let Some(hook) = db::run_heavy(&self.pool, move |conn| outbox::claim(conn, &owner, now, lease)).await? else { break };
+            let Some(hook) = db::run_blocking(&self.pool, move |conn| outbox::claim(conn, &owner, now, lease)).await? else { break };
             let park = hook.park_code.clone();
             if in_flight.of_park(&park) >= share {
                 let again = handed_back.contains(&hook.id);
                 let (id, owner, position) = (hook.id.clone(), self.owner.clone(), (hook.cursor_tx, hook.cursor_seq));
-                db::run_heavy(&self.pool, move |conn| outbox::release(conn, &id, &owner, position, clock::now())).await?;
+                db::run_blocking(&self.pool, move |conn| outbox::release(conn, &id, &owner, position, clock::now())).await?;
                 if again {
                     break; // only hooks of full parks are due
                 }
@@ -184,7 +184,7 @@ impl Worker {
     /// Keeps the newest `deliveries_kept` attempts of hook `id`.
     async fn prune(&self, id: String) {
         let kept = self.options.deliveries_kept;
-        if let Err(err) = db::run_heavy(&self.pool, move |conn| outbox::prune(conn, &id, kept)).await {
+        if let Err(err) = db::run_blocking(&self.pool, move |conn| outbox::prune(conn, &id, kept)).await {
             tracing::warn!(error = %err, "pruning a webhook's delivery log failed");
         }
     }
@@ -195,7 +195,7 @@ impl Worker {
         let wanted = hook.event_names()?;
         let start = (hook.cursor_tx, hook.cursor_seq);
         let park = hook.park_code.clone();
-        let batch = db::run_heavy(&self.pool, move |conn| changes::settled_after(conn, start, park.as_deref(), BATCH)).await?;
+        let batch = db::run_blocking(&self.pool, move |conn| changes::settled_after(conn, start, park.as_deref(), BATCH)).await?;
         let mut position = start;
         let mut attempts = hook.attempts;
         let mut failing_since = hook.failing_since;
@@ -230,7 +230,7 @@ impl Worker {
             };
             let (owner, lease) = (self.owner.clone(), self.options.lease);
             if outcome.error.is_none() {
-                let kept = db::run_heavy(&self.pool, move |conn| outbox::delivered(conn, &owner, attempt, at, lease)).await?;
+                let kept = db::run_blocking(&self.pool, move |conn| outbox::delivered(conn, &owner, attempt, at, lease)).await?;
                 if !kept {
                     return Ok(logged);
                 }
@@ -238,12 +238,12 @@ impl Worker {
             } else {
                 let failure = Failure { attempt, park_code: hook.park_code.clone(), attempts, failing_since, position };
                 let (base, pause_after) = (self.options.retry_base, self.options.pause_after);
-                db::run_heavy(&self.pool, move |conn| outbox::failed(conn, &owner, failure, base, pause_after)).await?;
+                db::run_blocking(&self.pool, move |conn| outbox::failed(conn, &owner, failure, base, pause_after)).await?;
                 return Ok(logged);
             }
         }
         let (id, owner, now) = (hook.id.clone(), self.owner.clone(), clock::now());
-        db::run_heavy(&self.pool, move |conn| outbox::release(conn, &id, &owner, position, now)).await?;
+        db::run_blocking(&self.pool, move |conn| outbox::release(conn, &id, &owner, position, now)).await?;
         Ok(logged)
     }
 

@@ -158,6 +158,16 @@ impl TestApp {
     /// at once: one worker runs their statements one after the other) and a
     /// password-hashing gate of the test's own.
     pub async fn spawn_with(backend: Backend, workers: usize, hashing: Option<invest_registry::auth::HashGate>) -> TestApp {
+        Self::spawn_with_lane(backend, workers, hashing, db::SlowLaneSettings::default()).await
+    }
+
+    /// [`TestApp::spawn_with`] with a slow lane of the test's own (`db::lane`).
+    pub async fn spawn_with_lane(
+        backend: Backend,
+        workers: usize,
+        hashing: Option<invest_registry::auth::HashGate>,
+        lane: db::SlowLaneSettings,
+    ) -> TestApp {
         let (database_url, test_db) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -178,7 +188,7 @@ impl TestApp {
                 (url, TestDb::Postgres { admin_url, name })
             }
         };
-        let pool = db::connect(&database_url, 4).expect("connect and migrate");
+        let pool = db::connect(&database_url, 4).expect("connect and migrate").with_slow_lane(&lane).expect("slow lane");
         let mut user_ids = std::collections::HashMap::new();
         {
             let mut conn = pool.get().expect("connection");

@@ -1,0 +1,71 @@
+# The mixed scenario (issue 16, item 6), sourced by run.sh with --mixed: 8 clients on slow work
+# (a CSV export, targets, statistics, rare-word searches) while 56 read by id (28) and the first
+# page (28); the fast reads' p99 with the slow lane on (SLOW_WORK_CONNECTIONS, default) and off
+# (SLOW_WORK_CONNECTIONS=0: slow work shares the pool, unbounded, as before), and the fast reads
+# alone for reference, one after the other in one run, on PostgreSQL and SQLite at MIXED_SIZE
+# projects. The databases are kept between runs (`bench_mixed_<rows>`, target/bench/mixed-<rows>.db).
+MIXED_SIZE=${MIXED_SIZE:-$SQLITE_SIZE}
+mixed_results="$work/mixed.jsonl"; : >"$mixed_results"
+
+# mixed_phase DB_LABEL PHASE WITH_SLOW: the three wrk runs at once, then their figures.
+mixed_phase() {
+    local label=$1 phase=$2 with_slow=$3 load
+    load=$(cut -d' ' -f1-3 /proc/loadavg)
+    local slow_paths="/api/v1/projects?format=csv&stage=operating /api/v1/targets /api/v1/stats/projects?group_by=park,stage /api/v1/projects?limit=20&q=$(enc 台積電) /api/v1/projects?limit=20&q=$(enc 量子)"
+    echo "-- mixed, $label, $phase (load $load)"
+    TOKEN=$STAFF IDS=$(ids_for yueyang) wrk -t1 -c28 -d"${DURATION}s" --latency -s "$here/wrk/get_by_id.lua" "$base" >"$work/mixed-id.txt" &
+    local by_id=$!
+    TOKEN=$STAFF PATH_Q="/api/v1/projects?park=yueyang&limit=20" wrk -t1 -c28 -d"${DURATION}s" --latency -s "$here/wrk/get_path.lua" "$base" >"$work/mixed-page.txt" &
+    local page=$!
+    if [ "$with_slow" = yes ]; then
+        TOKEN=$ADMIN PATHS=$slow_paths wrk -t1 -c8 -d"${DURATION}s" --timeout 30s --latency -s "$here/wrk/slow_mix.lua" "$base" >"$work/mixed-slow.txt"
+    fi
+    wait "$by_id" "$page"
+    py mixed-record "$mixed_results" "$label" "$phase" "$load" "$work/mixed-id.txt" "$work/mixed-page.txt" "$([ "$with_slow" = yes ] && echo "$work/mixed-slow.txt")"
+}
+
+# A few seconds of reads after a start, so that no phase pays for a cold cache.
+mixed_warm_up() {
+    TOKEN=$STAFF IDS=$(ids_for yueyang) wrk -t1 -c8 -d3s -s "$here/wrk/get_by_id.lua" "$base" >/dev/null
+    TOKEN=$STAFF PATH_Q="/api/v1/projects?park=yueyang&limit=20" wrk -t1 -c8 -d2s -s "$here/wrk/get_path.lua" "$base" >/dev/null
+}
+
+# mixed_on URL LABEL: the three phases on one database.
+mixed_on() {
+    local url=$1 label=$2
+    start "$url"
+    mixed_warm_up
+    mixed_phase "$label" "fast reads alone" no
+    mixed_phase "$label" "slow lane on (SLOW_WORK_CONNECTIONS=${SLOW_WORK_CONNECTIONS:-2})" yes
+    stop
+    SLOW_WORK_CONNECTIONS=0 start "$url"
+    mixed_warm_up
+    mixed_phase "$label" "slow lane off (SLOW_WORK_CONNECTIONS=0)" yes
+    stop
+}
+
+db="bench_mixed_$MIXED_SIZE"
+url="postgres://postgres@127.0.0.1:5432/$db"
+if [ -z "$(psql -tA -h 127.0.0.1 -U postgres -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" ] || [ ! -s "$work/mixed-ids-$MIXED_SIZE.txt" ]; then
+    echo "== PostgreSQL, $MIXED_SIZE projects: loading"
+    psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+    "$bin" bench-load --projects "$MIXED_SIZE" --investors $(( MIXED_SIZE / 5 )) --database-url "$url" --ids-out "$work/mixed-ids-$MIXED_SIZE.txt"
+    psql -q -h 127.0.0.1 -U postgres -d "$db" -c "VACUUM ANALYZE"
+fi
+cp "$work/mixed-ids-$MIXED_SIZE.txt" "$work/ids.txt"
+mixed_on "$url" "PostgreSQL"
+
+sqlite_db="$work/mixed-$MIXED_SIZE.db"
+if [ ! -s "$sqlite_db" ]; then
+    echo "== SQLite, $MIXED_SIZE projects: loading"
+    "$bin" bench-load --projects "$MIXED_SIZE" --investors $(( MIXED_SIZE / 5 )) --database-url "$sqlite_db" --ids-out "$work/mixed-ids-sqlite-$MIXED_SIZE.txt"
+fi
+cp "$work/mixed-ids-sqlite-$MIXED_SIZE.txt" "$work/ids.txt"
+mixed_on "$sqlite_db" "SQLite"
+
+{
+    echo ""
+    echo "# $(date -u +%Y-%m-%d) — Mixed scenario on $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, loopback, ${DURATION} s a phase, $MIXED_SIZE projects"
+    echo ""
+} >>"$here/RESULTS.md"
+py mixed-report "$mixed_results" "$here/RESULTS.md"

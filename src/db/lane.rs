@@ -1,0 +1,89 @@
+//! The slow lane: work that is slow by design (exports, imports, targets,
+//! statistics, counts, searches, a change of the monitoring rules) runs on
+//! connections of its own, a few at a time.
+//!
+//! Before, slow work took connections from the pool of the fast reads and
+//! nothing bounded how much of it ran: a burst of exports and statistics
+//! held every connection and both cores, and the first page's p99 rose to
+//! about a second. Now the fast reads keep their pool, slow work waits for
+//! one of the lane's connections (asynchronously, holding no thread), a
+//! bounded number waits at most a bounded time, and the rest is answered
+//! 503 with `Retry-After` at once.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{CustomizeConnection, Pool};
+
+use super::{DbConnection, DbManager, StartupError};
+use crate::admission::{Gate, GateCounts, Pass};
+use crate::error::ApiError;
+
+/// How much slow work runs at once and how long more of it may wait.
+#[derive(Debug, Clone, Copy)]
+pub struct SlowLaneSettings {
+    /// Connections (and so slow requests running) at once; 0 turns the lane
+    /// off: slow work then shares the fast pool, unbounded, as it once did.
+    pub connections: u32,
+    /// Slow requests that may wait for a connection; more are 503 at once.
+    pub queue: usize,
+    /// The longest a slow request waits for a connection before 503.
+    pub wait: Duration,
+    /// PostgreSQL's `statement_timeout` on the lane's connections, so that
+    /// a runaway statement ends; none when `None`.
+    pub statement_timeout: Option<Duration>,
+}
+
+impl Default for SlowLaneSettings {
+    /// Two connections: one long export does not shut the lane, and on two
+    /// cores the fast reads still find a core. Eight may wait per connection.
+    fn default() -> Self {
+        Self { connections: 2, queue: 16, wait: Duration::from_secs(10), statement_timeout: None }
+    }
+}
+
+pub(super) struct SlowLane {
+    pub(super) pool: Pool<DbManager>,
+    gate: Gate,
+}
+
+impl SlowLane {
+    /// Connections open when first needed: commands that never run slow
+    /// work never open them.
+    pub(super) fn build(manager: DbManager, settings: &SlowLaneSettings) -> Result<Self, StartupError> {
+        let gate = Gate::new("slow requests (exports, imports, statistics, targets, searches)", settings.connections as usize, settings.queue, settings.wait);
+        let pool = Pool::builder()
+            .max_size(gate.size() as u32)
+            .min_idle(Some(0))
+            // A permit comes with a free connection; the wait covers opening one.
+            .connection_timeout(Duration::from_secs(5))
+            .connection_customizer(Box::new(LaneSession { statement_timeout: settings.statement_timeout }))
+            .build(manager)
+            .map_err(|e| StartupError::Pool(e.to_string()))?;
+        Ok(Self { pool, gate })
+    }
+
+    pub(super) async fn enter(&self) -> Result<Pass, ApiError> {
+        self.gate.enter().await
+    }
+
+    pub(super) fn counts(&self) -> GateCounts {
+        self.gate.counts()
+    }
+}
+
+/// Marks the lane's PostgreSQL sessions (visible in `pg_stat_activity`) and
+/// sets their statement timeout.
+#[derive(Debug)]
+struct LaneSession {
+    statement_timeout: Option<Duration>,
+}
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for LaneSession {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        let DbConnection::Pg(pg) = conn else { return Ok(()) };
+        let timeout_ms = self.statement_timeout.map_or(0, |t| t.as_millis().max(1));
+        pg.batch_execute(&format!("SET application_name = 'invest-registry slow lane'; SET statement_timeout = {timeout_ms}"))
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
