@@ -15,7 +15,7 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use diesel::r2d2::{Pool, PoolError, PooledConnection};
 
-pub use manager::{Backend, DbManager, WAL_SIZE_LIMIT_BYTES};
+pub use manager::{Backend, DbManager, PoolConnection, WAL_SIZE_LIMIT_BYTES};
 pub use migrate::run_migrations;
 
 use crate::error::ApiError;
@@ -165,6 +165,15 @@ impl DbPool {
         }
     }
 
+    /// After a request's work: a connection that served it is trusted for a
+    /// moment (no ping on its next checkout); a failure is noted instead.
+    fn learn<T>(&self, conn: &mut PooledConn, result: &Result<T, ApiError>) {
+        match result {
+            Ok(_) => conn.mark_worked(),
+            Err(err) => self.note(err),
+        }
+    }
+
     /// Readiness: 503 after a recent storage failure, or when a connection
     /// does not come within `wait` or cannot read a table. Blocking: call it
     /// off the workers.
@@ -267,9 +276,7 @@ where
 {
     let mut conn = pool.checkout()?;
     let result = work(&mut conn);
-    if let Err(err) = &result {
-        pool.note(err);
-    }
+    pool.learn(&mut conn, &result);
     result
 }
 
@@ -283,9 +290,7 @@ where
     actix_web::web::block(move || {
         let mut conn = pool.checkout()?;
         let result = work(&mut conn);
-        if let Err(err) = &result {
-            pool.note(err);
-        }
+        pool.learn(&mut conn, &result);
         result
     })
     .await
@@ -354,7 +359,7 @@ pub fn write_tx<T>(
 /// request; a checkpoint that cannot finish now is tried again next time.
 pub fn checkpoint(pool: &DbPool) -> Result<Checkpoint, ApiError> {
     let mut conn = pool.checkout()?;
-    match &mut *conn {
+    match &mut **conn {
         DbConnection::Sqlite(c) => Ok(diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result(c)?),
         DbConnection::Pg(_) => Ok(Checkpoint { busy: 0, log: 0, checkpointed: 0 }),
     }
