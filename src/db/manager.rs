@@ -149,3 +149,29 @@ impl ManageConnection for DbManager {
         std::thread::panicking() || conn.conn.is_broken()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use diesel::dsl::sql;
+    use diesel::sql_types::Integer;
+
+    /// A session the server ended: trusted (and so not noticed) for a moment
+    /// after it last worked, pinged and refused once that moment is over.
+    #[test]
+    fn only_a_connection_that_has_just_worked_skips_the_ping() {
+        let Ok(url) = std::env::var("TEST_POSTGRES_URL") else { return };
+        let manager = DbManager::new(&url).unwrap();
+        let mut conn = manager.connect().unwrap();
+        assert!(manager.is_valid(&mut conn).is_ok(), "a live connection passes its ping");
+        let pid: i32 = diesel::select(sql::<Integer>("pg_backend_pid()")).get_result(&mut *conn).unwrap();
+        let mut admin = manager.establish().unwrap();
+        diesel::sql_query(format!("SELECT pg_terminate_backend({pid})")).execute(&mut admin).unwrap();
+
+        conn.mark_worked();
+        assert!(manager.is_valid(&mut conn).is_ok(), "lent without a ping");
+        conn.worked_at = Instant::now().checked_sub(TRUSTED_FOR);
+        assert!(manager.is_valid(&mut conn).is_err(), "pinged once the moment is over");
+    }
+}
