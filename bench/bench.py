@@ -127,6 +127,56 @@ def report(results, out, title, rss_file):
         f.write(text + "\n")
 
 
+# -- The HTTP ceiling (run.sh --ceiling): ours beside the thin server of bench/ceiling/ and pgbench.
+
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks (1/100 s here)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    print(int(fields[11]) + int(fields[12]))
+
+
+def record_ceiling(results, scenario, rows, who, out, ticks_before="0", ticks_after="0"):
+    """One run of a read: `who` is ours or http (wrk's output, with the server's
+    CPU per request in µs from its ticks), or pgbench (its output)."""
+    r = {"scenario": scenario, "rows": int(rows), "who": who}
+    if who == "pgbench":
+        r["rps"] = parse_pgbench(out)
+    else:
+        r.update(parse_wrk(out))
+        done = int(re.search(r"(\d+) requests in", open(out).read()).group(1))
+        ticks = int(ticks_after) - int(ticks_before)
+        r.update(requests=done, cpu_us=ticks * 1e6 / os.sysconf("SC_CLK_TCK") / done if done else float("nan"))
+    with open(results, "a") as f:
+        f.write(json.dumps(r) + "\n")
+
+
+def report_ceiling(results, out, title, load_before, load_after):
+    rows = [json.loads(line) for line in open(results)]
+    http = {(r["scenario"], r["rows"]): r for r in rows if r["who"] == "http"}
+    pgbench = {(r["scenario"], r["rows"]): r["rps"] for r in rows if r["who"] == "pgbench"}
+    lines = [f"## {title}", "",
+             f"Load average before: {load_before}; after: {load_after}.", "",
+             "| scenario | rows | ours req/s | ours p99 ms | ours CPU µs/req | thin HTTP req/s | its p99 ms | "
+             "its CPU µs/req | pgbench tps | ours ÷ HTTP | ours ÷ pgbench | non-2xx | errors |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if r["who"] != "ours":
+            continue
+        h = http.get((r["scenario"], r["rows"]))
+        pg = pgbench.get((r["scenario"], r["rows"]))
+        lines.append(
+            f"| {r['scenario']} | {r['rows']} | {r['rps']:.0f} | {r['p99']:.2f} | {r['cpu_us']:.0f} | "
+            + (f"{h['rps']:.0f} | {h['p99']:.2f} | {h['cpu_us']:.0f} | " if h else "– | – | – | ")
+            + (f"{pg:.0f} | " if pg else "– | ")
+            + (f"{r['rps'] / h['rps']:.2f} | " if h else "– | ")
+            + (f"{r['rps'] / pg:.2f} | " if pg else "– | ")
+            + f"{r['non2xx'] + (h['non2xx'] if h else 0)} | {r['errors'] + (h['errors'] if h else 0)} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    with open(out, "a") as f:
+        f.write(text + "\n")
+
+
 def ledger_xlsx(rows, out):
     """A park ledger of `rows` projects as an XLSX workbook (inline strings and
     numbers, written with zipfile: no spreadsheet library is installed here),
@@ -203,3 +253,5 @@ def mixed_report(results, out):
 if __name__ == "__main__":
     {"login": login, "deep-page": deep_page, "directus-reader": directus_reader, "pgbench": write_pgbench, "record": record, "report": report,
      "ledger-xlsx": ledger_xlsx, "mixed-record": mixed_record, "mixed-report": mixed_report}[sys.argv[1]](*sys.argv[2:])
+     "ledger-xlsx": ledger_xlsx, "cpu-ticks": cpu_ticks, "record-ceiling": record_ceiling,
+     "report-ceiling": report_ceiling}[sys.argv[1]](*sys.argv[2:])

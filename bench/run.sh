@@ -8,6 +8,8 @@
 #                                       (10k with --quick); installs it under bench/directus/ first
 #   bash bench/run.sh --mixed    only the mixed scenario (bench/mixed.sh): slow work beside fast reads,
 #                                slow lane on and off, 100k projects on PostgreSQL and SQLite (10k with --quick)
+#   bash bench/run.sh --ceiling  only scenarios 1 and 2 at 100k (10k with --quick), each against the
+#                                thin HTTP server of bench/ceiling/ and pgbench, with CPU per request
 #
 # Needs PostgreSQL at 127.0.0.1:5432 (trust auth, user postgres). Installs wrk
 # from Debian's packages when missing. Prints one table and appends it, with
@@ -19,18 +21,23 @@ work="$root/target/bench"
 mkdir -p "$work"
 
 SIZES="10000 100000 1000000"; SQLITE_SIZE=100000; PEER_SIZE=100000; DURATION=20; CONNECTIONS=64; TITLE="Full run"
-PEER=""; MIXED=""
+PEER=""; MIXED=""; CEILING=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) SIZES="10000"; SQLITE_SIZE=10000; PEER_SIZE=10000; DURATION=5; TITLE="Quick run" ;;
         --sqlite-only) SIZES=""; TITLE="SQLite only" ;;
+        --ceiling) CEILING=1 ;;
         --peer) [ "${2:-}" = directus ] || { echo "the one peer is directus" >&2; exit 2; }; PEER=directus; shift ;;
         --mixed) MIXED=1 ;;
-        *) echo "usage: $0 [--quick] [--peer directus] [--mixed]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--quick] [--peer directus] [--mixed] [--ceiling]" >&2; exit 2 ;;
     esac
     shift
 done
 [ -n "$PEER" ] && TITLE="$TITLE, with Directus 12.4.0 as the peer"
+if [ -n "$CEILING" ]; then
+    SIZES=$([ "$DURATION" = 5 ] && echo 10000 || echo 100000); TITLE="$TITLE: the HTTP ceiling"
+    (cd "$here/ceiling" && cargo build --release --locked --quiet)
+fi
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 command -v pgbench >/dev/null || { echo "pgbench is missing (Debian: postgresql-client or the server package)" >&2; exit 1; }
@@ -77,6 +84,35 @@ ids_for() {
     echo "$work/ids-$1.txt"
 }
 
+# The HTTP ceiling (--ceiling): scenarios 1 and 2 on ours, on the thin server
+# of bench/ceiling/ (the same statements, nothing else) and on pgbench, with
+# each server's CPU per request from /proc. Ours is idle while the thin one runs.
+load_before=$(cut -d' ' -f1-3 /proc/loadavg); : >"$work/ceiling.jsonl"
+ceiling_reads() {
+    local rows=$1 db=$2 url=$3 thin_pid name path ids
+    DATABASE_URL=$url BIND=127.0.0.1:18089 "$here/ceiling/target/release/http-ceiling" >"$work/ceiling.log" 2>&1 &
+    thin_pid=$!
+    for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:18089/api/v1/projects?park=yueyang&limit=1" >/dev/null 2>&1 && break; sleep 0.2; done
+    ids=$(ids_for yueyang)
+    for name in "1 get by id" "2 first page"; do
+        local script=get_path.lua path="/api/v1/projects?park=yueyang&limit=20" sql="$work/first_page.sql"
+        [ "$name" = "1 get by id" ] && script=get_by_id.lua path="" sql="$work/get_by_id.sql"
+        for who in ours http; do
+            local pid=$server_pid url_base=$base
+            [ "$who" = http ] && pid=$thin_pid url_base=http://127.0.0.1:18089
+            echo "-- $name ($rows rows): $who"
+            local before; before=$(py cpu-ticks "$pid")
+            TOKEN=$STAFF IDS=$ids PREFIX=/api/v1/projects/ PATH_Q=$path wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency \
+                -s "$here/wrk/$script" "$url_base" >"$work/wrk-$who.txt"
+            local after; after=$(py cpu-ticks "$pid")
+            py record-ceiling "$work/ceiling.jsonl" "$name" "$rows" "$who" "$work/wrk-$who.txt" "$before" "$after"
+        done
+        pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" -f "$sql" -h 127.0.0.1 -U postgres "$db" >"$work/pgbench.txt" 2>&1 || true
+        py record-ceiling "$work/ceiling.jsonl" "$name" "$rows" pgbench "$work/pgbench.txt"
+    done
+    kill "$thin_pid" 2>/dev/null; wait "$thin_pid" 2>/dev/null || true
+}
+
 enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
 
 if [ -n "$MIXED" ]; then
@@ -98,6 +134,7 @@ for rows in $SIZES; do
 
     py pgbench get_by_id "$rows" "$work/get_by_id.sql"
     py pgbench first_page "$rows" "$work/first_page.sql"
+    if [ -n "$CEILING" ]; then ceiling_reads "$rows" "$db" "$url"; stop; continue; fi
     # 500 pages of 20 in; fewer where the park has fewer rows (quick mode).
     pages=$(( rows * 40 / 100 / 20 / 2 )); [ "$pages" -gt 500 ] && pages=500
     mapfile -t deep < <(py deep-page "$base" "$STAFF" "$pages" yueyang)
@@ -127,6 +164,14 @@ for rows in $SIZES; do
         bash "$here/directus.sh" stop
     fi
 done
+
+if [ -n "$CEILING" ]; then
+    echo "" >>"$here/RESULTS.md"
+    echo "# $(date -u +%Y-%m-%d) — on $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, loopback, $CONNECTIONS connections, ${DURATION} s a scenario" >>"$here/RESULTS.md"
+    echo "" >>"$here/RESULTS.md"
+    py report-ceiling "$work/ceiling.jsonl" "$here/RESULTS.md" "$TITLE" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)"
+    exit 0
+fi
 
 echo "== SQLite, $SQLITE_SIZE projects"
 rm -f "$work/bench.db"*

@@ -107,15 +107,17 @@ impl Metrics {
 
 /// Counts and times every request by its route pattern.
 pub async fn track(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    // Without their listener nobody can read the metrics: keep none, and
+    // spare each request the second walk of the routes for its pattern.
+    let Some(metrics) = req.app_data::<web::Data<Metrics>>().filter(|m| m.listener.is_some()).cloned() else {
+        return next.call(req).await;
+    };
     let started = Instant::now();
-    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().as_str().to_owned();
     let res = next.call(req).await?;
-    if let Some(metrics) = metrics {
-        // Paths no route matched share one label.
-        let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
-        metrics.observe(&method, &route, res.status().as_u16(), started.elapsed().as_secs_f64());
-    }
+    // Paths no route matched share one label.
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+    metrics.observe(&method, &route, res.status().as_u16(), started.elapsed().as_secs_f64());
     Ok(res)
 }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{CustomizeConnection, Pool};
 
-use super::{DbConnection, DbManager, StartupError};
+use super::{DbConnection, DbManager, PoolConnection, StartupError};
 use crate::admission::{Gate, GateCounts, Pass};
 use crate::error::ApiError;
 
@@ -79,9 +79,9 @@ struct LaneSession {
     statement_timeout: Option<Duration>,
 }
 
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for LaneSession {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        let DbConnection::Pg(pg) = conn else { return Ok(()) };
+impl CustomizeConnection<PoolConnection, diesel::r2d2::Error> for LaneSession {
+    fn on_acquire(&self, conn: &mut PoolConnection) -> Result<(), diesel::r2d2::Error> {
+        let DbConnection::Pg(pg) = &mut **conn else { return Ok(()) };
         let timeout_ms = self.statement_timeout.map_or(0, |t| t.as_millis().max(1));
         pg.batch_execute(&format!("SET application_name = 'invest-registry slow lane'; SET statement_timeout = {timeout_ms}"))
             .map_err(diesel::r2d2::Error::QueryError)

@@ -17,7 +17,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{Pool, PoolError, PooledConnection};
 
 pub use lane::SlowLaneSettings;
-pub use manager::{Backend, DbManager, WAL_SIZE_LIMIT_BYTES};
+pub use manager::{Backend, DbManager, PoolConnection, WAL_SIZE_LIMIT_BYTES};
 pub use migrate::run_migrations;
 
 use crate::error::ApiError;
@@ -183,10 +183,13 @@ impl DbPool {
         }
     }
 
-    /// `result`, after learning from its failure ([`DbPool::note`]).
-    fn noting<T>(&self, result: Result<T, ApiError>) -> Result<T, ApiError> {
-        if let Err(err) = &result {
-            self.note(err);
+    /// `result`, after learning from it: a connection that served it is
+    /// trusted for a moment (no ping on its next checkout); a failure is
+    /// noted instead ([`DbPool::note`]).
+    fn noting<T>(&self, conn: &mut PooledConn, result: Result<T, ApiError>) -> Result<T, ApiError> {
+        match &result {
+            Ok(_) => conn.mark_worked(),
+            Err(err) => self.note(err),
         }
         result
     }
@@ -308,7 +311,8 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
 {
     let mut conn = pool.checkout()?;
-    pool.noting(work(&mut conn))
+    let result = work(&mut conn);
+    pool.noting(&mut conn, result)
 }
 
 /// Runs work that is slow by design on the blocking pool, off the workers,
@@ -352,7 +356,8 @@ where
         // Held until the work ends, even if the client hung up meanwhile.
         let _turn = turn;
         let mut conn = pool.checkout_slow()?;
-        pool.noting(work(&mut conn))
+        let result = work(&mut conn);
+        pool.noting(&mut conn, result)
     })
     .await
 }
@@ -368,7 +373,8 @@ where
     let pool = pool.clone();
     on_blocking_pool(move || {
         let mut conn = pool.checkout()?;
-        pool.noting(work(&mut conn))
+        let result = work(&mut conn);
+        pool.noting(&mut conn, result)
     })
     .await
 }
@@ -445,7 +451,7 @@ pub fn write_tx<T>(
 /// request; a checkpoint that cannot finish now is tried again next time.
 pub fn checkpoint(pool: &DbPool) -> Result<Checkpoint, ApiError> {
     let mut conn = pool.checkout()?;
-    match &mut *conn {
+    match &mut **conn {
         DbConnection::Sqlite(c) => Ok(diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result(c)?),
         DbConnection::Pg(_) => Ok(Checkpoint { busy: 0, log: 0, checkpointed: 0 }),
     }

@@ -48,10 +48,10 @@ fn assert_clean(app: &TestApp, after: &str) {
 /// (by a `GET /monitoring`), so that the write must move them too.
 async fn spoil(app: &TestApp, projects: &[&Value]) {
     let mut conn = connection(app);
-    diesel::sql_query("DELETE FROM light_counts").execute(&mut conn).unwrap();
+    diesel::sql_query("DELETE FROM light_counts").execute(&mut **conn).unwrap();
     for project in projects {
         let sql = format!("UPDATE projects SET amber_on = '1999-01-01', red_on = NULL WHERE id = '{}'", id(project));
-        diesel::sql_query(sql).execute(&mut conn).unwrap();
+        diesel::sql_query(sql).execute(&mut **conn).unwrap();
     }
     assert_eq!(app.get("/api/v1/monitoring").await.status, 200);
     assert_eq!(mismatches(app).len(), projects.len(), "the check finds spoilt days: {:?}", mismatches(app));
@@ -245,7 +245,7 @@ async fn settling_audits_only_what_it_changed(app: TestApp) {
     };
     let mut conn = connection(&app);
     for sql in statements {
-        diesel::sql_query(*sql).execute(&mut conn).unwrap();
+        diesel::sql_query(*sql).execute(&mut **conn).unwrap();
     }
     let made = app.create_project(json!({"stage": "registered", "signed_on": ago(40), "registered_on": ago(30), "investor_ids": [id(&investor)]})).await;
     assert_eq!(made["stage"], "registered", "{made}");

@@ -160,7 +160,7 @@ async fn search_past_the_window_finds_rare_words_in_order(app: TestApp) {
 
     // Only the oldest project holds this word: no window reaches it.
     diesel::sql_query("UPDATE projects SET search_text = search_text || ' 独一无二' WHERE id = (SELECT id FROM projects ORDER BY created_at, id LIMIT 1)")
-        .execute(&mut conn)
+        .execute(&mut **conn)
         .unwrap();
     let oldest = scan(&mut conn, "SELECT id FROM projects ORDER BY created_at, id LIMIT 1");
     let res = app.get(&format!("/api/v1/projects?q={}", enc("獨一無二"))).await;

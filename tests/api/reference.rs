@@ -98,7 +98,7 @@ async fn the_top100_list_and_its_candidates(app: TestApp) {
     let mut conn = pool.get().unwrap();
     diesel::RunQueryDsl::execute(
         diesel::sql_query(format!("UPDATE investors SET top100_id = '{id}' WHERE id = '{}'", by_name["id"].as_str().unwrap())),
-        &mut *conn,
+        &mut **conn,
     )
     .unwrap();
     assert_eq!(names(&app.get(&format!("/api/v1/top100/{id}/candidates")).await).len(), 3);

@@ -244,7 +244,7 @@ async fn sqlite_connections_bound_the_wal() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let pool = invest_registry::db::connect(&app.database_url, 1).unwrap();
     let mut conn = pool.get().unwrap();
-    let invest_registry::db::DbConnection::Sqlite(sqlite) = &mut *conn else { panic!("a SQLite connection") };
+    let invest_registry::db::DbConnection::Sqlite(sqlite) = &mut **conn else { panic!("a SQLite connection") };
     let limit: Limit = diesel::sql_query("PRAGMA journal_size_limit").get_result(sqlite).unwrap();
     drop(conn);
     assert_eq!(limit.journal_size_limit, invest_registry::db::WAL_SIZE_LIMIT_BYTES);
@@ -318,7 +318,7 @@ async fn a_full_disk_is_503_and_turns_readiness_off() {
         let user = users::create(&mut conn, &Caller::system("test"), new, invest_registry::auth::passwords::hash(PASSWORD).ok()).unwrap();
         // The file may not grow past the pages it has (the limit is clamped
         // to the current size); the pool keeps this one connection.
-        let DbConnection::Sqlite(sqlite) = &mut *conn else { panic!("SQLite") };
+        let DbConnection::Sqlite(sqlite) = &mut **conn else { panic!("SQLite") };
         diesel::sql_query("PRAGMA max_page_count = 1").execute(sqlite).unwrap();
         user
     };

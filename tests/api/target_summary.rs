@@ -204,7 +204,7 @@ async fn the_summary_follows_every_write(app: TestApp) {
     let pool = invest_registry::db::connect(&app.database_url, 1).unwrap();
     let mut conn = pool.get().unwrap();
     for sql in ["UPDATE funds SET amount_usd = amount_usd + 1", "UPDATE investor_figures SET output_value_cny = output_value_cny + 1"] {
-        diesel::RunQueryDsl::execute(diesel::sql_query(sql), &mut *conn).unwrap();
+        diesel::RunQueryDsl::execute(diesel::sql_query(sql), &mut **conn).unwrap();
     }
     let as_of = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
     let differences = invest_registry::targets::summary::check(&mut conn, as_of, None).unwrap();

@@ -31,7 +31,7 @@ impl Seed {
 
     fn exec(&self, sql: &str) {
         let mut conn = self.pool.get().unwrap();
-        diesel::sql_query(sql).execute(&mut *conn).unwrap_or_else(|e| panic!("{e}: {sql}"));
+        diesel::sql_query(sql).execute(&mut **conn).unwrap_or_else(|e| panic!("{e}: {sql}"));
     }
 
     /// The writes of the service keep the targets' summary; rows written
