@@ -19,6 +19,10 @@ use super::{DbConnection, DbManager, PoolConnection, StartupError};
 use crate::admission::{Gate, GateCounts, Pass};
 use crate::error::ApiError;
 
+/// How long a turn in the lane waits for one of its connections (the
+/// gate lets in no more work than there are connections, so rarely at all).
+pub(super) const CONNECTION_WAIT: Duration = Duration::from_secs(5);
+
 /// How much slow work runs at once and how long more of it may wait.
 #[derive(Debug, Clone, Copy)]
 pub struct SlowLaneSettings {
@@ -56,7 +60,7 @@ impl SlowLane {
             .max_size(gate.size() as u32)
             .min_idle(Some(0))
             // A permit comes with a free connection; the wait covers opening one.
-            .connection_timeout(Duration::from_secs(5))
+            .connection_timeout(CONNECTION_WAIT)
             .connection_customizer(Box::new(LaneSession { statement_timeout: settings.statement_timeout }))
             .build(manager)
             .map_err(|e| StartupError::Pool(e.to_string()))?;

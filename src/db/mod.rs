@@ -50,6 +50,10 @@ pub(crate) use insert_all;
 /// seconds. Connections are only scarce when the database is unreachable.
 pub const DEFAULT_POOL_WAIT: Duration = Duration::from_millis(250);
 
+/// How long opening the pool's connections may take, and tools outside
+/// requests (the command line) wait for one ([`DbPool::get`]).
+const OPENING_WAIT: Duration = Duration::from_secs(10);
+
 /// After the database failed to give a connection, requests answer 503 at
 /// once for this long; after it they take a connection only if the pool has
 /// one ready (see [`DbPool::checkout`]), so recovery needs no restart and no
@@ -68,6 +72,8 @@ pub struct DbPool {
     backend: Backend,
     status: Arc<DbStatus>,
     manager: DbManager,
+    /// How long a request waits for a connection ([`DbPool::checkout`]).
+    wait: Duration,
     /// Connections of their own for slow work ([`run_heavy`]); `None`: it
     /// shares `inner`.
     slow: Option<Arc<lane::SlowLane>>,
@@ -108,18 +114,18 @@ impl DbPool {
     /// A connection for a request: 503 at once while the database is known
     /// to be away, and 503 after a short wait when no connection comes.
     pub fn checkout(&self) -> Result<PooledConn, ApiError> {
-        self.checkout_from(&self.inner)
+        self.checkout_from(&self.inner, self.wait)
     }
 
     /// A connection of the slow lane, or of the pool when there is no lane.
     fn checkout_slow(&self) -> Result<PooledConn, ApiError> {
         match &self.slow {
-            Some(lane) => self.checkout_from(&lane.pool),
+            Some(lane) => self.checkout_from(&lane.pool, lane::CONNECTION_WAIT),
             None => self.checkout(),
         }
     }
 
-    fn checkout_from(&self, pool: &Pool<DbManager>) -> Result<PooledConn, ApiError> {
+    fn checkout_from(&self, pool: &Pool<DbManager>, wait: Duration) -> Result<PooledConn, ApiError> {
         let status = &self.status;
         let down_until = status.down_until.load(Ordering::Relaxed);
         let away = || ApiError::DatabaseDown("the database was unreachable moments ago".into());
@@ -145,7 +151,7 @@ impl DbPool {
             };
         }
         status.waiting.fetch_add(1, Ordering::Relaxed);
-        let conn = pool.get();
+        let conn = pool.get_timeout(wait);
         status.waiting.fetch_sub(1, Ordering::Relaxed);
         conn.map_err(|e| {
             self.note_outage();
@@ -263,9 +269,11 @@ pub fn connect_with(url: &str, max_size: u32, wait: Duration) -> Result<DbPool, 
     let mut conn = manager.establish()?;
     run_migrations(&mut conn)?;
     let backend = manager.backend();
+    // Opening the pool's connections may take longer than a request may
+    // wait (a loaded machine, a remote server): requests use `wait`.
     let inner = Pool::builder()
         .max_size(max_size)
-        .connection_timeout(wait)
+        .connection_timeout(OPENING_WAIT.max(wait))
         .build(manager.clone())
         .map_err(|e| StartupError::Pool(e.to_string()))?;
     let status = DbStatus {
@@ -274,7 +282,7 @@ pub fn connect_with(url: &str, max_size: u32, wait: Duration) -> Result<DbPool, 
         storage_failed_at: AtomicU64::new(0),
         waiting: AtomicI64::new(0),
     };
-    Ok(DbPool { inner, backend, status: Arc::new(status), manager, slow: None })
+    Ok(DbPool { inner, backend, status: Arc::new(status), manager, wait, slow: None })
 }
 
 #[derive(Debug, thiserror::Error)]
