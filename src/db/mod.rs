@@ -106,27 +106,28 @@ pub struct PoolCounts {
 }
 
 impl DbPool {
-    /// A connection, waiting at most the pool's connection timeout.
+    /// A connection for work outside requests (the command line, tests),
+    /// which may wait longer than a request.
     pub fn get(&self) -> Result<PooledConn, PoolError> {
-        self.inner.get()
+        self.inner.get_timeout(OPENING_WAIT)
+    }
+
+    /// A connection of the slow lane, or of the pool when there is no lane.
+    /// Only the pool decides that the database is away: a lane short of
+    /// connections (PostgreSQL's `max_connections`, a slow reconnect) must
+    /// not turn the fast reads away too.
+    fn checkout_slow(&self) -> Result<PooledConn, ApiError> {
+        let Some(lane) = &self.slow else { return self.checkout() };
+        if self.status.now_ms() < self.status.down_until.load(Ordering::Relaxed) {
+            return Err(ApiError::DatabaseDown("the database was unreachable moments ago".into()));
+        }
+        lane.pool.get_timeout(lane::CONNECTION_WAIT).map_err(|e| ApiError::DatabaseDown(e.to_string()))
     }
 
     /// A connection for a request: 503 at once while the database is known
     /// to be away, and 503 after a short wait when no connection comes.
     pub fn checkout(&self) -> Result<PooledConn, ApiError> {
-        self.checkout_from(&self.inner, self.wait)
-    }
-
-    /// A connection of the slow lane, or of the pool when there is no lane.
-    fn checkout_slow(&self) -> Result<PooledConn, ApiError> {
-        match &self.slow {
-            Some(lane) => self.checkout_from(&lane.pool, lane::CONNECTION_WAIT),
-            None => self.checkout(),
-        }
-    }
-
-    fn checkout_from(&self, pool: &Pool<DbManager>, wait: Duration) -> Result<PooledConn, ApiError> {
-        let status = &self.status;
+        let (pool, wait, status) = (&self.inner, self.wait, &self.status);
         let down_until = status.down_until.load(Ordering::Relaxed);
         let away = || ApiError::DatabaseDown("the database was unreachable moments ago".into());
         if status.now_ms() < down_until {
@@ -269,13 +270,13 @@ pub fn connect_with(url: &str, max_size: u32, wait: Duration) -> Result<DbPool, 
     let mut conn = manager.establish()?;
     run_migrations(&mut conn)?;
     let backend = manager.backend();
-    // Opening the pool's connections may take longer than a request may
-    // wait (a loaded machine, a remote server): requests use `wait`.
-    let inner = Pool::builder()
-        .max_size(max_size)
-        .connection_timeout(OPENING_WAIT.max(wait))
-        .build(manager.clone())
-        .map_err(|e| StartupError::Pool(e.to_string()))?;
+    // The pool's timeout stays the requests' short wait: r2d2 also caps its
+    // reconnect backoff at half of it, which is how fast the service comes
+    // back after an outage. Opening the connections may take longer (a
+    // loaded machine, a remote server), so the start waits for the first
+    // one on its own terms; the others open in the background.
+    let inner = Pool::builder().max_size(max_size).connection_timeout(wait).build_unchecked(manager.clone());
+    drop(inner.get_timeout(OPENING_WAIT).map_err(|e| StartupError::Pool(e.to_string()))?);
     let status = DbStatus {
         started: Instant::now(),
         down_until: AtomicU64::new(0),

@@ -14,13 +14,14 @@
 //! the answer starts: a bad filter is a 400 like the JSON list's.
 
 use std::io::{self, Write};
+use std::time::{Duration, Instant};
 
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION};
 use actix_web::web::Bytes;
 use actix_web::HttpResponse;
 use rust_xlsxwriter::{ExcelDateTime, Format as XlsxFormat, Workbook, XlsxError};
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::{self, error::TrySendError};
 
 use super::columns::{Asker, Cell, Exportable, Rows};
 use super::refs;
@@ -36,6 +37,13 @@ use crate::state::AppState;
 const CHUNK_BYTES: usize = 64 * 1024;
 /// Chunks waiting for the client at most (with [`CHUNK_BYTES`], 256 KiB).
 const CHUNKS_IN_FLIGHT: usize = 4;
+/// How long an export waits for a client that stopped reading before it
+/// ends: it holds a place of the slow lane (two places by default), so two
+/// stalled downloads would otherwise shut searches, statistics and exports
+/// out for as long as their clients kept the sockets open.
+const STALL_LIMIT: Duration = Duration::from_secs(60);
+/// How often a waiting export looks whether the client has read on.
+const STALL_POLL: Duration = Duration::from_millis(20);
 /// Rows of one worksheet (Excel's limit is 1,048,576 with the header row);
 /// more rows go on to the next worksheet.
 const XLSX_ROWS_PER_SHEET: u32 = 1_048_575;
@@ -315,7 +323,8 @@ fn gone(err: io::Error) -> ApiError {
 }
 
 /// Bytes written on the blocking pool, handed to the response a chunk at a
-/// time; waits while the client is behind, fails once it is gone.
+/// time; waits while the client is behind (a minute at most without
+/// progress), fails once it is gone.
 struct ChannelWriter {
     tx: mpsc::Sender<Chunk>,
     buf: Vec<u8>,
@@ -327,10 +336,21 @@ impl ChannelWriter {
     }
 
     fn send(&mut self) -> io::Result<()> {
-        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES)));
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+        let mut chunk = Ok(Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES))));
+        let deadline = Instant::now() + STALL_LIMIT;
+        loop {
+            match self.tx.try_send(chunk) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Closed(_)) => return Err(io::Error::new(io::ErrorKind::BrokenPipe, "the client went away")),
+                Err(TrySendError::Full(_)) if Instant::now() >= deadline => {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading"));
+                }
+                Err(TrySendError::Full(back)) => {
+                    chunk = back;
+                    std::thread::sleep(STALL_POLL);
+                }
+            }
+        }
     }
 }
 

@@ -62,7 +62,9 @@ pub fn lock_for_write(conn: &mut DbConnection) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn lock_exclusive(conn: &mut DbConnection) -> Result<(), ApiError> {
+/// Taken by whoever must see no write of light days in flight: the first
+/// count of a day, and the daily pass of lights (`webhooks::light_days`).
+pub fn lock_exclusive(conn: &mut DbConnection) -> Result<(), ApiError> {
     if backend_of(conn) == Backend::Postgres {
         diesel::sql_query("SELECT pg_advisory_xact_lock($1)").bind::<BigInt, _>(LOCK).execute(conn)?;
     }

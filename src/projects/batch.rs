@@ -25,9 +25,10 @@ use crate::links;
 use crate::records::{creation_changes, Record, RowBase, Stamp};
 use crate::vocab::Stage;
 
-/// Rows an INSERT carries: 29 values a project, and SQLite binds at most
-/// 32,766 in one statement.
-const CHUNK: usize = 1_000;
+/// Rows an INSERT carries: 32 values a project (diesel's `projects`, light
+/// days included), and SQLite binds at most 32,766 in one statement; the
+/// rest is room for a column or two more.
+const CHUNK: usize = 900;
 
 /// A project to create in `park` (a park the caller may write in).
 pub struct NewProject {

@@ -8,7 +8,7 @@
 //!   pass remembers the last day it covered, so a restart sends nothing
 //!   twice and days the service was down are caught up.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 use diesel::sql_types::{Date, Nullable};
 use serde_json::Value;
@@ -18,6 +18,7 @@ use crate::db::schema::{audit_events, light_days_passed, projects};
 use crate::db::{write_tx, DbConnection};
 use crate::error::ApiError;
 use crate::monitoring::rules::LightDates;
+use crate::monitoring::tally;
 use crate::vocab::Light;
 
 /// The longest stretch a pass catches up (a service down longer sends the last year's changes).
@@ -57,6 +58,12 @@ pub fn pass_days(conn: &mut DbConnection, today: NaiveDate) -> Result<usize, Api
         if last.is_some_and(|last| last >= today) {
             return Ok(0);
         }
+        // No write may change a light while the pass reads and records:
+        // its event and the pass's would cross (PostgreSQL; SQLite writes
+        // one at a time anyway).
+        tally::lock_exclusive(conn)?;
+        // Events from here on are this pass's own (writes wait on the lock).
+        let started = crate::clock::now();
         let from = last.map_or(today, |last| last.succ_opt().unwrap_or(today)).max(today - chrono::Duration::days(CATCH_UP_DAYS));
         let due: Vec<(String, String, Option<NaiveDate>, Option<NaiveDate>)> = projects::table
             .filter(projects::deleted_at.is_null())
@@ -74,8 +81,7 @@ pub fn pass_days(conn: &mut DbConnection, today: NaiveDate) -> Result<usize, Api
             for day in days {
                 let old = dates.light_on(day.pred_opt().unwrap_or(day));
                 let new = dates.light_on(day);
-                // A write may have announced it already (dates moved onto today).
-                if old != new && last_announced(conn, id)? != Some(new.to_string()) {
+                if old != new && !announced_since(conn, id, (day, started), new, day < today)? {
                     audit::record(conn, light_event(id, park, old, new))?;
                     recorded += 1;
                 }
@@ -86,21 +92,32 @@ pub fn pass_days(conn: &mut DbConnection, today: NaiveDate) -> Result<usize, Api
     })
 }
 
-/// The light project `id`'s latest light event turned it to.
-fn last_announced(conn: &mut DbConnection, id: &str) -> Result<Option<String>, ApiError> {
+/// Whether project `id`'s turn to `new` on `day` is told already by a light
+/// event recorded since that day began and before this pass `started`: a
+/// write that moved its dates onto the day announced it, or (`superseded`,
+/// a day caught up late) a later change of the light made it old news.
+/// Events before the day do not count: a project watched again after a
+/// pause starts from green anew.
+fn announced_since(
+    conn: &mut DbConnection,
+    id: &str,
+    (day, started): (NaiveDate, NaiveDateTime),
+    new: Light,
+    superseded: bool,
+) -> Result<bool, ApiError> {
     let latest: Option<String> = audit_events::table
         .filter(audit_events::entity_type.eq("project"))
         .filter(audit_events::entity_id.eq(id))
         .filter(audit_events::actor.eq(SYSTEM_ACTOR))
         .filter(audit_events::changes.like("[{\"field\":\"light\"%"))
+        .filter(audit_events::at.ge(day.and_time(NaiveTime::MIN)))
+        .filter(audit_events::at.lt(started))
         .order((audit_events::at.desc(), audit_events::id.desc()))
         .select(audit_events::changes)
         .first(conn)
         .optional()?;
-    let Some(text) = latest else { return Ok(None) };
+    let Some(text) = latest else { return Ok(false) };
     let changes: Vec<Change> = serde_json::from_str(&text)?;
-    Ok(changes.into_iter().next().and_then(|c| match c.new {
-        Value::String(light) => Some(light),
-        _ => None,
-    }))
+    let told = changes.into_iter().next().is_some_and(|c| c.new == Value::String(new.to_string()));
+    Ok(told || superseded)
 }
