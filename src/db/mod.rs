@@ -105,6 +105,11 @@ pub struct PoolCounts {
     pub waiting: i64,
 }
 
+/// The answer while the database is known to be away (the cool-down after a failure).
+fn known_away() -> ApiError {
+    ApiError::DatabaseDown("the database was unreachable moments ago".into())
+}
+
 impl DbPool {
     /// A connection for work outside requests (the command line, tests),
     /// which may wait longer than a request.
@@ -119,7 +124,7 @@ impl DbPool {
     fn checkout_slow(&self) -> Result<PooledConn, ApiError> {
         let Some(lane) = &self.slow else { return self.checkout() };
         if self.status.now_ms() < self.status.down_until.load(Ordering::Relaxed) {
-            return Err(ApiError::DatabaseDown("the database was unreachable moments ago".into()));
+            return Err(known_away());
         }
         lane.pool.get_timeout(lane::CONNECTION_WAIT).map_err(|e| ApiError::DatabaseDown(e.to_string()))
     }
@@ -129,9 +134,8 @@ impl DbPool {
     pub fn checkout(&self) -> Result<PooledConn, ApiError> {
         let (pool, wait, status) = (&self.inner, self.wait, &self.status);
         let down_until = status.down_until.load(Ordering::Relaxed);
-        let away = || ApiError::DatabaseDown("the database was unreachable moments ago".into());
         if status.now_ms() < down_until {
-            return Err(away());
+            return Err(known_away());
         }
         if down_until != 0 {
             // During an outage requests only take a connection the pool
@@ -147,7 +151,7 @@ impl DbPool {
                 }
                 None => {
                     self.note_outage();
-                    Err(away())
+                    Err(known_away())
                 }
             };
         }
