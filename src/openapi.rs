@@ -150,6 +150,9 @@ fn problem_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi
         .into()
 }
 
+/// Where the service serves the document.
+pub const JSON_PATH: &str = "/api-docs/openapi.json";
+
 /// The whole document, as `GET /api-docs/openapi.json` serves it.
 pub fn document() -> Document {
     let (_, doc) = App::new().into_utoipa_app().openapi(base()).configure(crate::routes::api_routes).split_for_parts();

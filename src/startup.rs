@@ -132,17 +132,18 @@ impl Application {
         let cors_origins = options.cors_origins;
         let metrics_addr = options.metrics.as_ref().and_then(|l| l.local_addr().ok());
         let metrics = web::Data::new(Metrics::new(metrics_addr).map_err(|e| StartupError::Pool(format!("metrics: {e}")))?);
+        // The document, its JSON and the method table are built once and
+        // shared: built in every worker they held ~8 MB each (bench/RESULTS.md).
+        let document = openapi::document();
+        let methods = web::Data::new(MethodTable::from_document(&document));
+        let document_json = web::Bytes::from(serde_json::to_vec(&document).map_err(|e| StartupError::Pool(format!("OpenAPI document: {e}")))?);
+        drop(document);
         let mut server = HttpServer::new(move || {
-            let (app, api) = App::new()
-                .into_utoipa_app()
-                .openapi(openapi::base())
-                .app_data(state.clone())
-                .configure(api_routes)
-                .split_for_parts();
-            let methods = web::Data::new(MethodTable::from_document(&api));
-            // The last wrap is the outermost: the envelope sees every answer,
-            // CORS refusals included, and sets the id before the log span opens.
-            app.app_data(methods)
+            // The routes still go through utoipa's app (their annotations
+            // register them); the paths it collects are not kept.
+            let (app, _paths) = App::new().into_utoipa_app().app_data(state.clone()).configure(api_routes).split_for_parts();
+            let document_json = document_json.clone();
+            app.app_data(methods.clone())
                 .app_data(metrics.clone())
                 .route("/metrics", web::get().to(metrics::serve))
                 .wrap(cors(&cors_origins))
@@ -152,7 +153,11 @@ impl Application {
                 .route("/docs", web::get().to(|| async {
                     HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
                 }))
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi::finish(api)))
+                .route(openapi::JSON_PATH, web::get().to(move || {
+                    let body = document_json.clone();
+                    async move { HttpResponse::Ok().content_type("application/json").body(body) }
+                }))
+                .service(SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::new([openapi::JSON_PATH])))
                 .configure(crate::dashboard::routes)
                 .default_service(web::to(no_route))
         });
