@@ -22,6 +22,7 @@ pub mod http;
 pub mod links;
 pub mod loadgen;
 pub mod investors;
+pub mod memory;
 pub mod meta;
 pub mod metrics;
 pub mod monitoring;

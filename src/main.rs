@@ -137,6 +137,7 @@ enum UserCommand {
 }
 
 fn main() -> ExitCode {
+    invest_registry::memory::tune_allocator();
     let cli = Cli::parse();
     telemetry::init();
     let result = match cli.command {

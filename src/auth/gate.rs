@@ -18,10 +18,8 @@ use crate::admission::{Gate, Pass};
 use crate::error::ApiError;
 
 pub struct HashGate {
-    /// Threads of the gate's own, one per permit, run the hashes. Each keeps
-    /// its argon2 memory between checks (`passwords`), so logins cost
-    /// m_cost × permits however many there are; on the shared blocking pool
-    /// any of hundreds of threads could have run (and kept) one.
+    /// Threads of the gate's own, one per permit, run the hashes, so logins
+    /// use m_cost × permits of memory at most however many arrive.
     hashers: Mutex<mpsc::Sender<Job>>,
     gate: Gate,
 }

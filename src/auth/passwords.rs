@@ -1,12 +1,11 @@
 //! Password hashing with argon2id (the argon2 crate's defaults: OWASP's
 //! recommended parameters), stored as PHC strings.
 
-use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
-use argon2::{Algorithm, Argon2, Block, Params, Version};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
 
 use crate::error::{ApiError, FieldError};
 
@@ -32,41 +31,14 @@ pub fn hash(password: &str) -> Result<String, ApiError> {
 
 /// True when `password` matches the stored hash. A hash that cannot be read
 /// matches nothing.
+///
+/// argon2 allocates its 19 MiB of working memory per check and frees it. That
+/// memory goes back to the system only because `crate::memory` fixes glibc's
+/// mmap threshold: with the default, moving threshold, later blocks stayed in
+/// the heap and memory grew with every login (145 MiB after six sequential
+/// logins, 470 MiB in a storm with two hashing threads).
 pub fn verify(stored: &str, password: &str) -> bool {
-    PasswordHash::new(stored).ok().and_then(|parsed| verify_parsed(&parsed, password)).unwrap_or(false)
-}
-
-thread_local! {
-    /// Each thread's argon2 working memory, kept between checks.
-    ///
-    /// argon2's own verify allocates its 19 MiB per check and frees it; glibc
-    /// then raises its mmap threshold and keeps later blocks in the thread's
-    /// heap, so memory grew with every login (145 MiB after six sequential
-    /// logins, 470 MiB in a storm with two hashing threads). Logins hash on
-    /// the gate's fixed threads (`gate`), so this is m_cost × permits, once.
-    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
-}
-
-/// argon2's `verify_password`, but in the thread's kept memory.
-fn verify_parsed(hash: &PasswordHash<'_>, password: &str) -> Option<bool> {
-    let algorithm = Algorithm::try_from(hash.algorithm).ok()?;
-    let version = hash.version.map(Version::try_from).transpose().ok()?.unwrap_or_default();
-    let params = Params::try_from(hash).ok()?;
-    let expected = hash.hash?;
-    let mut salt = [0u8; 64];
-    let salt = hash.salt?.decode_b64(&mut salt).ok()?;
-    let blocks_needed = params.block_count();
-    let argon2 = Argon2::new(algorithm, version, params);
-    let mut computed = vec![0u8; expected.len()];
-    BLOCKS.with(|blocks| {
-        let mut blocks = blocks.borrow_mut();
-        if blocks.len() < blocks_needed {
-            blocks.resize(blocks_needed, Block::default());
-        }
-        argon2.hash_password_into_with_memory(password.as_bytes(), salt, &mut computed, &mut blocks[..blocks_needed]).ok()
-    })?;
-    // `Output`'s equality is constant-time.
-    Some(Output::new(&computed).ok()? == expected)
+    PasswordHash::new(stored).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 /// Spends the same time as a real check, so an unknown username cannot be
@@ -93,15 +65,9 @@ mod tests {
     }
 
     #[test]
-    fn kept_memory_verifies_like_argon2_itself() {
-        use argon2::PasswordVerifier;
-        let stored = hash("correct horse battery").unwrap_or_default();
-        let parsed = PasswordHash::new(&stored).ok();
-        for attempt in ["correct horse battery", "correct horse batterx", ""] {
-            let theirs = parsed.as_ref().is_some_and(|p| Argon2::default().verify_password(attempt.as_bytes(), p).is_ok());
-            assert_eq!(verify(&stored, attempt), theirs, "{attempt:?}");
-        }
-        // A hash of other parameters (m=8 MiB, t=1) is read from the hash itself.
+    fn hashes_of_other_parameters_are_read_from_the_hash() {
+        use argon2::{Algorithm, Params, Version};
+        // m=8 MiB, t=1: not the defaults `hash` writes.
         let small = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 1, 1, None).unwrap_or_default());
         let salt = SaltString::generate(&mut OsRng);
         let other = small.hash_password(b"another password", &salt).map(|h| h.to_string()).unwrap_or_default();
