@@ -93,6 +93,9 @@ struct DbStatus {
     storage_failed_at: AtomicU64,
     /// Requests waiting for a connection now (a gauge for /metrics).
     waiting: AtomicI64,
+    /// A read replica's pool: its outages only send reads to the primary,
+    /// and `replica` logs them in those words.
+    of_replica: bool,
 }
 
 impl DbStatus {
@@ -149,7 +152,7 @@ impl DbPool {
             // waited behind the blocked workers.
             return match pool.try_get() {
                 Some(conn) => {
-                    if status.down_until.swap(0, Ordering::Relaxed) != 0 {
+                    if status.down_until.swap(0, Ordering::Relaxed) != 0 && !status.of_replica {
                         tracing::info!("the database is reachable again");
                     }
                     Ok(conn)
@@ -174,7 +177,7 @@ impl DbPool {
         let until = status.now_ms() + OUTAGE_COOL_DOWN.as_millis() as u64;
         // Log the start of an outage, not every request that meets it.
         let previous = status.down_until.swap(until, Ordering::Relaxed);
-        if previous == 0 || previous < status.now_ms().saturating_sub(OUTAGE_COOL_DOWN.as_millis() as u64) {
+        if !status.of_replica && (previous == 0 || previous < status.now_ms().saturating_sub(OUTAGE_COOL_DOWN.as_millis() as u64)) {
             tracing::error!("the database is unreachable; answering 503 until it is back");
         }
     }
@@ -291,6 +294,7 @@ pub fn connect_with(url: &str, max_size: u32, wait: Duration) -> Result<DbPool, 
         down_until: AtomicU64::new(0),
         storage_failed_at: AtomicU64::new(0),
         waiting: AtomicI64::new(0),
+        of_replica: false,
     };
     Ok(DbPool { inner, backend, status: Arc::new(status), manager, wait, slow: None, replica: None })
 }
@@ -310,6 +314,7 @@ fn connect_replica(url: &str, max_size: u32, wait: Duration) -> Result<DbPool, S
         down_until: AtomicU64::new(0),
         storage_failed_at: AtomicU64::new(0),
         waiting: AtomicI64::new(0),
+        of_replica: true,
     };
     Ok(DbPool { inner, backend: Backend::Postgres, status: Arc::new(status), manager, wait, slow: None, replica: None })
 }
