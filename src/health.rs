@@ -19,7 +19,7 @@ pub struct Health {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<&'static str>,
     /// The read replica (`DATABASE_REPLICA_URL`), when there is one;
-    /// readiness only. Its absence never makes the service unready: the
+    /// readiness only. A replica down never makes the service unready: the
     /// primary then serves every read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replica: Option<ReplicaState>,
