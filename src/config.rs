@@ -19,6 +19,23 @@ pub struct DbSettings {
     /// only run out when the database is away.
     #[arg(long, env = "DB_POOL_WAIT_MS", default_value_t = 250)]
     pub db_pool_wait_ms: u64,
+
+    /// `postgres://…` of a streaming replica of `DATABASE_URL` that lists,
+    /// searches, counts, statistics and targets may read from (see
+    /// `db::replica` for when they do). PostgreSQL only; unset: none.
+    #[arg(long, env = "DATABASE_REPLICA_URL")]
+    pub database_replica_url: Option<String>,
+
+    /// Milliseconds the replica may be behind the primary and still serve reads.
+    #[arg(long, env = "REPLICA_MAX_LAG_MS", default_value_t = 2000)]
+    pub replica_max_lag_ms: u64,
+}
+
+impl DbSettings {
+    /// The replica's URL, when one is set (an empty value is none).
+    pub fn replica_url(&self) -> Option<&str> {
+        self.database_replica_url.as_deref().map(str::trim).filter(|url| !url.is_empty())
+    }
 }
 
 impl Settings {

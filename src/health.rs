@@ -18,6 +18,25 @@ pub struct Health {
     #[schema(example = "sqlite")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<&'static str>,
+    /// The read replica (`DATABASE_REPLICA_URL`), when there is one;
+    /// readiness only. A replica down never makes the service unready: the
+    /// primary then serves every read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica: Option<ReplicaState>,
+}
+
+/// The read replica as the service last saw it.
+#[derive(Serialize, ToSchema)]
+pub struct ReplicaState {
+    /// `up` (it serves reads), `lagging` (further behind than
+    /// `REPLICA_MAX_LAG_MS`) or `down` (it does not answer).
+    #[schema(example = "up")]
+    pub state: &'static str,
+    /// How far behind the primary it is known to be, in milliseconds
+    /// (to within the watcher's 100 ms); absent while down.
+    #[schema(example = 120)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lag_ms: Option<u64>,
 }
 
 /// How long readiness waits for a connection; the whole check is cut off
@@ -31,7 +50,7 @@ const READY_DEADLINE: Duration = Duration::from_millis(900);
     responses((status = 200, description = "Alive", body = Health)))]
 #[get("/health/live")]
 pub async fn live() -> HttpResponse {
-    HttpResponse::Ok().json(Health { status: "ok", database: None })
+    HttpResponse::Ok().json(Health { status: "ok", database: None, replica: None })
 }
 
 /// The database answers and can serve (no storage failure in the last 30 s);
@@ -56,5 +75,6 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
         Backend::Postgres => "postgres",
         Backend::Sqlite => "sqlite",
     };
-    Ok(HttpResponse::Ok().json(Health { status: "ok", database: Some(database) }))
+    let replica = state.pool.replica_health().map(|r| ReplicaState { state: r.state, lag_ms: r.lag.map(|lag| lag.as_millis() as u64) });
+    Ok(HttpResponse::Ok().json(Health { status: "ok", database: Some(database), replica }))
 }

@@ -1,5 +1,6 @@
 //! `/metrics` in the Prometheus text format: requests by route and status,
-//! their latency, the connection pool, the slow lane and the password-hashing gate.
+//! their latency, the connection pool, the slow lane, the password-hashing gate
+//! and where reads went when there is a read replica.
 //!
 //! It is served only on its own listener (`METRICS_BIND`, off by default),
 //! so the public port never shows it and a scraper needs no token.
@@ -29,6 +30,7 @@ pub struct Metrics {
     hash_waiting: IntGauge,
     slow_running: IntGauge,
     slow_waiting: IntGauge,
+    reads: IntCounterVec,
     /// Where `/metrics` answers; nowhere when `None`.
     pub listener: Option<SocketAddr>,
 }
@@ -47,6 +49,10 @@ impl Metrics {
                 .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
             &["method", "route"],
         )?;
+        let reads = IntCounterVec::new(
+            Opts::new("db_reads_total", "Lists, searches, statistics and targets read with a replica configured, by the side that served them and why"),
+            &["side", "why"],
+        )?;
         let gauge = |name: &str, help: &str| IntGauge::new(name, help);
         let metrics = Self {
             pool_connections: gauge("db_pool_connections", "Connections open in the pool")?,
@@ -60,9 +66,11 @@ impl Metrics {
             registry,
             requests,
             latency,
+            reads,
             listener,
         };
         metrics.registry.register(Box::new(metrics.requests.clone()))?;
+        metrics.registry.register(Box::new(metrics.reads.clone()))?;
         metrics.registry.register(Box::new(metrics.latency.clone()))?;
         for gauge in [
             &metrics.pool_connections,
@@ -97,6 +105,12 @@ impl Metrics {
         let slow = state.pool.slow_lane_counts().unwrap_or(crate::admission::GateCounts { permits: 0, running: 0, waiting: 0 });
         self.slow_running.set(slow.running as i64);
         self.slow_waiting.set(slow.waiting as i64);
+        for (verdict, total) in state.pool.replica_reads().into_iter().flatten() {
+            let side = if verdict == crate::db::ReadVerdict::Replica { "replica" } else { "primary" };
+            let counter = self.reads.with_label_values(&[side, verdict.label()]);
+            // The pool counts; the counter catches up with it.
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)

@@ -19,6 +19,7 @@ use crate::config::Settings;
 use crate::db::{self, DbPool, StartupError};
 use crate::metrics::{self, Metrics};
 use crate::http::envelope::{envelope, no_route, MethodTable, REQUEST_ID};
+use crate::http::own_writes;
 use crate::telemetry::RequestSpan;
 use crate::openapi;
 use crate::routes::api_routes;
@@ -88,7 +89,12 @@ impl Application {
     pub fn build(settings: &Settings) -> Result<Self, StartupError> {
         let keys = TokenKeys::from_settings(&settings.auth).map_err(|e| StartupError::Keys(e.to_string()))?;
         let wait = Duration::from_millis(settings.db.db_pool_wait_ms);
-        let pool = db::connect_with(&settings.db.database_url, settings.pool_size(), wait)?.with_slow_lane(&settings.slow_work.lane())?;
+        let lane = settings.slow_work.lane();
+        let mut pool = db::connect_with(&settings.db.database_url, settings.pool_size(), wait)?.with_slow_lane(&lane)?;
+        if let Some(url) = settings.db.replica_url() {
+            let replica = db::ReplicaSettings { max_lag: Duration::from_millis(settings.db.replica_max_lag_ms), ..Default::default() };
+            pool = pool.with_replica(url, replica, &lane)?;
+        }
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| StartupError::Pool(format!("cannot listen on {}: {e}", settings.bind)))?;
         let options = ServeOptions {
@@ -124,6 +130,7 @@ impl Application {
         drop(conn);
         let rechecks = Arc::new(Rechecks::new(options.recheck_after));
         let checkpoint_pool = pool.clone();
+        actix_web::rt::spawn(db::watch_replica(pool.clone()));
         let hashing = Arc::new(options.hashing.unwrap_or_else(HashGate::for_this_machine));
         let webhook_pool = pool.clone();
         let webhook_targets = options.webhooks.allowed.clone();
@@ -149,6 +156,7 @@ impl Application {
                 .wrap(cors(&cors_origins))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .wrap(from_fn(metrics::track))
+                .wrap(from_fn(own_writes::remember))
                 .wrap(from_fn(envelope))
                 .route("/docs", web::get().to(|| async {
                     HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()

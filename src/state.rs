@@ -20,3 +20,13 @@ pub struct AppState {
     /// Hosts webhooks may reach although they are not public (`WEBHOOK_ALLOWED_HOSTS`).
     pub webhook_targets: Arc<crate::webhooks::AllowedHosts>,
 }
+
+impl AppState {
+    /// A read connection for this caller: the read replica when its rule
+    /// allows (`db::replica`: never before the caller's own writes are on
+    /// it), else the primary. For lists, searches, counts, statistics and
+    /// targets; reads that decide a write use `pool`.
+    pub fn reader(&self, caller: &crate::auth::Caller) -> crate::db::Reader<'_> {
+        self.pool.reader(&caller.username)
+    }
+}

@@ -2,7 +2,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::http::header;
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
 use diesel::prelude::*;
 
 use super::recheck::Rechecks;
@@ -10,6 +10,7 @@ use super::tokens::Verified;
 use crate::db::schema::{revoked_tokens, users};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
+use crate::http::own_writes::Writer;
 use crate::vocab::{Role, Vocabulary};
 use crate::state::AppState;
 
@@ -243,7 +244,9 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req);
-        Box::pin(async move {
+        // A request that may write names its caller for the read replica's rule.
+        let writes = (!req.method().is_safe()).then(|| req.clone());
+        let checked = Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let token = token?;
             let verified = state.keys.verify(&token)?;
@@ -261,6 +264,12 @@ impl FromRequest for Caller {
             let epoch = state.rechecks.epoch();
             let caller = db::run(&state.pool, move |conn| check_live(conn, verified)).await?;
             state.rechecks.keep(key, epoch, &caller);
+            Ok(caller)
+        });
+        let Some(req) = writes else { return checked };
+        Box::pin(async move {
+            let caller = checked.await?;
+            req.extensions_mut().insert(Writer(caller.username.clone()));
             Ok(caller)
         })
     }

@@ -4,6 +4,7 @@
 mod lane;
 mod manager;
 mod migrate;
+mod replica;
 pub mod schema;
 pub mod search;
 mod writers;
@@ -19,6 +20,7 @@ use diesel::r2d2::{Pool, PoolError, PooledConnection};
 pub use lane::SlowLaneSettings;
 pub use manager::{Backend, DbManager, PoolConnection, WAL_SIZE_LIMIT_BYTES};
 pub use migrate::run_migrations;
+pub use replica::{watch as watch_replica, ReplicaHealth, ReplicaSettings, Verdict as ReadVerdict};
 
 use crate::error::ApiError;
 
@@ -77,6 +79,9 @@ pub struct DbPool {
     /// Connections of their own for slow work ([`run_heavy`]); `None`: it
     /// shares `inner`.
     slow: Option<Arc<lane::SlowLane>>,
+    /// A read replica for lists and statistics (`replica`); `None`: the
+    /// primary serves every read.
+    replica: Option<Arc<replica::Replica>>,
 }
 
 /// Times are milliseconds since `started`; 0 means never.
@@ -88,6 +93,9 @@ struct DbStatus {
     storage_failed_at: AtomicU64,
     /// Requests waiting for a connection now (a gauge for /metrics).
     waiting: AtomicI64,
+    /// A read replica's pool: its outages only send reads to the primary,
+    /// and `replica` logs them in those words.
+    of_replica: bool,
 }
 
 impl DbStatus {
@@ -144,7 +152,7 @@ impl DbPool {
             // waited behind the blocked workers.
             return match pool.try_get() {
                 Some(conn) => {
-                    if status.down_until.swap(0, Ordering::Relaxed) != 0 {
+                    if status.down_until.swap(0, Ordering::Relaxed) != 0 && !status.of_replica {
                         tracing::info!("the database is reachable again");
                     }
                     Ok(conn)
@@ -169,7 +177,7 @@ impl DbPool {
         let until = status.now_ms() + OUTAGE_COOL_DOWN.as_millis() as u64;
         // Log the start of an outage, not every request that meets it.
         let previous = status.down_until.swap(until, Ordering::Relaxed);
-        if previous == 0 || previous < status.now_ms().saturating_sub(OUTAGE_COOL_DOWN.as_millis() as u64) {
+        if !status.of_replica && (previous == 0 || previous < status.now_ms().saturating_sub(OUTAGE_COOL_DOWN.as_millis() as u64)) {
             tracing::error!("the database is unreachable; answering 503 until it is back");
         }
     }
@@ -286,14 +294,131 @@ pub fn connect_with(url: &str, max_size: u32, wait: Duration) -> Result<DbPool, 
         down_until: AtomicU64::new(0),
         storage_failed_at: AtomicU64::new(0),
         waiting: AtomicI64::new(0),
+        of_replica: false,
     };
-    Ok(DbPool { inner, backend, status: Arc::new(status), manager, wait, slow: None })
+    Ok(DbPool { inner, backend, status: Arc::new(status), manager, wait, slow: None, replica: None })
+}
+
+/// A pool on a read replica: no migrations (a standby is read-only and
+/// replays the primary's), and no connection needed to start: a replica
+/// that is away sends the reads to the primary, it does not stop the service.
+fn connect_replica(url: &str, max_size: u32, wait: Duration) -> Result<DbPool, StartupError> {
+    let url = url.trim();
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(StartupError::InvalidReplica(format!("{url:?}: expected postgres://…")));
+    }
+    let manager = DbManager::new(url)?;
+    let inner = Pool::builder().max_size(max_size).min_idle(Some(0)).connection_timeout(wait).build_unchecked(manager.clone());
+    let status = DbStatus {
+        started: Instant::now(),
+        down_until: AtomicU64::new(0),
+        storage_failed_at: AtomicU64::new(0),
+        waiting: AtomicI64::new(0),
+        of_replica: true,
+    };
+    Ok(DbPool { inner, backend: Backend::Postgres, status: Arc::new(status), manager, wait, slow: None, replica: None })
+}
+
+impl DbPool {
+    /// Lets lists, searches, counts, statistics and targets read from the
+    /// replica at `url` as the rule of `replica` allows, with a pool and a
+    /// slow lane of its own (as large as this pool's). PostgreSQL only.
+    pub fn with_replica(mut self, url: &str, settings: ReplicaSettings, lane: &SlowLaneSettings) -> Result<Self, StartupError> {
+        if self.backend != Backend::Postgres {
+            return Err(StartupError::InvalidReplica("a replica needs a PostgreSQL DATABASE_URL; SQLite has none".into()));
+        }
+        let pool = connect_replica(url, self.inner.max_size(), self.wait)?.with_slow_lane(lane)?;
+        self.replica = Some(Arc::new(replica::Replica::new(pool, settings)));
+        Ok(self)
+    }
+
+    /// Where `caller`'s next read goes: see [`Reader`].
+    pub fn reader(&self, caller: &str) -> Reader<'_> {
+        let replica = self.replica.as_deref().filter(|replica| match replica.verdict(caller) {
+            ReadVerdict::Replica => true,
+            other => {
+                replica.count(other);
+                false
+            }
+        });
+        Reader { primary: self, replica }
+    }
+
+    /// `caller`'s write request was answered: their reads stay on the
+    /// primary until the replica has it.
+    pub fn note_write(&self, caller: &str) {
+        if let Some(replica) = &self.replica {
+            replica.wrote(caller);
+        }
+    }
+
+    /// The replica's state; `None` without one.
+    pub fn replica_health(&self) -> Option<ReplicaHealth> {
+        self.replica.as_ref().map(|r| r.health())
+    }
+
+    /// Reads routed so far, by verdict; `None` without a replica.
+    pub fn replica_reads(&self) -> Option<[(ReadVerdict, u64); 4]> {
+        self.replica.as_ref().map(|r| r.read_counts())
+    }
+}
+
+/// Where one caller's read goes: the read replica when the rule of
+/// `replica` allows it (the caller's own writes are on it, it lags less
+/// than the bound, it answers), else the primary. Ask for one with
+/// [`DbPool::reader`] (handlers: `AppState::reader`), then run the read
+/// with [`read_list`] or [`read_heavy`]. Only reads that may be a moment
+/// stale for others take one; a read that checks before a write never does.
+pub struct Reader<'a> {
+    primary: &'a DbPool,
+    /// The replica, when it was chosen.
+    replica: Option<&'a replica::Replica>,
+}
+
+/// [`run_list`] on the side `reader` chose. A read the replica fails with a
+/// server-side error (no connection, a full lane, a statement cut off by
+/// a replica going away) runs again on the primary, so a replica that is
+/// away costs time, never an error; the reads after it go to the primary
+/// until the watcher hears from the replica again. `work` is cloned for
+/// that second chance (its captures are a scope and a filter).
+pub async fn read_list<T, F>(reader: &Reader<'_>, slow: bool, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Clone + Send + 'static,
+{
+    if let Some(replica) = reader.replica {
+        match run_list(&replica.pool, slow, work.clone()).await {
+            Err(err) if actix_web::ResponseError::status_code(&err).is_server_error() => {
+                // A full lane is the replica busy, not away.
+                if !matches!(err, ApiError::Overloaded(_)) {
+                    replica.failed(&err);
+                }
+                replica.count(ReadVerdict::Down);
+            }
+            answer => {
+                replica.count(ReadVerdict::Replica);
+                return answer;
+            }
+        }
+    }
+    run_list(reader.primary, slow, work).await
+}
+
+/// [`run_heavy`] on the side `reader` chose (see [`read_list`]).
+pub async fn read_heavy<T, F>(reader: &Reader<'_>, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Clone + Send + 'static,
+{
+    read_list(reader, true, work).await
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("invalid DATABASE_URL: {0}")]
     InvalidUrl(String),
+    #[error("invalid DATABASE_REPLICA_URL: {0}")]
+    InvalidReplica(String),
     #[error("cannot open the database: {0}")]
     Connect(#[from] diesel::ConnectionError),
     #[error("cannot prepare the database: {0}")]

@@ -6,6 +6,7 @@ pub mod dates;
 pub mod envelope;
 mod filters;
 mod json;
+pub mod own_writes;
 mod pagination;
 pub mod patch;
 mod preconditions;

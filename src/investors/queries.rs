@@ -23,7 +23,7 @@ use crate::text;
 use crate::vocab::{from_db, values, Industry, InvestorKind, InvestorStatus, Origin};
 
 /// Filters, search, order and paging of `GET /investors`.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct InvestorFilter {

@@ -51,7 +51,7 @@ pub enum Cohort {
 }
 
 /// Parameters of `GET /stats/funnel`.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct FunnelParams {

@@ -98,7 +98,7 @@ fn read_stats_query<F: DeserializeOwned>(query: &str) -> Result<StatsQuery<F>, A
 pub async fn project_stats(state: web::Data<AppState>, caller: Caller, query: StatsQuery<ListFilter>) -> Result<HttpResponse, ApiError> {
     let dimensions = parse_group_by(Library::Projects, &query.group_by)?;
     let scope = caller.scope();
-    let stats = db::run_heavy(&state.pool, move |conn| grouped::projects(conn, &scope, query.filter, dimensions)).await?;
+    let stats = db::read_heavy(&state.reader(&caller), move |conn| grouped::projects(conn, &scope, query.filter, dimensions)).await?;
     Ok(HttpResponse::Ok().json(stats))
 }
 
@@ -110,7 +110,7 @@ pub async fn project_stats(state: web::Data<AppState>, caller: Caller, query: St
 pub async fn investor_stats(state: web::Data<AppState>, caller: Caller, query: StatsQuery<InvestorFilter>) -> Result<HttpResponse, ApiError> {
     let dimensions = parse_group_by(Library::Investors, &query.group_by)?;
     let scope = caller.scope();
-    let stats = db::run_heavy(&state.pool, move |conn| grouped::investors(conn, &scope, query.filter, dimensions)).await?;
+    let stats = db::read_heavy(&state.reader(&caller), move |conn| grouped::investors(conn, &scope, query.filter, dimensions)).await?;
     Ok(HttpResponse::Ok().json(stats))
 }
 
@@ -122,7 +122,7 @@ pub async fn investor_stats(state: web::Data<AppState>, caller: Caller, query: S
 pub async fn talent_stats(state: web::Data<AppState>, caller: Caller, query: StatsQuery<TalentFilter>) -> Result<HttpResponse, ApiError> {
     let dimensions = parse_group_by(Library::Talents, &query.group_by)?;
     let scope = caller.scope();
-    let stats = db::run_heavy(&state.pool, move |conn| grouped::talents(conn, &scope, query.filter, dimensions)).await?;
+    let stats = db::read_heavy(&state.reader(&caller), move |conn| grouped::talents(conn, &scope, query.filter, dimensions)).await?;
     Ok(HttpResponse::Ok().json(stats))
 }
 
@@ -135,6 +135,6 @@ pub async fn talent_stats(state: web::Data<AppState>, caller: Caller, query: Sta
 #[get("/stats/funnel")]
 pub async fn get_funnel(state: web::Data<AppState>, caller: Caller, query: Query<FunnelParams>) -> Result<HttpResponse, ApiError> {
     let scope = caller.scope();
-    let funnel = db::run_heavy(&state.pool, move |conn| funnel::funnel(conn, &scope, query.0)).await?;
+    let funnel = db::read_heavy(&state.reader(&caller), move |conn| funnel::funnel(conn, &scope, query.0)).await?;
     Ok(HttpResponse::Ok().json(funnel))
 }

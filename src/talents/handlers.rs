@@ -43,7 +43,7 @@ pub async fn list_talents(state: web::Data<AppState>, caller: Caller, query: Lis
     let scope = caller.scope();
     // Counting every match and searching words read as much as the filters match.
     let slow = query.filter.count == Some(true) || query.filter.q.is_some();
-    let page = db::run_list(&state.pool, slow, move |conn| queries::list(conn, &scope, query.filter)).await?;
+    let page = db::read_list(&state.reader(&caller), slow, move |conn| queries::list(conn, &scope, query.filter)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 

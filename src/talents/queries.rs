@@ -30,7 +30,7 @@ const ERASED_NAME: &str = "（已清除）";
 const YOUTH_MAX_AGE: i32 = 35;
 
 /// Filters, search, order and paging of `GET /talents`.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TalentFilter {

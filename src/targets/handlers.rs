@@ -1,6 +1,6 @@
 //! HTTP handlers of `/api/v1/targets`. `/targets` reads the summary;
 //! `/items` and `/series` compute from the facts, reading every counted row.
-//! All run on the blocking pool (`db::run_heavy`), never holding an HTTP
+//! All run on the blocking pool (`db::read_heavy`), never holding an HTTP
 //! worker that fast reads are waiting for.
 
 use actix_web::http::StatusCode;
@@ -25,9 +25,10 @@ async fn from_facts<T: Send + 'static>(
     caller: Caller,
     park: Option<String>,
     as_of: chrono::NaiveDate,
-    answer: impl FnOnce(&facts::Facts, &TargetSettings, &Scope) -> T + Send + 'static,
+    answer: impl FnOnce(&facts::Facts, &TargetSettings, &Scope) -> T + Clone + Send + 'static,
 ) -> Result<T, ApiError> {
-    db::run_heavy(&state.pool, move |conn| {
+    let reader = state.reader(&caller);
+    db::read_heavy(&reader, move |conn| {
         let settings = settings::load(conn)?;
         let facts = facts::load(conn, settings.period(), as_of)?;
         let parks: Vec<String> = facts.parks.iter().map(|p| p.code.clone()).collect();
@@ -53,7 +54,8 @@ pub async fn get_targets(state: web::Data<AppState>, caller: Caller, query: Quer
     let as_of = report::parse_as_of(as_of.as_deref())?;
     let year = report::parse_year(year, as_of)?;
     // From the summary tables: a few hundred rows whatever the date.
-    let answer = db::run_heavy(&state.pool, move |conn| super::summary::targets(conn, &caller, park, as_of, year)).await?;
+    let reader = state.reader(&caller);
+    let answer = db::read_heavy(&reader, move |conn| super::summary::targets(conn, &caller, park, as_of, year)).await?;
     Ok(HttpResponse::Ok().json(answer))
 }
 
@@ -88,7 +90,8 @@ pub async fn get_target_items(
     if query.format != Format::Json {
         return exchange::export_target_items(&state, caller, key, query).await;
     }
-    let answer = db::run_heavy(&state.pool, move |conn| items(conn, &caller, key, query.filter)).await?;
+    let reader = state.reader(&caller);
+    let answer = db::read_heavy(&reader, move |conn| items(conn, &caller, key, query.filter)).await?;
     Ok(HttpResponse::Ok().json(answer))
 }
 

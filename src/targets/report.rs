@@ -147,7 +147,7 @@ pub struct TargetsQuery {
 }
 
 /// Parameters of `GET /targets/{key}/items`.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ItemsQuery {

@@ -21,7 +21,7 @@ pub enum Backend {
 
 /// The PostgreSQL server tests create their databases on. The tests never
 /// skip PostgreSQL: when it is unreachable they fail and say so.
-fn postgres_admin_url() -> String {
+pub fn postgres_admin_url() -> String {
     std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
@@ -92,6 +92,13 @@ impl Who {
             _ => None,
         }
     }
+}
+
+/// Where a test app's read replica is.
+pub enum TestReplica {
+    /// The app's own database: every read is current, wherever it goes.
+    TheDatabaseItself,
+    At(String),
 }
 
 pub struct TestApp {
@@ -168,6 +175,22 @@ impl TestApp {
         hashing: Option<invest_registry::auth::HashGate>,
         lane: db::SlowLaneSettings,
     ) -> TestApp {
+        Self::spawn_full(backend, workers, hashing, lane, None).await
+    }
+
+    /// A PostgreSQL app whose lists and statistics may read from `replica`
+    /// (`db::replica`), as `settings` say.
+    pub async fn spawn_with_replica(replica: TestReplica, settings: db::ReplicaSettings) -> TestApp {
+        Self::spawn_full(Backend::Postgres, 1, None, db::SlowLaneSettings::default(), Some((replica, settings))).await
+    }
+
+    async fn spawn_full(
+        backend: Backend,
+        workers: usize,
+        hashing: Option<invest_registry::auth::HashGate>,
+        lane: db::SlowLaneSettings,
+        replica: Option<(TestReplica, db::ReplicaSettings)>,
+    ) -> TestApp {
         let (database_url, test_db) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -188,7 +211,14 @@ impl TestApp {
                 (url, TestDb::Postgres { admin_url, name })
             }
         };
-        let pool = db::connect(&database_url, 4).expect("connect and migrate").with_slow_lane(&lane).expect("slow lane");
+        let mut pool = db::connect(&database_url, 4).expect("connect and migrate").with_slow_lane(&lane).expect("slow lane");
+        if let Some((replica, settings)) = replica {
+            let url = match replica {
+                TestReplica::TheDatabaseItself => database_url.clone(),
+                TestReplica::At(url) => url,
+            };
+            pool = pool.with_replica(&url, settings, &lane).expect("replica");
+        }
         let mut user_ids = std::collections::HashMap::new();
         {
             let mut conn = pool.get().expect("connection");

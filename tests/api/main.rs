@@ -23,6 +23,7 @@ mod projects_write;
 mod records;
 mod reference;
 mod reliability;
+mod replica;
 mod slow_lane;
 mod talents;
 mod target_summary;
