@@ -246,29 +246,15 @@ fn add(conn: &mut DbConnection, caller: &Caller, demo: &Demo, investor: Option<S
     let first_contact = demo.path.first().and_then(|(_, d)| d.parse::<NaiveDate>().ok());
     let fields = ProjectFields {
         park_code: Some(demo.park.into()),
-        name: demo.name.into(),
         summary: Some(demo.summary.into()),
-        industry: demo.industry,
         chain_role: demo.chain,
-        attraction_mode: demo.mode,
-        stage: Stage::Lead,
-        planned_investment_usd: demo.planned_musd * 1_000_000,
-        actual_investment_usd: None,
-        contracted_investment_usd: None,
         hq_type: (demo.planned_musd >= 80).then_some(HqType::RegionalHq),
         high_tech: demo.high_tech,
         land_area_mu: Some((demo.planned_musd as f64 * 1.5).round()),
         first_contact_on: first_contact,
-        signed_on: None,
-        registered_on: None,
-        started_on: None,
-        operating_on: None,
-        planned_start_on: None,
-        planned_operating_on: None,
-        owner_id: None,
         investor_ids: investor.and_then(|id| id.parse().ok()).into_iter().collect(),
         tags: demo.tags.iter().map(|t| (*t).to_owned()).collect(),
-        notes: None,
+        ..ProjectFields::new(demo.name.into(), demo.industry, demo.mode, demo.planned_musd * 1_000_000)
     };
     let mut project = records::create_fields::<Project>(conn, caller, &fields)?;
     for (stage, date) in demo.path {

@@ -190,31 +190,16 @@ pub fn load(pool: &DbPool, sizes: Sizes, seed: u64, ids_out: Option<&std::path::
         for i in n..end {
             let park = rng.weighted(&weights);
             let stage = STAGE_WEIGHTS[rng.weighted(&stage_weights)].0;
+            let name = name(&mut rng, i);
+            let summary = Some(format!("{}项目，规划用地 {} 亩", rng.pick(MIDDLES), 20 + rng.below(300)));
+            let (industry, mode) = (*rng.pick(Industry::ALL), *rng.pick(AttractionMode::ALL));
+            let planned = 1_000_000 * (1 + rng.below(300)) as i64;
             let fields = ProjectFields {
-                park_code: None,
-                name: name(&mut rng, i),
-                summary: Some(format!("{}项目，规划用地 {} 亩", rng.pick(MIDDLES), 20 + rng.below(300))),
-                industry: *rng.pick(Industry::ALL),
-                chain_role: None,
-                attraction_mode: *rng.pick(AttractionMode::ALL),
+                summary,
                 stage,
-                planned_investment_usd: 1_000_000 * (1 + rng.below(300)) as i64,
-                actual_investment_usd: None,
-                contracted_investment_usd: None,
-                hq_type: None,
                 high_tech: rng.below(4) == 0,
-                land_area_mu: None,
-                first_contact_on: None,
-                signed_on: None,
-                registered_on: None,
-                started_on: None,
-                operating_on: None,
-                planned_start_on: None,
-                planned_operating_on: None,
-                owner_id: None,
-                investor_ids: vec![],
                 tags: vec![(*rng.pick(TAGS)).to_owned()],
-                notes: None,
+                ..ProjectFields::new(name, industry, mode, planned)
             };
             let at = created_at(now, i, sizes.projects, &mut rng);
             let stamp = Stamp { at, by: BY.into() };

@@ -19,7 +19,7 @@ use crate::db::{write_tx, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::http::{Cursor, Limit, Page, SortKey, SortOrder};
 use crate::monitoring::rules::{self, Rules};
-use crate::records::{decode, invalid_unless_empty};
+use crate::records::{decode, invalid_unless_empty, one_of};
 use crate::text::{self, Lines};
 use crate::vocab::{from_db, ClaimStatus, Stage};
 
@@ -279,9 +279,7 @@ fn matching(caller: &Caller, filter: &ClaimFilter) -> claims::BoxedQuery<'static
     if let ParkScope::One(park) = caller.scope() {
         query = query.filter(claims::park_code.eq(park));
     }
-    if !filter.park.is_empty() {
-        query = query.filter(claims::park_code.eq_any(filter.park.clone()));
-    }
+    query = one_of(query, claims::park_code, filter.park.clone());
     if let Some(project) = filter.project_id {
         query = query.filter(claims::project_id.eq(project.to_string()));
     }

@@ -16,7 +16,7 @@ pub use filters::TimeBound;
 pub use json::{Body, Json, BODY_LIMIT_BYTES};
 pub(crate) use pagination::{keyset, row_compare};
 pub use pagination::{column_name, take_page, CountedPage, Cursor, Limit, Page, Sort, SortKey, SortOrder, MAX_LIMIT};
-pub use preconditions::{created, etag, if_match, versioned, IfMatch};
+pub use preconditions::{created, etag, if_match, required_if_match, versioned, IfMatch};
 pub(crate) use query::{check_values as check_query_values, parse as parse_query};
 pub use query::Query;
 pub(crate) use query::as_date;

@@ -70,6 +70,12 @@ pub fn if_match(req: &HttpRequest) -> Result<Option<IfMatch>, ApiError> {
     Ok(Some(IfMatch::Versions(versions)))
 }
 
+/// Reads the `If-Match` of a change that must name the version it read
+/// (`PATCH`, `PUT`, merges): none at all is a 428.
+pub fn required_if_match(req: &HttpRequest) -> Result<IfMatch, ApiError> {
+    if_match(req)?.ok_or(ApiError::PreconditionRequired)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,7 +77,7 @@ pub async fn merge_investor(
     body: crate::http::Body,
 ) -> Result<HttpResponse, ApiError> {
     let id = crate::http::parse_id(&id)?;
-    let expected = crate::http::if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
+    let expected = crate::http::required_if_match(&req)?;
     let merged = db::run(&state.pool, move |conn| super::merge::merge(conn, &caller, &id, &expected, body.0)).await?;
     Ok(crate::http::versioned(actix_web::http::StatusCode::OK, &merged, merged.version))
 }

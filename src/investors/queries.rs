@@ -18,7 +18,7 @@ use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
 use crate::http::{Page, Sort};
 use crate::links;
-use crate::records::{keyset_page, Paging, json_list, stored_table, Record, RowBase, Stamp};
+use crate::records::{json_list, keyset_page, one_of, stored_table, Paging, Record, RowBase, Stamp};
 use crate::text;
 use crate::vocab::{from_db, values, Industry, InvestorKind, InvestorStatus, Origin};
 
@@ -78,18 +78,10 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: InvestorFilter) 
 /// The visible investors that pass every filter of the list, `q` included.
 pub(crate) fn matching<'a>(scope: &ParkScope, filter: &InvestorFilter) -> BoxedInvestors<'a> {
     let mut query = Investor::visible(scope);
-    if !filter.park.is_empty() {
-        query = query.filter(investors::park_code.eq_any(filter.park.clone()));
-    }
-    if !filter.kind.is_empty() {
-        query = query.filter(investors::kind.eq_any(values(&filter.kind)));
-    }
-    if !filter.origin.is_empty() {
-        query = query.filter(investors::origin.eq_any(values(&filter.origin)));
-    }
-    if !filter.status.is_empty() {
-        query = query.filter(investors::status.eq_any(values(&filter.status)));
-    }
+    query = one_of(query, investors::park_code, filter.park.clone());
+    query = one_of(query, investors::kind, values(&filter.kind));
+    query = one_of(query, investors::origin, values(&filter.origin));
+    query = one_of(query, investors::status, values(&filter.status));
     if let Some(region) = filter.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
         query = query.filter(investors::region.eq(region.to_owned()));
     }

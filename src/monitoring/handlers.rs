@@ -15,7 +15,7 @@ use crate::auth::{Caller, ParkScope};
 use crate::db::{self, DbConnection};
 use crate::error::{ApiError, Problem};
 use crate::exchange::{self, ExportParams, Format, ListQuery};
-use crate::http::{created, if_match, parse_id, versioned, Body, Json, Limit};
+use crate::http::{created, parse_id, required_if_match, versioned, Body, Json, Limit};
 use crate::projects::lights;
 use crate::projects::queries::lights_of;
 use crate::state::AppState;
@@ -190,7 +190,7 @@ pub async fn get_monitoring_rules(state: web::Data<AppState>, _caller: Caller) -
     ))]
 #[put("/monitoring/rules")]
 pub async fn put_monitoring_rules(state: web::Data<AppState>, caller: Caller, req: HttpRequest, body: Json<Rules>) -> Result<HttpResponse, ApiError> {
-    let expected = if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
+    let expected = required_if_match(&req)?;
     let settings = db::run_heavy(&state.pool, move |conn| rules::save(conn, &caller, &expected, body.0, lights::follow_rules)).await?;
     Ok(versioned(StatusCode::OK, &settings, settings.version))
 }

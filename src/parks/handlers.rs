@@ -6,7 +6,7 @@ use crate::audit::{self, AuditEvent, HistoryParams};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
-use crate::http::{answers, created, if_match, versioned, Json, Page, Query};
+use crate::http::{answers, created, required_if_match, versioned, Json, Page, Query};
 use crate::state::AppState;
 
 /// List the parks of the cooperation zone.
@@ -87,7 +87,7 @@ pub async fn update_park(
     body: Json<ParkPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
-    let expected = if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
+    let expected = required_if_match(&req)?;
     let park = db::run(&state.pool, move |conn| super::update(conn, &caller, &code, &expected, body.0)).await?;
     Ok(versioned(StatusCode::OK, &park, park.version))
 }

@@ -168,6 +168,39 @@ fn first_stage() -> Stage {
     Stage::Lead
 }
 
+impl ProjectFields {
+    /// A project with only the fields a create body must carry; every other
+    /// field as a body that leaves it out gets it.
+    pub fn new(name: String, industry: Industry, attraction_mode: AttractionMode, planned_investment_usd: i64) -> Self {
+        Self {
+            park_code: None,
+            name,
+            summary: None,
+            industry,
+            chain_role: None,
+            attraction_mode,
+            stage: first_stage(),
+            planned_investment_usd,
+            actual_investment_usd: None,
+            contracted_investment_usd: None,
+            hq_type: None,
+            high_tech: false,
+            land_area_mu: None,
+            first_contact_on: None,
+            signed_on: None,
+            registered_on: None,
+            started_on: None,
+            operating_on: None,
+            planned_start_on: None,
+            planned_operating_on: None,
+            owner_id: None,
+            investor_ids: vec![],
+            tags: vec![],
+            notes: None,
+        }
+    }
+}
+
 /// A row of `projects`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
 #[diesel(table_name = projects, treat_none_as_null = true)]

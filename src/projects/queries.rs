@@ -15,7 +15,7 @@ use crate::db::{self, backend_of, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::http::{keyset, Cursor, Page, Sort, SortKey, SortOrder, TimeBound};
 use crate::links;
-use crate::records::{json_list, stored_table, Paging, Record, RowBase, Stamp};
+use crate::records::{json_list, one_of, stored_table, Paging, Record, RowBase, Stamp};
 use crate::text;
 use crate::vocab::{from_db, values, AttractionMode, ChainRole, Industry, Stage};
 
@@ -124,21 +124,11 @@ pub(crate) fn matching<'a>(conn: &DbConnection, scope: &ParkScope, filter: &List
 /// The visible projects that pass the list's filters other than `q`.
 fn filtered<'a>(scope: &ParkScope, filter: &ListFilter) -> BoxedProjects<'a> {
     let mut query = Project::visible(scope);
-    if !filter.park.is_empty() {
-        query = query.filter(projects::park_code.eq_any(filter.park.clone()));
-    }
-    if !filter.stage.is_empty() {
-        query = query.filter(projects::stage.eq_any(values(&filter.stage)));
-    }
-    if !filter.industry.is_empty() {
-        query = query.filter(projects::industry.eq_any(values(&filter.industry)));
-    }
-    if !filter.attraction_mode.is_empty() {
-        query = query.filter(projects::attraction_mode.eq_any(values(&filter.attraction_mode)));
-    }
-    if !filter.chain_role.is_empty() {
-        query = query.filter(projects::chain_role.eq_any(values(&filter.chain_role)));
-    }
+    query = one_of(query, projects::park_code, filter.park.clone());
+    query = one_of(query, projects::stage, values(&filter.stage));
+    query = one_of(query, projects::industry, values(&filter.industry));
+    query = one_of(query, projects::attraction_mode, values(&filter.attraction_mode));
+    query = one_of(query, projects::chain_role, values(&filter.chain_role));
     if let Some(high_tech) = filter.high_tech {
         query = query.filter(projects::high_tech.eq(high_tech));
     }

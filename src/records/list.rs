@@ -2,6 +2,11 @@
 //! the four orders, and the cursor that continues them.
 
 use chrono::NaiveDateTime;
+use diesel::dsl::EqAny;
+use diesel::expression::{AsExpression, TypedExpressionType};
+use diesel::query_dsl::methods::FilterDsl;
+use diesel::sql_types::SqlType;
+use diesel::{Expression, ExpressionMethods};
 
 use crate::error::ApiError;
 use crate::http::{Cursor, Limit, SortKey, SortOrder};
@@ -31,6 +36,21 @@ impl Paging {
         };
         Cursor { key: self.key, order: self.order, at, id: id.to_owned() }
     }
+}
+
+/// `query` narrowed to the rows whose `column` holds one of `wanted` (values
+/// as stored); a list filter left empty narrows nothing.
+pub fn one_of<Q, C>(query: Q, column: C, wanted: Vec<String>) -> Q
+where
+    C: Expression + ExpressionMethods,
+    C::SqlType: SqlType + TypedExpressionType,
+    String: AsExpression<C::SqlType>,
+    Q: FilterDsl<EqAny<C, Vec<String>>, Output = Q>,
+{
+    if wanted.is_empty() {
+        return query;
+    }
+    FilterDsl::filter(query, column.eq_any(wanted))
 }
 
 /// One page of `$query` (a boxed query of `$table`, filtered) in the order

@@ -67,7 +67,7 @@ macro_rules! record_routes {
             body: $crate::http::Body,
         ) -> Result<actix_web::HttpResponse, $crate::error::ApiError> {
             let id = $crate::http::parse_id(&id)?;
-            let expected = $crate::http::if_match(&req)?.ok_or($crate::error::ApiError::PreconditionRequired)?;
+            let expected = $crate::http::required_if_match(&req)?;
             let record = $crate::db::run(&state.pool, move |conn| {
                 $crate::records::update::<$record>(conn, &caller, &id, &expected, body.0)
             })
@@ -215,7 +215,7 @@ macro_rules! child_routes {
             body: $crate::http::Body,
         ) -> Result<actix_web::HttpResponse, $crate::error::ApiError> {
             let (id, child) = ($crate::http::parse_id(&ids.0)?, $crate::http::parse_id(&ids.1)?);
-            let expected = $crate::http::if_match(&req)?.ok_or($crate::error::ApiError::PreconditionRequired)?;
+            let expected = $crate::http::required_if_match(&req)?;
             let item = $crate::db::run(&state.pool, move |conn| {
                 $crate::records::child::update::<$child>(conn, &caller, &id, &child, &expected, body.0)
             })

@@ -12,11 +12,11 @@ use serde::Deserialize;
 use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::IntoParams;
 
-use super::dimension::{parse_group_by, Library};
+use super::dimension::{parse_group_by, Dimension, Library};
 use super::funnel::{self, Funnel, FunnelParams};
 use super::grouped::{self, Stats};
-use crate::auth::Caller;
-use crate::db;
+use crate::auth::{Caller, ParkScope};
+use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::http::{answers, Query};
 use crate::investors::queries::InvestorFilter;
@@ -96,10 +96,7 @@ fn read_stats_query<F: DeserializeOwned>(query: &str) -> Result<StatsQuery<F>, A
     responses((status = 200, description = "Groups and their total", body = Stats), answers::BadQuery, answers::Unauthenticated))]
 #[get("/stats/projects")]
 pub async fn project_stats(state: web::Data<AppState>, caller: Caller, query: StatsQuery<ListFilter>) -> Result<HttpResponse, ApiError> {
-    let dimensions = parse_group_by(Library::Projects, &query.group_by)?;
-    let scope = caller.scope();
-    let stats = db::read_heavy(&state.reader(&caller), move |conn| grouped::projects(conn, &scope, query.filter, dimensions)).await?;
-    Ok(HttpResponse::Ok().json(stats))
+    grouped_answer(state, caller, Library::Projects, query, grouped::projects).await
 }
 
 /// Investors counted per combination of the `group_by` dimensions, over the
@@ -108,10 +105,7 @@ pub async fn project_stats(state: web::Data<AppState>, caller: Caller, query: St
     responses((status = 200, description = "Groups and their total", body = Stats), answers::BadQuery, answers::Unauthenticated))]
 #[get("/stats/investors")]
 pub async fn investor_stats(state: web::Data<AppState>, caller: Caller, query: StatsQuery<InvestorFilter>) -> Result<HttpResponse, ApiError> {
-    let dimensions = parse_group_by(Library::Investors, &query.group_by)?;
-    let scope = caller.scope();
-    let stats = db::read_heavy(&state.reader(&caller), move |conn| grouped::investors(conn, &scope, query.filter, dimensions)).await?;
-    Ok(HttpResponse::Ok().json(stats))
+    grouped_answer(state, caller, Library::Investors, query, grouped::investors).await
 }
 
 /// Talents counted per combination of the `group_by` dimensions, over the
@@ -120,9 +114,20 @@ pub async fn investor_stats(state: web::Data<AppState>, caller: Caller, query: S
     responses((status = 200, description = "Groups and their total", body = Stats), answers::BadQuery, answers::Unauthenticated))]
 #[get("/stats/talents")]
 pub async fn talent_stats(state: web::Data<AppState>, caller: Caller, query: StatsQuery<TalentFilter>) -> Result<HttpResponse, ApiError> {
-    let dimensions = parse_group_by(Library::Talents, &query.group_by)?;
+    grouped_answer(state, caller, Library::Talents, query, grouped::talents).await
+}
+
+/// A library's groups: its list's filters, counted per `group_by` by `count`.
+async fn grouped_answer<F: Clone + Send + 'static>(
+    state: web::Data<AppState>,
+    caller: Caller,
+    library: Library,
+    query: StatsQuery<F>,
+    count: fn(&mut DbConnection, &ParkScope, F, Vec<Dimension>) -> Result<Stats, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let dimensions = parse_group_by(library, &query.group_by)?;
     let scope = caller.scope();
-    let stats = db::read_heavy(&state.reader(&caller), move |conn| grouped::talents(conn, &scope, query.filter, dimensions)).await?;
+    let stats = db::read_heavy(&state.reader(&caller), move |conn| count(conn, &scope, query.filter, dimensions)).await?;
     Ok(HttpResponse::Ok().json(stats))
 }
 

@@ -16,7 +16,7 @@ use crate::db::{write_tx, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::http::{IfMatch, Page, Sort};
 use crate::privacy;
-use crate::records::{keyset_page, Paging, self, stored_table, Record, RowBase, Stamp, Stored};
+use crate::records::{self, keyset_page, one_of, stored_table, Paging, Record, RowBase, Stamp, Stored};
 use crate::text;
 use crate::vocab::{from_db, values, Education, Industry, ProgrammeStatus, TalentStatus};
 
@@ -79,18 +79,10 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: TalentFilter) ->
 /// The visible talents that pass every filter of the list, `q` included.
 pub(crate) fn matching<'a>(scope: &ParkScope, filter: &TalentFilter) -> BoxedTalents<'a> {
     let mut query = Talent::visible(scope);
-    if !filter.park.is_empty() {
-        query = query.filter(talents::park_code.eq_any(filter.park.clone()));
-    }
-    if !filter.status.is_empty() {
-        query = query.filter(talents::status.eq_any(values(&filter.status)));
-    }
-    if !filter.specialty.is_empty() {
-        query = query.filter(talents::specialty.eq_any(values(&filter.specialty)));
-    }
-    if !filter.education.is_empty() {
-        query = query.filter(talents::education.eq_any(values(&filter.education)));
-    }
+    query = one_of(query, talents::park_code, filter.park.clone());
+    query = one_of(query, talents::status, values(&filter.status));
+    query = one_of(query, talents::specialty, values(&filter.specialty));
+    query = one_of(query, talents::education, values(&filter.education));
     if let Some(origin) = filter.origin.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
         query = query.filter(talents::origin_region.eq(origin.to_owned()));
     }

@@ -14,7 +14,7 @@ use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
 use crate::exchange::{self, ExportParams, Format, ListQuery};
-use crate::http::{answers, if_match, versioned, Json, Query};
+use crate::http::{answers, required_if_match, versioned, Json, Query};
 use crate::state::AppState;
 
 /// Computes an answer from the dated facts up to `as_of`, on the blocking
@@ -158,7 +158,7 @@ pub async fn put_target_settings(
     req: HttpRequest,
     body: Json<SettingsBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let expected = if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
+    let expected = required_if_match(&req)?;
     let settings = db::run(&state.pool, move |conn| settings::save(conn, &caller, &expected, body.0)).await?;
     Ok(versioned(StatusCode::OK, &settings, settings.version))
 }

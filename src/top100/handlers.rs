@@ -9,7 +9,7 @@ use crate::audit::{self, AuditEvent, HistoryParams};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
-use crate::http::{answers, created, if_match, parse_id, versioned, Json, Page, Query};
+use crate::http::{answers, created, if_match, parse_id, required_if_match, versioned, Json, Page, Query};
 use crate::state::AppState;
 
 /// The top-100 reference list (台湾地区前百大企业), by edition and rank.
@@ -52,7 +52,7 @@ pub async fn update_top100(
     body: Json<Top100Patch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
-    let expected = if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
+    let expected = required_if_match(&req)?;
     let record = db::run(&state.pool, move |conn| super::update(conn, &caller, &id, &expected, body.0)).await?;
     Ok(versioned(StatusCode::OK, &record, record.version))
 }

@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{Candidate, Fields, NewTop100, Top100, Top100Filter, Top100Patch};
-use crate::audit::{self, Action, NewEvent};
+use crate::audit::{self, Action, Change, NewEvent};
 use crate::auth::{Caller, ParkScope};
 use crate::clock;
 use crate::db::schema::{investors, top100};
@@ -30,6 +30,33 @@ struct Row {
     created_by: String,
     updated_by: String,
     version: i32,
+}
+
+/// The columns a group's fields fill, written alike on create and update.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = top100, treat_none_as_null = true, treat_none_as_default_value = false)]
+struct Columns<'a> {
+    rank: i32,
+    group_name: &'a str,
+    group_name_en: Option<&'a str>,
+    taiwan_business_id: Option<&'a str>,
+    member_names: String,
+    list_source: &'a str,
+    list_year: i32,
+}
+
+impl<'a> Columns<'a> {
+    fn of(fields: &'a Fields) -> Result<Self, ApiError> {
+        Ok(Self {
+            rank: fields.rank,
+            group_name: &fields.group_name,
+            group_name_en: fields.group_name_en.as_deref(),
+            taiwan_business_id: fields.taiwan_business_id.as_deref(),
+            member_names: serde_json::to_string(&fields.member_names)?,
+            list_source: &fields.list_source,
+            list_year: fields.list_year,
+        })
+    }
 }
 
 fn linked_count(conn: &mut DbConnection, id: &str) -> Result<i64, ApiError> {
@@ -153,13 +180,7 @@ pub fn create(conn: &mut DbConnection, caller: &Caller, body: NewTop100) -> Resu
         diesel::insert_into(top100::table)
             .values((
                 top100::id.eq(&id),
-                top100::rank.eq(fields.rank),
-                top100::group_name.eq(&fields.group_name),
-                top100::group_name_en.eq(&fields.group_name_en),
-                top100::taiwan_business_id.eq(&fields.taiwan_business_id),
-                top100::member_names.eq(serde_json::to_string(&fields.member_names)?),
-                top100::list_source.eq(&fields.list_source),
-                top100::list_year.eq(fields.list_year),
+                Columns::of(&fields)?,
                 top100::created_at.eq(now),
                 top100::updated_at.eq(now),
                 top100::created_by.eq(&caller.username),
@@ -168,14 +189,8 @@ pub fn create(conn: &mut DbConnection, caller: &Caller, body: NewTop100) -> Resu
             ))
             .execute(conn)?;
         let record = get(conn, &id)?;
-        audit::record(conn, NewEvent {
-            actor: &caller.username,
-            action: Action::Create,
-            entity_type: ENTITY,
-            entity_id: &id,
-            park_code: None,
-            changes: audit::diff(&serde_json::Value::Null, &serde_json::to_value(&record)?, NOT_AUDITED),
-        })?;
+        let changes = audit::diff(&serde_json::Value::Null, &serde_json::to_value(&record)?, NOT_AUDITED);
+        audit_change(conn, caller, Action::Create, &id, changes)?;
         Ok(record)
     })
 }
@@ -198,13 +213,7 @@ pub fn update(conn: &mut DbConnection, caller: &Caller, id: &str, expected: &IfM
         check_rank_free(conn, &fields, Some(id))?;
         let changed = diesel::update(top100::table.filter(top100::id.eq(id)).filter(top100::version.eq(before.version)))
             .set((
-                top100::rank.eq(fields.rank),
-                top100::group_name.eq(&fields.group_name),
-                top100::group_name_en.eq(&fields.group_name_en),
-                top100::taiwan_business_id.eq(&fields.taiwan_business_id),
-                top100::member_names.eq(serde_json::to_string(&fields.member_names)?),
-                top100::list_source.eq(&fields.list_source),
-                top100::list_year.eq(fields.list_year),
+                Columns::of(&fields)?,
                 top100::updated_at.eq(clock::now()),
                 top100::updated_by.eq(&caller.username),
                 top100::version.eq(before.version + 1),
@@ -216,14 +225,8 @@ pub fn update(conn: &mut DbConnection, caller: &Caller, id: &str, expected: &IfM
         // A renamed group may now be, or no longer be, another edition's group.
         crate::targets::summary::refresh_top100(conn)?;
         let after = get(conn, id)?;
-        audit::record(conn, NewEvent {
-            actor: &caller.username,
-            action: Action::Update,
-            entity_type: ENTITY,
-            entity_id: id,
-            park_code: None,
-            changes: audit::diff(&serde_json::to_value(&before)?, &serde_json::to_value(&after)?, NOT_AUDITED),
-        })?;
+        let changes = audit::diff(&serde_json::to_value(&before)?, &serde_json::to_value(&after)?, NOT_AUDITED);
+        audit_change(conn, caller, Action::Update, id, changes)?;
         Ok(after)
     })
 }
@@ -253,15 +256,13 @@ pub fn delete(conn: &mut DbConnection, caller: &Caller, id: &str, expected: Opti
                 top100::version.eq(before.version + 1),
             ))
             .execute(conn)?;
-        audit::record(conn, NewEvent {
-            actor: &caller.username,
-            action: Action::Delete,
-            entity_type: ENTITY,
-            entity_id: id,
-            park_code: None,
-            changes: vec![],
-        })
+        audit_change(conn, caller, Action::Delete, id, vec![])
     })
+}
+
+/// The audit event of a change to group `id`: the list belongs to no park.
+fn audit_change(conn: &mut DbConnection, caller: &Caller, action: Action, id: &str, changes: Vec<Change>) -> Result<(), ApiError> {
+    audit::record(conn, NewEvent { actor: &caller.username, action, entity_type: ENTITY, entity_id: id, park_code: None, changes })
 }
 
 #[derive(Queryable)]

@@ -8,7 +8,7 @@ use super::User;
 use crate::auth::{passwords, Caller};
 use crate::db;
 use crate::error::{ApiError, Problem};
-use crate::http::{answers, created, if_match, parse_id, versioned, Json, Page, Query};
+use crate::http::{answers, created, parse_id, required_if_match, versioned, Json, Page, Query};
 use crate::state::AppState;
 
 /// List the users the caller manages.
@@ -92,7 +92,7 @@ pub async fn update_user(
     body: Json<UserPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
-    let expected = if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
+    let expected = required_if_match(&req)?;
     queries::require_manager(&caller)?;
     let hash = hashed(&state, body.0.password.as_deref()).await?;
     let user = db::run(&state.pool, move |conn| queries::update(conn, &caller, &id, &expected, body.0, hash)).await?;

@@ -10,7 +10,7 @@ use super::target;
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
-use crate::http::{answers, created, if_match, parse_id, versioned, Body, Page, Query};
+use crate::http::{answers, created, if_match, parse_id, required_if_match, versioned, Body, Page, Query};
 use crate::state::AppState;
 
 /// Paging of hooks and of a hook's deliveries.
@@ -91,7 +91,7 @@ pub async fn update_webhook(state: web::Data<AppState>, caller: Caller, req: Htt
     let (who, hook) = (caller.clone(), id.clone());
     // 404 and 403 come before anything of the body is read.
     db::run(&state.pool, move |conn| store::get(conn, &who, &hook)).await?;
-    let precondition = if_match(&req)?.ok_or(ApiError::PreconditionRequired)?;
+    let precondition = required_if_match(&req)?;
     let mut changes = store::read_patch(body.0)?;
     if let Some(raw) = changes.url.take() {
         changes.url = Some(checked_url(&state, &raw).await?);

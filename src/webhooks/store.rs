@@ -374,14 +374,8 @@ pub fn delete(conn: &mut DbConnection, caller: &Caller, id: &str, if_match: Opti
         diesel::update(webhooks::table.filter(webhooks::id.eq(id)))
             .set((webhooks::deleted_at.eq(Some(now)), webhooks::updated_at.eq(now), webhooks::updated_by.eq(&caller.username), webhooks::version.eq(before.version + 1)))
             .execute(conn)?;
-        audit::record(conn, NewEvent {
-            actor: &caller.username,
-            action: Action::Delete,
-            entity_type: ENTITY,
-            entity_id: id,
-            park_code: before.park_code.as_deref(),
-            changes: vec![],
-        })
+        // A deletion names no field: its event carries no changes.
+        trail(conn, caller, Action::Delete, &before, &Value::Null, &Value::Null)
     })
 }
 
