@@ -14,18 +14,25 @@
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const LARGE_BLOCK: libc::c_int = 1 << 20;
 
-/// Caps glibc's arenas at one a core and fixes its mmap threshold; elsewhere
-/// nothing to do. Call first thing in `main`, before other threads exist.
+/// Caps glibc's arenas at one a core and fixes its mmap threshold, each
+/// unless the operator set it (glibc's `MALLOC_ARENA_MAX`,
+/// `MALLOC_MMAP_THRESHOLD_`); elsewhere nothing to do. Call first thing in
+/// `main`, before other threads exist.
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let cores = libc::c_int::try_from(cores).unwrap_or(libc::c_int::MAX);
+        let unset = |variable: &str| std::env::var_os(variable).is_none();
         // SAFETY: mallopt only sets tuning parameters of glibc's malloc; it
         // takes no pointers and is called before any other thread allocates.
         unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, cores);
-            libc::mallopt(libc::M_MMAP_THRESHOLD, LARGE_BLOCK);
+            if unset("MALLOC_ARENA_MAX") {
+                libc::mallopt(libc::M_ARENA_MAX, cores);
+            }
+            if unset("MALLOC_MMAP_THRESHOLD_") {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, LARGE_BLOCK);
+            }
         }
     }
 }
