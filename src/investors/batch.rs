@@ -14,6 +14,8 @@ use crate::records::Stamp;
 impl Batched for Investor {
     /// 29 values a row.
     const CHUNK: usize = 500;
+    /// Its name and registration numbers are looked up in the park's investors.
+    const READ_BY_RULES: Option<&'static str> = Some("investors");
 
     /// A park holds one investor a name (unless the writer insists, which
     /// an import cannot) and one a registration number of either kind.
