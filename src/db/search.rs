@@ -4,7 +4,8 @@
 //! Walking a list in its order and filtering finds a page of a common word
 //! after a few rows, but reads the whole table for a word nothing holds. An
 //! index of the text's character pairs (PostgreSQL: GIN on
-//! `search_bigrams(search_text)`, migration 5) is the other way round: its
+//! `search_pair_keys(search_text)`, each pair keyed as a number, migration
+//! 17) is the other way round: its
 //! cost grows with the number of rows it matches. Pairs, because two
 //! characters make a word in Chinese and a trigram index cannot serve those.
 //!
@@ -98,7 +99,7 @@ macro_rules! search_terms {
             $query = $query.filter($column.like($crate::text::contains_pattern(term)).escape('\\'));
             if $indexed && term.chars().nth(1).is_some() {
                 $query = $query.filter(
-                    diesel::dsl::sql::<diesel::sql_types::Bool>("search_bigrams(search_text) @> search_bigrams(")
+                    diesel::dsl::sql::<diesel::sql_types::Bool>("search_pair_keys(search_text) @> search_pair_keys(")
                         .bind::<diesel::sql_types::Text, _>(term.clone())
                         .sql(")"),
                 );

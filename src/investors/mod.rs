@@ -2,6 +2,7 @@
 //! associations being courted or already settled, with their contacts,
 //! follow-ups (跟进记录) and yearly output figures.
 
+mod batch;
 pub(crate) mod children;
 pub mod handlers;
 pub mod identifiers;

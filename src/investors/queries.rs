@@ -364,7 +364,7 @@ pub fn matches(conn: &mut DbConnection, query: MatchQuery) -> Result<Matches, Ap
 // ---- rows and records --------------------------------------------------------
 
 /// Rows to records, with the live projects that list each (one query a page).
-fn assemble(conn: &mut DbConnection, rows: Vec<InvestorRow>) -> Result<Vec<Investor>, ApiError> {
+pub(super) fn assemble(conn: &mut DbConnection, rows: Vec<InvestorRow>) -> Result<Vec<Investor>, ApiError> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let mut projects_of: HashMap<String, Vec<String>> = HashMap::new();
     if !ids.is_empty() {

@@ -14,7 +14,7 @@ use diesel::prelude::*;
 
 use super::model::{Project, ProjectFields, ProjectRow, StageEntry};
 use super::queries::{stage_row, to_project};
-use super::{lights, money, rules};
+use super::{lights, money, rules, unnest};
 use crate::audit::{self, Action, NewEvent};
 use crate::auth::{Caller, ParkScope};
 use crate::clock;
@@ -94,19 +94,23 @@ pub fn insert(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject]) -> 
             ids.push(id);
         }
         // Each row goes in with its light days (`lights::judge_new`).
-        let project_rows: Vec<_> = project_rows
+        let project_rows: Vec<(ProjectRow, unnest::Light)> = project_rows
             .into_iter()
             .zip(lights::judge_new(conn, &views)?)
-            .map(|(row, watched)| {
-                let light = (
-                    projects::watched_stage.eq(watched.stage),
-                    projects::amber_on.eq(watched.dates.amber_on),
-                    projects::red_on.eq(watched.dates.red_on),
-                );
-                (row, light)
-            })
+            .map(|(row, watched)| (row, (watched.stage, watched.dates.amber_on, watched.dates.red_on)))
             .collect();
-        insert_all!(conn, projects::table, &project_rows)?;
+        match conn {
+            DbConnection::Pg(pg) => unnest::insert(pg, &project_rows)?,
+            DbConnection::Sqlite(sqlite) => {
+                let with_lights: Vec<_> = project_rows
+                    .iter()
+                    .map(|(row, (stage, amber_on, red_on))| {
+                        (row, (projects::watched_stage.eq(stage), projects::amber_on.eq(amber_on), projects::red_on.eq(red_on)))
+                    })
+                    .collect();
+                diesel::insert_into(projects::table).values(with_lights).execute(sqlite)?
+            }
+        };
         insert_all!(conn, project_stage_history::table, &stages)?;
         if !links.is_empty() {
             insert_all!(conn, project_investors::table, &links)?;

@@ -8,6 +8,7 @@ mod model;
 mod money;
 pub(crate) mod queries;
 mod rules;
+mod unnest;
 
 pub use model::{Project, ProjectFields, StageEntry};
 pub(crate) use model::StageRow;

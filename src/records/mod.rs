@@ -7,6 +7,7 @@
 //! [`stored_table!`]. Sub-resources (an investor's contacts, a project's
 //! funds) implement [`Child`] and share one protocol of their own.
 
+pub mod batch;
 mod body;
 pub mod child;
 mod list;

@@ -3,6 +3,7 @@
 //! personal data (PIPL): masked unless a writer reads one record, which is
 //! audited; erased for good by a purge.
 
+mod batch;
 pub mod handlers;
 mod model;
 pub(crate) mod queries;

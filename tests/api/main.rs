@@ -33,3 +33,4 @@ mod dashboard;
 mod stats;
 mod webhooks;
 mod light_dates;
+mod import_batches;

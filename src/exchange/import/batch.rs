@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::Value;
 
 use super::read::Raw;
-use super::libraries::Writer;
+use super::libraries::{Importable, Writer};
 use super::{in_savepoint, refs, tally, Counts, Placed, Row, RowError, RowFailure, Written};
 use crate::db::DbConnection;
 use crate::error::ApiError;
@@ -33,7 +33,7 @@ pub(super) fn write_projects(
     counts: &mut Counts,
     errors: &mut Vec<RowError>,
 ) -> Result<(), ApiError> {
-    let placed = place_rows(importer, data, errors)?;
+    let placed = place_rows::<Project>(importer, data, errors)?;
     let named = named_records(conn, importer, &placed)?;
 
     let mut new_rows: Vec<(u64, Option<String>)> = Vec::new();
@@ -92,7 +92,7 @@ pub(super) fn write_projects(
 }
 
 /// Every non-blank row read and placed, with its spreadsheet row number.
-fn place_rows(importer: &Row<'_>, data: &[Vec<Raw>], errors: &mut Vec<RowError>) -> Result<Vec<(u64, Placed)>, ApiError> {
+pub(super) fn place_rows<R: Importable>(importer: &Row<'_>, data: &[Vec<Raw>], errors: &mut Vec<RowError>) -> Result<Vec<(u64, Placed)>, ApiError> {
     let mut refs_seen = HashSet::new();
     let mut placed = Vec::with_capacity(data.len());
     for (index, cells) in data.iter().enumerate() {
@@ -100,7 +100,7 @@ fn place_rows(importer: &Row<'_>, data: &[Vec<Raw>], errors: &mut Vec<RowError>)
         if cells.iter().all(Raw::is_blank) {
             continue; // a blank line
         }
-        match importer.place::<Project>(cells, &mut refs_seen) {
+        match importer.place::<R>(cells, &mut refs_seen) {
             Ok(row_placed) => placed.push((row, row_placed)),
             Err(RowFailure::Cells(bad)) => errors.extend(bad.into_iter().map(|e| e.at(row))),
             Err(RowFailure::Fatal(err)) => return Err(err),
@@ -142,7 +142,7 @@ fn named_records(conn: &mut DbConnection, importer: &Row<'_>, placed: &[(u64, Pl
 }
 
 /// A row's refusal as its bad cells; anything else ends the import.
-fn cells_of(importer: &Row<'_>, err: ApiError) -> Result<Vec<super::CellError>, ApiError> {
+pub(super) fn cells_of(importer: &Row<'_>, err: ApiError) -> Result<Vec<super::CellError>, ApiError> {
     match importer.failure(err) {
         RowFailure::Cells(bad) => Ok(bad),
         RowFailure::Fatal(err) => Err(err),

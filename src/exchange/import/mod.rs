@@ -13,6 +13,7 @@
 mod batch;
 mod cells;
 mod libraries;
+mod many;
 mod read;
 mod template;
 
@@ -186,18 +187,22 @@ fn run_as<R: Importable>(conn: &mut DbConnection, caller: &Caller, request: &Imp
         let mut counts = Counts::default();
         let mut errors = vec![];
         let importer = Row { columns: &columns, caller, park: request.park_code.as_deref() };
-        if R::LIBRARY == Library::Projects {
-            // Projects have a batch path: the rows of a ledger run to 100,000.
-            batch::write_projects(conn, &importer, data, &mut counts, &mut errors)?;
-        } else {
-            let mut refs_seen = HashSet::new();
-            for (index, cells) in data.iter().enumerate() {
-                let row = index as u64 + 2;
-                if cells.iter().all(Raw::is_blank) {
-                    continue; // a blank line
+        // Projects, investors and talents have batch paths: a park's ledger
+        // runs to 100,000 rows. Funds and the top-100 list go row by row.
+        match R::LIBRARY {
+            Library::Projects => batch::write_projects(conn, &importer, data, &mut counts, &mut errors)?,
+            Library::Investors => many::write_rows::<Investor>(conn, &importer, data, &mut counts, &mut errors)?,
+            Library::Talents => many::write_rows::<Talent>(conn, &importer, data, &mut counts, &mut errors)?,
+            Library::Funds | Library::Top100 => {
+                let mut refs_seen = HashSet::new();
+                for (index, cells) in data.iter().enumerate() {
+                    let row = index as u64 + 2;
+                    if cells.iter().all(Raw::is_blank) {
+                        continue; // a blank line
+                    }
+                    let written = in_savepoint(conn, |conn| importer.write::<R>(conn, cells, &mut refs_seen))?;
+                    tally(written, row, &mut counts, &mut errors);
                 }
-                let written = in_savepoint(conn, |conn| importer.write::<R>(conn, cells, &mut refs_seen))?;
-                tally(written, row, &mut counts, &mut errors);
             }
         }
         let keep = errors.is_empty() && !request.dry_run;

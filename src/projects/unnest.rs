@@ -1,0 +1,71 @@
+//! PostgreSQL: a chunk of new project rows written as one array a column
+//! (`INSERT … SELECT FROM unnest($1, …, $32)`). A multi-row VALUES list of
+//! 900 rows binds 28,800 values, and PostgreSQL spent about as long parsing
+//! and binding those statements as inserting the rows (bench/RESULTS.md).
+
+use chrono::NaiveDate;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Date, Double, Integer, Nullable, Text, Timestamp};
+
+use super::model::ProjectRow;
+
+/// A new row's light: its watched stage and light days (`lights::judge_new`).
+pub type Light = (Option<String>, Option<NaiveDate>, Option<NaiveDate>);
+
+const INSERT: &str = "INSERT INTO projects (id, park_code, name, summary, industry, chain_role, attraction_mode, stage, \
+     planned_investment_usd, actual_investment_usd, hq_type, high_tech, land_area_mu, first_contact_on, signed_on, started_on, \
+     operating_on, owner_id, tags, notes, search_text, created_at, updated_at, created_by, updated_by, version, deleted_at, \
+     investor_ids_json, stage_history_json, watched_stage, amber_on, red_on) \
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
+     $9::bigint[], $10::bigint[], $11::text[], $12::bool[], $13::float8[], $14::date[], $15::date[], $16::date[], $17::date[], \
+     $18::text[], $19::text[], $20::text[], $21::text[], $22::timestamp[], $23::timestamp[], $24::text[], $25::text[], \
+     $26::int4[], $27::timestamp[], $28::text[], $29::text[], $30::text[], $31::date[], $32::date[])";
+
+/// Inserts `rows`, each with its light, in one statement.
+pub fn insert(conn: &mut PgConnection, rows: &[(ProjectRow, Light)]) -> QueryResult<usize> {
+    fn each<'a, T>(rows: &'a [(ProjectRow, Light)], get: impl Fn(&'a ProjectRow) -> T) -> Vec<T> {
+        rows.iter().map(|(row, _)| get(row)).collect()
+    }
+    fn text<'a>(rows: &'a [(ProjectRow, Light)], get: impl Fn(&'a ProjectRow) -> &'a String) -> Vec<&'a str> {
+        rows.iter().map(|(row, _)| get(row).as_str()).collect()
+    }
+    fn optional<'a>(rows: &'a [(ProjectRow, Light)], get: impl Fn(&'a ProjectRow) -> &'a Option<String>) -> Vec<Option<&'a str>> {
+        rows.iter().map(|(row, _)| get(row).as_deref()).collect()
+    }
+    diesel::sql_query(INSERT)
+        .into_boxed::<Pg>()
+        .bind::<Array<Text>, _>(text(rows, |r| &r.id))
+        .bind::<Array<Text>, _>(text(rows, |r| &r.park_code))
+        .bind::<Array<Text>, _>(text(rows, |r| &r.name))
+        .bind::<Array<Nullable<Text>>, _>(optional(rows, |r| &r.summary))
+        .bind::<Array<Text>, _>(text(rows, |r| &r.industry))
+        .bind::<Array<Nullable<Text>>, _>(optional(rows, |r| &r.chain_role))
+        .bind::<Array<Text>, _>(text(rows, |r| &r.attraction_mode))
+        .bind::<Array<Text>, _>(text(rows, |r| &r.stage))
+        .bind::<Array<BigInt>, _>(each(rows, |r| r.planned_investment_usd))
+        .bind::<Array<Nullable<BigInt>>, _>(each(rows, |r| r.actual_investment_usd))
+        .bind::<Array<Nullable<Text>>, _>(optional(rows, |r| &r.hq_type))
+        .bind::<Array<Bool>, _>(each(rows, |r| r.high_tech))
+        .bind::<Array<Nullable<Double>>, _>(each(rows, |r| r.land_area_mu))
+        .bind::<Array<Nullable<Date>>, _>(each(rows, |r| r.first_contact_on))
+        .bind::<Array<Nullable<Date>>, _>(each(rows, |r| r.signed_on))
+        .bind::<Array<Nullable<Date>>, _>(each(rows, |r| r.started_on))
+        .bind::<Array<Nullable<Date>>, _>(each(rows, |r| r.operating_on))
+        .bind::<Array<Nullable<Text>>, _>(optional(rows, |r| &r.owner_id))
+        .bind::<Array<Text>, _>(text(rows, |r| &r.tags))
+        .bind::<Array<Nullable<Text>>, _>(optional(rows, |r| &r.notes))
+        .bind::<Array<Text>, _>(text(rows, |r| &r.search_text))
+        .bind::<Array<Timestamp>, _>(each(rows, |r| r.created_at))
+        .bind::<Array<Timestamp>, _>(each(rows, |r| r.updated_at))
+        .bind::<Array<Text>, _>(text(rows, |r| &r.created_by))
+        .bind::<Array<Text>, _>(text(rows, |r| &r.updated_by))
+        .bind::<Array<Integer>, _>(each(rows, |r| r.version))
+        .bind::<Array<Nullable<Timestamp>>, _>(each(rows, |r| r.deleted_at))
+        .bind::<Array<Text>, _>(text(rows, |r| &r.investor_ids_json))
+        .bind::<Array<Text>, _>(text(rows, |r| &r.stage_history_json))
+        .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|(_, light)| light.0.as_deref()).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Date>>, _>(rows.iter().map(|(_, light)| light.1).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Date>>, _>(rows.iter().map(|(_, light)| light.2).collect::<Vec<_>>())
+        .execute(conn)
+}

@@ -1,0 +1,205 @@
+//! Investor and talent imports write their new records in batches: the
+//! records and audit events must be those the API writes one create at a
+//! time, and a row's rules must still see the rows above it.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::exchange::imports::import_into;
+use crate::helpers::{TestApp, Who};
+use crate::on_both_databases;
+
+on_both_databases!(
+    an_investor_import_writes_what_api_creates_write,
+    a_talent_import_writes_what_api_creates_write,
+    a_row_is_checked_against_the_new_rows_above_it,
+    an_import_larger_than_a_batch_writes_every_row,
+);
+
+/// The same rows as API bodies (in yueyang) and as a CSV (park xiangtan).
+struct Rows {
+    bodies: Vec<Value>,
+    csv: String,
+}
+
+fn rows(fields: &[&str], values: &[Vec<Value>]) -> Rows {
+    let mut csv = format!("park_code,{}\n", fields.join(","));
+    let mut bodies = Vec::new();
+    for row in values {
+        let mut body = json!({"park_code": "yueyang"});
+        let mut cells = vec!["xiangtan".to_owned()];
+        for (field, value) in fields.iter().zip(row) {
+            let cell = match value {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                Value::Array(items) => items.iter().map(|i| i.as_str().unwrap()).collect::<Vec<_>>().join(";"),
+                other => other.to_string(),
+            };
+            cells.push(cell);
+            if !value.is_null() {
+                body[*field] = value.clone();
+            }
+        }
+        csv.push_str(&cells.join(","));
+        csv.push('\n');
+        bodies.push(body);
+    }
+    Rows { bodies, csv }
+}
+
+/// A park's records as the list answers them, by name, without what differs
+/// between two writes of the same fields (id, park, times).
+async fn records_of(app: &TestApp, library: &str, park: &str, name: &str) -> BTreeMap<String, Value> {
+    let list = app.as_(Who::ProvincialAdmin).get(&format!("/api/v1/{library}?park={park}&limit=100")).await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            let mut item = item.clone();
+            for field in ["id", "park_code", "created_at", "updated_at"] {
+                item.as_object_mut().unwrap().remove(field);
+            }
+            (item[name].as_str().unwrap().to_owned(), item)
+        })
+        .collect()
+}
+
+/// The create events of a library's records in `park`, by record name,
+/// without the park's own change.
+fn create_events(app: &TestApp, entity: &str, park: &str, names: &BTreeMap<String, String>) -> BTreeMap<String, Value> {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Event {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        actor: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        entity_id: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        changes: String,
+    }
+    let mut conn = invest_registry::db::DbManager::new(&app.database_url).unwrap().establish().unwrap();
+    let sql = format!("SELECT actor, entity_id, changes FROM audit_events WHERE action = 'create' AND entity_type = '{entity}' AND park_code = '{park}'");
+    diesel::sql_query(sql)
+        .load::<Event>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            let mut changes: Vec<Value> = serde_json::from_str(&e.changes).unwrap();
+            changes.retain(|c| c["field"] != "park_code");
+            let name = names.get(&e.entity_id).unwrap_or_else(|| panic!("an event of an unknown record {}", e.entity_id)).clone();
+            (name, json!({"actor": e.actor, "changes": changes}))
+        })
+        .collect()
+}
+
+/// Record ids to names, in both parks.
+async fn names_by_id(app: &TestApp, library: &str, name: &str) -> BTreeMap<String, String> {
+    let mut names = BTreeMap::new();
+    for park in ["yueyang", "xiangtan"] {
+        let list = app.as_(Who::ProvincialAdmin).get(&format!("/api/v1/{library}?park={park}&limit=100")).await;
+        for item in list.body["items"].as_array().unwrap() {
+            names.insert(item["id"].as_str().unwrap().to_owned(), item[name].as_str().unwrap().to_owned());
+        }
+    }
+    names
+}
+
+/// Creates every body through the API, imports the CSV, and compares the two parks.
+async fn compare(app: &TestApp, library: &str, entity: &str, name: &str, rows: Rows) {
+    for body in &rows.bodies {
+        let res = app.as_(Who::ProvincialAdmin).post(&format!("/api/v1/{library}"), body).await;
+        assert_eq!(res.status, 201, "{}", res.text);
+    }
+    let res = import_into(app, Who::ProvincialAdmin, library, rows.csv.as_bytes(), &[("dry_run", "false")]).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!((res.body["created"].clone(), res.body["errors"].clone()), (json!(rows.bodies.len()), json!([])), "{}", res.text);
+
+    let by_api = records_of(app, library, "yueyang", name).await;
+    let imported = records_of(app, library, "xiangtan", name).await;
+    assert_eq!(by_api.len(), rows.bodies.len());
+    assert_eq!(imported, by_api, "the imported records are those the API created");
+
+    let names = names_by_id(app, library, name).await;
+    let api_events = create_events(app, entity, "yueyang", &names);
+    let import_events = create_events(app, entity, "xiangtan", &names);
+    assert_eq!(api_events.len(), rows.bodies.len());
+    assert_eq!(import_events, api_events, "each imported record has the create event of an API create");
+}
+
+async fn an_investor_import_writes_what_api_creates_write(app: TestApp) {
+    let fields = ["kind", "name", "name_en", "origin", "region", "unified_social_credit_code", "industries", "status", "settled_on", "notes"];
+    let mut values = vec![
+        vec![json!("company"), json!("鸿海精密"), json!("Hon Hai"), json!("taiwan"), json!("新北市"), json!("91350100M000100Y43"),
+             json!(["electronic_information", "new_energy"]), json!("settled"), json!("2026-03-02"), json!("首批")],
+        vec![json!("company"), json!("和硕联合"), Value::Null, json!("taiwan"), json!("台北"), Value::Null,
+             json!([]), json!("prospect"), Value::Null, Value::Null],
+    ];
+    for i in 0..10 {
+        values.push(vec![json!("company"), json!(format!("台资企业{i}")), Value::Null, json!("taiwan"), json!("台中"), Value::Null,
+                         json!(["electronic_information"]), json!("prospect"), Value::Null, json!(format!("备注 {i}"))]);
+    }
+    compare(&app, "investors", "investor", "name", rows(&fields, &values)).await;
+}
+
+async fn a_talent_import_writes_what_api_creates_write(app: TestApp) {
+    let fields = ["full_name", "birth_year", "origin_region", "education", "specialty", "phone", "email", "consent_on", "notes"];
+    let mut values = vec![vec![json!("林怡君"), json!(1988), json!("台中市"), json!("master"), json!("electronic_information"),
+                               json!("13812345678"), json!("lin@example.com"), json!("2026-10-12"), json!("返乡")]];
+    for i in 0..8 {
+        values.push(vec![json!(format!("人才{i}")), json!(1990 + i), json!("高雄市"), json!("bachelor"), json!("electronic_information"),
+                         Value::Null, Value::Null, Value::Null, Value::Null]);
+    }
+    compare(&app, "talents", "talent", "full_name", rows(&fields, &values)).await;
+}
+
+async fn a_row_is_checked_against_the_new_rows_above_it(app: TestApp) {
+    let header = "外部编号,类型,名称,来源,来源地区,统一社会信用代码\n";
+    // The same registration code on rows 2 and 4: row 4 is refused as an
+    // API create after row 2's would be.
+    let csv = format!(
+        "{header}KS-1,企业,甲公司,台湾地区,台北,91350100M000100Y43\nKS-2,企业,乙公司,台湾地区,台北,\nKS-3,企业,丙公司,台湾地区,台北,91350100M000100Y43\n"
+    );
+    let res = import_into(&app, Who::ParkStaff, "investors", csv.as_bytes(), &[("dry_run", "false")]).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let errors: Vec<(u64, String, String)> = res.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(errors, [(4, "统一社会信用代码".to_owned(), "taken".to_owned())], "{}", res.text);
+
+    // The same name twice: the second is the API's duplicate-name conflict.
+    let csv = format!("{header}KS-1,企业,甲公司,台湾地区,台北,\nKS-2,企业,甲公司,台湾地区,台北,\n");
+    let res = import_into(&app, Who::ParkStaff, "investors", csv.as_bytes(), &[("dry_run", "false")]).await;
+    assert_eq!(res.status, 409, "{}", res.text);
+    let list = app.as_(Who::ProvincialAdmin).get("/api/v1/investors").await;
+    assert_eq!(list.body["items"], json!([]), "nothing was written");
+}
+
+async fn an_import_larger_than_a_batch_writes_every_row(app: TestApp) {
+    // More rows than one INSERT carries (500), each with a ref.
+    let mut csv = String::from("外部编号,类型,名称,来源,来源地区\n");
+    for i in 0..1_100 {
+        csv.push_str(&format!("KS-{i},企业,客商{i},台湾地区,台北\n"));
+    }
+    let res = import_into(&app, Who::ParkStaff, "investors", csv.as_bytes(), &[("dry_run", "false")]).await;
+    assert_eq!((res.status, res.body["created"].clone()), (200, json!(1_100)), "{}", res.text);
+    let res = import_into(&app, Who::ParkStaff, "investors", csv.as_bytes(), &[("dry_run", "false")]).await;
+    assert_eq!((res.body["created"].clone(), res.body["unchanged"].clone()), (json!(0), json!(1_100)), "every ref was bound: {}", res.text);
+    let creates = {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = invest_registry::db::DbManager::new(&app.database_url).unwrap().establish().unwrap();
+        let sql = "SELECT COUNT(DISTINCT entity_id) AS n FROM audit_events WHERE action = 'create' AND entity_type = 'investor'";
+        diesel::sql_query(sql).get_result::<Count>(&mut conn).unwrap().n
+    };
+    assert_eq!(creates, 1_100, "one create event a record");
+}
