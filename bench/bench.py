@@ -252,6 +252,5 @@ def mixed_report(results, out):
 
 if __name__ == "__main__":
     {"login": login, "deep-page": deep_page, "directus-reader": directus_reader, "pgbench": write_pgbench, "record": record, "report": report,
-     "ledger-xlsx": ledger_xlsx, "mixed-record": mixed_record, "mixed-report": mixed_report}[sys.argv[1]](*sys.argv[2:])
-     "ledger-xlsx": ledger_xlsx, "cpu-ticks": cpu_ticks, "record-ceiling": record_ceiling,
-     "report-ceiling": report_ceiling}[sys.argv[1]](*sys.argv[2:])
+     "ledger-xlsx": ledger_xlsx, "mixed-record": mixed_record, "mixed-report": mixed_report,
+     "cpu-ticks": cpu_ticks, "record-ceiling": record_ceiling, "report-ceiling": report_ceiling}[sys.argv[1]](*sys.argv[2:])
