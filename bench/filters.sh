@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The filter grid (issue 16, item 2): every documented list filter of projects,
+# investors and talents, alone, with one park and with two, as a provincial
+# administrator and as a park's staff (yueyang). For each: the median of a few
+# sequential requests (one client) and the p99 of a short wrk run at 64
+# connections. Prints the worst ten; the whole grid goes to target/bench/filters-grid.md.
+#
+#   DB=grid bash bench/filters.sh         an existing database (1M projects, 200k investors, 100k talents)
+#   BIN=target/debug/invest-registry DB=grid bash bench/filters.sh   the debug build: finds plans, adds CPU
+#   ONLY=investors bash bench/filters.sh  one library; DURATION (s a wrk run, default 2) and TIMES (default 7)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+work="$root/target/bench"
+mkdir -p "$work"
+db=${DB:-grid}; url="postgres://postgres@127.0.0.1:5432/$db"
+DURATION=${DURATION:-2}; TIMES=${TIMES:-7}; CONNECTIONS=64
+bin=${BIN:-$root/target/release/invest-registry}
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+[ -x "$bin" ] || { echo "no binary at $bin (cargo build --release, or BIN=...)" >&2; exit 1; }
+py() { python3 "$here/bench.py" "$@"; }
+export ACCESS_TOKEN_TTL=86400 RUST_LOG=warn JWT_SECRET=bench-secret-bench-secret-bench-secret-01 DATA_DIR="$work" DATABASE_URL="$url"
+
+echo 'bench admin password' | "$bin" user create --username bench.admin --role provincial_admin --password-stdin >/dev/null 2>&1 || true
+echo 'bench staff password' | "$bin" user create --username bench.staff --role park_staff --park yueyang --password-stdin >/dev/null 2>&1 || true
+BIND=127.0.0.1:18090 "$bin" serve >"$work/filters-server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
+base=http://127.0.0.1:18090
+for _ in $(seq 1 300); do curl -fs "$base/api/v1/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
+ADMIN=$(py login "$base" bench.admin 'bench admin password')
+STAFF=$(py login "$base" bench.staff 'bench staff password')
+# A yueyang investor that employs talents, for `employer=`.
+employer=$(psql -X -At -h 127.0.0.1 -U postgres -d "$db" -c \
+    "SELECT employer_id FROM talents WHERE park_code = 'yueyang' AND employer_id IS NOT NULL AND deleted_at IS NULL LIMIT 1")
+
+build=$(basename "$(dirname "$bin")")
+title="Filter grid, $db ($(psql -X -At -h 127.0.0.1 -U postgres -d "$db" -c "SELECT (SELECT count(*) FROM projects) || ' projects, ' || (SELECT count(*) FROM investors) || ' investors, ' || (SELECT count(*) FROM talents) || ' talents'")), $build build, $(nproc) cores"
+results="$work/filters.jsonl"; : >"$results"
+echo "== $title; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+while IFS=$'\t' read -r library wanted parks path; do
+    [ -n "${ONLY:-}" ] && [ "$library" != "$ONLY" ] && continue
+    for role in provincial_admin park_staff; do
+        token=$ADMIN; [ "$role" = park_staff ] && token=$STAFF
+        p50=$(py filter-p50 "$base" "$token" "$path" "$TIMES")
+        TOKEN=$token PATH_Q=$path wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency \
+            -s "$here/wrk/get_path.lua" "$base" >"$work/wrk-filters.txt"
+        echo "   $library $wanted, $parks, $role: $(py filter-record "$results" "$library" "$wanted" "$parks" "$role" "$p50" "$work/wrk-filters.txt")"
+    done
+done < <(py filter-cases "$employer")
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+py filter-report "$results" "$work/filters-grid.md" "$title"

@@ -1,0 +1,14 @@
+DROP INDEX talents_origin_created;
+DROP INDEX talents_education_created;
+DROP INDEX talents_specialty_created;
+DROP INDEX talents_status_created;
+DROP INDEX investors_follow_up_due;
+DROP INDEX investors_settled_on;
+DROP INDEX investors_region_created;
+DROP INDEX investors_status_created;
+DROP INDEX investors_origin_created;
+DROP INDEX investors_kind_created;
+DROP INDEX projects_chain_role_created;
+DROP INDEX projects_attraction_created;
+DROP INDEX projects_industry_created;
+DROP INDEX projects_stage_created;
