@@ -307,8 +307,15 @@ fn connect_replica(url: &str, max_size: u32, wait: Duration) -> Result<DbPool, S
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         return Err(StartupError::InvalidReplica(format!("{url:?}: expected postgres://…")));
     }
-    let manager = DbManager::new(url)?;
-    let inner = Pool::builder().max_size(max_size).min_idle(Some(0)).connection_timeout(wait).build_unchecked(manager.clone());
+    // Timeouts on connections (connects, keepalives) and on statements: a
+    // replica host gone silent must not hold the workers (`replica`).
+    let manager = DbManager::new(&replica::with_connection_parameters(url))?;
+    let inner = Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(0))
+        .connection_timeout(wait)
+        .connection_customizer(Box::new(replica::FastSession))
+        .build_unchecked(manager.clone());
     let status = DbStatus {
         started: Instant::now(),
         down_until: AtomicU64::new(0),
@@ -328,7 +335,7 @@ impl DbPool {
             return Err(StartupError::InvalidReplica("a replica needs a PostgreSQL DATABASE_URL; SQLite has none".into()));
         }
         let pool = connect_replica(url, self.inner.max_size(), self.wait)?.with_slow_lane(lane)?;
-        self.replica = Some(Arc::new(replica::Replica::new(pool, settings)));
+        self.replica = Some(Arc::new(replica::Replica::new(pool, settings, self.manager.clone())));
         Ok(self)
     }
 
@@ -375,12 +382,15 @@ pub struct Reader<'a> {
     replica: Option<&'a replica::Replica>,
 }
 
-/// [`run_list`] on the side `reader` chose. A read the replica fails with a
-/// server-side error (no connection, a full lane, a statement cut off by
-/// a replica going away) runs again on the primary, so a replica that is
-/// away costs time, never an error; the reads after it go to the primary
-/// until the watcher hears from the replica again. `work` is cloned for
-/// that second chance (its captures are a scope and a filter).
+/// [`run_list`] on the side `reader` chose. A read the replica fails
+/// because it is away (no connection, a session cut off) or because replay
+/// cancelled it (a recovery conflict) runs again on the primary, so a
+/// replica that is away costs time, never an error; the reads after it go
+/// to the primary until the watcher hears from the replica again. Any other
+/// failure (a statement timeout, a full lane, a bug) is the answer: running
+/// it again on the primary would move the replica's load, or the bug, there.
+/// `work` is cloned for that second chance (its captures are a scope and a
+/// filter).
 pub async fn read_list<T, F>(reader: &Reader<'_>, slow: bool, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
@@ -388,11 +398,8 @@ where
 {
     if let Some(replica) = reader.replica {
         match run_list(&replica.pool, slow, work.clone()).await {
-            Err(err) if actix_web::ResponseError::status_code(&err).is_server_error() => {
-                // A full lane is the replica busy, not away.
-                if !matches!(err, ApiError::Overloaded(_)) {
-                    replica.failed(&err);
-                }
+            Err(err) if replica::is_away(&err) => {
+                replica.failed(&err);
                 replica.count(ReadVerdict::Down);
             }
             answer => {

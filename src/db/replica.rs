@@ -20,21 +20,84 @@
 //!
 //! The rule holds per instance: a write answered by another instance is not
 //! known here, and is only bounded by the lag (bench/README.md, "Scaling out").
+//! A known gap: a write whose client hung up before the answer (the request
+//! dropped while its blocking work still commits) is never recorded, so its
+//! caller's next reads may miss it for up to the lag bound.
+//!
+//! Only a standby of the primary's cluster, connected to the same database,
+//! or the primary's very database, counts as a replica: any other server
+//! has a WAL of its own, whose position says nothing of the primary's
+//! commits, and is refused (down, with a warning in the log).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable};
+use diesel::r2d2::{CustomizeConnection, Pool};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 
-use super::{DbConnection, DbPool};
+use super::{DbConnection, DbManager, DbPool, PoolConnection};
 use crate::error::ApiError;
 
 /// How often the watcher compares the replica with the primary: a caller's
 /// reads return to the replica about this long after their last write.
 pub const POLL_EVERY: Duration = Duration::from_millis(100);
+
+/// The longest one round of the watcher may take: past it the replica is
+/// down until a round ends in time.
+const ROUND_LIMIT: Duration = Duration::from_secs(1);
+
+/// How long a statement may run on the replica's fast pool. Its reads are a
+/// page's few index reads (milliseconds) and run on the HTTP workers: a
+/// replica that takes seconds must not hold the workers.
+const FAST_STATEMENT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// libpq parameters added to `DATABASE_REPLICA_URL` unless it sets them:
+/// without them a replica host that vanishes without a reset (a power cut, a
+/// dropped route) holds each statement sent to it for the kernel's
+/// retransmissions, about 15 minutes, and the fast reads hold workers
+/// meanwhile. Now a connect gives up after 2 s, unacknowledged data after
+/// 5 s, and an idle wait for an answer is probed after 5 s.
+const CONNECTION_PARAMETERS: [(&str, &str); 6] = [
+    ("connect_timeout", "2"),
+    ("keepalives", "1"),
+    ("keepalives_idle", "5"),
+    ("keepalives_interval", "2"),
+    ("keepalives_count", "2"),
+    ("tcp_user_timeout", "5000"),
+];
+
+/// `url` with [`CONNECTION_PARAMETERS`] added, keeping those it sets.
+pub(super) fn with_connection_parameters(url: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let set: Vec<&str> = query.split('&').filter_map(|pair| pair.split('=').next()).collect();
+    let mut pairs: Vec<String> = query.split('&').filter(|pair| !pair.is_empty()).map(str::to_owned).collect();
+    for (key, value) in CONNECTION_PARAMETERS {
+        if !set.contains(&key) {
+            pairs.push(format!("{key}={value}"));
+        }
+    }
+    format!("{base}?{}", pairs.join("&"))
+}
+
+/// Names the replica's fast sessions (visible in `pg_stat_activity`) and
+/// bounds their statements ([`FAST_STATEMENT_TIMEOUT`]).
+#[derive(Debug)]
+pub(super) struct FastSession;
+
+impl CustomizeConnection<PoolConnection, diesel::r2d2::Error> for FastSession {
+    fn on_acquire(&self, conn: &mut PoolConnection) -> Result<(), diesel::r2d2::Error> {
+        let DbConnection::Pg(pg) = &mut **conn else { return Ok(()) };
+        pg.batch_execute(&format!(
+            "SET application_name = 'invest-registry replica'; SET statement_timeout = {}",
+            FAST_STATEMENT_TIMEOUT.as_millis()
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
 
 /// Samples kept while the replica has not replayed them (a minute of them):
 /// a replica further behind is "lagging" anyway.
@@ -96,6 +159,8 @@ pub struct Freshness {
     up: bool,
     /// How far the replica has replayed (WAL bytes), for /health.
     replayed: Option<i64>,
+    /// Why it serves no read was logged once (its first poll, before it was ever up).
+    warned: bool,
 }
 
 impl Freshness {
@@ -161,6 +226,8 @@ impl Freshness {
 /// reads routed, shared by every worker.
 pub(super) struct Replica {
     pub(super) pool: DbPool,
+    /// The watcher's own connection to the primary (one, opened when needed).
+    primary: Pool<DbManager>,
     settings: ReplicaSettings,
     started: Instant,
     freshness: Mutex<Freshness>,
@@ -178,8 +245,10 @@ pub struct ReplicaHealth {
 }
 
 impl Replica {
-    pub(super) fn new(pool: DbPool, settings: ReplicaSettings) -> Self {
-        Self { pool, settings, started: Instant::now(), freshness: Mutex::default(), reads: Default::default() }
+    /// `primary`: how to connect to the primary, for the watcher.
+    pub(super) fn new(pool: DbPool, settings: ReplicaSettings, primary: DbManager) -> Self {
+        let primary = Pool::builder().max_size(1).min_idle(Some(0)).connection_timeout(ROUND_LIMIT).build_unchecked(primary);
+        Self { pool, primary, settings, started: Instant::now(), freshness: Mutex::default(), reads: Default::default() }
     }
 
     fn now(&self) -> u64 {
@@ -234,66 +303,169 @@ impl Replica {
 
     /// One round of the watcher: the primary's position, then the replica's.
     /// Blocking: run it off the workers.
-    pub(super) fn poll(&self, primary: &DbPool) {
+    pub(super) fn poll(&self) {
         let asked = self.now();
-        // Without the primary's position nothing new can be learnt.
-        let Ok(position) = primary.checkout().and_then(|mut conn| primary_position(&mut conn)) else { return };
-        self.freshness().sampled(asked, position);
-        let replayed = self.pool.checkout().and_then(|mut conn| replayed_position(&mut conn));
+        // Without the primary's position nothing new can be learnt. Its
+        // connection is the watcher's own: a busy pool must not make the
+        // watcher declare the primary away (and every request a 503).
+        let primary = match self.primary.get() {
+            Ok(mut conn) => primary_position(&mut conn),
+            Err(e) => Err(ApiError::DatabaseDown(e.to_string())),
+        };
+        let Ok(primary) = primary else { return };
+        self.freshness().sampled(asked, primary.position);
+        let answer = self.pool.checkout().and_then(|mut conn| replica_position(&mut conn));
+        let took = Duration::from_micros(self.now().saturating_sub(asked));
         let mut freshness = self.freshness();
-        match replayed {
+        let refused = match answer {
+            Ok(_) if took > ROUND_LIMIT => Err(format!("it answered after {} ms", took.as_millis())),
+            Ok(replica) => replica.replayed(&primary),
+            Err(err) => Err(err.to_string()),
+        };
+        match refused {
             Ok(replayed) => {
                 if !freshness.up {
                     tracing::info!("the read replica answers; lists and statistics may read from it");
                 }
-                freshness.replica_answered(replayed);
+                freshness.replica_answered(Some(replayed));
             }
-            Err(err) => {
-                if freshness.up {
-                    tracing::warn!(error = %err, "the read replica does not answer; reading from the primary");
+            Err(why) => {
+                if freshness.up || !freshness.warned {
+                    tracing::warn!(error = %why, "the read replica does not serve; reading from the primary");
                 }
+                freshness.warned = true;
                 freshness.replica_failed();
             }
         }
     }
+
+    /// The watcher's round did not end within [`ROUND_LIMIT`] (a replica
+    /// host gone without a reset): reads go to the primary meanwhile.
+    fn stalled(&self) {
+        let mut freshness = self.freshness();
+        if freshness.up {
+            tracing::warn!(limit_ms = ROUND_LIMIT.as_millis() as u64, "the read replica's watcher got no answer in time; reading from the primary");
+        }
+        freshness.replica_failed();
+    }
 }
 
+/// Whether a read failed because the replica is away (no connection, a
+/// session ended) or because its replay cancelled the statement (SQLSTATE
+/// 40001 "conflict with recovery"): then the primary may serve it.
+pub(super) fn is_away(err: &ApiError) -> bool {
+    match err {
+        ApiError::DatabaseDown(_) => true,
+        // 40001 comes as Unavailable; 40P01 (a buffer-pin deadlock with replay) as Internal.
+        ApiError::Unavailable(detail) | ApiError::Internal(detail) => detail.contains("conflict with recovery"),
+        _ => false,
+    }
+}
+
+/// The primary as the watcher samples it: its WAL position, and which
+/// database it is, for telling a replica of it from any other server.
 #[derive(QueryableByName)]
-struct Position {
+struct PrimaryRow {
     #[diesel(sql_type = Nullable<BigInt>)]
     position: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    system: i64,
+    #[diesel(sql_type = Text)]
+    database: String,
+    #[diesel(sql_type = Text)]
+    started: String,
 }
 
-fn primary_position(conn: &mut DbConnection) -> Result<i64, ApiError> {
-    let row: Position = diesel::sql_query("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS position").get_result(conn)?;
-    row.position.ok_or_else(|| ApiError::internal("the primary has no WAL position"))
+struct Primary {
+    position: i64,
+    system: i64,
+    database: String,
+    started: String,
 }
 
-/// How far a standby has replayed. A server that is not in recovery (the
-/// primary itself, as the tests point at) holds everything it has written.
-fn replayed_position(conn: &mut DbConnection) -> Result<Option<i64>, ApiError> {
-    let row: Position = diesel::sql_query(
-        "SELECT pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END, '0/0')::bigint AS position",
+/// The insert position, not `pg_current_wal_lsn()` (the written one): with
+/// `synchronous_commit=off` a commit returns before its WAL is written, and
+/// a sample below it would let the replica pass for having it.
+fn primary_position(conn: &mut DbConnection) -> Result<Primary, ApiError> {
+    let row: PrimaryRow = diesel::sql_query(
+        "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint AS position, \
+         s.system_identifier AS system, current_database()::text AS database, pg_postmaster_start_time()::text AS started \
+         FROM pg_control_system() s",
     )
     .get_result(conn)?;
-    Ok(row.position)
+    let position = row.position.ok_or_else(|| ApiError::internal("the primary has no WAL position"))?;
+    Ok(Primary { position, system: row.system, database: row.database, started: row.started })
+}
+
+/// The replica as the watcher sees it: how far it has replayed, and which
+/// database it is.
+#[derive(QueryableByName)]
+struct ReplicaRow {
+    #[diesel(sql_type = Bool)]
+    in_recovery: bool,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    replayed: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    system: i64,
+    #[diesel(sql_type = Text)]
+    database: String,
+    #[diesel(sql_type = Text)]
+    started: String,
+}
+
+impl ReplicaRow {
+    /// How far this server holds the primary's commits, or why it is no
+    /// replica of it. A standby counts when it replays the primary's cluster
+    /// (the same `system_identifier`) and is connected to the same database;
+    /// a server not in recovery only when it is the primary itself (then it
+    /// holds every commit). Anything else (a typo naming an old database, a
+    /// logical subscriber, a restored copy, a promoted standby) has its own
+    /// WAL, whose position says nothing about the primary's commits.
+    fn replayed(&self, primary: &Primary) -> Result<i64, String> {
+        if self.system != primary.system || self.database != primary.database {
+            return Err(format!(
+                "DATABASE_REPLICA_URL names database {:?} of cluster {}, not a replica of {:?} of cluster {}",
+                self.database, self.system, primary.database, primary.system
+            ));
+        }
+        if !self.in_recovery {
+            return match self.started == primary.started {
+                true => Ok(primary.position),
+                false => Err("DATABASE_REPLICA_URL names a server that is not in recovery and is not the primary (a promoted standby?)".into()),
+            };
+        }
+        self.replayed.ok_or_else(|| "the standby has not replayed anything yet".into())
+    }
+}
+
+fn replica_position(conn: &mut DbConnection) -> Result<ReplicaRow, ApiError> {
+    Ok(diesel::sql_query(
+        "SELECT pg_is_in_recovery() AS in_recovery, pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::bigint AS replayed, \
+         s.system_identifier AS system, current_database()::text AS database, pg_postmaster_start_time()::text AS started \
+         FROM pg_control_system() s",
+    )
+    .get_result(conn)?)
 }
 
 /// Compares the replica with the primary (every [`POLL_EVERY`] by default)
 /// for as long as the server runs; does nothing without a replica.
 pub async fn watch(pool: DbPool) {
-    let Some(poll_every) = pool.replica.as_ref().map(|r| r.settings.poll_every) else { return };
-    let mut every = actix_web::rt::time::interval(poll_every);
+    let Some(replica) = pool.replica.clone() else { return };
+    let mut every = actix_web::rt::time::interval(replica.settings.poll_every);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        let pool = pool.clone();
-        let polled = actix_web::web::block(move || {
-            if let Some(replica) = &pool.replica {
-                replica.poll(&pool);
+        let polling = replica.clone();
+        let mut round = std::pin::pin!(actix_web::web::block(move || polling.poll()));
+        let polled = match actix_web::rt::time::timeout(ROUND_LIMIT, &mut round).await {
+            Ok(polled) => polled,
+            Err(_) => {
+                // The round cannot be cut short (it blocks a thread); the
+                // next one starts once it ends, so stalled rounds never pile up.
+                replica.stalled();
+                round.await
             }
-        })
-        .await;
+        };
         if let Err(e) = polled {
             tracing::warn!(error = %e, "the read replica's watcher failed a round; will retry");
         }
@@ -358,6 +530,51 @@ mod tests {
         assert_eq!(f.verdict("ben", 11 * MS, LAG), Verdict::Down);
         f.replica_answered(Some(100));
         assert_eq!(f.verdict("ben", 11 * MS, LAG), Verdict::Replica);
+    }
+
+    fn primary() -> Primary {
+        Primary { position: 500, system: 7, database: "registry".into(), started: "2026-11-29 11:05".into() }
+    }
+
+    fn server(in_recovery: bool, system: i64, database: &str, started: &str) -> ReplicaRow {
+        ReplicaRow { in_recovery, replayed: in_recovery.then_some(400), system, database: database.into(), started: started.into() }
+    }
+
+    #[test]
+    fn only_a_standby_of_the_primary_or_the_primary_itself_is_a_replica() {
+        let p = primary();
+        assert_eq!(server(true, 7, "registry", "2026-11-29 12:00").replayed(&p), Ok(400), "a standby: its replay");
+        assert_eq!(server(false, 7, "registry", "2026-11-29 11:05").replayed(&p), Ok(500), "the primary itself: everything");
+        for (what, other) in [
+            ("another database of the same server", server(false, 7, "registry_old", "2026-11-29 11:05")),
+            ("another cluster (a restored copy, a logical subscriber)", server(false, 8, "registry", "2026-11-29 11:05")),
+            ("a standby of another cluster", server(true, 8, "registry", "2026-11-29 12:00")),
+            ("another database on a standby", server(true, 7, "postgres", "2026-11-29 12:00")),
+            ("a promoted standby", server(false, 7, "registry", "2026-11-29 12:00")),
+        ] {
+            assert!(other.replayed(&p).is_err(), "{what}");
+        }
+    }
+
+    #[test]
+    fn the_connection_parameters_keep_what_the_url_sets() {
+        assert_eq!(
+            with_connection_parameters("postgres://r@h/db"),
+            "postgres://r@h/db?connect_timeout=2&keepalives=1&keepalives_idle=5&keepalives_interval=2&keepalives_count=2&tcp_user_timeout=5000"
+        );
+        assert_eq!(
+            with_connection_parameters("postgres://r@h/db?sslmode=require&connect_timeout=10"),
+            "postgres://r@h/db?sslmode=require&connect_timeout=10&keepalives=1&keepalives_idle=5&keepalives_interval=2&keepalives_count=2&tcp_user_timeout=5000"
+        );
+    }
+
+    #[test]
+    fn only_a_replica_away_or_a_recovery_conflict_sends_a_read_to_the_primary() {
+        assert!(is_away(&ApiError::DatabaseDown("server closed the connection unexpectedly".into())));
+        assert!(is_away(&ApiError::Unavailable("canceling statement due to conflict with recovery".into())));
+        assert!(!is_away(&ApiError::Unavailable("canceling statement due to statement timeout".into())));
+        assert!(!is_away(&ApiError::Overloaded("slow requests")));
+        assert!(!is_away(&ApiError::internal("a bug")));
     }
 
     #[test]

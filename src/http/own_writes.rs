@@ -16,7 +16,13 @@ pub struct Writer(pub String);
 
 /// Notes the writer once the answer is ready: by then the request's
 /// transaction has committed (or rolled back, which costs a few reads on
-/// the primary and nothing else).
+/// the primary and nothing else). An answer that is an error is noted too
+/// (handlers' errors reach here as responses).
+///
+/// A known gap: when the client hangs up first, this future is dropped and
+/// nothing is noted, while the write's work on the blocking pool may still
+/// commit; noting at the drop would be too early (before that commit). The
+/// caller's reads may then miss that write for up to `REPLICA_MAX_LAG_MS`.
 pub async fn remember(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let state = match req.method().is_safe() {
         true => None,

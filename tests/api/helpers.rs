@@ -98,6 +98,8 @@ impl Who {
 pub enum TestReplica {
     /// The app's own database: every read is current, wherever it goes.
     TheDatabaseItself,
+    /// The app's own database through a relay on this port of 127.0.0.1.
+    TheDatabaseThrough(u16),
     At(String),
 }
 
@@ -110,6 +112,8 @@ pub struct TestApp {
     pub user_ids: std::collections::HashMap<Who, String>,
     /// The service's clock for rules that age (claims, lights): move it with `set_today`.
     pub clock: invest_registry::clock::Clock,
+    /// The app's pool, for what only it knows (the reads the replica served).
+    pub pool: db::DbPool,
     client: awc::Client,
     server: actix_web::dev::ServerHandle,
     _db: TestDb,
@@ -215,6 +219,11 @@ impl TestApp {
         if let Some((replica, settings)) = replica {
             let url = match replica {
                 TestReplica::TheDatabaseItself => database_url.clone(),
+                TestReplica::TheDatabaseThrough(port) => {
+                    let (server, name) = database_url.rsplit_once('/').expect("a database name");
+                    let user = server.rsplit_once('@').map_or("postgres://", |(user, _)| user);
+                    format!("{user}@127.0.0.1:{port}/{name}")
+                }
                 TestReplica::At(url) => url,
             };
             pool = pool.with_replica(&url, settings, &lane).expect("replica");
@@ -260,7 +269,7 @@ impl TestApp {
             },
             ..ServeOptions::default()
         };
-        let app = Application::with_pool(pool, app_keys, listener, options).expect("build app");
+        let app = Application::with_pool(pool.clone(), app_keys, listener, options).expect("build app");
         let base = format!("http://127.0.0.1:{}", app.port());
         let server = app.into_server();
         let handle = server.handle();
@@ -272,6 +281,7 @@ impl TestApp {
             keys,
             user_ids,
             clock,
+            pool,
             client: awc::Client::builder().disable_redirects().finish(),
             server: handle,
             _db: test_db,
