@@ -118,9 +118,12 @@ impl<'a, R: Batched> Creates<'a, R> {
             .collect::<Result<Vec<_>, _>>()?;
         R::insert_many(conn, &rows)?;
         self.written += rows.len();
-        self.analyse_when_grown(conn)?;
         let created: Vec<_> = waiting.iter().map(|w| (w.id.as_str(), &w.fields, &w.stamp)).collect();
         R::after_create_many(conn, &created)?;
+        // After the refreshes, which take the targets summary's lock: every
+        // writer then takes that lock before ANALYZE's table lock, never the
+        // other way round (two imports deadlocked on the two orders).
+        self.analyse_when_grown(conn)?;
         let changes = R::views(conn, rows)?.iter().map(creation_changes::<R>).collect::<Result<Vec<_>, _>>()?;
         let events = waiting
             .iter()
@@ -140,7 +143,9 @@ impl<'a, R: Batched> Creates<'a, R> {
     fn analyse_when_grown(&mut self, conn: &mut DbConnection) -> Result<(), ApiError> {
         let Some(table) = R::READ_BY_RULES else { return Ok(()) };
         if matches!(conn, DbConnection::Pg(_)) && self.written >= 2 * self.analysed_at.max(R::CHUNK / 2) {
-            // ANALYZE counts the rows of its own transaction; a rollback undoes it.
+            // ANALYZE counts the rows of its own transaction. A rollback (a dry
+            // run) undoes the statistics but not pg_class's row estimate, which
+            // the next autovacuum analyse corrects.
             diesel::sql_query(format!("ANALYZE {table}")).execute(conn)?;
             self.analysed_at = self.written;
         }

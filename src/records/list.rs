@@ -2,7 +2,7 @@
 //! the four orders, and the cursor that continues them.
 
 use chrono::NaiveDateTime;
-use diesel::dsl::EqAny;
+use diesel::dsl::{Eq, EqAny};
 use diesel::expression::{AsExpression, TypedExpressionType};
 use diesel::query_dsl::methods::FilterDsl;
 use diesel::sql_types::SqlType;
@@ -39,18 +39,21 @@ impl Paging {
 }
 
 /// `query` narrowed to the rows whose `column` holds one of `wanted` (values
-/// as stored); a list filter left empty narrows nothing.
-pub fn one_of<Q, C>(query: Q, column: C, wanted: Vec<String>) -> Q
+/// as stored); a list filter left empty narrows nothing. One value is sent
+/// as `column = $1`: PostgreSQL reads `= ANY($1)` as a set even of one, and
+/// then cannot take the order of a `(column, created_at, id)` index.
+pub fn one_of<Q, C>(query: Q, column: C, mut wanted: Vec<String>) -> Q
 where
     C: Expression + ExpressionMethods,
     C::SqlType: SqlType + TypedExpressionType,
     String: AsExpression<C::SqlType>,
-    Q: FilterDsl<EqAny<C, Vec<String>>, Output = Q>,
+    Q: FilterDsl<EqAny<C, Vec<String>>, Output = Q> + FilterDsl<Eq<C, String>, Output = Q>,
 {
-    if wanted.is_empty() {
-        return query;
+    match wanted.len() {
+        0 => query,
+        1 => FilterDsl::filter(query, column.eq(wanted.remove(0))),
+        _ => FilterDsl::filter(query, column.eq_any(wanted)),
     }
-    FilterDsl::filter(query, column.eq_any(wanted))
 }
 
 /// One page of `$query` (a boxed query of `$table`, filtered) in the order
