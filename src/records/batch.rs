@@ -109,6 +109,13 @@ impl<'a, R: Batched> Creates<'a, R> {
         }
         let waiting = std::mem::take(&mut self.waiting);
         self.keys.clear();
+        // In a savepoint: when the database refuses the lot (a key another
+        // writer took since the rules read it), the import's transaction stays
+        // usable and the refusal is reported, not every later statement.
+        crate::db::write_tx(conn, |conn| self.write(conn, waiting))
+    }
+
+    fn write(&mut self, conn: &mut DbConnection, waiting: Vec<Waiting<R::Fields>>) -> Result<(), ApiError> {
         let rows = waiting
             .iter()
             .map(|w| {
