@@ -54,11 +54,7 @@ impl DbManager {
 
     pub fn establish(&self) -> Result<DbConnection, StartupError> {
         Ok(match self.backend {
-            Backend::Postgres => {
-                let mut conn = PgConnection::establish(&self.url)?;
-                configure_postgres(&mut conn)?;
-                DbConnection::Pg(conn)
-            }
+            Backend::Postgres => DbConnection::Pg(PgConnection::establish(&self.url)?),
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.url)?;
                 configure_sqlite(&mut conn)?;
@@ -66,16 +62,6 @@ impl DbManager {
             }
         })
     }
-}
-
-/// Diesel keeps each statement prepared, and after five runs PostgreSQL may
-/// switch it to one generic plan for every value: a list filter's plan made
-/// for an average value (walk the order index, the filter matches soon) then
-/// serves a value no row holds, and reads the whole table (0.1 ms → 430 ms at
-/// 200k investors, issue 16). Planning each run with its values costs far less.
-fn configure_postgres(conn: &mut PgConnection) -> QueryResult<()> {
-    diesel::sql_query("SET plan_cache_mode = force_custom_plan").execute(conn)?;
-    Ok(())
 }
 
 /// The WAL file is cut back to this size after each checkpoint that empties it.
