@@ -72,7 +72,7 @@ import_once() {
     seconds=$(curl -s -o "$work/import.json" -w '%{time_total}' -H "Authorization: Bearer $ADMIN" \
         -F library=projects -F "file=@$ledger" -F "dry_run=$dry" "$base/api/v1/imports")
     local counts
-    counts=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert not r["errors"], r["errors"][:3]; print(f"created {r[\"created\"]}, updated {r[\"updated\"]}, unchanged {r[\"unchanged\"]}")' "$work/import.json")
+    counts=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert not r["errors"], r["errors"][:3]; print("created {created}, updated {updated}, unchanged {unchanged}".format(**r))' "$work/import.json")
     echo "| import $IMPORT_ROWS projects from XLSX, $label, dry_run=$dry | ${seconds} s | $(python3 -c "print(round($IMPORT_ROWS / $seconds))") rows/s | $counts; peak RSS $(peak_rss) |" | tee -a "$table"
 }
 
