@@ -557,7 +557,7 @@ where
 /// holds and reads the whole table (0.1 ms → 430 ms at 200k investors,
 /// issue 16). Only lists pay for planning every run: for a read by id it
 /// cost more than the read (pgbench, 1M projects: 29,000 → 11,000 a second).
-fn with_custom_plans<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>) -> Result<T, ApiError> {
+pub fn with_custom_plans<T>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>) -> Result<T, ApiError> {
     if !matches!(conn, DbConnection::Pg(_)) {
         return work(conn);
     }
