@@ -3,19 +3,23 @@
 //! statuses are skewed the way real pipelines are (most rows early, a few
 //! parks much larger). Ids are made from a counter, so benchmark scripts and
 //! pgbench can compute any row's id: `00000000-0000-7000-800K-NNNNNNNNNNNN`
-//! with K = 0 for projects, 1 for investors.
+//! with K = 0 for projects, 1 for investors, 4 for talents.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::clock;
-use crate::db::schema::{investors, parks, project_investors, project_stage_history, projects};
+use crate::db::schema::{investors, parks, project_investors, project_stage_history, projects, talents};
 use crate::db::{insert_all, write_tx, DbConnection, DbPool};
 use crate::error::ApiError;
 use crate::investors::{Investor, InvestorFields};
 use crate::projects::{Project, ProjectFields, StageEntry, StageRow};
 use crate::records::{Record, RowBase, Stamp};
-use crate::vocab::{AttractionMode, Industry, InvestorKind, InvestorStatus, Origin, Stage, Vocabulary};
+use crate::talents::{Programme, Qualification, Talent, TalentFields};
+use crate::vocab::{
+    AttractionMode, Education, Industry, InvestorKind, InvestorStatus, MainlandTitle, Origin, ProgrammeLevel, ProgrammeStatus,
+    Recognition, Stage, TalentStatus, Vocabulary,
+};
 
 const BY: &str = "bench-load";
 
@@ -26,6 +30,7 @@ const BATCH: usize = 500;
 pub struct Sizes {
     pub projects: u64,
     pub investors: u64,
+    pub talents: u64,
     /// Parks added beside the three of the policy.
     pub extra_parks: u32,
 }
@@ -36,6 +41,10 @@ pub fn project_id(n: u64) -> String {
 
 pub fn investor_id(n: u64) -> String {
     format!("00000000-0000-7000-8001-{n:012}")
+}
+
+pub fn talent_id(n: u64) -> String {
+    format!("00000000-0000-7000-8004-{n:012}")
 }
 
 /// SplitMix64: small, fast, and the same rows for the same seed.
@@ -243,6 +252,7 @@ pub fn load(pool: &DbPool, sizes: Sizes, seed: u64, ids_out: Option<&std::path::
         })?;
         n = end;
     }
+    load_talents(conn, &parks, &by_park, sizes.talents, &mut rng, now)?;
     if let Some(mut file) = ids_file {
         file.flush().map_err(|e| ApiError::internal(format!("ids file: {e}")))?;
     }
@@ -250,4 +260,98 @@ pub fn load(pool: &DbPool, sizes: Sizes, seed: u64, ids_out: Option<&std::path::
     // the light days follow.
     write_tx(conn, crate::targets::summary::rebuild)?;
     crate::projects::lights::rebuild_all(conn).map(|_| ())
+}
+
+const SURNAMES: &[&str] = &["陳", "陈", "林", "黃", "黄", "張", "张", "李", "王", "吳", "吴", "劉", "刘", "蔡", "楊", "杨", "許", "许", "鄭", "郑", "謝", "洪", "郭", "邱", "曾", "廖", "賴", "徐"];
+const GIVEN: &[&str] = &["怡", "君", "家", "豪", "志", "明", "淑", "芬", "建", "宏", "雅", "婷", "俊", "傑", "杰", "美", "玲", "冠", "宇", "思", "妤", "承", "恩", "佳", "穎", "颖", "柏", "翰", "欣", "瑜"];
+const REGIONS: &[&str] = &["台北", "新北", "桃園", "新竹", "台中", "台南", "高雄", "彰化", "嘉義", "屏東"];
+const SCHOOLS: &[&str] = &["國立臺灣大學", "国立清华大学", "國立交通大學", "國立成功大學", "國立中央大學", "臺北科技大學", "逢甲大學", "中原大學", "長庚大學", "輔仁大學", "義守大學", "元智大學"];
+const MAJORS: &[&str] = &["電機工程", "电机工程", "材料科學", "化學工程", "機械工程", "资讯工程", "光電工程", "護理", "企業管理", "醫學工程", "財務金融", "農業經濟"];
+const QUALIFICATIONS: &[&str] = &["專科護理師", "醫療器材品質管理師", "電機技師", "會計師", "建築師", "半導體製程工程師", "職業安全管理師", "品質工程師"];
+const PROGRAMMES: &[&str] = &["湖南省芙蓉人才行动计划", "湘江英才计划", "国家海外高层次人才引进计划", "岳阳市巴陵人才计划"];
+
+/// Talents weighted like a recruiting pipeline: many prospects, fewer placed.
+const TALENT_STATUS_WEIGHTS: &[(TalentStatus, u64)] = &[
+    (TalentStatus::Prospect, 35),
+    (TalentStatus::Contacted, 30),
+    (TalentStatus::Employed, 22),
+    (TalentStatus::Founder, 6),
+    (TalentStatus::Left, 7),
+];
+
+/// Talents of the parks: the employed and founders work for an investor of
+/// their park, a quarter hold a Taiwan qualification, one in ten applied to
+/// a programme. `search_text` is the service's own (`Talent::to_row`).
+fn load_talents(
+    conn: &mut DbConnection,
+    parks: &[(String, u64)],
+    by_park: &[Vec<u64>],
+    total: u64,
+    rng: &mut Rng,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    let weights: Vec<u64> = parks.iter().map(|(_, w)| *w).collect();
+    let status_weights: Vec<u64> = TALENT_STATUS_WEIGHTS.iter().map(|(_, w)| *w).collect();
+    let mut n = 0;
+    while n < total {
+        let end = (n + BATCH as u64).min(total);
+        let mut rows = Vec::with_capacity(BATCH);
+        for i in n..end {
+            let park = rng.weighted(&weights);
+            let status = TALENT_STATUS_WEIGHTS[rng.weighted(&status_weights)].0;
+            let works = matches!(status, TalentStatus::Employed | TalentStatus::Founder);
+            let employer = (works && !by_park[park].is_empty()).then(|| *rng.pick(&by_park[park]));
+            let qualifications = if rng.below(4) == 0 {
+                vec![Qualification {
+                    name: (*rng.pick(QUALIFICATIONS)).to_owned(),
+                    issuer: None,
+                    mainland_title: Some(*rng.pick(MainlandTitle::ALL)),
+                    recognition: *rng.pick(Recognition::ALL),
+                }]
+            } else {
+                vec![]
+            };
+            let programmes = if rng.below(10) == 0 {
+                vec![Programme {
+                    level: *rng.pick(ProgrammeLevel::ALL),
+                    name: (*rng.pick(PROGRAMMES)).to_owned(),
+                    year: 2022 + rng.below(5) as i32,
+                    status: *rng.pick(ProgrammeStatus::ALL),
+                }]
+            } else {
+                vec![]
+            };
+            let consented = rng.below(3) == 0;
+            let fields = TalentFields {
+                park_code: None,
+                full_name: format!("{}{}{}", rng.pick(SURNAMES), rng.pick(GIVEN), rng.pick(GIVEN)),
+                birth_year: 1960 + rng.below(45) as i32,
+                origin_region: (*rng.pick(REGIONS)).to_owned(),
+                education: *rng.pick(&[Education::Associate, Education::Bachelor, Education::Bachelor, Education::Master, Education::Master, Education::Doctor, Education::Other]),
+                school: (rng.below(10) != 0).then(|| (*rng.pick(SCHOOLS)).to_owned()),
+                major: (rng.below(10) != 0).then(|| (*rng.pick(MAJORS)).to_owned()),
+                specialty: *rng.pick(Industry::ALL),
+                qualifications,
+                programmes,
+                status,
+                employer_id: employer.map(|e| uuid::Uuid::parse_str(&investor_id(e)).expect("generated ids are uuids")),
+                phone: consented.then(|| format!("+8869{:08}", rng.below(100_000_000))),
+                email: None,
+                permit_no: None,
+                consent_on: consented.then(|| now.date() - Duration::days(rng.below(900) as i64)),
+                notes: None,
+            };
+            let at = created_at(now, i, total, rng);
+            let stamp = Stamp { at, by: BY.into() };
+            let id = talent_id(i);
+            let base = RowBase { id: &id, park: &parks[park].0, version: 1, created: &stamp, updated: &stamp, previous: None };
+            rows.push(<Talent as Record>::to_row(&fields, base)?);
+        }
+        write_tx(conn, |conn| {
+            insert_all!(conn, talents::table, &rows)?;
+            Ok(())
+        })?;
+        n = end;
+    }
+    Ok(())
 }

@@ -74,6 +74,8 @@ enum Command {
         projects: u64,
         #[arg(long, default_value_t = 2_000)]
         investors: u64,
+        #[arg(long, default_value_t = 0)]
+        talents: u64,
         /// Parks to add beside the three of the policy.
         #[arg(long, default_value_t = 3)]
         extra_parks: u32,
@@ -157,10 +159,10 @@ fn main() -> ExitCode {
         Some(Command::User { command: UserCommand::Create { username, role, park, display_name, password_stdin: _, db } }) => {
             create_user(&db, username, &role, park, display_name)
         }
-        Some(Command::BenchLoad { projects, investors, extra_parks, seed, ids_out, db }) => db::connect(&db.database_url, 1)
+        Some(Command::BenchLoad { projects, investors, talents, extra_parks, seed, ids_out, db }) => db::connect(&db.database_url, 1)
             .map_err(|e| e.to_string())
             .and_then(|pool| {
-                let sizes = loadgen::Sizes { projects, investors, extra_parks };
+                let sizes = loadgen::Sizes { projects, investors, talents, extra_parks };
                 loadgen::load(&pool, sizes, seed, ids_out.as_deref()).map_err(|e| e.problem().detail)
             }),
         Some(Command::Import { file, library, park, commit, actor, db }) => import(&db, &file, &library, park, commit, &actor),

@@ -151,7 +151,7 @@ async fn search_past_the_window_finds_rare_words_in_order(app: TestApp) {
         id: String,
     }
     let pool = db::connect(&app.database_url, 1).unwrap();
-    let sizes = loadgen::Sizes { projects: db::search::WINDOWS[1] as u64 + 600, investors: 20, extra_parks: 0 };
+    let sizes = loadgen::Sizes { projects: db::search::WINDOWS[1] as u64 + 600, investors: 20, talents: 0, extra_parks: 0 };
     loadgen::load(&pool, sizes, 7, None).unwrap();
     let mut conn = pool.get().unwrap();
     let scan = |conn: &mut db::DbConnection, sql: &str| -> Vec<String> {
