@@ -17,6 +17,9 @@
 //! park's, not the province's. (PostgreSQL's own choice between the two plans
 //! was tried and is not reliable: its estimate for `@>` on the pair index was
 //! 25 rows for a word in 8,364 and 677 for a word in none; bench/RESULTS.md.)
+//!
+//! Projects, investors and talents search alike ([`searched_rows`]); each
+//! has its pair index (migrations 17 and 19).
 
 use chrono::NaiveDateTime;
 use diesel::QueryResult;
@@ -53,7 +56,8 @@ pub fn first_matches<R>(
     if narrow_edge.is_none() || rows.len() as i64 >= wanted {
         return Ok(rows);
     }
-    if index_beats_window(table_rows(conn)?, wanted, wide) {
+    let table_rows = table_rows(conn)?;
+    if index_beats_window(table_rows, wanted, wide) || (table_rows.is_some() && wide_falls_short(rows.len(), wanted)) {
         return indexed(conn);
     }
     // A list shorter than the wide window: a word the narrow one missed has
@@ -87,6 +91,76 @@ pub fn estimated_rows(conn: &mut DbConnection, table: &'static str) -> QueryResu
 fn index_beats_window(table_rows: Option<f64>, wanted: i64, window: i64) -> bool {
     let narrow = WINDOWS[0] as f64;
     table_rows.is_some_and(|rows| rows >= 0.0 && rows * wanted as f64 / narrow < window as f64)
+}
+
+/// Whether the wide window, going by the narrow one's `found` matches, would
+/// hold less than half a page: then it is read in vain and the index asked
+/// after it anyway. A word in none of the rows, or in one in a thousand, pays
+/// for the narrow window only (the wide one was 5 ms at 1M projects).
+fn wide_falls_short(found: usize, wanted: i64) -> bool {
+    let [narrow, wide] = WINDOWS;
+    2 * found as i64 * wide < wanted * narrow
+}
+
+/// The rows of a list's page, `limit + 1` of them, with `terms` searched as
+/// [`first_matches`] does; for a table with `created_at`, `updated_at`, `id`
+/// and `search_text` (and, on PostgreSQL, the pair index). `$listed()` makes
+/// the list's query without `q`, order or cursor. Evaluates to
+/// `QueryResult<Vec<$row>>`.
+macro_rules! searched_rows {
+    ($conn:expr, $table:ident, $row:ty, $paging:expr, $terms:expr, $listed:expr) => {{
+        use $crate::db::search::{first_matches, search_terms, within_window};
+        use $crate::http::{keyset, SortKey};
+        let conn: &mut $crate::db::DbConnection = $conn;
+        let paging: &$crate::records::Paging = $paging;
+        let terms: &[String] = $terms;
+        let (key, order, wanted) = (paging.key, paging.order, paging.limit.get() + 1);
+        let indexed = $crate::db::backend_of(conn) == $crate::db::Backend::Postgres;
+        // The list without `q`, in order, after the cursor.
+        let listed = || {
+            let mut query = $listed();
+            match key {
+                SortKey::CreatedAt => keyset!(query, $table::created_at, $table::id, order, &paging.after),
+                SortKey::UpdatedAt => keyset!(query, $table::updated_at, $table::id, order, &paging.after),
+            }
+            query
+        };
+        let searched = |index: bool| {
+            let mut query = listed();
+            search_terms!(query, $table::search_text, terms, index);
+            query.limit(wanted)
+        };
+        if terms.is_empty() {
+            listed().limit(wanted).select(<$row>::as_select()).load::<$row>(conn)
+        } else {
+            first_matches(
+                conn,
+                wanted,
+                |conn, size| {
+                    let query = listed().offset(size - 1);
+                    match key {
+                        SortKey::CreatedAt => query.select(($table::created_at, $table::id)).first(conn).optional(),
+                        SortKey::UpdatedAt => query.select(($table::updated_at, $table::id)).first(conn).optional(),
+                    }
+                },
+                |conn, edge| {
+                    let mut query = searched(false);
+                    if let Some(edge) = edge {
+                        match key {
+                            SortKey::CreatedAt => within_window!(query, $table::created_at, $table::id, order, edge),
+                            SortKey::UpdatedAt => within_window!(query, $table::updated_at, $table::id, order, edge),
+                        }
+                    }
+                    query.select(<$row>::as_select()).load::<$row>(conn)
+                },
+                |conn| searched(indexed).select(<$row>::as_select()).load::<$row>(conn),
+                |conn| match indexed {
+                    true => $crate::db::search::estimated_rows(conn, stringify!($table)).map(Some),
+                    false => Ok(None),
+                },
+            )
+        }
+    }};
 }
 
 /// Adds the search conditions of `terms` to a boxed query over a table with a
@@ -132,7 +206,7 @@ macro_rules! within_window {
     }};
 }
 
-pub(crate) use {search_terms, within_window};
+pub(crate) use {search_terms, searched_rows, within_window};
 
 #[cfg(test)]
 mod tests {
@@ -145,5 +219,16 @@ mod tests {
         assert!(!index_beats_window(Some(1_000_000.0), 21, 4000));
         assert!(!index_beats_window(Some(-1.0), 21, 4000));
         assert!(!index_beats_window(None, 21, 4000));
+    }
+
+    #[test]
+    fn the_wide_window_is_skipped_when_the_narrow_one_predicts_it_short() {
+        // One match in 500 rows: about 8 in 4,000, not half of 21.
+        assert!(wide_falls_short(0, 21));
+        assert!(wide_falls_short(1, 21));
+        // Three in 500: about 24 in 4,000, likely a page.
+        assert!(!wide_falls_short(3, 21));
+        // A page of one: the wide window would find about 8.
+        assert!(!wide_falls_short(1, 2));
     }
 }

@@ -14,11 +14,12 @@ use super::{identifiers, rules};
 use crate::auth::ParkScope;
 use crate::clock;
 use crate::db::schema::{investors, project_investors, projects, top100};
-use crate::db::DbConnection;
+use crate::db::search::{self, search_terms};
+use crate::db::{self, backend_of, DbConnection};
 use crate::error::{ApiError, FieldError};
-use crate::http::{Page, Sort};
+use crate::http::{take_page, Page, Sort};
 use crate::links;
-use crate::records::{json_list, keyset_page, one_of, stored_table, Paging, Record, RowBase, Stamp};
+use crate::records::{json_list, one_of, stored_table, Paging, Record, RowBase, Stamp};
 use crate::text;
 use crate::vocab::{from_db, values, Industry, InvestorKind, InvestorStatus, Origin};
 
@@ -66,17 +67,32 @@ pub(crate) type BoxedInvestors<'a> = investors::BoxedQuery<'a, <DbConnection as 
 
 pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: InvestorFilter) -> Result<Page<Investor>, ApiError> {
     let paging = Paging::parse(filter.limit, filter.sort.as_deref(), filter.cursor.as_deref())?;
+    let indexed = backend_of(conn) == db::Backend::Postgres;
     let total = match filter.count {
-        Some(true) => Some(matching(scope, &filter).count().get_result(conn)?),
+        Some(true) => Some(searched(scope, &filter, indexed).count().get_result(conn)?),
         _ => None,
     };
-    let mut query = matching(scope, &filter);
-    let (rows, next_cursor) = keyset_page!(conn, query, investors, InvestorRow, &paging);
+    let terms = filter.q.as_deref().map(text::terms).unwrap_or_default();
+    let rows = search::searched_rows!(conn, investors, InvestorRow, &paging, &terms, || filtered(scope, &filter))?;
+    let (rows, next_cursor) = take_page(rows, paging.limit, |last| paging.cursor_after(last.created_at, last.updated_at, &last.id));
     Ok(Page { items: assemble(conn, rows)?, next_cursor, total })
 }
 
 /// The visible investors that pass every filter of the list, `q` included.
 pub(crate) fn matching<'a>(scope: &ParkScope, filter: &InvestorFilter) -> BoxedInvestors<'a> {
+    searched(scope, filter, false)
+}
+
+/// [`matching`], asking the pair index too with `indexed` (PostgreSQL only).
+fn searched<'a>(scope: &ParkScope, filter: &InvestorFilter, indexed: bool) -> BoxedInvestors<'a> {
+    let terms = filter.q.as_deref().map(text::terms).unwrap_or_default();
+    let mut query = filtered(scope, filter);
+    search_terms!(query, investors::search_text, &terms, indexed);
+    query
+}
+
+/// The visible investors that pass the list's filters other than `q`.
+fn filtered<'a>(scope: &ParkScope, filter: &InvestorFilter) -> BoxedInvestors<'a> {
     let mut query = Investor::visible(scope);
     query = one_of(query, investors::park_code, filter.park.clone());
     query = one_of(query, investors::kind, values(&filter.kind));
@@ -114,9 +130,6 @@ pub(crate) fn matching<'a>(scope: &ParkScope, filter: &InvestorFilter) -> BoxedI
             query = query.filter(investors::follow_up_due_on.is_null().or(investors::follow_up_due_on.ge(clock::today())))
         }
         None => {}
-    }
-    for term in filter.q.as_deref().map(text::terms).unwrap_or_default() {
-        query = query.filter(investors::search_text.like(text::contains_pattern(&term)).escape('\\'));
     }
     query
 }

@@ -10,10 +10,10 @@ use super::{lights, money, rules};
 use crate::auth::ParkScope;
 use crate::clock;
 use crate::db::schema::{project_stage_history, projects};
-use crate::db::search::{self, search_terms, within_window};
+use crate::db::search::{self, search_terms};
 use crate::db::{self, backend_of, DbConnection};
 use crate::error::{ApiError, FieldError};
-use crate::http::{keyset, Cursor, Page, Sort, SortKey, SortOrder, TimeBound};
+use crate::http::{Page, Sort, TimeBound};
 use crate::links;
 use crate::records::{json_list, one_of, stored_table, Paging, Record, RowBase, Stamp};
 use crate::text;
@@ -68,39 +68,9 @@ pub(crate) type BoxedProjects<'a> = projects::BoxedQuery<'a, Backend>;
 
 pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> Result<Page<Project>, ApiError> {
     let paging = Paging::parse(filter.limit, filter.sort.as_deref(), filter.cursor.as_deref())?;
-    let (limit, key, order, after) = (paging.limit, paging.key, paging.order, paging.after.as_ref());
+    let limit = paging.limit;
     let terms = filter.q.as_deref().map(text::terms).unwrap_or_default();
-
-    // The list without `q`, in order, after the cursor.
-    let listed = || ordered(filtered(scope, &filter), key, order, after);
-    let wanted = limit.get() + 1;
-    let load = |conn: &mut DbConnection, query: BoxedProjects| {
-        query.limit(wanted).select(ProjectRow::as_select()).load::<ProjectRow>(conn)
-    };
-    let rows = if terms.is_empty() {
-        load(conn, listed())?
-    } else {
-        let indexed = backend_of(conn) == db::Backend::Postgres;
-        search::first_matches(
-            conn,
-            wanted,
-            |conn, size| window_edge(conn, listed(), key, size),
-            |conn, edge| {
-                let mut query = listed();
-                search_terms!(query, projects::search_text, &terms, false);
-                load(conn, match edge {
-                    Some(edge) => up_to(query, key, order, edge),
-                    None => query,
-                })
-            },
-            |conn| {
-                let mut query = listed();
-                search_terms!(query, projects::search_text, &terms, indexed);
-                load(conn, query)
-            },
-            |conn| if indexed { search::estimated_rows(conn, "projects").map(Some) } else { Ok(None) },
-        )?
-    };
+    let rows = search::searched_rows!(conn, projects, ProjectRow, &paging, &terms, || filtered(scope, &filter))?;
     let cursor_of = |last: &ProjectRow| paging.cursor_after(last.created_at, last.updated_at, &last.id);
     let mut page = Page::from_rows(rows, limit, cursor_of, to_project)?;
     if filter.count == Some(true) {
@@ -152,31 +122,6 @@ fn filtered<'a>(scope: &ParkScope, filter: &ListFilter) -> BoxedProjects<'a> {
     }
     if let Some(from) = &filter.created_from {
         query = query.filter(projects::updated_at.ge(from.start()));
-    }
-    query
-}
-
-fn ordered<'a>(mut query: BoxedProjects<'a>, key: SortKey, order: SortOrder, after: Option<&Cursor>) -> BoxedProjects<'a> {
-    match key {
-        SortKey::CreatedAt => keyset!(query, projects::created_at, projects::id, order, after),
-        SortKey::UpdatedAt => keyset!(query, projects::updated_at, projects::id, order, after),
-    }
-    query
-}
-
-/// The last row of a search's window (see [`search`]).
-fn window_edge(conn: &mut DbConnection, query: BoxedProjects, key: SortKey, size: i64) -> QueryResult<Option<search::Edge>> {
-    let query = query.offset(size - 1);
-    match key {
-        SortKey::CreatedAt => query.select((projects::created_at, projects::id)).first(conn).optional(),
-        SortKey::UpdatedAt => query.select((projects::updated_at, projects::id)).first(conn).optional(),
-    }
-}
-
-fn up_to<'a>(mut query: BoxedProjects<'a>, key: SortKey, order: SortOrder, edge: &search::Edge) -> BoxedProjects<'a> {
-    match key {
-        SortKey::CreatedAt => within_window!(query, projects::created_at, projects::id, order, edge),
-        SortKey::UpdatedAt => within_window!(query, projects::updated_at, projects::id, order, edge),
     }
     query
 }

@@ -55,21 +55,3 @@ where
         _ => FilterDsl::filter(query, column.eq_any(wanted)),
     }
 }
-
-/// One page of `$query` (a boxed query of `$table`, filtered) in the order
-/// and after the cursor of `$paging`: the rows of type `$row` and the next
-/// cursor, as [`crate::http::take_page`] gives them.
-macro_rules! keyset_page {
-    ($conn:expr, $query:ident, $table:ident, $row:ty, $paging:expr) => {{
-        let paging: &$crate::records::Paging = $paging;
-        let order = paging.order;
-        match paging.key {
-            $crate::http::SortKey::CreatedAt => $crate::http::keyset!($query, $table::created_at, $table::id, order, &paging.after),
-            $crate::http::SortKey::UpdatedAt => $crate::http::keyset!($query, $table::updated_at, $table::id, order, &paging.after),
-        }
-        let rows: Vec<$row> = $query.limit(paging.limit.get() + 1).select(<$row>::as_select()).load($conn)?;
-        $crate::http::take_page(rows, paging.limit, |last: &$row| paging.cursor_after(last.created_at, last.updated_at, &last.id))
-    }};
-}
-
-pub(crate) use keyset_page;

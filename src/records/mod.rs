@@ -15,7 +15,6 @@ mod routes;
 mod stored;
 
 pub(crate) use body::patch_body;
-pub(crate) use list::keyset_page;
 pub use list::{one_of, Paging};
 pub(crate) use routes::{child_routes, record_delete_route, record_routes};
 pub use body::{decode, merge, patch_schema};

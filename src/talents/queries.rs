@@ -12,11 +12,12 @@ use crate::audit::{self, Action, Change};
 use crate::auth::{Caller, ParkScope};
 use crate::clock;
 use crate::db::schema::talents;
-use crate::db::{write_tx, DbConnection};
+use crate::db::search::{self, search_terms};
+use crate::db::{self, backend_of, write_tx, DbConnection};
 use crate::error::{ApiError, FieldError};
-use crate::http::{IfMatch, Page, Sort};
+use crate::http::{take_page, IfMatch, Page, Sort};
 use crate::privacy;
-use crate::records::{self, keyset_page, one_of, stored_table, Paging, Record, RowBase, Stamp, Stored};
+use crate::records::{self, one_of, stored_table, Paging, Record, RowBase, Stamp, Stored};
 use crate::text;
 use crate::vocab::{from_db, values, Education, Industry, ProgrammeStatus, TalentStatus};
 
@@ -65,12 +66,14 @@ pub(crate) type BoxedTalents<'a> = talents::BoxedQuery<'a, <DbConnection as Conn
 
 pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: TalentFilter) -> Result<Page<Talent>, ApiError> {
     let paging = Paging::parse(filter.limit, filter.sort.as_deref(), filter.cursor.as_deref())?;
+    let indexed = backend_of(conn) == db::Backend::Postgres;
     let total = match filter.count {
-        Some(true) => Some(matching(scope, &filter).count().get_result(conn)?),
+        Some(true) => Some(searched(scope, &filter, indexed).count().get_result(conn)?),
         _ => None,
     };
-    let mut query = matching(scope, &filter);
-    let (rows, next_cursor) = keyset_page!(conn, query, talents, TalentRow, &paging);
+    let terms = filter.q.as_deref().map(text::terms).unwrap_or_default();
+    let rows = search::searched_rows!(conn, talents, TalentRow, &paging, &terms, || filtered(scope, &filter))?;
+    let (rows, next_cursor) = take_page(rows, paging.limit, |last| paging.cursor_after(last.created_at, last.updated_at, &last.id));
     // Lists never show personal data.
     let items = rows.into_iter().map(|r| to_talent(r).map(Talent::masked)).collect::<Result<_, _>>()?;
     Ok(Page { items, next_cursor, total })
@@ -78,6 +81,19 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: TalentFilter) ->
 
 /// The visible talents that pass every filter of the list, `q` included.
 pub(crate) fn matching<'a>(scope: &ParkScope, filter: &TalentFilter) -> BoxedTalents<'a> {
+    searched(scope, filter, false)
+}
+
+/// [`matching`], asking the pair index too with `indexed` (PostgreSQL only).
+fn searched<'a>(scope: &ParkScope, filter: &TalentFilter, indexed: bool) -> BoxedTalents<'a> {
+    let terms = filter.q.as_deref().map(text::terms).unwrap_or_default();
+    let mut query = filtered(scope, filter);
+    search_terms!(query, talents::search_text, &terms, indexed);
+    query
+}
+
+/// The visible talents that pass the list's filters other than `q`.
+fn filtered<'a>(scope: &ParkScope, filter: &TalentFilter) -> BoxedTalents<'a> {
     let mut query = Talent::visible(scope);
     query = one_of(query, talents::park_code, filter.park.clone());
     query = one_of(query, talents::status, values(&filter.status));
@@ -98,9 +114,6 @@ pub(crate) fn matching<'a>(scope: &ParkScope, filter: &TalentFilter) -> BoxedTal
     }
     if let Some(employer) = filter.employer {
         query = query.filter(talents::employer_id.eq(employer.to_string()));
-    }
-    for term in filter.q.as_deref().map(text::terms).unwrap_or_default() {
-        query = query.filter(talents::search_text.like(text::contains_pattern(&term)).escape('\\'));
     }
     query
 }

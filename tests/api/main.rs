@@ -34,3 +34,4 @@ mod stats;
 mod webhooks;
 mod light_dates;
 mod import_batches;
+mod search_rare;

@@ -1,0 +1,2 @@
+DROP INDEX talents_search_pairs;
+DROP INDEX investors_search_pairs;
