@@ -9,6 +9,7 @@
 #   bash bench/run.sh --mixed    only the mixed scenario (bench/mixed.sh): slow work beside fast reads,
 #                                slow lane on and off, 100k projects on PostgreSQL and SQLite (10k with --quick)
 #   bash bench/run.sh --filters  only the filter grid (bench/filters.sh) on an existing database (DB, default grid)
+#   bash bench/run.sh --rare     only rare words in `q=` (bench/rare.sh) on an existing database (DB, default grid)
 #   bash bench/run.sh --ceiling  only scenarios 1 and 2 at 100k (10k with --quick), each against the
 #                                thin HTTP server of bench/ceiling/ and pgbench, with CPU per request
 #
@@ -31,7 +32,8 @@ while [ $# -gt 0 ]; do
         --peer) [ "${2:-}" = directus ] || { echo "the one peer is directus" >&2; exit 2; }; PEER=directus; shift ;;
         --mixed) MIXED=1 ;;
         --filters) exec bash "$here/filters.sh" ;;
-        *) echo "usage: $0 [--quick] [--peer directus] [--mixed] [--ceiling] [--filters]" >&2; exit 2 ;;
+        --rare) exec bash "$here/rare.sh" ;;
+        *) echo "usage: $0 [--quick] [--peer directus] [--mixed] [--ceiling] [--filters] [--rare]" >&2; exit 2 ;;
     esac
     shift
 done

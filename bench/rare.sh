@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Rare words in `q=` (issue 16, item 3): for projects, investors and talents, a
+# word in no row, one in about 0.1 % of rows and one in about 5 %, each as a
+# provincial administrator and as yueyang's park_staff. Words are chosen from
+# candidates the generator (`bench-load`) makes, the one nearest each share
+# after counting them in the database; the real share is printed. For each: the
+# median of a few sequential requests (one client) and the p99 of a short wrk
+# run at 64 connections. Reuses bench/filters.sh's helpers.
+#
+#   DB=grid bash bench/rare.sh            an existing database (1M projects, 200k investors, 100k talents)
+#   BIN=target/debug/invest-registry bash bench/rare.sh    another build (default: release)
+#   DURATION (s a wrk run, default 5), TIMES (sequential requests, default 7)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+work="$root/target/bench"
+mkdir -p "$work"
+db=${DB:-grid}; url="postgres://postgres@127.0.0.1:5432/$db"
+DURATION=${DURATION:-5}; TIMES=${TIMES:-7}; CONNECTIONS=64
+bin=${BIN:-$root/target/release/invest-registry}
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+[ -x "$bin" ] || { echo "no binary at $bin (cargo build --release, or BIN=...)" >&2; exit 1; }
+py() { python3 "$here/bench.py" "$@"; }
+sql() { psql -X -At -h 127.0.0.1 -U postgres -d "$db" -c "$1"; }
+export ACCESS_TOKEN_TTL=86400 RUST_LOG=warn JWT_SECRET=bench-secret-bench-secret-bench-secret-01 DATA_DIR="$work" DATABASE_URL="$url"
+
+# Candidates (folded, as search_text holds them) for each share; the generator's
+# lists in src/loadgen.rs say why each is near it.
+declare -A CANDIDATES=(
+    [projects/0]="量子纠缠"
+    [projects/0.1]="宏碁农业先进封装 郴州材料产业园 宏碁材料"
+    [projects/5]="宏碁 材料 芯片"
+    [investors/0]="量子纠缠"
+    [investors/0.1]="宏碁材料 1234 湘台材料"
+    [investors/5]="宏碁 材料 台积"
+    [talents/0]="量子纠缠"
+    [talents/0.1]="怡君 林怡 巴陵人才计划"
+    [talents/5]="工程师 会计师 逢甲大学"
+)
+# The candidate whose share of live rows is nearest `share` (%), and that share.
+pick() {
+    local library=$1 share=$2 best="" best_share="" best_miss=""
+    local total; total=$(sql "SELECT count(*) FROM $library WHERE deleted_at IS NULL")
+    for word in ${CANDIDATES[$library/$share]}; do
+        local n; n=$(sql "SELECT count(*) FROM $library WHERE deleted_at IS NULL AND search_text LIKE '%$word%'")
+        local real miss
+        real=$(python3 -c "print(f'{100 * $n / $total:.3f}')")
+        miss=$(python3 -c "import math; print(abs(math.log(($n + 1) / $total * 100 / max($share, 0.0001))))")
+        if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $miss < $best_miss else 1)"; then
+            best=$word; best_share=$real; best_miss=$miss
+        fi
+    done
+    echo "$best $best_share"
+}
+
+echo 'bench admin password' | "$bin" user create --username bench.admin --role provincial_admin --password-stdin >/dev/null 2>&1 || true
+echo 'bench staff password' | "$bin" user create --username bench.staff --role park_staff --park yueyang --password-stdin >/dev/null 2>&1 || true
+BIND=127.0.0.1:18091 "$bin" serve >"$work/rare-server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
+base=http://127.0.0.1:18091
+for _ in $(seq 1 300); do curl -fs "$base/api/v1/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
+ADMIN=$(py login "$base" bench.admin 'bench admin password')
+STAFF=$(py login "$base" bench.staff 'bench staff password')
+
+build=$(basename "$(dirname "$bin")")
+title="Rare words, $db ($(sql "SELECT (SELECT count(*) FROM projects) || ' projects, ' || (SELECT count(*) FROM investors) || ' investors, ' || (SELECT count(*) FROM talents) || ' talents'")), $build build, $(nproc) cores"
+results="$work/rare.jsonl"; : >"$results"
+echo "== $title; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for library in projects investors talents; do
+    for share in 0 0.1 5; do
+        read -r word real < <(pick "$library" "$share")
+        path="/api/v1/$library?limit=20&q=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$word")"
+        for role in provincial_admin park_staff; do
+            token=$ADMIN; [ "$role" = park_staff ] && token=$STAFF
+            p50=$(py filter-p50 "$base" "$token" "$path" "$TIMES")
+            TOKEN=$token PATH_Q=$path wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency \
+                -s "$here/wrk/get_path.lua" "$base" >"$work/wrk-rare.txt"
+            # filter-record's "parks" column carries the word's real share here.
+            echo "   $library q=$word ($real % of rows), $role: $(py filter-record "$results" "$library" "$word" "$real" "$role" "$p50" "$work/wrk-rare.txt")"
+        done
+    done
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "$results" "$title" <<'EOF'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+print(f"## {sys.argv[2]}\n")
+print("| library | word | share of rows | role | status | p50 ms (1 client) | p99 ms (64) | req/s (64) | non-2xx | p99 ≤ 50 ms |")
+print("|---|---|---:|---|---:|---:|---:|---:|---:|---|")
+for r in rows:
+    print(f"| {r['library']} | {r['filter']} | {r['parks']} % | {r['role']} | {r['status']} | {r['single_p50']:.1f} | "
+          f"{r['p99']:.1f} | {r['rps']:.0f} | {r['non2xx'] + r['errors']} | {'met' if r['p99'] <= 50 else 'missed'} |")
+EOF
