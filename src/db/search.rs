@@ -93,6 +93,43 @@ fn index_beats_window(table_rows: Option<f64>, wanted: i64, window: i64) -> bool
     table_rows.is_some_and(|rows| rows >= 0.0 && rows * wanted as f64 / narrow < window as f64)
 }
 
+/// The pair keys a search asks the index for: of each term, the two its
+/// index's statistics count rarest (a pair they do not list among the common
+/// ones first). Every pair of the term would say no more than the `LIKE`
+/// does, and the common ones make the index slow: 宏碁农业先进封装 (676 of 1M
+/// projects) took 15 ms with its seven pairs and 1.1 ms with its rarest two,
+/// for the same 678 candidates (bench/RESULTS.md).
+pub fn rarest_pairs(conn: &mut DbConnection, terms: &[String], index: &'static str) -> QueryResult<Vec<i64>> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Key {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        key: i64,
+    }
+    let mut keys = Vec::new();
+    for term in terms.iter().filter(|term| term.chars().nth(1).is_some()) {
+        let rarest = diesel::sql_query(
+            "SELECT k.key FROM unnest(search_pair_keys($1)) AS k(key) \
+             LEFT JOIN (SELECT unnest(most_common_elems::text::bigint[]) AS key, unnest(most_common_elem_freqs) AS freq \
+                        FROM pg_stats WHERE schemaname = current_schema() AND tablename = $2) AS common USING (key) \
+             ORDER BY coalesce(common.freq, 0), k.key LIMIT 2",
+        )
+        .bind::<diesel::sql_types::Text, _>(term)
+        .bind::<diesel::sql_types::Text, _>(index)
+        .load::<Key>(conn)?;
+        keys.extend(rarest.into_iter().map(|k| k.key));
+    }
+    Ok(keys)
+}
+
+/// The condition that a row holds every pair of `keys` (`None` for none);
+/// the keys are numbers the database gave, written into the statement so
+/// the planner estimates them from its statistics.
+pub fn pairs_contain(keys: &[i64]) -> Option<diesel::expression::SqlLiteral<diesel::sql_types::Bool>> {
+    let list: Vec<String> = keys.iter().map(i64::to_string).collect();
+    (!keys.is_empty()).then(|| diesel::dsl::sql(&format!("search_pair_keys(search_text) @> '{{{}}}'::bigint[]", list.join(","))))
+}
+
 /// Whether the wide window, going by the narrow one's `found` matches, would
 /// hold less than half a page: then it is read in vain and the index asked
 /// after it anyway. A word in none of the rows, or in one in a thousand, pays
@@ -125,9 +162,10 @@ macro_rules! searched_rows {
             }
             query
         };
-        let searched = |index: bool| {
+        // The list with the terms' `LIKE`s: exact on either backend.
+        let searched = || {
             let mut query = listed();
-            search_terms!(query, $table::search_text, terms, index);
+            search_terms!(query, $table::search_text, terms, false);
             query.limit(wanted)
         };
         if terms.is_empty() {
@@ -144,7 +182,7 @@ macro_rules! searched_rows {
                     }
                 },
                 |conn, edge| {
-                    let mut query = searched(false);
+                    let mut query = searched();
                     if let Some(edge) = edge {
                         match key {
                             SortKey::CreatedAt => within_window!(query, $table::created_at, $table::id, order, edge),
@@ -153,7 +191,16 @@ macro_rules! searched_rows {
                     }
                     query.select(<$row>::as_select()).load::<$row>(conn)
                 },
-                |conn| searched(indexed).select(<$row>::as_select()).load::<$row>(conn),
+                |conn| {
+                    let mut query = searched();
+                    if indexed {
+                        let keys = $crate::db::search::rarest_pairs(conn, terms, concat!(stringify!($table), "_search_pairs"))?;
+                        if let Some(keys) = $crate::db::search::pairs_contain(&keys) {
+                            query = query.filter(keys);
+                        }
+                    }
+                    query.select(<$row>::as_select()).load::<$row>(conn)
+                },
                 |conn| match indexed {
                     true => $crate::db::search::estimated_rows(conn, stringify!($table)).map(Some),
                     false => Ok(None),
