@@ -334,7 +334,10 @@ fn load_talents(
                 qualifications,
                 programmes,
                 status,
-                employer_id: employer.map(|e| uuid::Uuid::parse_str(&investor_id(e)).expect("generated ids are uuids")),
+                employer_id: employer
+                    .map(|e| uuid::Uuid::parse_str(&investor_id(e)))
+                    .transpose()
+                    .map_err(|e| ApiError::internal(format!("investor id: {e}")))?,
                 phone: consented.then(|| format!("+8869{:08}", rng.below(100_000_000))),
                 email: None,
                 permit_no: None,
