@@ -19,7 +19,8 @@
 //! 25 rows for a word in 8,364 and 677 for a word in none; bench/RESULTS.md.)
 //!
 //! Projects, investors and talents search alike ([`searched_rows`]); each
-//! has its pair index (migrations 17 and 19).
+//! has its pair index (migrations 17 and 19), asked for each term's rarest
+//! pairs only ([`rarest_pairs`]).
 
 use chrono::NaiveDateTime;
 use diesel::QueryResult;
