@@ -362,12 +362,10 @@ pub(super) fn is_away(err: &ApiError) -> bool {
     }
 }
 
-/// The primary as the watcher samples it: its WAL position, and which
-/// database it is, for telling a replica of it from any other server.
+/// Which server and database a connection reached: a replica of the primary
+/// has the primary's cluster (`system_identifier`) and database name.
 #[derive(QueryableByName)]
-struct PrimaryRow {
-    #[diesel(sql_type = Nullable<BigInt>)]
-    position: Option<i64>,
+struct Identity {
     #[diesel(sql_type = BigInt)]
     system: i64,
     #[diesel(sql_type = Text)]
@@ -376,25 +374,35 @@ struct PrimaryRow {
     started: String,
 }
 
+/// The select list and source of [`Identity`], ending both statements that sample a server.
+const IDENTITY_SQL: &str = "s.system_identifier AS system, current_database()::text AS database, \
+     pg_postmaster_start_time()::text AS started FROM pg_control_system() s";
+
+/// The primary as the watcher samples it: its WAL position, and which
+/// database it is, for telling a replica of it from any other server.
+#[derive(QueryableByName)]
+struct PrimaryRow {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    position: Option<i64>,
+    #[diesel(embed)]
+    identity: Identity,
+}
+
 struct Primary {
     position: i64,
-    system: i64,
-    database: String,
-    started: String,
+    identity: Identity,
 }
 
 /// The insert position, not `pg_current_wal_lsn()` (the written one): with
 /// `synchronous_commit=off` a commit returns before its WAL is written, and
 /// a sample below it would let the replica pass for having it.
 fn primary_position(conn: &mut DbConnection) -> Result<Primary, ApiError> {
-    let row: PrimaryRow = diesel::sql_query(
-        "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint AS position, \
-         s.system_identifier AS system, current_database()::text AS database, pg_postmaster_start_time()::text AS started \
-         FROM pg_control_system() s",
-    )
+    let row: PrimaryRow = diesel::sql_query(format!(
+        "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint AS position, {IDENTITY_SQL}"
+    ))
     .get_result(conn)?;
     let position = row.position.ok_or_else(|| ApiError::internal("the primary has no WAL position"))?;
-    Ok(Primary { position, system: row.system, database: row.database, started: row.started })
+    Ok(Primary { position, identity: row.identity })
 }
 
 /// The replica as the watcher sees it: how far it has replayed, and which
@@ -405,12 +413,8 @@ struct ReplicaRow {
     in_recovery: bool,
     #[diesel(sql_type = Nullable<BigInt>)]
     replayed: Option<i64>,
-    #[diesel(sql_type = BigInt)]
-    system: i64,
-    #[diesel(sql_type = Text)]
-    database: String,
-    #[diesel(sql_type = Text)]
-    started: String,
+    #[diesel(embed)]
+    identity: Identity,
 }
 
 impl ReplicaRow {
@@ -422,14 +426,15 @@ impl ReplicaRow {
     /// logical subscriber, a restored copy, a promoted standby) has its own
     /// WAL, whose position says nothing about the primary's commits.
     fn replayed(&self, primary: &Primary) -> Result<i64, String> {
-        if self.system != primary.system || self.database != primary.database {
+        let (this, theirs) = (&self.identity, &primary.identity);
+        if this.system != theirs.system || this.database != theirs.database {
             return Err(format!(
                 "DATABASE_REPLICA_URL names database {:?} of cluster {}, not a replica of {:?} of cluster {}",
-                self.database, self.system, primary.database, primary.system
+                this.database, this.system, theirs.database, theirs.system
             ));
         }
         if !self.in_recovery {
-            return match self.started == primary.started {
+            return match this.started == theirs.started {
                 true => Ok(primary.position),
                 false => Err("DATABASE_REPLICA_URL names a server that is not in recovery and is not the primary (a promoted standby?)".into()),
             };
@@ -439,11 +444,10 @@ impl ReplicaRow {
 }
 
 fn replica_position(conn: &mut DbConnection) -> Result<ReplicaRow, ApiError> {
-    Ok(diesel::sql_query(
-        "SELECT pg_is_in_recovery() AS in_recovery, pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::bigint AS replayed, \
-         s.system_identifier AS system, current_database()::text AS database, pg_postmaster_start_time()::text AS started \
-         FROM pg_control_system() s",
-    )
+    Ok(diesel::sql_query(format!(
+        "SELECT pg_is_in_recovery() AS in_recovery, \
+         pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::bigint AS replayed, {IDENTITY_SQL}"
+    ))
     .get_result(conn)?)
 }
 
@@ -533,11 +537,15 @@ mod tests {
     }
 
     fn primary() -> Primary {
-        Primary { position: 500, system: 7, database: "registry".into(), started: "2026-11-29 11:05".into() }
+        Primary { position: 500, identity: identity(7, "registry", "2026-11-29 11:05") }
     }
 
     fn server(in_recovery: bool, system: i64, database: &str, started: &str) -> ReplicaRow {
-        ReplicaRow { in_recovery, replayed: in_recovery.then_some(400), system, database: database.into(), started: started.into() }
+        ReplicaRow { in_recovery, replayed: in_recovery.then_some(400), identity: identity(system, database, started) }
+    }
+
+    fn identity(system: i64, database: &str, started: &str) -> Identity {
+        Identity { system, database: database.into(), started: started.into() }
     }
 
     #[test]

@@ -99,7 +99,9 @@ fn index_beats_window(table_rows: Option<f64>, wanted: i64, window: i64) -> bool
 /// ones first). Every pair of the term would say no more than the `LIKE`
 /// does, and the common ones make the index slow: 宏碁农业先进封装 (676 of 1M
 /// projects) took 15 ms with its seven pairs and 1.1 ms with its rarest two,
-/// for the same 678 candidates (bench/RESULTS.md).
+/// for the same 678 candidates (bench/RESULTS.md). Without statistics (an
+/// index never analysed, or a role that may not read them) nothing tells
+/// rare from common, so every pair of the term is asked, as before.
 pub fn rarest_pairs(conn: &mut DbConnection, terms: &[String], index: &'static str) -> QueryResult<Vec<i64>> {
     use diesel::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
@@ -110,10 +112,13 @@ pub fn rarest_pairs(conn: &mut DbConnection, terms: &[String], index: &'static s
     let mut keys = Vec::new();
     for term in terms.iter().filter(|term| term.chars().nth(1).is_some()) {
         let rarest = diesel::sql_query(
-            "SELECT k.key FROM unnest(search_pair_keys($1)) AS k(key) \
-             LEFT JOIN (SELECT unnest(most_common_elems::text::bigint[]) AS key, unnest(most_common_elem_freqs) AS freq \
-                        FROM pg_stats WHERE schemaname = current_schema() AND tablename = $2) AS common USING (key) \
-             ORDER BY coalesce(common.freq, 0), k.key LIMIT 2",
+            "WITH common AS ( \
+                 SELECT unnest(s.most_common_elems::text::bigint[]) AS key, unnest(s.most_common_elem_freqs) AS freq \
+                 FROM pg_stats s JOIN pg_class c ON c.oid = to_regclass($2) JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE s.schemaname = n.nspname AND s.tablename = c.relname) \
+             SELECT k.key FROM unnest(search_pair_keys($1)) AS k(key) LEFT JOIN common USING (key) \
+             ORDER BY coalesce(common.freq, 0), k.key \
+             LIMIT CASE WHEN EXISTS (SELECT 1 FROM common) THEN 2 END",
         )
         .bind::<diesel::sql_types::Text, _>(term)
         .bind::<diesel::sql_types::Text, _>(index)

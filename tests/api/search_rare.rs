@@ -35,6 +35,10 @@ struct Id {
 
 /// What a plain scan answers: the live rows holding every term of `q`, newest first.
 fn scan(conn: &mut db::DbConnection, library: &str, q: &str, park: Option<&str>) -> Vec<String> {
+    scan_in(conn, library, q, park, "created_at DESC, id DESC")
+}
+
+fn scan_in(conn: &mut db::DbConnection, library: &str, q: &str, park: Option<&str>, order: &str) -> Vec<String> {
     let mut sql = format!("SELECT id FROM {library} WHERE deleted_at IS NULL");
     for term in text::terms(q) {
         sql.push_str(&format!(" AND search_text LIKE '%{term}%'"));
@@ -42,13 +46,17 @@ fn scan(conn: &mut db::DbConnection, library: &str, q: &str, park: Option<&str>)
     if let Some(park) = park {
         sql.push_str(&format!(" AND park_code = '{park}'"));
     }
-    sql.push_str(" ORDER BY created_at DESC, id DESC");
+    sql.push_str(&format!(" ORDER BY {order}"));
     diesel::sql_query(sql).load::<Id>(conn).unwrap().into_iter().map(|r| r.id).collect()
 }
 
 /// Every page of `q` as `who` sees it, `limit` at a time.
 async fn walk(app: &TestApp, who: Who, library: &str, q: &str, limit: u32) -> Vec<String> {
-    let first = format!("/api/v1/{library}?limit={limit}&q={}", enc(q));
+    walk_sorted(app, who, library, q, limit, "-created_at").await
+}
+
+async fn walk_sorted(app: &TestApp, who: Who, library: &str, q: &str, limit: u32, sort: &str) -> Vec<String> {
+    let first = format!("/api/v1/{library}?limit={limit}&sort={sort}&q={}", enc(q));
     let (mut path, mut seen) = (first.clone(), Vec::new());
     loop {
         let page = app.as_(who).get(&path).await;
@@ -94,6 +102,11 @@ async fn same_rows_whichever_way(app: TestApp, library: &str, words: &[&str]) {
             }
             let yueyang = scan(&mut conn, library, q, Some("yueyang"));
             assert_eq!(walk(&app, Who::ParkStaff, library, q, 7).await, yueyang, "{q} in yueyang");
+            // Oldest first: the windows and the index walk the other way.
+            let oldest_first = scan_in(&mut conn, library, q, None, "created_at, id");
+            assert_eq!(walk_sorted(&app, Who::ProvincialAdmin, library, q, 7, "created_at").await, oldest_first, "{q}, oldest first");
+            let counted = app.as_(Who::ProvincialAdmin).get(&format!("/api/v1/{library}?limit=1&count=true&q={}", enc(q))).await;
+            assert_eq!(counted.body["total"].as_u64(), Some(everywhere.len() as u64), "{q}: count=true");
         }
     }
 
