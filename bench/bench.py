@@ -261,7 +261,7 @@ FILTERS = {
                   "industry=new_energy", "taiwan_top100=true", "settled=true", "settled_from=2024-01-01",
                   "settled_to=2023-12-31", "follow_up_overdue=true", "q=台积"],
     "talents": ["", "status=employed", "specialty=new_energy", "education=doctor", "origin=台北", "youth=true",
-                "programme_status=approved", "employer={employer}", "q=人才1"],
+                "programme_status=approved", "employer={employer}", "q=逢甲大學"],
 }
 PARKS = {"none": "", "one park": "park=yueyang", "two parks": "park=yueyang&park=xiangtan"}
 
