@@ -64,8 +64,24 @@ pub fn check(conn: &mut DbConnection, rows: &mut [NewProject]) -> Result<Vec<Vec
 /// Inserts rows that passed [`check`], each with its create event; answers
 /// their ids, in order.
 pub fn insert(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject]) -> Result<Vec<String>, ApiError> {
-    let mut ids = Vec::with_capacity(rows.len());
-    let mut settled = Vec::new();
+    let mut inserted = Inserted::default();
+    insert_part(conn, caller, rows, &mut inserted)?;
+    finish(conn, inserted)
+}
+
+/// What parts of a batch wrote, for [`finish`].
+#[derive(Default)]
+pub struct Inserted {
+    /// The new projects' ids, in order.
+    pub ids: Vec<String>,
+    /// Investors a new project settled.
+    settled: Vec<String>,
+}
+
+/// Inserts one part of a batch (an import hands its rows on as it reads
+/// them); [`finish`] refreshes what hangs off them once for all parts.
+pub fn insert_part(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject], inserted: &mut Inserted) -> Result<(), ApiError> {
+    let Inserted { ids, settled } = inserted;
     for chunk in rows.chunks(CHUNK) {
         let mut project_rows = Vec::with_capacity(chunk.len());
         let mut stages = Vec::with_capacity(chunk.len());
@@ -137,6 +153,12 @@ pub fn insert(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject]) -> 
             .collect();
         audit::record_many(conn, events)?;
     }
+    Ok(())
+}
+
+/// The derived state of every part's new projects (the targets summary),
+/// refreshed once; answers their ids.
+pub fn finish(conn: &mut DbConnection, Inserted { ids, settled }: Inserted) -> Result<Vec<String>, ApiError> {
     if !settled.is_empty() {
         crate::targets::summary::refresh_investors(conn, &settled)?;
     }
