@@ -111,7 +111,8 @@ fn stream_xlsx(bytes: &[u8], sink: &mut dyn FnMut(Vec<Raw>) -> Result<(), ApiErr
     // The sheet's own claim of its size, when it claims too many rows, is
     // checked by counting them before any row is handed on.
     let claimed = cells.dimensions();
-    if claimed.end.0.saturating_sub(claimed.start.0) as usize >= MAX_ROWS + 1 {
+    let claimed_height = claimed.end.0.saturating_sub(claimed.start.0) as usize + 1;
+    if claimed_height > MAX_ROWS + 1 {
         let mut count_only = |_| Ok(());
         let mut rows = SheetRows::new(&mut count_only);
         while let Some(cell) = cells.next_cell_with_formula_metadata().map_err(|e| not_xlsx(e.to_string()))? {
