@@ -127,7 +127,10 @@ pub fn insert_part(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject]
                 diesel::insert_into(projects::table).values(with_lights).execute(sqlite)?
             }
         };
-        insert_all!(conn, project_stage_history::table, &stages)?;
+        match conn {
+            DbConnection::Pg(pg) => unnest::insert_stages(pg, &stages)?,
+            DbConnection::Sqlite(_) => insert_all!(conn, project_stage_history::table, &stages)?,
+        };
         if !links.is_empty() {
             insert_all!(conn, project_investors::table, &links)?;
         }
