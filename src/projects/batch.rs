@@ -5,7 +5,7 @@
 //! the derived state (the targets summary, investors a project settles) is
 //! refreshed once at the end instead of once per row.
 //!
-//! [`insert`] is the one place where a batch builds project rows: a column
+//! [`insert_part`] is the one place where a batch builds project rows: a column
 //! derived from the fields at insert time belongs there, as in `to_row`.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -61,14 +61,6 @@ pub fn check(conn: &mut DbConnection, rows: &mut [NewProject]) -> Result<Vec<Vec
         .collect()
 }
 
-/// Inserts rows that passed [`check`], each with its create event; answers
-/// their ids, in order.
-pub fn insert(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject]) -> Result<Vec<String>, ApiError> {
-    let mut inserted = Inserted::default();
-    insert_part(conn, caller, rows, &mut inserted)?;
-    finish(conn, inserted)
-}
-
 /// What parts of a batch wrote, for [`finish`].
 #[derive(Default)]
 pub struct Inserted {
@@ -78,8 +70,9 @@ pub struct Inserted {
     settled: Vec<String>,
 }
 
-/// Inserts one part of a batch (an import hands its rows on as it reads
-/// them); [`finish`] refreshes what hangs off them once for all parts.
+/// Inserts rows that passed [`check`], each with its create event: one part
+/// of a batch (an import hands its rows on as it reads them); [`finish`]
+/// refreshes what hangs off them once for all parts.
 pub fn insert_part(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject], inserted: &mut Inserted) -> Result<(), ApiError> {
     let Inserted { ids, settled } = inserted;
     for chunk in rows.chunks(CHUNK) {
