@@ -5,7 +5,7 @@
 //! the derived state (the targets summary, investors a project settles) is
 //! refreshed once at the end instead of once per row.
 //!
-//! [`insert`] is the one place where a batch builds project rows: a column
+//! [`insert_part`] is the one place where a batch builds project rows: a column
 //! derived from the fields at insert time belongs there, as in `to_row`.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -61,11 +61,20 @@ pub fn check(conn: &mut DbConnection, rows: &mut [NewProject]) -> Result<Vec<Vec
         .collect()
 }
 
-/// Inserts rows that passed [`check`], each with its create event; answers
-/// their ids, in order.
-pub fn insert(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject]) -> Result<Vec<String>, ApiError> {
-    let mut ids = Vec::with_capacity(rows.len());
-    let mut settled = Vec::new();
+/// What parts of a batch wrote, for [`finish`].
+#[derive(Default)]
+pub struct Inserted {
+    /// The new projects' ids, in order.
+    pub ids: Vec<String>,
+    /// Investors a new project settled.
+    settled: Vec<String>,
+}
+
+/// Inserts rows that passed [`check`], each with its create event: one part
+/// of a batch (an import hands its rows on as it reads them); [`finish`]
+/// refreshes what hangs off them once for all parts.
+pub fn insert_part(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject], inserted: &mut Inserted) -> Result<(), ApiError> {
+    let Inserted { ids, settled } = inserted;
     for chunk in rows.chunks(CHUNK) {
         let mut project_rows = Vec::with_capacity(chunk.len());
         let mut stages = Vec::with_capacity(chunk.len());
@@ -111,7 +120,10 @@ pub fn insert(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject]) -> 
                 diesel::insert_into(projects::table).values(with_lights).execute(sqlite)?
             }
         };
-        insert_all!(conn, project_stage_history::table, &stages)?;
+        match conn {
+            DbConnection::Pg(pg) => unnest::insert_stages(pg, &stages)?,
+            DbConnection::Sqlite(_) => insert_all!(conn, project_stage_history::table, &stages)?,
+        };
         if !links.is_empty() {
             insert_all!(conn, project_investors::table, &links)?;
         }
@@ -137,6 +149,12 @@ pub fn insert(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject]) -> 
             .collect();
         audit::record_many(conn, events)?;
     }
+    Ok(())
+}
+
+/// The derived state of every part's new projects (the targets summary),
+/// refreshed once; answers their ids.
+pub fn finish(conn: &mut DbConnection, Inserted { ids, settled }: Inserted) -> Result<Vec<String>, ApiError> {
     if !settled.is_empty() {
         crate::targets::summary::refresh_investors(conn, &settled)?;
     }

@@ -1,14 +1,15 @@
-//! PostgreSQL: a chunk of new project rows written as one array a column
-//! (`INSERT … SELECT FROM unnest($1, …, $32)`). A multi-row VALUES list of
-//! 900 rows binds 28,800 values, and PostgreSQL spent about as long parsing
-//! and binding those statements as inserting the rows (bench/RESULTS.md).
+//! PostgreSQL: a chunk of new project rows, and their first stage-history
+//! rows, written as one array a column (`INSERT … SELECT FROM unnest($1, …,
+//! $32)`). A multi-row VALUES list of 900 rows binds 28,800 values, and
+//! PostgreSQL spent about as long parsing and binding those statements as
+//! inserting the rows (bench/RESULTS.md).
 
 use chrono::NaiveDate;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Date, Double, Integer, Nullable, Text, Timestamp};
 
-use super::model::ProjectRow;
+use super::model::{ProjectRow, StageRow};
 
 /// A new row's light: its watched stage and light days (`lights::judge_new`).
 pub type Light = (Option<String>, Option<NaiveDate>, Option<NaiveDate>);
@@ -67,5 +68,21 @@ pub fn insert(conn: &mut PgConnection, rows: &[(ProjectRow, Light)]) -> QueryRes
         .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|(_, light)| light.0.as_deref()).collect::<Vec<_>>())
         .bind::<Array<Nullable<Date>>, _>(rows.iter().map(|(_, light)| light.1).collect::<Vec<_>>())
         .bind::<Array<Nullable<Date>>, _>(rows.iter().map(|(_, light)| light.2).collect::<Vec<_>>())
+        .execute(conn)
+}
+
+const INSERT_STAGES: &str = "INSERT INTO project_stage_history (id, project_id, stage, on_date, by_user, recorded_at) \
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::timestamp[])";
+
+/// Inserts stage-history rows in one statement.
+pub fn insert_stages(conn: &mut PgConnection, rows: &[StageRow]) -> QueryResult<usize> {
+    let text = |get: fn(&StageRow) -> &str| rows.iter().map(get).collect::<Vec<_>>();
+    diesel::sql_query(INSERT_STAGES)
+        .bind::<Array<Text>, _>(text(|r| &r.id))
+        .bind::<Array<Text>, _>(text(|r| &r.project_id))
+        .bind::<Array<Text>, _>(text(|r| &r.stage))
+        .bind::<Array<Date>, _>(rows.iter().map(|r| r.on_date).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(text(|r| &r.by_user))
+        .bind::<Array<Timestamp>, _>(rows.iter().map(|r| r.recorded_at).collect::<Vec<_>>())
         .execute(conn)
 }

@@ -1,6 +1,8 @@
 //! Investor and talent imports write their new records in batches: the
 //! records and audit events must be those the API writes one create at a
-//! time, and a row's rules must still see the rows above it.
+//! time, and a row's rules must still see the rows above it. A projects
+//! workbook is read on a thread of its own and written a part at a time:
+//! every part of one file is still one all-or-nothing import.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +17,7 @@ on_both_databases!(
     a_talent_import_writes_what_api_creates_write,
     a_row_is_checked_against_the_new_rows_above_it,
     an_import_larger_than_a_batch_writes_every_row,
+    a_projects_workbook_is_written_part_by_part_all_or_nothing,
 );
 
 /// The same rows as API bodies (in yueyang) and as a CSV (park xiangtan).
@@ -190,16 +193,80 @@ async fn an_import_larger_than_a_batch_writes_every_row(app: TestApp) {
     assert_eq!((res.status, res.body["created"].clone()), (200, json!(1_100)), "{}", res.text);
     let res = import_into(&app, Who::ParkStaff, "investors", csv.as_bytes(), &[("dry_run", "false")]).await;
     assert_eq!((res.body["created"].clone(), res.body["unchanged"].clone()), (json!(0), json!(1_100)), "every ref was bound: {}", res.text);
-    let creates = {
-        use diesel::prelude::*;
-        #[derive(QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let mut conn = invest_registry::db::DbManager::new(&app.database_url).unwrap().establish().unwrap();
-        let sql = "SELECT COUNT(DISTINCT entity_id) AS n FROM audit_events WHERE action = 'create' AND entity_type = 'investor'";
-        diesel::sql_query(sql).get_result::<Count>(&mut conn).unwrap().n
-    };
+    let creates = created_records(&app, "investor");
     assert_eq!(creates, 1_100, "one create event a record");
+}
+
+/// Records of `entity` that have a create event.
+fn created_records(app: &TestApp, entity: &str) -> i64 {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = invest_registry::db::DbManager::new(&app.database_url).unwrap().establish().unwrap();
+    let sql = "SELECT COUNT(DISTINCT entity_id) AS n FROM audit_events WHERE action = 'create' AND entity_type = $1";
+    diesel::sql_query(sql).bind::<diesel::sql_types::Text, _>(entity).get_result::<Count>(&mut conn).unwrap().n
+}
+
+/// A projects ledger as a workbook: `rows` projects, a blank line after the
+/// 100th, a column left empty between two, and `bad` (a row number) with a
+/// planned investment that is not a number.
+fn projects_workbook(rows: u32, bad: Option<u32>) -> Vec<u8> {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (c, header) in ["外部编号", "项目名称", "产业", "", "招商方式", "计划投资（美元）", "首次接触日期"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *header).unwrap();
+    }
+    let mut sheet_row = 1;
+    for i in 0..rows {
+        if i == 100 {
+            sheet_row += 1; // a blank line
+        }
+        sheet.write_string(sheet_row, 0, format!("XM-{i}")).unwrap();
+        sheet.write_string(sheet_row, 1, format!("台账项目{i}")).unwrap();
+        sheet.write_string(sheet_row, 2, "电子信息").unwrap();
+        sheet.write_string(sheet_row, 4, "产业链招商").unwrap();
+        if bad == Some(sheet_row + 1) {
+            sheet.write_string(sheet_row, 5, "一千万").unwrap();
+        } else {
+            sheet.write_number(sheet_row, 5, 12_000_000.0 + f64::from(i)).unwrap();
+        }
+        sheet.write_string(sheet_row, 6, "2026年3月2日").unwrap();
+        sheet_row += 1;
+    }
+    workbook.save_to_buffer().unwrap()
+}
+
+async fn a_projects_workbook_is_written_part_by_part_all_or_nothing(app: TestApp) {
+    // More rows than a part (900): the bad row is in the second part, after
+    // the first part's rows went in.
+    let bad = projects_workbook(1_500, Some(1_400));
+    let res = import_into(&app, Who::ParkStaff, "projects", &bad, &[("dry_run", "false")]).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.body["rows"], json!(1_501), "the blank line is a row: {}", res.text);
+    let errors: Vec<(u64, String, String)> = res.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(errors, [(1_400, "计划投资（美元）".to_owned(), "type".to_owned())], "{}", res.text);
+    assert_eq!(created_records(&app, "project"), 0, "nothing of the first part stays");
+
+    let good = projects_workbook(1_500, None);
+    let res = import_into(&app, Who::ParkStaff, "projects", &good, &[]).await;
+    assert_eq!((res.status, res.body["created"].clone(), res.body["dry_run"].clone()), (200, json!(1_500), json!(true)), "{}", res.text);
+    assert_eq!(created_records(&app, "project"), 0, "a dry run writes nothing");
+    let res = import_into(&app, Who::ParkStaff, "projects", &good, &[("dry_run", "false")]).await;
+    assert_eq!((res.status, res.body["created"].clone()), (200, json!(1_500)), "{}", res.text);
+    assert_eq!(created_records(&app, "project"), 1_500, "one create event a project");
+    let q: String = "台账项目1499".bytes().map(|b| format!("%{b:02X}")).collect();
+    let list = app.as_(Who::ProvincialAdmin).get(&format!("/api/v1/projects?q={q}")).await;
+    assert_eq!(list.body["items"][0]["planned_investment_usd"], json!(12_001_499), "{}", list.text);
+
+    // Every ref was bound, across the parts: the same file again changes nothing.
+    let res = import_into(&app, Who::ParkStaff, "projects", &good, &[("dry_run", "false")]).await;
+    assert_eq!((res.body["created"].clone(), res.body["unchanged"].clone()), (json!(0), json!(1_500)), "{}", res.text);
 }

@@ -1,94 +1,137 @@
 //! The batch path of a project import. A park's ledger runs to 100,000
 //! rows, and one API write a row (a dozen statements, a read-back and a
-//! targets refresh each) took minutes. Here the rows are read and placed
-//! first; the refs they carry are looked up in a few set-based reads; new
+//! targets refresh each) took minutes. Here the rows come a part at a time,
+//! read, placed and decoded by the reading thread ([`super::stream`]); the
+//! refs a part carries are looked up in a few set-based reads; its new
 //! records are checked with the rules of an API create and written by
 //! [`crate::projects::batch`] (multi-row INSERTs, the same audit event per
-//! row, the targets summary refreshed once). A row whose ref names a live
-//! record is a merge patch through the records core, as before (re-imports
-//! touch few rows).
+//! row), and the targets summary is refreshed once at the end. A row whose
+//! ref names a live record is a merge patch through the records core, as
+//! before (re-imports touch few rows).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::read::Raw;
 use super::libraries::{Importable, Writer};
-use super::{in_savepoint, refs, tally, Counts, Placed, Row, RowError, RowFailure, Written};
+use super::{in_savepoint, refs, tally, CellError, Counts, Placed, Row, RowError, RowFailure, Written};
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::projects::batch::{self, NewProject};
+use crate::projects::batch::{self, Inserted, NewProject};
 use crate::projects::{Project, ProjectFields};
 use crate::records::{self, Record};
 
 const ENTITY: &str = <Project as Record>::ENTITY;
 
-/// Writes (or, in a dry run, writes before the rollback) every row of
-/// `data`, counting them; bad rows go to `errors` and nothing new is
-/// inserted while there are any (the import will be rolled back).
-pub(super) fn write_projects(
-    conn: &mut DbConnection,
-    importer: &Row<'_>,
-    data: &[Vec<Raw>],
-    counts: &mut Counts,
-    errors: &mut Vec<RowError>,
-) -> Result<(), ApiError> {
-    let placed = place_rows::<Project>(importer, data, errors)?;
-    let named = named_records(conn, importer, &placed)?;
+/// A row read and placed, ready for the writer.
+pub(super) struct Prepared {
+    /// Its spreadsheet row.
+    row: u64,
+    park: String,
+    external_ref: Option<String>,
+    /// The row as a merge patch (empty cells clear fields), kept when its
+    /// ref may name a record already there.
+    patch: Option<Map<String, Value>>,
+    /// The row as a new project's fields, or its bad cells.
+    fields: Result<ProjectFields, Vec<CellError>>,
+}
 
-    let mut new_rows: Vec<(u64, Option<String>)> = Vec::new();
-    let mut news: Vec<NewProject> = Vec::new();
-    let mut taken: Vec<(String, String)> = Vec::new();
-    for (row, Placed { mut values, external_ref, park }) in placed {
-        let key = external_ref.clone().map(|r| (park.clone(), r));
-        match key.as_ref().map(|key| named.get(key)) {
-            Some(Some(Named::Live(id, current))) => {
-                // What a PATCH would find unchanged before any rule runs (a
-                // re-imported ledger, mostly) needs no statement at all.
-                if records::merge(&**current, Value::Object(values.clone())).is_ok_and(|merged: ProjectFields| merged == **current) {
-                    tally(Ok(Written::Unchanged), row, counts, errors);
+/// Decodes a placed row as a new project (on the reading thread: the
+/// decoding is a good share of an import's work).
+pub(super) fn prepare(importer: &Row<'_>, row: u64, Placed { values, external_ref, park }: Placed) -> Result<Prepared, ApiError> {
+    let patch = external_ref.is_some().then(|| values.clone());
+    let mut values = values;
+    values.retain(|_, value| !value.is_null());
+    let fields = match records::decode::<ProjectFields>(Value::Object(values)) {
+        Ok(fields) => Ok(fields),
+        Err(err) => Err(cells_of(importer, err)?),
+    };
+    Ok(Prepared { row, park, external_ref, patch, fields })
+}
+
+/// The writing side of a project import: one part after another, inside the
+/// import's transaction; nothing new is inserted once any row is bad (the
+/// import will be rolled back), but every later row is still checked.
+pub(super) struct ProjectParts<'a> {
+    importer: &'a Row<'a>,
+    inserted: Inserted,
+}
+
+impl<'a> ProjectParts<'a> {
+    pub(super) fn new(importer: &'a Row<'a>) -> Self {
+        Self { importer, inserted: Inserted::default() }
+    }
+
+    /// Writes (or, in a dry run, writes before the rollback) one part's
+    /// rows, counting them; bad rows go to `errors`.
+    pub(super) fn write(&mut self, conn: &mut DbConnection, part: Vec<Prepared>, counts: &mut Counts, errors: &mut Vec<RowError>) -> Result<(), ApiError> {
+        let importer = self.importer;
+        let named = named_records(conn, importer, &part)?;
+        let mut new_rows: Vec<(u64, Option<String>)> = Vec::new();
+        let mut news: Vec<NewProject> = Vec::new();
+        let mut taken: Vec<(String, String)> = Vec::new();
+        for Prepared { row, park, external_ref, patch, fields } in part {
+            let key = external_ref.clone().map(|r| (park.clone(), r));
+            match key.as_ref().map(|key| named.get(key)) {
+                Some(Some(Named::Live(id, current))) => {
+                    let values = patch.unwrap_or_default();
+                    // What a PATCH would find unchanged before any rule runs (a
+                    // re-imported ledger, mostly) needs no statement at all.
+                    if records::merge(&**current, Value::Object(values.clone())).is_ok_and(|merged: ProjectFields| merged == **current) {
+                        tally(Ok(Written::Unchanged), row, counts, errors);
+                        continue;
+                    }
+                    let written = in_savepoint(conn, |conn| {
+                        let before = Project::version(conn, importer.caller, id).map_err(|e| importer.failure(e))?;
+                        let before = before.ok_or_else(|| RowFailure::Fatal(ApiError::internal("a record vanished during its import")))?;
+                        importer.update::<Project>(conn, id, before, values)
+                    })?;
+                    tally(written, row, counts, errors);
                     continue;
                 }
-                let written = in_savepoint(conn, |conn| {
-                    let before = Project::version(conn, importer.caller, id).map_err(|e| importer.failure(e))?;
-                    let before = before.ok_or_else(|| RowFailure::Fatal(ApiError::internal("a record vanished during its import")))?;
-                    importer.update::<Project>(conn, id, before, values)
-                })?;
-                tally(written, row, counts, errors);
-                continue;
+                // Its record was deleted since: the new record takes the ref.
+                Some(Some(Named::Gone)) => taken.extend(key),
+                _ => {}
             }
-            // Its record was deleted since: the new record takes the ref.
-            Some(Some(Named::Gone)) => taken.extend(key),
-            _ => {}
-        }
-        values.retain(|_, value| !value.is_null());
-        match records::decode::<ProjectFields>(Value::Object(values)) {
-            Ok(fields) => {
-                new_rows.push((row, external_ref));
-                news.push(NewProject { park, fields });
+            match fields {
+                Ok(fields) => {
+                    new_rows.push((row, external_ref));
+                    news.push(NewProject { park, fields });
+                }
+                Err(bad) => tally(Err(bad), row, counts, errors),
             }
-            Err(err) => tally(Err(cells_of(importer, err)?), row, counts, errors),
         }
+
+        for ((row, _), broken) in new_rows.iter().zip(batch::check(conn, &mut news)?) {
+            if let Err(err) = records::invalid_unless_empty(broken) {
+                tally(Err(cells_of(importer, err)?), *row, counts, errors);
+            }
+        }
+        if !errors.is_empty() {
+            return Ok(()); // nothing stays: the counts no longer matter
+        }
+        let first = self.inserted.ids.len();
+        batch::insert_part(conn, importer.caller, &news, &mut self.inserted)?;
+        let ids = &self.inserted.ids[first..];
+        let bindings: Vec<(String, String, String)> = new_rows
+            .into_iter()
+            .zip(news)
+            .zip(ids)
+            .filter_map(|(((_, external_ref), new), id)| external_ref.map(|r| (new.park, r, id.clone())))
+            .collect();
+        refs::bind_many(conn, ENTITY, &bindings, &taken)?;
+        counts.created += ids.len() as u64;
+        Ok(())
     }
 
-    for ((row, _), broken) in new_rows.iter().zip(batch::check(conn, &mut news)?) {
-        if let Err(err) = records::invalid_unless_empty(broken) {
-            tally(Err(cells_of(importer, err)?), *row, counts, errors);
+    /// After the last part: what hangs off the new projects, refreshed once.
+    pub(super) fn finish(self, conn: &mut DbConnection, errors: &[RowError]) -> Result<(), ApiError> {
+        if errors.is_empty() {
+            batch::finish(conn, self.inserted)?;
         }
+        Ok(())
     }
-    if !errors.is_empty() {
-        return Ok(()); // nothing stays: the counts no longer matter
-    }
-    let ids = batch::insert(conn, importer.caller, &news)?;
-    let bindings: Vec<(String, String, String)> = new_rows
-        .into_iter()
-        .zip(news)
-        .zip(&ids)
-        .filter_map(|(((_, external_ref), new), id)| external_ref.map(|r| (new.park, r, id.clone())))
-        .collect();
-    refs::bind_many(conn, ENTITY, &bindings, &taken)?;
-    counts.created += ids.len() as u64;
-    Ok(())
 }
 
 /// Every non-blank row read and placed, with its spreadsheet row number.
@@ -118,9 +161,9 @@ enum Named {
 }
 
 /// The records the rows' refs name, by (park, ref).
-fn named_records(conn: &mut DbConnection, importer: &Row<'_>, placed: &[(u64, Placed)]) -> Result<HashMap<(String, String), Named>, ApiError> {
+fn named_records(conn: &mut DbConnection, importer: &Row<'_>, part: &[Prepared]) -> Result<HashMap<(String, String), Named>, ApiError> {
     let mut by_park: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for (_, p) in placed {
+    for p in part {
         if let Some(external_ref) = &p.external_ref {
             by_park.entry(&p.park).or_default().push(external_ref.clone());
         }
@@ -142,7 +185,7 @@ fn named_records(conn: &mut DbConnection, importer: &Row<'_>, placed: &[(u64, Pl
 }
 
 /// A row's refusal as its bad cells; anything else ends the import.
-pub(super) fn cells_of(importer: &Row<'_>, err: ApiError) -> Result<Vec<super::CellError>, ApiError> {
+pub(super) fn cells_of(importer: &Row<'_>, err: ApiError) -> Result<Vec<CellError>, ApiError> {
     match importer.failure(err) {
         RowFailure::Cells(bad) => Ok(bad),
         RowFailure::Fatal(err) => Err(err),

@@ -15,6 +15,7 @@ mod cells;
 mod libraries;
 mod many;
 mod read;
+mod stream;
 mod template;
 
 pub use read::MAX_FILE_BYTES;
@@ -155,13 +156,13 @@ pub fn run(conn: &mut DbConnection, caller: &Caller, request: ImportRequest) -> 
     if request.library == Library::Top100 && !caller.may_manage_reference_data() {
         return Err(ApiError::Forbidden("only a provincial administrator keeps the top-100 list".into()));
     }
-    let table = read_table(&request.file)?;
     match request.library {
-        Library::Projects => run_as::<Project>(conn, caller, &request, &table),
-        Library::Investors => run_as::<Investor>(conn, caller, &request, &table),
-        Library::Talents => run_as::<Talent>(conn, caller, &request, &table),
-        Library::Funds => run_as::<Fund>(conn, caller, &request, &table),
-        Library::Top100 => run_as::<Top100>(conn, caller, &request, &table),
+        // A ledger runs to 100,000 rows: read on a thread of its own while written.
+        Library::Projects => stream::run_projects(conn, caller, &request),
+        Library::Investors => run_as::<Investor>(conn, caller, &request, &read_table(&request.file)?),
+        Library::Talents => run_as::<Talent>(conn, caller, &request, &read_table(&request.file)?),
+        Library::Funds => run_as::<Fund>(conn, caller, &request, &read_table(&request.file)?),
+        Library::Top100 => run_as::<Top100>(conn, caller, &request, &read_table(&request.file)?),
     }
 }
 
@@ -181,19 +182,14 @@ fn run_as<R: Importable>(conn: &mut DbConnection, caller: &Caller, request: &Imp
         }
     };
 
-    // All rows in one transaction; rolled back for a dry run or any bad row.
-    let mut outcome: Option<(Counts, Vec<RowError>)> = None;
-    let written = db::write_tx(conn, |conn| {
-        let mut counts = Counts::default();
-        let mut errors = vec![];
-        let importer = Row { columns: &columns, caller, park: request.park_code.as_deref() };
-        // Projects, investors and talents have batch paths: a park's ledger
-        // runs to 100,000 rows. Funds and the top-100 list go row by row.
+    let importer = Row { columns: &columns, caller, park: request.park_code.as_deref() };
+    all_or_nothing::<R>(conn, caller, request, report, |conn, counts, errors| {
+        // Investors and talents have batch paths (projects have theirs in
+        // `stream`); funds and the top-100 list go row by row.
         match R::LIBRARY {
-            Library::Projects => batch::write_projects(conn, &importer, data, &mut counts, &mut errors)?,
-            Library::Investors => many::write_rows::<Investor>(conn, &importer, data, &mut counts, &mut errors)?,
-            Library::Talents => many::write_rows::<Talent>(conn, &importer, data, &mut counts, &mut errors)?,
-            Library::Funds | Library::Top100 => {
+            Library::Investors => many::write_rows::<Investor>(conn, &importer, data, counts, errors)?,
+            Library::Talents => many::write_rows::<Talent>(conn, &importer, data, counts, errors)?,
+            Library::Projects | Library::Funds | Library::Top100 => {
                 let mut refs_seen = HashSet::new();
                 for (index, cells) in data.iter().enumerate() {
                     let row = index as u64 + 2;
@@ -201,15 +197,33 @@ fn run_as<R: Importable>(conn: &mut DbConnection, caller: &Caller, request: &Imp
                         continue; // a blank line
                     }
                     let written = in_savepoint(conn, |conn| importer.write::<R>(conn, cells, &mut refs_seen))?;
-                    tally(written, row, &mut counts, &mut errors);
+                    tally(written, row, counts, errors);
                 }
             }
         }
+        Ok(rows)
+    })
+}
+
+/// Runs `write` (which answers the file's data rows) in ONE transaction,
+/// rolled back for a dry run or any bad row, and fills the report.
+fn all_or_nothing<R: Importable>(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    request: &ImportRequest,
+    mut report: ImportReport,
+    write: impl FnOnce(&mut DbConnection, &mut Counts, &mut Vec<RowError>) -> Result<u64, ApiError>,
+) -> Result<ImportReport, ApiError> {
+    let mut outcome: Option<(u64, Counts, Vec<RowError>)> = None;
+    let written = db::write_tx(conn, |conn| {
+        let mut counts = Counts::default();
+        let mut errors = vec![];
+        let rows = write(conn, &mut counts, &mut errors)?;
         let keep = errors.is_empty() && !request.dry_run;
         if keep {
             record_import::<R>(conn, caller, rows, &counts)?;
         }
-        outcome = Some((counts, errors));
+        outcome = Some((rows, counts, errors));
         if keep {
             Ok(())
         } else {
@@ -217,9 +231,16 @@ fn run_as<R: Importable>(conn: &mut DbConnection, caller: &Caller, request: &Imp
         }
     });
     let counts = match (written, outcome) {
-        (Ok(()), Some((counts, _))) => counts,
-        (Err(_), Some((counts, errors))) if errors.is_empty() && request.dry_run => counts,
-        (Err(_), Some((_, errors))) if !errors.is_empty() => {
+        (Ok(()), Some((rows, counts, _))) => {
+            report.rows = rows;
+            counts
+        }
+        (Err(_), Some((rows, counts, errors))) if errors.is_empty() && request.dry_run => {
+            report.rows = rows;
+            counts
+        }
+        (Err(_), Some((rows, _, errors))) if !errors.is_empty() => {
+            report.rows = rows;
             report.errors = errors;
             Counts::default()
         }
@@ -281,6 +302,7 @@ fn record_import<R: Importable>(conn: &mut DbConnection, caller: &Caller, rows: 
 }
 
 /// A file column that feeds a field: where, the header as written, how to read it.
+#[derive(Clone)]
 struct Mapped {
     index: usize,
     header: String,

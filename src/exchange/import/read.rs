@@ -29,11 +29,25 @@ impl Raw {
 
 /// The file as rows of cells, the header first.
 pub fn read_table(bytes: &[u8]) -> Result<Vec<Vec<Raw>>, ApiError> {
+    let mut table = vec![];
+    read_rows(bytes, &mut |row| {
+        table.push(row);
+        Ok(())
+    })?;
+    Ok(table)
+}
+
+/// Hands the file's rows, the header first, one at a time to `sink`, which
+/// may stop the reading with an error. An XLSX sheet is read as a stream, so
+/// a caller can work on the first rows while the rest are still unpacked.
+/// A CSV is read whole first, so that a file with too many rows is refused
+/// before any row is handed on.
+pub fn read_rows(bytes: &[u8], sink: &mut dyn FnMut(Vec<Raw>) -> Result<(), ApiError>) -> Result<(), ApiError> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(ApiError::PayloadTooLarge { limit: MAX_FILE_BYTES });
     }
     if bytes.starts_with(b"PK\x03\x04") {
-        return read_xlsx(bytes);
+        return stream_xlsx(bytes, sink);
     }
     if bytes.starts_with(b"\xD0\xCF\x11\xE0") {
         return Err(ApiError::invalid("file", "format", "old .xls workbooks are not read; save the file as .xlsx or .csv"));
@@ -48,7 +62,7 @@ pub fn read_table(bytes: &[u8]) -> Result<Vec<Vec<Raw>>, ApiError> {
             return Err(too_many_rows());
         }
     }
-    Ok(table)
+    table.into_iter().try_for_each(sink)
 }
 
 /// More than [`MAX_ROWS`] rows: a 413 like an oversized file (the problem's
@@ -75,46 +89,120 @@ fn decode_text(bytes: &[u8]) -> Result<String, ApiError> {
     }
 }
 
-/// The first worksheet of an XLSX, after checking what it unpacks to.
-fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<Raw>>, ApiError> {
-    use calamine::{Data, Reader};
+/// The first worksheet of an XLSX, after checking what it unpacks to, one
+/// row at a time. The rows run from the first row holding a cell to the
+/// last, empty rows between included (as a blank row); a cell's place in its
+/// row is its sheet column.
+fn stream_xlsx(bytes: &[u8], sink: &mut dyn FnMut(Vec<Raw>) -> Result<(), ApiError>) -> Result<(), ApiError> {
+    use calamine::{Reader, XlsxError};
     let not_xlsx = |e: String| ApiError::invalid("file", "format", format!("not a readable XLSX file: {e}"));
     check_unpacked(Cursor::new(bytes)).map_err(|e| match e {
         Unpacked::TooLarge => ApiError::PayloadTooLarge { limit: MAX_UNPACKED_BYTES as usize },
         Unpacked::Bad(e) => not_xlsx(e),
     })?;
     let mut workbook: calamine::Xlsx<Cursor<&[u8]>> =
-        calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e: calamine::XlsxError| not_xlsx(e.to_string()))?;
+        calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e: XlsxError| not_xlsx(e.to_string()))?;
     let name = workbook.sheet_names().first().cloned().ok_or_else(|| not_xlsx("it has no worksheet".into()))?;
-    let range = workbook.worksheet_range(&name).map_err(|e| not_xlsx(e.to_string()))?;
-    if range.height() > MAX_ROWS + 1 {
-        return Err(too_many_rows());
-    }
-    let formulas = workbook.worksheet_formula(&name).map_err(|e| not_xlsx(e.to_string()))?;
-    let Some((top, left)) = range.start() else { return Ok(vec![]) };
-    let mut table = Vec::with_capacity(range.height());
-    for (r, row) in range.rows().enumerate() {
-        let mut cells = Vec::with_capacity(row.len());
-        for (c, cell) in row.iter().enumerate() {
-            let at = (top + r as u32, left + c as u32);
-            if formulas.get_value(at).is_some_and(|f| !f.is_empty()) {
-                cells.push(Raw::Refused("formula", "a formula cell is not imported; paste its value instead".into()));
-                continue;
-            }
-            cells.push(match cell {
-                Data::Empty => Raw::Text(String::new()),
-                Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => Raw::Text(s.clone()),
-                Data::Int(i) => Raw::Text(i.to_string()),
-                Data::Float(f) => Raw::Text(number_text(*f)),
-                Data::Bool(b) => Raw::Text(b.to_string()),
-                // A date cell: its serial number, read by the date rules.
-                Data::DateTime(d) => Raw::Text(number_text(d.as_f64())),
-                Data::Error(e) => Raw::Refused("cell_error", format!("the cell holds an error value ({e})")),
-            });
+    let mut cells = match workbook.worksheet_cells_reader(&name) {
+        Ok(cells) => cells,
+        Err(XlsxError::NotAWorksheet(_)) => return Ok(()), // a chart sheet: no rows
+        Err(e) => return Err(not_xlsx(e.to_string())),
+    };
+    // The sheet's own claim of its size, when it claims too many rows, is
+    // checked by counting them before any row is handed on.
+    let claimed = cells.dimensions();
+    let claimed_height = claimed.end.0.saturating_sub(claimed.start.0) as usize + 1;
+    if claimed_height > MAX_ROWS + 1 {
+        let mut count_only = |_| Ok(());
+        let mut rows = SheetRows::new(&mut count_only);
+        while let Some(cell) = cells.next_cell_with_formula_metadata().map_err(|e| not_xlsx(e.to_string()))? {
+            rows.add(cell)?;
         }
-        table.push(cells);
+        rows.finish()?;
+        drop(cells);
+        cells = workbook.worksheet_cells_reader(&name).map_err(|e| not_xlsx(e.to_string()))?;
     }
-    Ok(table)
+    let mut rows = SheetRows::new(sink);
+    while let Some(cell) = cells.next_cell_with_formula_metadata().map_err(|e| not_xlsx(e.to_string()))? {
+        rows.add(cell)?;
+    }
+    rows.finish()
+}
+
+/// Cells in sheet order gathered into rows for a sink.
+struct SheetRows<'s> {
+    sink: &'s mut dyn FnMut(Vec<Raw>) -> Result<(), ApiError>,
+    /// The sheet row of the row being gathered, once a cell was seen.
+    at: Option<u32>,
+    row: Vec<Raw>,
+    /// Rows handed on (or counted).
+    handed: usize,
+}
+
+impl<'s> SheetRows<'s> {
+    fn new(sink: &'s mut dyn FnMut(Vec<Raw>) -> Result<(), ApiError>) -> Self {
+        Self { sink, at: None, row: Vec::new(), handed: 0 }
+    }
+
+    fn add(&mut self, cell: calamine::XlsxCellFormulaMetadataRecord<'_>) -> Result<(), ApiError> {
+        use calamine::{DataRef, XlsxFormulaMetadata};
+        let formula = match &cell.formula {
+            Some(XlsxFormulaMetadata::Normal { formula } | XlsxFormulaMetadata::Shared { formula, .. }) => !formula.is_empty(),
+            // A cell sharing another's formula, or a kind calamine adds later.
+            Some(_) => true,
+            None => false,
+        };
+        let raw = if formula {
+            Raw::Refused("formula", "a formula cell is not imported; paste its value instead".into())
+        } else {
+            match cell.value {
+                // An empty cell (a styled one) neither starts a row nor ends the sheet.
+                DataRef::Empty => return Ok(()),
+                DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Raw::Text(s),
+                DataRef::SharedString(s) => Raw::Text(s.to_owned()),
+                DataRef::Int(i) => Raw::Text(i.to_string()),
+                DataRef::Float(f) => Raw::Text(number_text(f)),
+                DataRef::Bool(b) => Raw::Text(b.to_string()),
+                // A date cell: its serial number, read by the date rules.
+                DataRef::DateTime(d) => Raw::Text(number_text(d.as_f64())),
+                DataRef::Error(e) => Raw::Refused("cell_error", format!("the cell holds an error value ({e})")),
+            }
+        };
+        let (sheet_row, column) = cell.pos;
+        match self.at {
+            Some(at) if at == sheet_row => {}
+            Some(at) => {
+                self.hand_on()?;
+                // Rows with no cell between two rows that have some: blank lines.
+                for _ in at.saturating_add(1)..sheet_row {
+                    self.hand_on()?;
+                }
+            }
+            None => {}
+        }
+        self.at = Some(sheet_row);
+        let column = column as usize;
+        if self.row.len() <= column {
+            self.row.resize(column + 1, Raw::Text(String::new()));
+        }
+        self.row[column] = raw;
+        Ok(())
+    }
+
+    fn hand_on(&mut self) -> Result<(), ApiError> {
+        self.handed += 1;
+        if self.handed > MAX_ROWS + 1 {
+            return Err(too_many_rows());
+        }
+        (self.sink)(std::mem::take(&mut self.row))
+    }
+
+    fn finish(mut self) -> Result<(), ApiError> {
+        if self.at.is_some() {
+            self.hand_on()?;
+        }
+        Ok(())
+    }
 }
 
 fn number_text(f: f64) -> String {
