@@ -17,32 +17,44 @@ use diesel::prelude::*;
 use diesel::sql_types::{Date, Nullable, Text};
 
 use super::model::{Project, ProjectRow};
-use super::money;
 use super::queries::to_project;
 use crate::db::schema::{investors, monitoring_rules, project_investors, projects};
 use crate::db::{backend_of, write_tx, Backend, DbConnection};
 use crate::error::ApiError;
-use crate::monitoring::rules::{self, LightDates, RuleSettings, Rules, Watch};
+use crate::monitoring::rules::{self, LightDates, RuleSettings, Rules, RulesStamp, Watch};
 use crate::monitoring::tally::{self, Judged, Watched};
 
 type QueryBackend = <DbConnection as Connection>::Backend;
 use crate::vocab::Stage;
 
-/// Sets `light` and `light_reasons` of `projects` as of `today`.
-pub fn fill(conn: &mut DbConnection, projects: &mut [Project], today: NaiveDate) -> Result<(), ApiError> {
+/// What the statement of a project read brings for the lights besides the
+/// rows (`columns`): the rules it saw, and each row's latest follow-up.
+pub struct ReadAlong {
+    rules: Option<RulesStamp>,
+    follow_ups: Vec<Option<NaiveDate>>,
+}
+
+impl ReadAlong {
+    /// For `rows` read by one statement (they saw the same rules).
+    pub fn of(rows: &[ProjectRow]) -> Self {
+        Self {
+            rules: rows.first().and_then(ProjectRow::rules_stamp),
+            follow_ups: rows.iter().map(|row| row.last_follow_up_on).collect(),
+        }
+    }
+}
+
+/// Sets `light` and `light_reasons` of `projects` as of `today`; `along`
+/// comes from the rows they were made of, in the same order. The rules are
+/// kept in memory and read again only when the statement saw others.
+pub fn fill(conn: &mut DbConnection, projects: &mut [Project], today: NaiveDate, along: ReadAlong) -> Result<(), ApiError> {
     if projects.is_empty() {
         return Ok(());
     }
-    let rules = rules::load(conn)?.rules;
-    fill_with(conn, projects, today, &rules)
-}
-
-/// [`fill`] with rules read already (a monitoring list reads them once).
-pub fn fill_with(conn: &mut DbConnection, projects: &mut [Project], today: NaiveDate, rules: &Rules) -> Result<(), ApiError> {
-    let follow_ups = latest_follow_ups(conn, projects)?;
-    for project in projects.iter_mut() {
-        let watch = watch_of(project, &follow_ups);
-        match rules::judge(&watch, today, rules) {
+    let rules = rules::as_seen(conn, along.rules)?;
+    for (project, follow_up) in projects.iter_mut().zip(along.follow_ups) {
+        let watch = watch_of(project, follow_up);
+        match rules::judge(&watch, today, &rules) {
             Some((light, reasons)) => {
                 project.light = Some(light);
                 project.light_reasons = reasons;
@@ -56,7 +68,8 @@ pub fn fill_with(conn: &mut DbConnection, projects: &mut [Project], today: Naive
     Ok(())
 }
 
-/// The latest follow-up day of each live investor of `projects`.
+/// The latest follow-up day of each live investor of `projects` (projects
+/// not read from the table yet: a read brings it along, `columns`).
 fn latest_follow_ups(conn: &mut DbConnection, projects: &[Project]) -> Result<HashMap<String, NaiveDate>, ApiError> {
     let mut follow_ups: HashMap<String, NaiveDate> = HashMap::new();
     let investor_ids: Vec<String> = projects.iter().flat_map(|p| p.investor_ids.iter().cloned()).collect();
@@ -72,7 +85,13 @@ fn latest_follow_ups(conn: &mut DbConnection, projects: &[Project]) -> Result<Ha
     Ok(follow_ups)
 }
 
-fn watch_of(p: &Project, follow_ups: &HashMap<String, NaiveDate>) -> Watch {
+/// The latest follow-up of the investors of `p`, from [`latest_follow_ups`].
+fn last_follow_up(p: &Project, follow_ups: &HashMap<String, NaiveDate>) -> Option<NaiveDate> {
+    p.investor_ids.iter().filter_map(|id| follow_ups.get(id).copied()).max()
+}
+
+/// What the rules read of `p`, whose investors were last followed up on `follow_up`.
+fn watch_of(p: &Project, follow_up: Option<NaiveDate>) -> Watch {
     let created = p.created_at.date_naive();
     let entered = |stage: Stage| p.stage_history.iter().rev().find(|e| e.stage == stage).map(|e| e.on);
     let milestone = match p.stage {
@@ -88,7 +107,7 @@ fn watch_of(p: &Project, follow_ups: &HashMap<String, NaiveDate>) -> Watch {
         .stage_history
         .iter()
         .map(|e| e.on)
-        .chain(p.investor_ids.iter().filter_map(|id| follow_ups.get(id).copied()))
+        .chain(follow_up)
         .chain([created])
         .max()
         .unwrap_or(created);
@@ -115,12 +134,11 @@ type StoredRow = (String, String, Option<String>, Option<NaiveDate>, Option<Naiv
 /// The judgement of the projects `ids` (deleted ones are not watched) under
 /// `rules`, beside what they store.
 fn judge_stored(conn: &mut DbConnection, ids: &[String], rules: &Rules) -> Result<Vec<Judged>, ApiError> {
-    let mut live = load_live(conn, ids)?;
-    money::fill(conn, &mut live)?;
-    let follow_ups = latest_follow_ups(conn, &live)?;
+    let (live, along) = load_live(conn, ids)?;
     let mut judged: HashMap<String, Watched> = live
         .iter()
-        .map(|p| (p.id.clone(), watched(p, &follow_ups, rules)))
+        .zip(along.follow_ups)
+        .map(|(p, follow_up)| (p.id.clone(), watched(p, follow_up, rules)))
         .collect();
     let stored: Vec<StoredRow> = projects::table
         .filter(projects::id.eq_any(ids))
@@ -198,7 +216,7 @@ pub(crate) fn judge_new(conn: &mut DbConnection, new: &[Project]) -> Result<Vec<
             project_id: p.id.clone(),
             park_code: p.park_code.clone(),
             stored: Watched::default(),
-            judged: watched(p, &follow_ups, &rules),
+            judged: watched(p, last_follow_up(p, &follow_ups), &rules),
         })
         .collect();
     tally::moved(conn, &judged)?;
@@ -206,8 +224,8 @@ pub(crate) fn judge_new(conn: &mut DbConnection, new: &[Project]) -> Result<Vec<
 }
 
 /// What a project stores of its light under `rules`.
-fn watched(p: &Project, follow_ups: &HashMap<String, NaiveDate>, rules: &Rules) -> Watched {
-    match rules::light_dates(&watch_of(p, follow_ups), rules) {
+fn watched(p: &Project, follow_up: Option<NaiveDate>, rules: &Rules) -> Watched {
+    match rules::light_dates(&watch_of(p, follow_up), rules) {
         Some(dates) => Watched { stage: Some(p.stage.to_string()), dates },
         None => Watched::default(),
     }
@@ -317,13 +335,15 @@ fn each_batch(conn: &mut DbConnection, mut work: impl FnMut(&mut DbConnection, &
     }
 }
 
-pub(super) fn load_live(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<Project>, ApiError> {
+/// The live projects among `ids`, and what their statement brought along.
+pub(super) fn load_live(conn: &mut DbConnection, ids: &[String]) -> Result<(Vec<Project>, ReadAlong), ApiError> {
     let rows: Vec<ProjectRow> = projects::table
         .filter(projects::id.eq_any(ids))
         .filter(projects::deleted_at.is_null())
         .select(ProjectRow::as_select())
         .load(conn)?;
-    rows.into_iter().map(to_project).collect()
+    let along = ReadAlong::of(&rows);
+    Ok((rows.into_iter().map(to_project).collect::<Result<_, _>>()?, along))
 }
 
 /// Writes the judgement of many projects, a few hundred a statement.
