@@ -1,9 +1,10 @@
 //! What a project's row reads beside the columns `projects` declares to
-//! diesel: its money columns (past diesel's 32-column limit, see `money`),
-//! and for its light the stamp of the monitoring rules and its investors'
-//! latest follow-up. Read in the row's own statement, they cost no round
-//! trip of their own: each was a statement per read, and each round trip
-//! parks and wakes a worker thread.
+//! diesel: its money columns (past diesel's 32-column limit, see `money`)
+//! and the stamp of the monitoring rules its light is judged by. Read in the
+//! row's own statement, they cost no round trip of their own: each was a
+//! statement per read, and each round trip parks and wakes a worker thread.
+//! (The investors' latest follow-up stays a statement of its own: see
+//! `lights::latest_follow_ups`.)
 
 use std::marker::PhantomData;
 
@@ -78,14 +79,6 @@ pub type Rules = (OnProjects<Nullable<Integer>>, OnProjects<Nullable<Timestamp>>
 pub const RULES: Rules = (
     on_projects(r#"(SELECT "version" FROM "monitoring_rules" WHERE "id" = 1)"#),
     on_projects(r#"(SELECT "updated_at" FROM "monitoring_rules" WHERE "id" = 1)"#),
-);
-
-/// The latest follow-up of the project's live investors (the investors its
-/// `investor_ids_json` copy lists: `links::refresh_project_copies`).
-pub type LastFollowUp = OnProjects<Nullable<Date>>;
-
-pub const LAST_FOLLOW_UP: LastFollowUp = on_projects(
-    r#"(SELECT MAX("investors"."last_follow_up_on") FROM "project_investors" INNER JOIN "investors" ON "investors"."id" = "project_investors"."investor_id" WHERE "project_investors"."project_id" = "projects"."id" AND "investors"."deleted_at" IS NULL)"#,
 );
 
 /// [`RULES`] as read; `None` in a row built in memory.

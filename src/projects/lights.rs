@@ -27,33 +27,17 @@ use crate::monitoring::tally::{self, Judged, Watched};
 type QueryBackend = <DbConnection as Connection>::Backend;
 use crate::vocab::Stage;
 
-/// What the statement of a project read brings for the lights besides the
-/// rows (`columns`): the rules it saw, and each row's latest follow-up.
-pub struct ReadAlong {
-    rules: Option<RulesStamp>,
-    follow_ups: Vec<Option<NaiveDate>>,
-}
-
-impl ReadAlong {
-    /// For `rows` read by one statement (they saw the same rules).
-    pub fn of(rows: &[ProjectRow]) -> Self {
-        Self {
-            rules: rows.first().and_then(ProjectRow::rules_stamp),
-            follow_ups: rows.iter().map(|row| row.last_follow_up_on).collect(),
-        }
-    }
-}
-
-/// Sets `light` and `light_reasons` of `projects` as of `today`; `along`
-/// comes from the rows they were made of, in the same order. The rules are
-/// kept in memory and read again only when the statement saw others.
-pub fn fill(conn: &mut DbConnection, projects: &mut [Project], today: NaiveDate, along: ReadAlong) -> Result<(), ApiError> {
+/// Sets `light` and `light_reasons` of `projects` as of `today`, by the
+/// rules their statement saw (`seen`: kept in memory, read again only when
+/// the statement saw others).
+pub fn fill(conn: &mut DbConnection, projects: &mut [Project], today: NaiveDate, seen: Option<RulesStamp>) -> Result<(), ApiError> {
     if projects.is_empty() {
         return Ok(());
     }
-    let rules = rules::as_seen(conn, along.rules)?;
-    for (project, follow_up) in projects.iter_mut().zip(along.follow_ups) {
-        let watch = watch_of(project, follow_up);
+    let rules = rules::as_seen(conn, seen)?;
+    let follow_ups = latest_follow_ups(conn, projects)?;
+    for project in projects.iter_mut() {
+        let watch = watch_of(project, last_follow_up(project, &follow_ups));
         match rules::judge(&watch, today, &rules) {
             Some((light, reasons)) => {
                 project.light = Some(light);
@@ -68,8 +52,10 @@ pub fn fill(conn: &mut DbConnection, projects: &mut [Project], today: NaiveDate,
     Ok(())
 }
 
-/// The latest follow-up day of each live investor of `projects` (projects
-/// not read from the table yet: a read brings it along, `columns`).
+/// The latest follow-up day of each live investor of `projects`. One
+/// statement for all of them, by primary key: as a correlated subquery of the
+/// row's statement it was planned per row, and on tables not analysed yet
+/// (a bulk load) the plan scanned the investors for every project.
 fn latest_follow_ups(conn: &mut DbConnection, projects: &[Project]) -> Result<HashMap<String, NaiveDate>, ApiError> {
     let mut follow_ups: HashMap<String, NaiveDate> = HashMap::new();
     let investor_ids: Vec<String> = projects.iter().flat_map(|p| p.investor_ids.iter().cloned()).collect();
@@ -134,11 +120,11 @@ type StoredRow = (String, String, Option<String>, Option<NaiveDate>, Option<Naiv
 /// The judgement of the projects `ids` (deleted ones are not watched) under
 /// `rules`, beside what they store.
 fn judge_stored(conn: &mut DbConnection, ids: &[String], rules: &Rules) -> Result<Vec<Judged>, ApiError> {
-    let (live, along) = load_live(conn, ids)?;
+    let (live, _) = load_live(conn, ids)?;
+    let follow_ups = latest_follow_ups(conn, &live)?;
     let mut judged: HashMap<String, Watched> = live
         .iter()
-        .zip(along.follow_ups)
-        .map(|(p, follow_up)| (p.id.clone(), watched(p, follow_up, rules)))
+        .map(|p| (p.id.clone(), watched(p, last_follow_up(p, &follow_ups), rules)))
         .collect();
     let stored: Vec<StoredRow> = projects::table
         .filter(projects::id.eq_any(ids))
@@ -335,15 +321,15 @@ fn each_batch(conn: &mut DbConnection, mut work: impl FnMut(&mut DbConnection, &
     }
 }
 
-/// The live projects among `ids`, and what their statement brought along.
-pub(super) fn load_live(conn: &mut DbConnection, ids: &[String]) -> Result<(Vec<Project>, ReadAlong), ApiError> {
+/// The live projects among `ids`, and the rules their statement saw.
+pub(super) fn load_live(conn: &mut DbConnection, ids: &[String]) -> Result<(Vec<Project>, Option<RulesStamp>), ApiError> {
     let rows: Vec<ProjectRow> = projects::table
         .filter(projects::id.eq_any(ids))
         .filter(projects::deleted_at.is_null())
         .select(ProjectRow::as_select())
         .load(conn)?;
-    let along = ReadAlong::of(&rows);
-    Ok((rows.into_iter().map(to_project).collect::<Result<_, _>>()?, along))
+    let seen = rows.first().and_then(ProjectRow::rules_stamp);
+    Ok((rows.into_iter().map(to_project).collect::<Result<_, _>>()?, seen))
 }
 
 /// Writes the judgement of many projects, a few hundred a statement.

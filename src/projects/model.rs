@@ -243,9 +243,6 @@ pub struct ProjectRow {
     /// The monitoring rules current when the row was read (see `columns`).
     #[diesel(select_expression = columns::RULES, select_expression_type = columns::Rules, skip_insertion, skip_update)]
     pub rules_seen: columns::RulesSeen,
-    /// The latest follow-up of its live investors, for its light (see `columns`).
-    #[diesel(select_expression = columns::LAST_FOLLOW_UP, select_expression_type = columns::LastFollowUp, skip_insertion, skip_update)]
-    pub last_follow_up_on: Option<NaiveDate>,
 }
 
 /// A row of `project_stage_history`.

@@ -103,12 +103,13 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> R
         )?
     };
     let cursor_of = |last: &ProjectRow| paging.cursor_after(last.created_at, last.updated_at, &last.id);
-    let along = lights::ReadAlong::of(&rows);
+    // One statement read every row: they saw the same rules.
+    let seen = rows.first().and_then(ProjectRow::rules_stamp);
     let mut page = Page::from_rows(rows, limit, cursor_of, to_project)?;
     if filter.count == Some(true) {
         page.total = Some(matching(conn, scope, &filter).count().get_result(conn)?);
     }
-    lights::fill(conn, &mut page.items, clock::today(), along)?;
+    lights::fill(conn, &mut page.items, clock::today(), seen)?;
     Ok(page)
 }
 
@@ -191,9 +192,9 @@ impl Record for Project {
     type View = Project;
 
     fn view(conn: &mut DbConnection, row: ProjectRow) -> Result<Project, ApiError> {
-        let along = lights::ReadAlong::of(std::slice::from_ref(&row));
+        let seen = row.rules_stamp();
         let mut project = to_project(row)?;
-        lights::fill(conn, std::slice::from_mut(&mut project), clock::today(), along)?;
+        lights::fill(conn, std::slice::from_mut(&mut project), clock::today(), seen)?;
         Ok(project)
     }
 
@@ -295,7 +296,6 @@ impl Record for Project {
                 planned_operating_on: f.planned_operating_on,
             },
             rules_seen: (None, None),
-            last_follow_up_on: None,
         })
     }
 
@@ -407,7 +407,7 @@ pub(super) fn to_project(row: ProjectRow) -> Result<Project, ApiError> {
 /// The live projects `ids` with their money and their light as of `today`
 /// (any order; the caller checked that they are visible).
 pub fn lights_of(conn: &mut DbConnection, ids: &[String], today: chrono::NaiveDate) -> Result<Vec<Project>, ApiError> {
-    let (mut found, along) = lights::load_live(conn, ids)?;
-    lights::fill(conn, &mut found, today, along)?;
+    let (mut found, seen) = lights::load_live(conn, ids)?;
+    lights::fill(conn, &mut found, today, seen)?;
     Ok(found)
 }
