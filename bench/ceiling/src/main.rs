@@ -14,8 +14,7 @@ use chrono::{NaiveDate, NaiveDateTime, SecondsFormat};
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
 /// The columns `ProjectRow` selects, in its order (src/projects/model.rs):
-/// the row, its money columns, the stamp of the monitoring rules and the
-/// latest follow-up of its investors (src/projects/columns.rs).
+/// the row, its money columns and the stamp of the monitoring rules.
 const COLUMNS: &str = "projects.id, projects.park_code, projects.name, projects.summary, projects.industry, \
     projects.chain_role, projects.attraction_mode, projects.stage, projects.planned_investment_usd, \
     projects.actual_investment_usd, projects.hq_type, projects.high_tech, projects.land_area_mu, \
@@ -25,10 +24,7 @@ const COLUMNS: &str = "projects.id, projects.park_code, projects.name, projects.
     projects.investor_ids_json, projects.stage_history_json, \
     projects.contracted_investment_usd, projects.registered_on, projects.planned_start_on, \
     projects.planned_operating_on, \
-    (SELECT version FROM monitoring_rules WHERE id = 1), (SELECT updated_at FROM monitoring_rules WHERE id = 1), \
-    (SELECT MAX(investors.last_follow_up_on) FROM project_investors INNER JOIN investors \
-     ON investors.id = project_investors.investor_id \
-     WHERE project_investors.project_id = projects.id AND investors.deleted_at IS NULL)";
+    (SELECT version FROM monitoring_rules WHERE id = 1), (SELECT updated_at FROM monitoring_rules WHERE id = 1)";
 
 /// One worker's connections, used in turn; tokio-postgres pipelines the
 /// requests that share one.
