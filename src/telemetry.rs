@@ -26,6 +26,12 @@ pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
+        // The span's fields are worked out before the filter is asked (a
+        // second walk of the routes for `http.route`, the connection info):
+        // with request spans filtered out (`RUST_LOG=warn`) skip them all.
+        if !tracing::enabled!(kind: tracing::metadata::Kind::SPAN, tracing::Level::INFO) {
+            return Span::none();
+        }
         let id = request.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
         tracing_actix_web::root_span!(request, x_request_id = %id)
     }

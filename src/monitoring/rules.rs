@@ -95,6 +95,48 @@ pub fn load(conn: &mut DbConnection) -> Result<RuleSettings, ApiError> {
     Ok(RuleSettings { rules: serde_json::from_str(&rules)?, version, updated_at: clock::utc(updated_at), updated_by })
 }
 
+/// Which rules a read saw: their version and the instant they were saved,
+/// read in the same statement as the rows they judge (`projects::columns`).
+/// Every save moves both, on any instance, so a stamp names one set of rules
+/// for as long as the row lives; across databases (tests run many in one
+/// process) two sets share one only if saved at the same microsecond with
+/// the same version, or if both are the seed (version 1: the defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RulesStamp {
+    pub version: i32,
+    pub saved_at: NaiveDateTime,
+}
+
+/// The rules last read, by stamp: reads judge lights with them instead of
+/// reading and parsing the settings row each time. A few stamps, so that a
+/// process serving several databases (tests) does not evict at every read.
+static KEPT: std::sync::RwLock<Vec<(RulesStamp, std::sync::Arc<Rules>)>> = std::sync::RwLock::new(Vec::new());
+const KEPT_STAMPS: usize = 8;
+
+/// The rules a read saw (`seen`, from its statement): from memory when they
+/// were read before, else read now and kept. Without a stamp (rows built in
+/// memory), or when the rules moved since the statement, the stored ones.
+pub fn as_seen(conn: &mut DbConnection, seen: Option<RulesStamp>) -> Result<std::sync::Arc<Rules>, ApiError> {
+    if let Some(stamp) = seen {
+        // A poisoned lock only means a panic elsewhere; the list is still whole.
+        let kept = KEPT.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, rules)) = kept.iter().find(|(s, _)| *s == stamp) {
+            return Ok(rules.clone());
+        }
+    }
+    let settings = load(conn)?;
+    let stamp = RulesStamp { version: settings.version, saved_at: settings.updated_at.naive_utc() };
+    let rules = std::sync::Arc::new(settings.rules);
+    let mut kept = KEPT.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !kept.iter().any(|(s, _)| *s == stamp) {
+        if kept.len() == KEPT_STAMPS {
+            kept.remove(0);
+        }
+        kept.push((stamp, rules.clone()));
+    }
+    Ok(rules)
+}
+
 fn check(r: &Rules) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let days = [

@@ -92,7 +92,9 @@ pub fn insert_part(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject]
             let entry = StageEntry { stage: fields.stage, on: stage.on_date, by: stamp.by.clone(), recorded_at: clock::utc(stamp.at) };
             row.investor_ids_json = serde_json::to_string(&investor_ids)?;
             row.stage_history_json = serde_json::to_string(&[entry])?;
-            let created = view(row.clone(), fields)?;
+            // The record as a read answers it right after the create (its
+            // light is derived and not part of the create event).
+            let created = to_project(row.clone())?;
             events.push((id.clone(), park.as_str(), creation_changes::<Project>(&created)?));
             views.push(created);
             links.extend(investor_ids.into_iter().enumerate().map(|(position, investor)| {
@@ -162,17 +164,6 @@ pub fn finish(conn: &mut DbConnection, Inserted { ids, settled }: Inserted) -> R
     Ok(ids)
 }
 
-/// The record as a read answers it right after the create (its light is
-/// derived and not part of the create event).
-fn view(row: ProjectRow, fields: &ProjectFields) -> Result<Project, ApiError> {
-    let mut project = to_project(row)?;
-    project.contracted_investment_usd = fields.contracted_investment_usd;
-    project.registered_on = fields.registered_on;
-    project.planned_start_on = fields.planned_start_on;
-    project.planned_operating_on = fields.planned_operating_on;
-    Ok(project)
-}
-
 /// Whether the fields fill a money column (they live beside the row: see `money`).
 fn has_money(f: &ProjectFields) -> bool {
     f.contracted_investment_usd.is_some() || f.registered_on.is_some() || f.planned_start_on.is_some() || f.planned_operating_on.is_some()
@@ -185,8 +176,7 @@ pub fn stored_fields(conn: &mut DbConnection, scope: &ParkScope, ids: &[String])
     for chunk in ids.chunks(CHUNK) {
         let rows: Vec<ProjectRow> =
             Project::visible(scope).filter(projects::id.eq_any(chunk.to_vec())).select(ProjectRow::as_select()).load(conn)?;
-        let mut views = rows.into_iter().map(to_project).collect::<Result<Vec<_>, _>>()?;
-        money::fill(conn, &mut views)?;
+        let views = rows.into_iter().map(to_project).collect::<Result<Vec<_>, _>>()?;
         found.extend(views.into_iter().map(|view| (view.id.clone(), Project::fields_of(&view))));
     }
     Ok(found)

@@ -17,32 +17,28 @@ use diesel::prelude::*;
 use diesel::sql_types::{Date, Nullable, Text};
 
 use super::model::{Project, ProjectRow};
-use super::money;
 use super::queries::to_project;
 use crate::db::schema::{investors, monitoring_rules, project_investors, projects};
 use crate::db::{backend_of, write_tx, Backend, DbConnection};
 use crate::error::ApiError;
-use crate::monitoring::rules::{self, LightDates, RuleSettings, Rules, Watch};
+use crate::monitoring::rules::{self, LightDates, RuleSettings, Rules, RulesStamp, Watch};
 use crate::monitoring::tally::{self, Judged, Watched};
 
 type QueryBackend = <DbConnection as Connection>::Backend;
 use crate::vocab::Stage;
 
-/// Sets `light` and `light_reasons` of `projects` as of `today`.
-pub fn fill(conn: &mut DbConnection, projects: &mut [Project], today: NaiveDate) -> Result<(), ApiError> {
+/// Sets `light` and `light_reasons` of `projects` as of `today`, by the
+/// rules their statement saw (`seen`: kept in memory, read again only when
+/// the statement saw others).
+pub fn fill(conn: &mut DbConnection, projects: &mut [Project], today: NaiveDate, seen: Option<RulesStamp>) -> Result<(), ApiError> {
     if projects.is_empty() {
         return Ok(());
     }
-    let rules = rules::load(conn)?.rules;
-    fill_with(conn, projects, today, &rules)
-}
-
-/// [`fill`] with rules read already (a monitoring list reads them once).
-pub fn fill_with(conn: &mut DbConnection, projects: &mut [Project], today: NaiveDate, rules: &Rules) -> Result<(), ApiError> {
+    let rules = rules::as_seen(conn, seen)?;
     let follow_ups = latest_follow_ups(conn, projects)?;
     for project in projects.iter_mut() {
-        let watch = watch_of(project, &follow_ups);
-        match rules::judge(&watch, today, rules) {
+        let watch = watch_of(project, last_follow_up(project, &follow_ups));
+        match rules::judge(&watch, today, &rules) {
             Some((light, reasons)) => {
                 project.light = Some(light);
                 project.light_reasons = reasons;
@@ -56,7 +52,10 @@ pub fn fill_with(conn: &mut DbConnection, projects: &mut [Project], today: Naive
     Ok(())
 }
 
-/// The latest follow-up day of each live investor of `projects`.
+/// The latest follow-up day of each live investor of `projects`. One
+/// statement for all of them, by primary key: as a correlated subquery of the
+/// row's statement it was planned per row, and on tables not analysed yet
+/// (a bulk load) the plan scanned the investors for every project.
 fn latest_follow_ups(conn: &mut DbConnection, projects: &[Project]) -> Result<HashMap<String, NaiveDate>, ApiError> {
     let mut follow_ups: HashMap<String, NaiveDate> = HashMap::new();
     let investor_ids: Vec<String> = projects.iter().flat_map(|p| p.investor_ids.iter().cloned()).collect();
@@ -72,7 +71,13 @@ fn latest_follow_ups(conn: &mut DbConnection, projects: &[Project]) -> Result<Ha
     Ok(follow_ups)
 }
 
-fn watch_of(p: &Project, follow_ups: &HashMap<String, NaiveDate>) -> Watch {
+/// The latest follow-up of the investors of `p`, from [`latest_follow_ups`].
+fn last_follow_up(p: &Project, follow_ups: &HashMap<String, NaiveDate>) -> Option<NaiveDate> {
+    p.investor_ids.iter().filter_map(|id| follow_ups.get(id).copied()).max()
+}
+
+/// What the rules read of `p`, whose investors were last followed up on `follow_up`.
+fn watch_of(p: &Project, follow_up: Option<NaiveDate>) -> Watch {
     let created = p.created_at.date_naive();
     let entered = |stage: Stage| p.stage_history.iter().rev().find(|e| e.stage == stage).map(|e| e.on);
     let milestone = match p.stage {
@@ -88,7 +93,7 @@ fn watch_of(p: &Project, follow_ups: &HashMap<String, NaiveDate>) -> Watch {
         .stage_history
         .iter()
         .map(|e| e.on)
-        .chain(p.investor_ids.iter().filter_map(|id| follow_ups.get(id).copied()))
+        .chain(follow_up)
         .chain([created])
         .max()
         .unwrap_or(created);
@@ -115,12 +120,11 @@ type StoredRow = (String, String, Option<String>, Option<NaiveDate>, Option<Naiv
 /// The judgement of the projects `ids` (deleted ones are not watched) under
 /// `rules`, beside what they store.
 fn judge_stored(conn: &mut DbConnection, ids: &[String], rules: &Rules) -> Result<Vec<Judged>, ApiError> {
-    let mut live = load_live(conn, ids)?;
-    money::fill(conn, &mut live)?;
+    let (live, _) = load_live(conn, ids)?;
     let follow_ups = latest_follow_ups(conn, &live)?;
     let mut judged: HashMap<String, Watched> = live
         .iter()
-        .map(|p| (p.id.clone(), watched(p, &follow_ups, rules)))
+        .map(|p| (p.id.clone(), watched(p, last_follow_up(p, &follow_ups), rules)))
         .collect();
     let stored: Vec<StoredRow> = projects::table
         .filter(projects::id.eq_any(ids))
@@ -198,7 +202,7 @@ pub(crate) fn judge_new(conn: &mut DbConnection, new: &[Project]) -> Result<Vec<
             project_id: p.id.clone(),
             park_code: p.park_code.clone(),
             stored: Watched::default(),
-            judged: watched(p, &follow_ups, &rules),
+            judged: watched(p, last_follow_up(p, &follow_ups), &rules),
         })
         .collect();
     tally::moved(conn, &judged)?;
@@ -206,8 +210,8 @@ pub(crate) fn judge_new(conn: &mut DbConnection, new: &[Project]) -> Result<Vec<
 }
 
 /// What a project stores of its light under `rules`.
-fn watched(p: &Project, follow_ups: &HashMap<String, NaiveDate>, rules: &Rules) -> Watched {
-    match rules::light_dates(&watch_of(p, follow_ups), rules) {
+fn watched(p: &Project, follow_up: Option<NaiveDate>, rules: &Rules) -> Watched {
+    match rules::light_dates(&watch_of(p, follow_up), rules) {
         Some(dates) => Watched { stage: Some(p.stage.to_string()), dates },
         None => Watched::default(),
     }
@@ -317,13 +321,15 @@ fn each_batch(conn: &mut DbConnection, mut work: impl FnMut(&mut DbConnection, &
     }
 }
 
-pub(super) fn load_live(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<Project>, ApiError> {
+/// The live projects among `ids`, and the rules their statement saw.
+pub(super) fn load_live(conn: &mut DbConnection, ids: &[String]) -> Result<(Vec<Project>, Option<RulesStamp>), ApiError> {
     let rows: Vec<ProjectRow> = projects::table
         .filter(projects::id.eq_any(ids))
         .filter(projects::deleted_at.is_null())
         .select(ProjectRow::as_select())
         .load(conn)?;
-    rows.into_iter().map(to_project).collect()
+    let seen = rows.first().and_then(ProjectRow::rules_stamp);
+    Ok((rows.into_iter().map(to_project).collect::<Result<_, _>>()?, seen))
 }
 
 /// Writes the judgement of many projects, a few hundred a statement.

@@ -2,6 +2,7 @@
 //! from first lead to operating plant.
 
 pub mod batch;
+mod columns;
 pub mod handlers;
 pub mod lights;
 mod model;

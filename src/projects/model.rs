@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::columns::{self, MoneyColumns};
 use crate::db::schema::{project_stage_history, projects};
-use crate::monitoring::rules::Reason;
+use crate::monitoring::rules::{Reason, RulesStamp};
 use crate::vocab::{AttractionMode, ChainRole, HqType, Industry, Light, Stage};
 
 /// A major project as every read returns it.
@@ -236,6 +237,12 @@ pub struct ProjectRow {
     pub investor_ids_json: String,
     /// Read copy of the stage history, a JSON array of [`StageEntry`].
     pub stage_history_json: String,
+    /// Read with the row, written by `money` (see `columns`).
+    #[diesel(select_expression = columns::MONEY, select_expression_type = columns::Money, skip_insertion, skip_update)]
+    pub money: MoneyColumns,
+    /// The monitoring rules current when the row was read (see `columns`).
+    #[diesel(select_expression = columns::RULES, select_expression_type = columns::Rules, skip_insertion, skip_update)]
+    pub rules_seen: columns::RulesSeen,
 }
 
 /// A row of `project_stage_history`.
@@ -248,4 +255,11 @@ pub struct StageRow {
     pub on_date: NaiveDate,
     pub by_user: String,
     pub recorded_at: NaiveDateTime,
+}
+
+impl ProjectRow {
+    /// The monitoring rules the row's statement saw; `None` for a row built in memory.
+    pub fn rules_stamp(&self) -> Option<RulesStamp> {
+        columns::stamp_of(&self.rules_seen)
+    }
 }

@@ -1,49 +1,15 @@
 //! A project's money and planning columns (contracted amount, registration
 //! and planned dates). They live in `projects` but are declared on a second
 //! name of the table (`projects_money`): `projects` is at diesel's 32-column
-//! limit. They are written in the same transaction as the rest of the row.
+//! limit. They are written in the same transaction as the rest of the row,
+//! and read with it (`columns`).
 
-use std::collections::HashMap;
-
-use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use super::model::{Project, ProjectFields};
+use super::model::ProjectFields;
 use crate::db::schema::{funds, projects_money};
 use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
-
-type Columns = (Option<i64>, Option<NaiveDate>, Option<NaiveDate>, Option<NaiveDate>);
-
-/// Fills the money columns of `projects` (one statement for all of them).
-pub fn fill(conn: &mut DbConnection, projects: &mut [Project]) -> Result<(), ApiError> {
-    if projects.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<String> = projects.iter().map(|p| p.id.clone()).collect();
-    let rows: Vec<(String, Columns)> = projects_money::table
-        .filter(projects_money::id.eq_any(ids))
-        .select((
-            projects_money::id,
-            (
-                projects_money::contracted_investment_usd,
-                projects_money::registered_on,
-                projects_money::planned_start_on,
-                projects_money::planned_operating_on,
-            ),
-        ))
-        .load(conn)?;
-    let by_id: HashMap<String, Columns> = rows.into_iter().collect();
-    for project in projects.iter_mut() {
-        if let Some((contracted, registered, start, operating)) = by_id.get(&project.id) {
-            project.contracted_investment_usd = *contracted;
-            project.registered_on = *registered;
-            project.planned_start_on = *start;
-            project.planned_operating_on = *operating;
-        }
-    }
-    Ok(())
-}
 
 pub fn write(conn: &mut DbConnection, id: &str, f: &ProjectFields) -> Result<(), ApiError> {
     diesel::update(projects_money::table.find(id))

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::columns::MoneyColumns;
 use super::model::{Project, ProjectFields, ProjectRow, StageRow};
 use super::{lights, money, rules};
 use crate::auth::ParkScope;
@@ -72,12 +73,13 @@ pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> R
     let terms = filter.q.as_deref().map(text::terms).unwrap_or_default();
     let rows = search::searched_rows!(conn, projects, ProjectRow, &paging, &terms, || filtered(scope, &filter))?;
     let cursor_of = |last: &ProjectRow| paging.cursor_after(last.created_at, last.updated_at, &last.id);
+    // One statement read every row: they saw the same rules.
+    let seen = rows.first().and_then(ProjectRow::rules_stamp);
     let mut page = Page::from_rows(rows, limit, cursor_of, to_project)?;
     if filter.count == Some(true) {
         page.total = Some(matching(conn, scope, &filter).count().get_result(conn)?);
     }
-    money::fill(conn, &mut page.items)?;
-    lights::fill(conn, &mut page.items, clock::today())?;
+    lights::fill(conn, &mut page.items, clock::today(), seen)?;
     Ok(page)
 }
 
@@ -135,9 +137,9 @@ impl Record for Project {
     type View = Project;
 
     fn view(conn: &mut DbConnection, row: ProjectRow) -> Result<Project, ApiError> {
+        let seen = row.rules_stamp();
         let mut project = to_project(row)?;
-        money::fill(conn, std::slice::from_mut(&mut project))?;
-        lights::fill(conn, std::slice::from_mut(&mut project), clock::today())?;
+        lights::fill(conn, std::slice::from_mut(&mut project), clock::today(), seen)?;
         Ok(project)
     }
 
@@ -232,6 +234,13 @@ impl Record for Project {
             // them when the links or the stage change.
             investor_ids_json: base.previous.map_or_else(|| "[]".into(), |row| row.investor_ids_json.clone()),
             stage_history_json: base.previous.map_or_else(|| "[]".into(), |row| row.stage_history_json.clone()),
+            money: MoneyColumns {
+                contracted_investment_usd: f.contracted_investment_usd,
+                registered_on: f.registered_on,
+                planned_start_on: f.planned_start_on,
+                planned_operating_on: f.planned_operating_on,
+            },
+            rules_seen: (None, None),
         })
     }
 
@@ -320,12 +329,12 @@ pub(super) fn to_project(row: ProjectRow) -> Result<Project, ApiError> {
         summary: row.summary,
         planned_investment_usd: row.planned_investment_usd,
         actual_investment_usd: row.actual_investment_usd,
-        contracted_investment_usd: None,
+        contracted_investment_usd: row.money.contracted_investment_usd,
         light: None,
         light_reasons: vec![],
-        registered_on: None,
-        planned_start_on: None,
-        planned_operating_on: None,
+        registered_on: row.money.registered_on,
+        planned_start_on: row.money.planned_start_on,
+        planned_operating_on: row.money.planned_operating_on,
         high_tech: row.high_tech,
         land_area_mu: row.land_area_mu,
         first_contact_on: row.first_contact_on,
@@ -343,8 +352,7 @@ pub(super) fn to_project(row: ProjectRow) -> Result<Project, ApiError> {
 /// The live projects `ids` with their money and their light as of `today`
 /// (any order; the caller checked that they are visible).
 pub fn lights_of(conn: &mut DbConnection, ids: &[String], today: chrono::NaiveDate) -> Result<Vec<Project>, ApiError> {
-    let mut found = lights::load_live(conn, ids)?;
-    money::fill(conn, &mut found)?;
-    lights::fill(conn, &mut found, today)?;
+    let (mut found, seen) = lights::load_live(conn, ids)?;
+    lights::fill(conn, &mut found, today, seen)?;
     Ok(found)
 }

@@ -13,6 +13,7 @@ on_both_databases!(
     monitoring_lists_red_first_with_counts_per_park,
     no_progress_ages_with_the_service_clock,
     the_rules_are_the_provinces_to_change,
+    rules_saved_by_another_instance_judge_the_next_read,
     notices_are_issued_by_the_province_and_answered_by_the_park,
 );
 
@@ -145,6 +146,33 @@ async fn the_rules_are_the_provinces_to_change(app: TestApp) {
     let read = app.get(&format!("/api/v1/projects/{}", project["id"].as_str().unwrap())).await;
     assert_eq!(read.body["light"], "amber", "91 days of 100 is in the last fifth");
     assert_eq!(read.body["light_reasons"][0]["label"], "签约已91天，尚未注册落地（时限100天）");
+}
+
+/// Reads keep the rules in memory (`monitoring::rules::as_seen`); a save by
+/// another instance on the same database (here: written beside the service,
+/// as that instance's `save` would) judges the very next read, by id and in
+/// lists alike, on the instance that kept the old rules.
+async fn rules_saved_by_another_instance_judge_the_next_read(app: TestApp) {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let project = app.create_project(json!({"stage": "signed", "signed_on": ago(91)})).await;
+    let path = format!("/api/v1/projects/{}", project["id"].as_str().unwrap());
+    let read = app.get(&path).await;
+    assert_eq!((read.status, read.body["light"].as_str()), (200, Some("red")), "{}", read.text);
+    assert_eq!(app.get("/api/v1/projects").await.body["items"][0]["light"], "red");
+
+    let save = "UPDATE monitoring_rules SET rules = '{\"signed_to_registered_days\": 100}', version = version + 1, \
+                updated_at = CURRENT_TIMESTAMP, updated_by = 'elsewhere' WHERE id = 1";
+    match app.backend {
+        crate::helpers::Backend::Sqlite => diesel::SqliteConnection::establish(&app.database_url).unwrap().batch_execute(save).unwrap(),
+        crate::helpers::Backend::Postgres => diesel::PgConnection::establish(&app.database_url).unwrap().batch_execute(save).unwrap(),
+    }
+    let read = app.get(&path).await;
+    assert_eq!(read.body["light"], "amber", "91 days of 100 is in the last fifth: {}", read.text);
+    assert_eq!(read.body["light_reasons"][0]["label"], "签约已91天，尚未注册落地（时限100天）");
+    let listed = app.get("/api/v1/projects").await;
+    assert_eq!(listed.body["items"][0]["light"], "amber", "{}", listed.text);
+    assert_eq!(listed.body["items"][0]["light_reasons"], read.body["light_reasons"]);
 }
 
 async fn notices_are_issued_by_the_province_and_answered_by_the_park(app: TestApp) {

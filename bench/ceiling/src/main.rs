@@ -13,14 +13,18 @@ use actix_web::{get, web, App, HttpRequest, HttpResponse, HttpServer};
 use chrono::{NaiveDate, NaiveDateTime, SecondsFormat};
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
-/// The columns `ProjectRow` selects, in its order (src/projects/model.rs).
+/// The columns `ProjectRow` selects, in its order (src/projects/model.rs):
+/// the row, its money columns and the stamp of the monitoring rules.
 const COLUMNS: &str = "projects.id, projects.park_code, projects.name, projects.summary, projects.industry, \
     projects.chain_role, projects.attraction_mode, projects.stage, projects.planned_investment_usd, \
     projects.actual_investment_usd, projects.hq_type, projects.high_tech, projects.land_area_mu, \
     projects.first_contact_on, projects.signed_on, projects.started_on, projects.operating_on, \
     projects.owner_id, projects.tags, projects.notes, projects.search_text, projects.created_at, \
     projects.updated_at, projects.created_by, projects.updated_by, projects.version, projects.deleted_at, \
-    projects.investor_ids_json, projects.stage_history_json";
+    projects.investor_ids_json, projects.stage_history_json, \
+    projects.contracted_investment_usd, projects.registered_on, projects.planned_start_on, \
+    projects.planned_operating_on, \
+    (SELECT version FROM monitoring_rules WHERE id = 1), (SELECT updated_at FROM monitoring_rules WHERE id = 1)";
 
 /// One worker's connections, used in turn; tokio-postgres pipelines the
 /// requests that share one.
@@ -136,9 +140,9 @@ fn failed(e: tokio_postgres::Error) -> HttpResponse {
     HttpResponse::InternalServerError().finish()
 }
 
-/// Writes the row as the service's `Project` (without the money and light
-/// fields, which come from other statements); the stored JSON columns are
-/// copied as they are.
+/// Writes the row as the service's `Project` (without the light, which
+/// the service judges by rules it keeps in memory); the stored JSON columns
+/// are copied as they are.
 fn project(out: &mut String, r: &Row) {
     out.push('{');
     text(out, "id", r.get(0));
@@ -154,6 +158,10 @@ fn project(out: &mut String, r: &Row) {
         Some(v) => write!(out, ",\"actual_investment_usd\":{v}").unwrap_or(()),
         None => out.push_str(",\"actual_investment_usd\":null"),
     }
+    match r.get::<_, Option<i64>>(29) {
+        Some(v) => write!(out, ",\"contracted_investment_usd\":{v}").unwrap_or(()),
+        None => out.push_str(",\"contracted_investment_usd\":null"),
+    }
     opt_text(out, ",\"hq_type", r.get(10));
     let _ = write!(out, ",\"high_tech\":{}", r.get::<_, bool>(11));
     match r.get::<_, Option<f64>>(12) {
@@ -162,8 +170,11 @@ fn project(out: &mut String, r: &Row) {
     }
     date(out, ",\"first_contact_on", r.get(13));
     date(out, ",\"signed_on", r.get(14));
+    date(out, ",\"registered_on", r.get(30));
     date(out, ",\"started_on", r.get(15));
     date(out, ",\"operating_on", r.get(16));
+    date(out, ",\"planned_start_on", r.get(31));
+    date(out, ",\"planned_operating_on", r.get(32));
     opt_text(out, ",\"owner_id", r.get(17));
     raw(out, ",\"investor_ids", r.get(27));
     raw(out, ",\"tags", r.get(18));
