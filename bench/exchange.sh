@@ -6,6 +6,7 @@
 #                               from PostgreSQL with the service's peak RSS
 #   IMPORT_ROWS=10000 EXPORT_ROWS=200000 bash bench/exchange.sh     smaller
 #   EXPORT_ONLY=1 EXPORT_ROWS=100000 bash bench/exchange.sh          the export alone
+#   IMPORT_ONLY=1 bash bench/exchange.sh                              the imports alone
 #
 # The export's instance never hashes a password: its token comes from a login on another
 # instance of the same database (same JWT_SECRET), so argon2's 19 MiB buffer is not in the
@@ -98,6 +99,7 @@ import_once "SQLite, again (idempotent)" false
 stop
 fi
 
+if [ "${IMPORT_ONLY:-0}" != 1 ]; then
 echo "== export, PostgreSQL, $EXPORT_ROWS projects"
 db=${EXPORT_DB:-bench_export_$EXPORT_ROWS}
 has_db() { psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$1'" | grep -q 1; }
@@ -124,6 +126,7 @@ for format in csv xlsx; do
     stop
 done
 [ "${KEEP_EXPORT_DB:-0}" = 1 ] || psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+fi
 
 {
     echo ""
