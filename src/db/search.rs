@@ -71,6 +71,15 @@ pub fn first_matches<R>(
     indexed(conn)
 }
 
+/// Whether a `q` search is slow work (the slow lane's, `db::run_list`): on
+/// SQLite, which has no pair index, a rare word scans the table; on
+/// PostgreSQL a search reads a window and a few index entries, as quick as a
+/// filtered page (bench/RESULTS.md, rare words), and queueing it behind
+/// exports on the lane's two connections made it slower than the search.
+pub fn is_slow_work(pool: &super::DbPool) -> bool {
+    pool.backend() == super::Backend::Sqlite
+}
+
 /// PostgreSQL's estimate of a table's rows, from its catalog (no scan).
 pub fn estimated_rows(conn: &mut DbConnection, table: &'static str) -> QueryResult<f64> {
     use diesel::RunQueryDsl;
@@ -101,31 +110,75 @@ fn index_beats_window(table_rows: Option<f64>, wanted: i64, window: i64) -> bool
 /// projects) took 15 ms with its seven pairs and 1.1 ms with its rarest two,
 /// for the same 678 candidates (bench/RESULTS.md). Without statistics (an
 /// index never analysed, or a role that may not read them) nothing tells
-/// rare from common, so every pair of the term is asked, as before.
+/// rare from common, so every pair of the term is asked.
 pub fn rarest_pairs(conn: &mut DbConnection, terms: &[String], index: &'static str) -> QueryResult<Vec<i64>> {
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Key {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        key: i64,
-    }
+    let common = common_pairs(conn, index)?;
     let mut keys = Vec::new();
-    for term in terms.iter().filter(|term| term.chars().nth(1).is_some()) {
-        let rarest = diesel::sql_query(
-            "WITH common AS ( \
-                 SELECT unnest(s.most_common_elems::text::bigint[]) AS key, unnest(s.most_common_elem_freqs) AS freq \
-                 FROM pg_stats s JOIN pg_class c ON c.oid = to_regclass($2) JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE s.schemaname = n.nspname AND s.tablename = c.relname) \
-             SELECT k.key FROM unnest(search_pair_keys($1)) AS k(key) LEFT JOIN common USING (key) \
-             ORDER BY coalesce(common.freq, 0), k.key \
-             LIMIT CASE WHEN EXISTS (SELECT 1 FROM common) THEN 2 END",
-        )
-        .bind::<diesel::sql_types::Text, _>(term)
-        .bind::<diesel::sql_types::Text, _>(index)
-        .load::<Key>(conn)?;
-        keys.extend(rarest.into_iter().map(|k| k.key));
+    for term in terms {
+        let mut pairs = pair_keys(term);
+        pairs.sort_unstable_by(|a, b| {
+            let share = |key| common.get(key).copied().unwrap_or(0.0);
+            share(a).total_cmp(&share(b)).then(a.cmp(b))
+        });
+        pairs.dedup();
+        if !common.is_empty() {
+            pairs.truncate(2);
+        }
+        keys.extend(pairs);
     }
     Ok(keys)
+}
+
+/// The keys `search_pair_keys()` (migration 17) gives a text: each two
+/// adjacent characters' code points side by side, 21 bits each.
+fn pair_keys(term: &str) -> Vec<i64> {
+    let points: Vec<i64> = term.chars().map(|c| c as i64).collect();
+    points.windows(2).map(|pair| pair[0] << 21 | pair[1]).collect()
+}
+
+/// How long a process keeps an index's common pairs. `pg_stats` costs 5–16 ms
+/// a read (bench/RESULTS.md), more than the search it steers; its figures move
+/// only when the table is analysed, and stale ones can only make a search
+/// slower, never change its answer.
+const COMMON_PAIRS_KEPT: std::time::Duration = std::time::Duration::from_secs(300);
+
+type Shares = std::sync::Arc<std::collections::HashMap<i64, f32>>;
+
+/// An index's common pairs and the share of rows holding each, from its
+/// statistics (none when it has none), read at most every [`COMMON_PAIRS_KEPT`].
+fn common_pairs(conn: &mut DbConnection, index: &'static str) -> QueryResult<Shares> {
+    use diesel::RunQueryDsl;
+    use std::sync::Mutex;
+    use std::time::Instant;
+    static KEPT: Mutex<Vec<(&'static str, Instant, Shares)>> = Mutex::new(Vec::new());
+    let now = Instant::now();
+    let fresh = |kept: &[(&str, Instant, Shares)]| {
+        kept.iter().find(|(name, at, _)| *name == index && now.duration_since(*at) < COMMON_PAIRS_KEPT).map(|(_, _, shares)| shares.clone())
+    };
+    if let Some(shares) = fresh(&KEPT.lock().unwrap_or_else(|e| e.into_inner())) {
+        return Ok(shares);
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Common {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        key: i64,
+        #[diesel(sql_type = diesel::sql_types::Float)]
+        share: f32,
+    }
+    let rows = diesel::sql_query(
+        "SELECT key, share FROM ( \
+             SELECT unnest(s.most_common_elems::text::bigint[]) AS key, unnest(s.most_common_elem_freqs) AS share \
+             FROM pg_stats s JOIN pg_class c ON c.oid = to_regclass($1) JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE s.schemaname = n.nspname AND s.tablename = c.relname) AS common \
+         WHERE key IS NOT NULL AND share IS NOT NULL",
+    )
+    .bind::<diesel::sql_types::Text, _>(index)
+    .load::<Common>(conn)?;
+    let shares: Shares = std::sync::Arc::new(rows.into_iter().map(|c| (c.key, c.share)).collect());
+    let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+    kept.retain(|(name, _, _)| *name != index);
+    kept.push((index, now, shares.clone()));
+    Ok(shares)
 }
 
 /// The condition that a row holds every pair of `keys` (`None` for none);
@@ -264,6 +317,13 @@ pub(crate) use {search_terms, searched_rows, within_window};
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pair_keys_are_the_index_functions() {
+        // `SELECT search_pair_keys('台积电a')` on PostgreSQL.
+        assert_eq!(pair_keys("台积电a"), [45063633391, 65462629685, 62925045857]);
+        assert!(pair_keys("台").is_empty());
+    }
 
     #[test]
     fn the_index_serves_small_tables_past_the_narrow_window() {

@@ -31,8 +31,8 @@ pub async fn list_investors(state: web::Data<AppState>, caller: Caller, query: L
         return exchange::export::<Investor>(&state, caller, query).await;
     }
     let scope = caller.scope();
-    // Counting every match and searching words read as much as the filters match.
-    let slow = query.filter.count == Some(true) || query.filter.q.is_some();
+    // Counting every match reads as much as the filters match; so does a search without an index.
+    let slow = query.filter.count == Some(true) || (query.filter.q.is_some() && db::search::is_slow_work(&state.pool));
     let page = db::read_list(&state.reader(&caller), slow, move |conn| queries::list(conn, &scope, query.filter)).await?;
     Ok(HttpResponse::Ok().json(page))
 }

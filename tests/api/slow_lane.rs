@@ -147,8 +147,16 @@ async fn searches_and_counts_take_the_slow_lane(backend: Backend) {
     let mut change = pin!(change_rules(&admin));
     assert_turned_away(&fill_the_lane(&mut change, &admin).await);
 
-    for slow in ["/api/v1/projects?q=project", "/api/v1/projects?count=true", "/api/v1/investors?q=x", "/api/v1/talents?count=true"] {
+    for slow in ["/api/v1/projects?count=true", "/api/v1/talents?count=true"] {
         assert_turned_away(&while_pending(&mut change, admin.get(slow)).await);
+    }
+    // A search scans on SQLite; on PostgreSQL the pair index keeps it a quick read.
+    for search in ["/api/v1/projects?q=project", "/api/v1/investors?q=xy", "/api/v1/talents?q=xy"] {
+        let answer = while_pending(&mut change, admin.get(search)).await;
+        match backend {
+            Backend::Sqlite => assert_turned_away(&answer),
+            Backend::Postgres => assert_eq!(answer.status, 200, "{search}: {}", answer.text),
+        }
     }
     let page = while_pending(&mut change, admin.get("/api/v1/projects?limit=20")).await;
     assert_eq!(page.status, 200, "{}", page.text);
