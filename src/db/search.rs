@@ -34,30 +34,50 @@ pub const WINDOWS: [i64; 2] = [500, 4000];
 /// The sort key and id of the last row of the window.
 pub type Edge = (NaiveDateTime, String);
 
+/// What the index's statistics say before a search: the rows it covers, and
+/// at most how many of them the search's pairs could fetch (both `None`
+/// without an index or without statistics).
+#[derive(Clone, Copy, Default)]
+pub struct Outlook {
+    pub table_rows: Option<f64>,
+    pub candidates: Option<f64>,
+}
+
+/// A word the index fetches at most as many rows for as the wide window
+/// reads goes to the index first: spread over the table, it is too rare for
+/// the narrow window to hold a page (0.4 % of 1M rows: two in 500), and a
+/// word in none costs one probe instead of a window (bench/RESULTS.md, rare
+/// words).
+const INDEX_FIRST: f64 = WINDOWS[1] as f64;
+
 /// The first `wanted` matches in list order: from a window when one holds
 /// them, else from the index.
 ///
+/// - `outlook` says what the index's statistics expect (see [`Outlook`]);
+///   a word they bound to a few rows goes to the index at once;
 /// - `edge(conn, n)` reads the `n`-th row of the list without `q` (`None`
 ///   when the list is shorter: then the narrow window is the whole list,
 ///   and past it the index serves);
 /// - `in_window` reads the matches up to that row (all of them for `None`);
-/// - `indexed` reads the matches anywhere, with the index's help;
-/// - `table_rows` estimates the rows the index covers (`None` without an index).
+/// - `indexed` reads the matches anywhere, with the index's help.
 pub fn first_matches<R>(
     conn: &mut DbConnection,
     wanted: i64,
+    outlook: impl FnOnce(&mut DbConnection) -> QueryResult<Outlook>,
     mut edge: impl FnMut(&mut DbConnection, i64) -> QueryResult<Option<Edge>>,
     mut in_window: impl FnMut(&mut DbConnection, Option<&Edge>) -> QueryResult<Vec<R>>,
     indexed: impl FnOnce(&mut DbConnection) -> QueryResult<Vec<R>>,
-    table_rows: impl FnOnce(&mut DbConnection) -> QueryResult<Option<f64>>,
 ) -> QueryResult<Vec<R>> {
     let [narrow, wide] = WINDOWS;
+    let Outlook { table_rows, candidates } = outlook(conn)?;
+    if candidates.is_some_and(|c| c <= INDEX_FIRST) {
+        return indexed(conn);
+    }
     let narrow_edge = edge(conn, narrow)?;
     let rows = in_window(conn, narrow_edge.as_ref())?;
     if narrow_edge.is_none() || rows.len() as i64 >= wanted {
         return Ok(rows);
     }
-    let table_rows = table_rows(conn)?;
     if index_beats_window(table_rows, wanted, wide) || (table_rows.is_some() && wide_falls_short(rows.len(), wanted)) {
         return indexed(conn);
     }
@@ -69,6 +89,21 @@ pub fn first_matches<R>(
         return Ok(rows);
     }
     indexed(conn)
+}
+
+/// The [`Outlook`] of a search of `terms` over `table` and its pair `index`.
+pub fn outlook(conn: &mut DbConnection, table: &'static str, index: &'static str, terms: &[String]) -> QueryResult<Outlook> {
+    let table_rows = estimated_rows(conn, table)?;
+    let share = share_at_most(&common_pairs(conn, index)?, terms);
+    Ok(Outlook { table_rows: Some(table_rows), candidates: share.filter(|_| table_rows >= 0.0).map(|share| f64::from(share) * table_rows) })
+}
+
+/// The largest share of rows a search of every term can fetch from the
+/// index: that of its rarest pair. A pair the statistics do not list is
+/// rarer than the rarest they list (`None` without statistics or pairs).
+fn share_at_most(common: &Shares, terms: &[String]) -> Option<f32> {
+    let unlisted = common.values().copied().reduce(f32::min)?;
+    terms.iter().flat_map(|term| pair_keys(term)).map(|key| common.get(&key).copied().unwrap_or(unlisted)).reduce(f32::min)
 }
 
 /// Whether a `q` search is slow work (the slow lane's, `db::run_list`): on
@@ -233,6 +268,10 @@ macro_rules! searched_rows {
             first_matches(
                 conn,
                 wanted,
+                |conn| match indexed {
+                    true => $crate::db::search::outlook(conn, stringify!($table), concat!(stringify!($table), "_search_pairs"), terms),
+                    false => Ok($crate::db::search::Outlook::default()),
+                },
                 |conn, size| {
                     let query = listed().offset(size - 1);
                     match key {
@@ -259,10 +298,6 @@ macro_rules! searched_rows {
                         }
                     }
                     query.select(<$row>::as_select()).load::<$row>(conn)
-                },
-                |conn| match indexed {
-                    true => $crate::db::search::estimated_rows(conn, stringify!($table)).map(Some),
-                    false => Ok(None),
                 },
             )
         }
@@ -317,6 +352,17 @@ pub(crate) use {search_terms, searched_rows, within_window};
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pair_the_statistics_do_not_list_is_rarer_than_any_they_list() {
+        let [common, listed] = [pair_keys("芯片")[0], pair_keys("宏碁")[0]];
+        let shares: Shares = std::sync::Arc::new([(common, 0.08), (listed, 0.002)].into_iter().collect());
+        assert_eq!(share_at_most(&shares, &["芯片".into()]), Some(0.08));
+        assert_eq!(share_at_most(&shares, &["芯片".into(), "宏碁".into()]), Some(0.002));
+        assert_eq!(share_at_most(&shares, &["量子".into()]), Some(0.002), "unlisted: at most the rarest listed");
+        assert_eq!(share_at_most(&shares, &["芯".into()]), None, "no pair");
+        assert_eq!(share_at_most(&Default::default(), &["量子".into()]), None, "no statistics");
+    }
 
     #[test]
     fn pair_keys_are_the_index_functions() {
