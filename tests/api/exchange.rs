@@ -702,6 +702,43 @@ pub(crate) mod imports {
         assert_eq!(project_count(&app).await, 6);
     }
 
+    /// A valid two-row ledger whose sheet lists row 3 before row 2.
+    fn ledger_with_rows_swapped() -> Vec<u8> {
+        use std::io::{Read, Write};
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        let sheet = workbook.add_worksheet();
+        for (r, row) in [["项目名称", "产业", "招商方式", "计划投资（美元）"], ["甲", "其他", "定向招商", "1"], ["乙", "其他", "定向招商", "2"]]
+            .iter()
+            .enumerate()
+        {
+            for (c, value) in row.iter().enumerate() {
+                sheet.write_string(r as u32, c as u16, *value).unwrap();
+            }
+        }
+        let bytes = workbook.save_to_buffer().unwrap();
+        let mut packed = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for i in 0..packed.len() {
+            let mut entry = packed.by_index(i).unwrap();
+            let name = entry.name().unwrap().to_string();
+            let mut content = Vec::new();
+            entry.read_to_end(&mut content).unwrap();
+            if name == "xl/worksheets/sheet1.xml" {
+                let xml = String::from_utf8(content).unwrap();
+                let row = |n: &str| {
+                    let start = xml.find(&format!("<row r=\"{n}\"")).unwrap();
+                    start..start + xml[start..].find("</row>").unwrap() + "</row>".len()
+                };
+                let (second, third) = (row("2"), row("3"));
+                let swapped = format!("{}{}{}{}", &xml[..second.start], &xml[third.clone()], &xml[second], &xml[third.end..]);
+                content = swapped.into_bytes();
+            }
+            out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+            out.write_all(&content).unwrap();
+        }
+        out.finish().unwrap().into_inner()
+    }
+
     async fn hostile_files_are_refused_cleanly(app: TestApp) {
         // A zip bomb: small packed, 201 MB unpacked. Made first: it takes seconds,
         // longer than the service keeps an idle connection open.
@@ -731,6 +768,11 @@ pub(crate) mod imports {
         }
         let res = import(&app, Who::ParkStaff, many.as_bytes(), &[]).await;
         assert_eq!(res.status, 413, "200,001 rows: {}", res.text);
+
+        // Rows out of order in the sheet's XML would be split and misnumbered.
+        let res = import(&app, Who::ParkStaff, &ledger_with_rows_swapped(), &[("dry_run", "false")]).await;
+        res.assert_problem(422, "file", "format");
+        assert!(res.text.contains("out of order"), "{}", res.text);
 
         let res = import(&app, Who::ParkStaff, "项目名称,产业,招商方式,计划投资（美元）\n台积电,其他,定向招商,1\n".as_bytes(), &[("library", "claims")]).await;
         res.assert_problem(422, "library", "enum");

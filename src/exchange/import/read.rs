@@ -129,6 +129,9 @@ fn stream_xlsx(bytes: &[u8], sink: &mut dyn FnMut(Vec<Raw>) -> Result<(), ApiErr
     rows.finish()
 }
 
+/// Columns a sheet may have: A to XFD, as in Excel.
+const MAX_COLUMNS: u32 = 16_384;
+
 /// Cells in sheet order gathered into rows for a sink.
 struct SheetRows<'s> {
     sink: &'s mut dyn FnMut(Vec<Raw>) -> Result<(), ApiError>,
@@ -169,8 +172,20 @@ impl<'s> SheetRows<'s> {
             }
         };
         let (sheet_row, column) = cell.pos;
+        if column >= MAX_COLUMNS {
+            return Err(ApiError::invalid("file", "format", format!("a cell lies past the sheet's last column (XFD), in row {}", sheet_row + 1)));
+        }
         match self.at {
             Some(at) if at == sheet_row => {}
+            // Excel and every library we know write rows in order; a file
+            // that does not would have its rows split and misnumbered.
+            Some(at) if sheet_row < at => {
+                return Err(ApiError::invalid(
+                    "file",
+                    "format",
+                    format!("the sheet's rows are out of order (row {} after row {}); save the file again from Excel", sheet_row + 1, at + 1),
+                ))
+            }
             Some(at) => {
                 self.hand_on()?;
                 // Rows with no cell between two rows that have some: blank lines.

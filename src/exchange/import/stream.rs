@@ -7,7 +7,7 @@
 //! read. All parts go into one transaction, so an import stays all or
 //! nothing and a dry run is rolled back as before.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use super::batch::{prepare, Prepared, ProjectParts};
 use super::read::{read_rows, Raw};
 use super::{all_or_nothing, map_columns, ImportReport, ImportRequest, Mapped, Row, RowError, RowFailure};
 use crate::auth::Caller;
-use crate::db::DbConnection;
+use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::projects::Project;
 
@@ -77,14 +77,20 @@ fn write_parts(conn: &mut DbConnection, caller: &Caller, request: &ImportRequest
         Ok(Message::Part { .. }) | Err(_) => return Err(stopped()),
     };
     let importer = Row { columns: &columns, caller, park: request.park_code.as_deref() };
+    // SQLite's write transaction locks the whole file: other writers would
+    // wait out the reading, so there the file is read to its end first.
+    let mut read_ahead = (db::backend_of(conn) == db::Backend::Sqlite).then(|| read_to_end(&parts));
+    let mut next = move || match &mut read_ahead {
+        Some(read) => read.pop_front().ok_or(mpsc::RecvError),
+        None => parts.recv(),
+    };
     all_or_nothing::<Project>(conn, caller, request, report, move |conn, counts, errors| {
-        let parts = parts;
         let mut writer = ProjectParts::new(&importer);
         // Which side an import waits on (debug level): the reading, or the writing.
         let mut waited = Duration::ZERO;
         loop {
             let asked = Instant::now();
-            let message = parts.recv();
+            let message = next();
             waited += asked.elapsed();
             match message {
                 Ok(Message::Part { rows, errors: unread }) => {
@@ -101,6 +107,19 @@ fn write_parts(conn: &mut DbConnection, caller: &Caller, request: &ImportRequest
             }
         }
     })
+}
+
+/// Every message up to the end of the file (or its failure), in order.
+fn read_to_end(parts: &Receiver<Message>) -> VecDeque<Message> {
+    let mut read = VecDeque::new();
+    while let Ok(message) = parts.recv() {
+        let last = matches!(message, Message::End { .. } | Message::Failed(_));
+        read.push_back(message);
+        if last {
+            break;
+        }
+    }
+    read
 }
 
 /// The data rows of a file whose header was refused.
