@@ -29,7 +29,11 @@ impl RootSpanBuilder for RequestSpan {
         // The span's fields are worked out before the filter is asked (a
         // second walk of the routes for `http.route`, the connection info):
         // with request spans filtered out (`RUST_LOG=warn`) skip them all.
-        if !tracing::enabled!(kind: tracing::metadata::Kind::SPAN, tracing::Level::INFO) {
+        // The probe has the real span's name, level and id field, so filters
+        // that name them (`[HTTP request]=debug`, `[{x_request_id}]`) still
+        // turn request spans on.
+        let probe = tracing::info_span!("HTTP request", x_request_id = tracing::field::Empty);
+        if probe.is_disabled() {
             return Span::none();
         }
         let id = request.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();

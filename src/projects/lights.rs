@@ -272,6 +272,9 @@ pub fn rebuild_all(conn: &mut DbConnection) -> Result<u64, ApiError> {
         let settings = rules::load(conn)?;
         let changed = rebuild(conn, &settings.rules)?;
         mark_built(conn, settings.version)?;
+        // Running instances keep the parsed rules by their stamp (version and
+        // save time): rules edited around the service reach them once it moves.
+        diesel::update(monitoring_rules::table.find(1)).set(monitoring_rules::updated_at.eq(crate::clock::now())).execute(conn)?;
         Ok(changed)
     })
 }

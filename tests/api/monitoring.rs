@@ -161,15 +161,15 @@ async fn rules_saved_by_another_instance_judge_the_next_read(app: TestApp) {
     assert_eq!((read.status, read.body["light"].as_str()), (200, Some("red")), "{}", read.text);
     assert_eq!(app.get("/api/v1/projects").await.body["items"][0]["light"], "red");
 
-    let save = "UPDATE monitoring_rules SET rules = '{\"signed_to_registered_days\": 100}', version = version + 1, \
+    let save = "UPDATE monitoring_rules SET rules = '{\"signed_to_registered_days\": 97}', version = version + 1, \
                 updated_at = CURRENT_TIMESTAMP, updated_by = 'elsewhere' WHERE id = 1";
     match app.backend {
         crate::helpers::Backend::Sqlite => diesel::SqliteConnection::establish(&app.database_url).unwrap().batch_execute(save).unwrap(),
         crate::helpers::Backend::Postgres => diesel::PgConnection::establish(&app.database_url).unwrap().batch_execute(save).unwrap(),
     }
     let read = app.get(&path).await;
-    assert_eq!(read.body["light"], "amber", "91 days of 100 is in the last fifth: {}", read.text);
-    assert_eq!(read.body["light_reasons"][0]["label"], "签约已91天，尚未注册落地（时限100天）");
+    assert_eq!(read.body["light"], "amber", "91 days of 97 is in the last fifth: {}", read.text);
+    assert_eq!(read.body["light_reasons"][0]["label"], "签约已91天，尚未注册落地（时限97天）");
     let listed = app.get("/api/v1/projects").await;
     assert_eq!(listed.body["items"][0]["light"], "amber", "{}", listed.text);
     assert_eq!(listed.body["items"][0]["light_reasons"], read.body["light_reasons"]);
