@@ -93,9 +93,10 @@ pub fn first_matches<R>(
 
 /// The [`Outlook`] of a search of `terms` over `table` and its pair `index`.
 pub fn outlook(conn: &mut DbConnection, table: &'static str, index: &'static str, terms: &[String]) -> QueryResult<Outlook> {
-    let table_rows = estimated_rows(conn, table)?;
-    let share = share_at_most(&common_pairs(conn, index)?, terms);
-    Ok(Outlook { table_rows: Some(table_rows), candidates: share.filter(|_| table_rows >= 0.0).map(|share| f64::from(share) * table_rows) })
+    let stats = index_stats(conn, table, index)?;
+    let rows = stats.table_rows;
+    let share = share_at_most(&stats.shares, terms);
+    Ok(Outlook { table_rows: Some(rows), candidates: share.filter(|_| rows >= 0.0).map(|share| f64::from(share) * rows) })
 }
 
 /// The largest share of rows a search of every term can fetch from the
@@ -146,8 +147,8 @@ fn index_beats_window(table_rows: Option<f64>, wanted: i64, window: i64) -> bool
 /// for the same 678 candidates (bench/RESULTS.md). Without statistics (an
 /// index never analysed, or a role that may not read them) nothing tells
 /// rare from common, so every pair of the term is asked.
-pub fn rarest_pairs(conn: &mut DbConnection, terms: &[String], index: &'static str) -> QueryResult<Vec<i64>> {
-    let common = common_pairs(conn, index)?;
+pub fn rarest_pairs(conn: &mut DbConnection, terms: &[String], table: &'static str, index: &'static str) -> QueryResult<Vec<i64>> {
+    let common = index_stats(conn, table, index)?.shares.clone();
     let mut keys = Vec::new();
     for term in terms {
         let mut pairs = pair_keys(term);
@@ -171,27 +172,36 @@ fn pair_keys(term: &str) -> Vec<i64> {
     points.windows(2).map(|pair| pair[0] << 21 | pair[1]).collect()
 }
 
-/// How long a process keeps an index's common pairs. `pg_stats` costs 5–16 ms
-/// a read (bench/RESULTS.md), more than the search it steers; its figures move
-/// only when the table is analysed, and stale ones can only make a search
-/// slower, never change its answer.
-const COMMON_PAIRS_KEPT: std::time::Duration = std::time::Duration::from_secs(300);
+/// How long a process keeps an index's statistics. `pg_stats` costs 5–16 ms
+/// a read (bench/RESULTS.md), more than the search it steers; the figures
+/// move only when the table is analysed, and stale ones can only make a
+/// search slower, never change its answer.
+const STATS_KEPT: std::time::Duration = std::time::Duration::from_secs(300);
 
 type Shares = std::sync::Arc<std::collections::HashMap<i64, f32>>;
 
-/// An index's common pairs and the share of rows holding each, from its
-/// statistics (none when it has none), read at most every [`COMMON_PAIRS_KEPT`].
-fn common_pairs(conn: &mut DbConnection, index: &'static str) -> QueryResult<Shares> {
+/// What a search needs to know of a table and its pair index.
+struct IndexStats {
+    /// The common pairs and the share of rows holding each (empty when the
+    /// index has no statistics).
+    shares: Shares,
+    /// The table's rows as its catalog estimates them (-1: never analysed).
+    table_rows: f64,
+}
+
+/// The statistics of `table`'s pair `index`, read at most every [`STATS_KEPT`].
+fn index_stats(conn: &mut DbConnection, table: &'static str, index: &'static str) -> QueryResult<std::sync::Arc<IndexStats>> {
     use diesel::RunQueryDsl;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
     use std::time::Instant;
-    static KEPT: Mutex<Vec<(&'static str, Instant, Shares)>> = Mutex::new(Vec::new());
+    type Kept = (&'static str, Instant, Arc<IndexStats>);
+    static KEPT: Mutex<Vec<Kept>> = Mutex::new(Vec::new());
     let now = Instant::now();
-    let fresh = |kept: &[(&str, Instant, Shares)]| {
-        kept.iter().find(|(name, at, _)| *name == index && now.duration_since(*at) < COMMON_PAIRS_KEPT).map(|(_, _, shares)| shares.clone())
+    let fresh = |kept: &[Kept]| {
+        kept.iter().find(|(name, at, _)| *name == index && now.duration_since(*at) < STATS_KEPT).map(|(_, _, stats)| stats.clone())
     };
-    if let Some(shares) = fresh(&KEPT.lock().unwrap_or_else(|e| e.into_inner())) {
-        return Ok(shares);
+    if let Some(stats) = fresh(&KEPT.lock().unwrap_or_else(|e| e.into_inner())) {
+        return Ok(stats);
     }
     #[derive(diesel::QueryableByName)]
     struct Common {
@@ -209,11 +219,12 @@ fn common_pairs(conn: &mut DbConnection, index: &'static str) -> QueryResult<Sha
     )
     .bind::<diesel::sql_types::Text, _>(index)
     .load::<Common>(conn)?;
-    let shares: Shares = std::sync::Arc::new(rows.into_iter().map(|c| (c.key, c.share)).collect());
+    let shares: Shares = Arc::new(rows.into_iter().map(|c| (c.key, c.share)).collect());
+    let stats = Arc::new(IndexStats { shares, table_rows: estimated_rows(conn, table)? });
     let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
     kept.retain(|(name, _, _)| *name != index);
-    kept.push((index, now, shares.clone()));
-    Ok(shares)
+    kept.push((index, now, stats.clone()));
+    Ok(stats)
 }
 
 /// The condition that a row holds every pair of `keys` (`None` for none);
@@ -292,7 +303,7 @@ macro_rules! searched_rows {
                 |conn| {
                     let mut query = searched();
                     if indexed {
-                        let keys = $crate::db::search::rarest_pairs(conn, terms, concat!(stringify!($table), "_search_pairs"))?;
+                        let keys = $crate::db::search::rarest_pairs(conn, terms, stringify!($table), concat!(stringify!($table), "_search_pairs"))?;
                         if let Some(keys) = $crate::db::search::pairs_contain(&keys) {
                             query = query.filter(keys);
                         }
