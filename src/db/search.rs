@@ -9,7 +9,9 @@
 //! cost grows with the number of rows it matches. Pairs, because two
 //! characters make a word in Chinese and a trigram index cannot serve those.
 //!
-//! So a search first reads a window, the next few hundred rows of the list
+//! So a search first asks the index's statistics (kept in the process): a
+//! word they bound to fewer rows than a wide window goes to the index at
+//! once. Any other reads a window, the next few hundred rows of the list
 //! without `q`. When the window holds a full page, that page is exact: the
 //! first matches in list order are in it. Otherwise it tries a wider window,
 //! and then the word is rare enough for the index, which has few rows to
