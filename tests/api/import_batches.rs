@@ -167,12 +167,7 @@ async fn a_row_is_checked_against_the_new_rows_above_it(app: TestApp) {
     );
     let res = import_into(&app, Who::ParkStaff, "investors", csv.as_bytes(), &[("dry_run", "false")]).await;
     assert_eq!(res.status, 200, "{}", res.text);
-    let errors: Vec<(u64, String, String)> = res.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
-        .collect();
+    let errors = row_errors(&res);
     assert_eq!(errors, [(4, "统一社会信用代码".to_owned(), "taken".to_owned())], "{}", res.text);
 
     // The same name twice: the second is the API's duplicate-name conflict.
@@ -246,12 +241,7 @@ async fn a_projects_workbook_is_written_part_by_part_all_or_nothing(app: TestApp
     let res = import_into(&app, Who::ParkStaff, "projects", &bad, &[("dry_run", "false")]).await;
     assert_eq!(res.status, 200, "{}", res.text);
     assert_eq!(res.body["rows"], json!(1_501), "the blank line is a row: {}", res.text);
-    let errors: Vec<(u64, String, String)> = res.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
-        .collect();
+    let errors = row_errors(&res);
     assert_eq!(errors, [(1_400, "计划投资（美元）".to_owned(), "type".to_owned())], "{}", res.text);
     assert_eq!(created_records(&app, "project"), 0, "nothing of the first part stays");
 
@@ -269,4 +259,10 @@ async fn a_projects_workbook_is_written_part_by_part_all_or_nothing(app: TestApp
     // Every ref was bound, across the parts: the same file again changes nothing.
     let res = import_into(&app, Who::ParkStaff, "projects", &good, &[("dry_run", "false")]).await;
     assert_eq!((res.body["created"].clone(), res.body["unchanged"].clone()), (json!(0), json!(1_500)), "{}", res.text);
+}
+
+/// An import report's errors as (row, column, code).
+fn row_errors(res: &crate::helpers::Response) -> Vec<(u64, String, String)> {
+    let errors = res.body["errors"].as_array().unwrap().iter();
+    errors.map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned())).collect()
 }
