@@ -9,27 +9,10 @@
 #   BIN=target/debug/invest-registry DB=grid bash bench/filters.sh   the debug build: finds plans, adds CPU
 #   ONLY=investors bash bench/filters.sh  one library; DURATION (s a wrk run, default 2) and TIMES (default 7)
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-work="$root/target/bench"
-mkdir -p "$work"
-db=${DB:-grid}; url="postgres://postgres@127.0.0.1:5432/$db"
-DURATION=${DURATION:-2}; TIMES=${TIMES:-7}; CONNECTIONS=64
-bin=${BIN:-$root/target/release/invest-registry}
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-[ -x "$bin" ] || { echo "no binary at $bin (cargo build --release, or BIN=...)" >&2; exit 1; }
-py() { python3 "$here/bench.py" "$@"; }
-export ACCESS_TOKEN_TTL=86400 RUST_LOG=warn JWT_SECRET=bench-secret-bench-secret-bench-secret-01 DATA_DIR="$work" DATABASE_URL="$url"
+DURATION=${DURATION:-2}
+source "$(dirname "$0")/grid.sh"
 
-echo 'bench admin password' | "$bin" user create --username bench.admin --role provincial_admin --password-stdin >/dev/null 2>&1 || true
-echo 'bench staff password' | "$bin" user create --username bench.staff --role park_staff --park yueyang --password-stdin >/dev/null 2>&1 || true
-BIND=127.0.0.1:18090 "$bin" serve >"$work/filters-server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
-base=http://127.0.0.1:18090
-for _ in $(seq 1 300); do curl -fs "$base/api/v1/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
-ADMIN=$(py login "$base" bench.admin 'bench admin password')
-STAFF=$(py login "$base" bench.staff 'bench staff password')
+serve_grid 18090 filters
 # A yueyang investor that employs talents, for `employer=`.
 employer=$(psql -X -At -h 127.0.0.1 -U postgres -d "$db" -c \
     "SELECT employer_id FROM talents WHERE park_code = 'yueyang' AND employer_id IS NOT NULL AND deleted_at IS NULL LIMIT 1")

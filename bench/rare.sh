@@ -10,22 +10,13 @@
 #   DB=grid bash bench/rare.sh            an existing database (1M projects, 200k investors, 100k talents)
 #   BIN=target/debug/invest-registry bash bench/rare.sh    another build (default: release)
 #   DURATION (s a wrk run, default 5), TIMES (sequential requests, default 7)
-#   SLOW_WORK_QUEUE (default 64 here): `q` runs in the slow lane, whose default queue (16) answers
-#   most of 64 connections 503 at once; 64 admits them all, so the p99 is a search's, queueing included.
+#   SLOW_WORK_QUEUE (default 64 here): on SQLite `q` runs in the slow lane, whose default queue (16)
+#   answers most of 64 connections 503 at once; on PostgreSQL searches no longer take the lane.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-work="$root/target/bench"
-mkdir -p "$work"
-db=${DB:-grid}; url="postgres://postgres@127.0.0.1:5432/$db"
-DURATION=${DURATION:-5}; TIMES=${TIMES:-7}; CONNECTIONS=64
-bin=${BIN:-$root/target/release/invest-registry}
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-[ -x "$bin" ] || { echo "no binary at $bin (cargo build --release, or BIN=...)" >&2; exit 1; }
-py() { python3 "$here/bench.py" "$@"; }
+DURATION=${DURATION:-5}
+source "$(dirname "$0")/grid.sh"
 sql() { psql -X -At -h 127.0.0.1 -U postgres -d "$db" -c "$1"; }
 export SLOW_WORK_QUEUE=${SLOW_WORK_QUEUE:-64}
-export ACCESS_TOKEN_TTL=86400 RUST_LOG=warn JWT_SECRET=bench-secret-bench-secret-bench-secret-01 DATA_DIR="$work" DATABASE_URL="$url"
 
 # Candidates (folded, as search_text holds them) for each share; the generator's
 # lists in src/loadgen.rs say why each is near it.
@@ -56,15 +47,7 @@ pick() {
     echo "$best $best_share"
 }
 
-echo 'bench admin password' | "$bin" user create --username bench.admin --role provincial_admin --password-stdin >/dev/null 2>&1 || true
-echo 'bench staff password' | "$bin" user create --username bench.staff --role park_staff --park yueyang --password-stdin >/dev/null 2>&1 || true
-BIND=127.0.0.1:18091 "$bin" serve >"$work/rare-server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
-base=http://127.0.0.1:18091
-for _ in $(seq 1 300); do curl -fs "$base/api/v1/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
-ADMIN=$(py login "$base" bench.admin 'bench admin password')
-STAFF=$(py login "$base" bench.staff 'bench staff password')
+serve_grid 18091 rare
 
 build=$(basename "$(dirname "$bin")")
 title="Rare words, slow lane ${SLOW_WORK_CONNECTIONS:-2} connections and a queue of $SLOW_WORK_QUEUE, $db ($(sql "SELECT (SELECT count(*) FROM projects) || ' projects, ' || (SELECT count(*) FROM investors) || ' investors, ' || (SELECT count(*) FROM talents) || ' talents'")), $build build, $(nproc) cores"
