@@ -1,6 +1,6 @@
 //! What an investor looks like on the wire and in the database.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -122,6 +122,8 @@ pub struct InvestorFields {
 
 crate::records::patch_body!(InvestorPatch for InvestorFields);
 
+crate::records::bookkeeping_columns!(InvestorBookkeeping, investors);
+
 /// A row of `investors`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = investors, treat_none_as_null = true)]
@@ -146,12 +148,8 @@ pub struct InvestorRow {
     pub name_en_key: Option<String>,
     pub last_follow_up_on: Option<NaiveDate>,
     pub follow_up_due_on: Option<NaiveDate>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub created_by: String,
-    pub updated_by: String,
-    pub version: i32,
-    pub deleted_at: Option<NaiveDateTime>,
+    #[diesel(embed)]
+    pub bookkeeping: InvestorBookkeeping,
     pub third_place_recognised_on: Option<NaiveDate>,
     pub top100_id: Option<String>,
 }

@@ -202,6 +202,8 @@ impl ProjectFields {
     }
 }
 
+crate::records::bookkeeping_columns!(ProjectBookkeeping, projects);
+
 /// A row of `projects`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
 #[diesel(table_name = projects, treat_none_as_null = true)]
@@ -227,12 +229,8 @@ pub struct ProjectRow {
     pub tags: String,
     pub notes: Option<String>,
     pub search_text: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub created_by: String,
-    pub updated_by: String,
-    pub version: i32,
-    pub deleted_at: Option<NaiveDateTime>,
+    #[diesel(embed)]
+    pub bookkeeping: ProjectBookkeeping,
     /// Read copy of the live investor links, a JSON array of ids.
     pub investor_ids_json: String,
     /// Read copy of the stage history, a JSON array of [`StageEntry`].

@@ -133,6 +133,8 @@ pub struct TalentFields {
 
 crate::records::patch_body!(TalentPatch for TalentFields);
 
+crate::records::bookkeeping_columns!(TalentBookkeeping, talents);
+
 /// A row of `talents`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = talents, treat_none_as_null = true)]
@@ -157,10 +159,6 @@ pub struct TalentRow {
     pub notes: Option<String>,
     pub search_text: String,
     pub purged_at: Option<NaiveDateTime>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub created_by: String,
-    pub updated_by: String,
-    pub version: i32,
-    pub deleted_at: Option<NaiveDateTime>,
+    #[diesel(embed)]
+    pub bookkeeping: TalentBookkeeping,
 }
