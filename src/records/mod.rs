@@ -20,7 +20,7 @@ pub use list::{list, matching, one_of, ListParams, Listed, Paging, Searched};
 pub(crate) use routes::{child_routes, record_delete_route, record_routes};
 pub use body::{decode, merge, patch_schema};
 pub use child::{Child, ChildBase, ChildTable, Items};
-pub(crate) use stored::{bookkeeping_columns, child_table, row_writes, stored_table};
+pub(crate) use stored::{bookkeeping_columns, child_table, record_view, row_writes, stored_table};
 pub use stored::{Bookkeeping, Keyed, Meta, ParkField, Stored};
 
 use chrono::NaiveDateTime;

@@ -43,6 +43,32 @@ pub trait Stored {
     fn touch(conn: &mut DbConnection, id: &str, stamp: &Stamp) -> QueryResult<usize>;
 }
 
+/// Declares a record's view (what reads answer) with the fields every record
+/// answers alike after its own: when and by whom it was created and last
+/// changed, and its version, documented once. A macro because a schema
+/// cannot share fields through serde's `flatten` without turning the
+/// record's schema into an `allOf`.
+macro_rules! record_view {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($(#[$field_meta:meta])* pub $field:ident: $type:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($(#[$field_meta])* pub $field: $type,)*
+            pub created_at: chrono::DateTime<chrono::Utc>,
+            pub updated_at: chrono::DateTime<chrono::Utc>,
+            pub created_by: String,
+            pub updated_by: String,
+            /// Increases by one on each change; send it back in `If-Match`.
+            #[schema(example = 1)]
+            pub version: i32,
+        }
+    };
+}
+
 /// What a row's bookkeeping columns are made from on a write.
 pub trait Bookkeeping {
     fn new(created: &Stamp, updated: &Stamp, version: i32) -> Self;
@@ -238,4 +264,4 @@ macro_rules! child_table {
     };
 }
 
-pub(crate) use {bookkeeping_columns, child_table, stored_table};
+pub(crate) use {bookkeeping_columns, child_table, record_view, stored_table};
