@@ -46,7 +46,7 @@ list_filter! {
         /// `true`: the latest follow-up's next step is past due (nothing newer since).
         pub follow_up_overdue: Option<bool>,
     }
-    q = "Words to find in names, region and notes, in either Chinese script.",
+    q = "Words to find in names, region and notes, in either Chinese script.", q_example = "台積電",
     count = "`true`: the page also carries `total`, every investor matching the filters."
 }
 

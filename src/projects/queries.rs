@@ -41,7 +41,7 @@ list_filter! {
         pub updated_from: Option<TimeBound>,
         pub updated_to: Option<TimeBound>,
     }
-    q = "Words to find in name, summary and tags; Traditional and Simplified\nChinese, full- and half-width forms and letter case match alike.",
+    q = "Words to find in name, summary and tags; Traditional and Simplified\nChinese, full- and half-width forms and letter case match alike.", q_example = "台積電",
     count = "`true`: the page also carries `total`, every project matching the filters."
 }
 

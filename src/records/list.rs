@@ -62,9 +62,9 @@ where
 }
 
 /// The parameters every library's list shares, as [`list_filter!`] declares
-/// them: the parks, the search, the order, the page and the count.
+/// them: the search, the order, the page and the count. (`park` is each
+/// library's `Listed::filtered`, which starts from the caller's visible rows.)
 pub trait ListParams {
-    fn parks(&self) -> &[String];
     /// The words of `q`, folded as the stored search text is.
     fn terms(&self) -> Vec<String>;
     fn paging(&self) -> Result<Paging, ApiError>;
@@ -146,7 +146,7 @@ macro_rules! list_filter {
         pub struct $name:ident {
             $($(#[$field_meta:meta])* pub $field:ident: $type:ty,)*
         }
-        q = $q_doc:literal, count = $count_doc:literal
+        q = $q_doc:literal, q_example = $q_example:literal, count = $count_doc:literal
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
@@ -159,7 +159,7 @@ macro_rules! list_filter {
             pub park: Vec<String>,
             $($(#[$field_meta])* pub $field: $type,)*
             #[doc = $q_doc]
-            #[param(example = "台積電")]
+            #[param(example = $q_example)]
             pub q: Option<String>,
             /// `created_at`, `-created_at` (default, newest first), `updated_at` or `-updated_at`.
             #[param(value_type = Option<$crate::http::Sort>)]
@@ -174,9 +174,6 @@ macro_rules! list_filter {
         }
 
         impl $crate::records::ListParams for $name {
-            fn parks(&self) -> &[String] {
-                &self.park
-            }
             fn terms(&self) -> Vec<String> {
                 self.q.as_deref().map($crate::text::terms).unwrap_or_default()
             }

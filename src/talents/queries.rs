@@ -46,7 +46,7 @@ list_filter! {
         /// Talents employed by this investor.
         pub employer: Option<uuid::Uuid>,
     }
-    q = "Words to find in name, region, school, major, qualifications and programmes.",
+    q = "Words to find in name, region, school, major, qualifications and programmes.", q_example = "逢甲大學",
     count = "`true`: the page also carries `total`, every talent matching the filters."
 }
 
