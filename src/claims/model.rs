@@ -133,6 +133,8 @@ pub struct ClaimFilter {
     pub count: Option<bool>,
 }
 
+crate::records::bookkeeping_columns!(ClaimBookkeeping, claims);
+
 /// A row of `claims`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = claims)]
@@ -148,10 +150,6 @@ pub struct ClaimRow {
     pub decided_by: Option<String>,
     pub decided_at: Option<NaiveDateTime>,
     pub reason: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub created_by: String,
-    pub updated_by: String,
-    pub version: i32,
-    pub deleted_at: Option<NaiveDateTime>,
+    #[diesel(embed)]
+    pub bookkeeping: ClaimBookkeeping,
 }

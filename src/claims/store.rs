@@ -19,7 +19,7 @@ use crate::db::{write_tx, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::http::{Cursor, Limit, Page, SortKey, SortOrder};
 use crate::monitoring::rules::{self, Rules};
-use crate::records::{decode, invalid_unless_empty, one_of};
+use crate::records::{decode, invalid_unless_empty, one_of, Bookkeeping, Stamp};
 use crate::text::{self, Lines};
 use crate::vocab::{from_db, ClaimStatus, Stage};
 
@@ -106,6 +106,7 @@ pub fn file(conn: &mut DbConnection, caller: &Caller, body: Value, at: Moment) -
         let status = if rivals.is_empty() { ClaimStatus::Active } else { ClaimStatus::Contested };
 
         let id = uuid::Uuid::now_v7().to_string();
+        let stamp = Stamp { at: at.now, by: caller.username.clone() };
         let row = ClaimRow {
             id: id.clone(),
             park_code: park.clone(),
@@ -118,12 +119,7 @@ pub fn file(conn: &mut DbConnection, caller: &Caller, body: Value, at: Moment) -
             decided_by: None,
             decided_at: None,
             reason: None,
-            created_at: at.now,
-            updated_at: at.now,
-            created_by: caller.username.clone(),
-            updated_by: caller.username.clone(),
-            version: 1,
-            deleted_at: None,
+            bookkeeping: Bookkeeping::new(&stamp, &stamp, 1),
         };
         diesel::insert_into(claims::table).values(&row).execute(conn)?;
         for key in &keys {
@@ -406,17 +402,17 @@ fn to_claim(aged: Aged, rivals: Vec<Rival>, today: NaiveDate, rules: &Rules) -> 
         rivals,
         filed_at: clock::utc(row.filed_at),
         decided_at: row.decided_at.map(clock::utc),
-        created_at: clock::utc(row.created_at),
-        updated_at: clock::utc(row.updated_at),
+        created_at: clock::utc(row.bookkeeping.created_at),
+        updated_at: clock::utc(row.bookkeeping.updated_at),
         id: row.id,
         park_code: row.park_code,
         project_id: row.project_id,
         evidence_ref: row.evidence_ref,
         decided_by: row.decided_by,
         reason: row.reason,
-        created_by: row.created_by,
-        updated_by: row.updated_by,
-        version: row.version,
+        created_by: row.bookkeeping.created_by,
+        updated_by: row.bookkeeping.updated_by,
+        version: row.bookkeeping.version,
     })
 }
 
@@ -503,19 +499,19 @@ fn change_status(
         None => (row.decided_by.clone(), row.reason.clone()),
     };
     let decided_at = if decision.is_some() { Some(now) } else { row.decided_at };
-    let written = diesel::update(claims::table.filter(claims::id.eq(&row.id)).filter(claims::version.eq(row.version)))
+    let written = diesel::update(claims::table.filter(claims::id.eq(&row.id)).filter(claims::version.eq(row.bookkeeping.version)))
         .set((
             claims::status.eq(status.to_string()),
             claims::decided_by.eq(&decided_by),
             claims::decided_at.eq(decided_at),
             claims::reason.eq(&reason),
-            claims::version.eq(row.version + 1),
+            claims::version.eq(row.bookkeeping.version + 1),
             claims::updated_at.eq(now),
             claims::updated_by.eq(actor),
         ))
         .execute(conn)?;
     if written == 0 {
-        return Err(ApiError::PreconditionFailed { current: row.version + 1 });
+        return Err(ApiError::PreconditionFailed { current: row.bookkeeping.version + 1 });
     }
     let mut changes = vec![Change { field: "status".into(), old: row.status.clone().into(), new: status.to_string().into() }];
     if decision.is_some() {

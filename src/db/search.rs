@@ -317,6 +317,39 @@ macro_rules! searched_rows {
     }};
 }
 
+/// Implements [`crate::records::Searched`] for `$record`, whose rows (`$row`)
+/// live in `$table`: the typed statements its list, count and statistics
+/// need, written once here for every searched table.
+macro_rules! searched_table {
+    ($record:ty, $table:ident, $row:ty) => {
+        impl $crate::records::Searched for $record {
+            type Query<'a> = $table::BoxedQuery<'a, <$crate::db::DbConnection as diesel::Connection>::Backend>;
+
+            fn with_terms<'a>(mut query: Self::Query<'a>, terms: &[String], indexed: bool) -> Self::Query<'a> {
+                $crate::db::search::search_terms!(query, $table::search_text, terms, indexed);
+                query
+            }
+
+            fn count(conn: &mut $crate::db::DbConnection, query: Self::Query<'_>) -> diesel::QueryResult<i64> {
+                query.count().get_result(conn)
+            }
+
+            fn page_rows<'a>(
+                conn: &mut $crate::db::DbConnection,
+                paging: &$crate::records::Paging,
+                terms: &[String],
+                listed: impl Fn() -> Self::Query<'a>,
+            ) -> diesel::QueryResult<Vec<$row>> {
+                $crate::db::search::searched_rows!(conn, $table, $row, paging, terms, listed)
+            }
+
+            fn sort_values(row: &$row) -> (chrono::NaiveDateTime, chrono::NaiveDateTime, &str) {
+                (row.bookkeeping.created_at, row.bookkeeping.updated_at, &row.id)
+            }
+        }
+    };
+}
+
 /// Adds the search conditions of `terms` to a boxed query over a table with a
 /// `search_text` column; with `indexed`, on PostgreSQL, each term of two or
 /// more characters also asks the pair index (the `LIKE` stays: a row holding
@@ -360,7 +393,7 @@ macro_rules! within_window {
     }};
 }
 
-pub(crate) use {search_terms, searched_rows, within_window};
+pub(crate) use {search_terms, searched_rows, searched_table, within_window};
 
 #[cfg(test)]
 mod tests {

@@ -11,12 +11,12 @@ use crate::auth::Caller;
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::http::{Page, MAX_LIMIT};
-use crate::investors::queries::{self as investor_queries, InvestorFilter};
+use crate::investors::queries::InvestorFilter;
 use crate::investors::Investor;
-use crate::projects::queries::{self as project_queries, ListFilter};
+use crate::projects::queries::ListFilter;
 use crate::projects::Project;
-use crate::records::{Keyed, Record};
-use crate::talents::queries::{self as talent_queries, TalentFilter};
+use crate::records::{self, Keyed, Record};
+use crate::talents::queries::TalentFilter;
 use crate::talents::Talent;
 use crate::vocab::Vocabulary;
 
@@ -129,7 +129,7 @@ impl Exportable for Project {
     type Filter = ListFilter;
 
     fn list(conn: &mut DbConnection, asker: &Asker, filter: ListFilter) -> Result<Rows<Self>, ApiError> {
-        project_queries::list(conn, &asker.caller.scope(), filter).map(Rows::from)
+        records::list::<Project>(conn, &asker.caller.scope(), &filter).map(Rows::from)
     }
 
     fn id(&self) -> &str {
@@ -185,7 +185,7 @@ impl Exportable for Investor {
     type Filter = InvestorFilter;
 
     fn list(conn: &mut DbConnection, asker: &Asker, filter: InvestorFilter) -> Result<Rows<Self>, ApiError> {
-        investor_queries::list(conn, &asker.caller.scope(), filter).map(Rows::from)
+        records::list::<Investor>(conn, &asker.caller.scope(), &filter).map(Rows::from)
     }
 
     fn id(&self) -> &str {
@@ -235,7 +235,7 @@ impl Exportable for Talent {
 
     /// The list masks personal data for every role, and so does the export.
     fn list(conn: &mut DbConnection, asker: &Asker, filter: TalentFilter) -> Result<Rows<Self>, ApiError> {
-        talent_queries::list(conn, &asker.caller.scope(), filter).map(Rows::from)
+        records::list::<Talent>(conn, &asker.caller.scope(), &filter).map(Rows::from)
     }
 
     fn id(&self) -> &str {

@@ -25,12 +25,16 @@ use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderMap, ACCEPT};
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::Caller;
+use crate::db;
 use crate::error::ApiError;
+use crate::records::{self, ListParams, Listed};
+use crate::state::AppState;
 
 /// The media type of an XLSX workbook.
 pub const XLSX_MEDIA_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -115,6 +119,23 @@ impl<F: DeserializeOwned> FromRequest for ListQuery<F> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(read_list_query(req))
     }
+}
+
+/// A library's list: one page as JSON, or, with a spreadsheet `format` (or
+/// `Accept`), every matching record as a download.
+pub async fn list_or_export<R>(state: &AppState, caller: Caller, query: ListQuery<<R as Listed>::Filter>) -> Result<HttpResponse, ApiError>
+where
+    R: Listed + Exportable<Filter = <R as Listed>::Filter>,
+    <R as Listed>::Filter: Clone + Send + 'static,
+    R::View: ToSchema + Serialize + Send + 'static,
+{
+    if query.format != Format::Json {
+        return export::<R>(state, caller, query).await;
+    }
+    let scope = caller.scope();
+    let slow = query.filter.is_slow(&state.pool);
+    let page = db::read_list(&state.reader(&caller), slow, move |conn| records::list::<R>(conn, &scope, &query.filter)).await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 fn read_list_query<F: DeserializeOwned>(req: &HttpRequest) -> Result<ListQuery<F>, ApiError> {

@@ -32,13 +32,7 @@ pub fn find(conn: &mut DbConnection, entity: &str, park: &str, external_ref: &st
 /// Points `external_ref` in `park` at `record_id` (a ref whose record was
 /// deleted is taken over by the new one).
 pub fn bind(conn: &mut DbConnection, entity: &str, park: &str, external_ref: &str, record_id: &str) -> Result<(), ApiError> {
-    diesel::delete(
-        external_refs::table
-            .filter(external_refs::entity_type.eq(entity))
-            .filter(external_refs::park_code.eq(park))
-            .filter(external_refs::external_ref.eq(external_ref)),
-    )
-    .execute(conn)?;
+    release(conn, entity, park, external_ref)?;
     diesel::insert_into(external_refs::table)
         .values((
             external_refs::entity_type.eq(entity),
@@ -48,6 +42,17 @@ pub fn bind(conn: &mut DbConnection, entity: &str, park: &str, external_ref: &st
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Frees `external_ref` in `park` for another record to take.
+fn release(conn: &mut DbConnection, entity: &str, park: &str, external_ref: &str) -> QueryResult<usize> {
+    diesel::delete(
+        external_refs::table
+            .filter(external_refs::entity_type.eq(entity))
+            .filter(external_refs::park_code.eq(park))
+            .filter(external_refs::external_ref.eq(external_ref)),
+    )
+    .execute(conn)
 }
 
 /// The refs of `ids` (one page of an export), by record id.
@@ -87,13 +92,7 @@ pub fn find_many(conn: &mut DbConnection, entity: &str, park: &str, refs: &[Stri
 /// over from a deleted record; `taken` are those that named a record before.
 pub fn bind_many(conn: &mut DbConnection, entity: &str, bindings: &[(String, String, String)], taken: &[(String, String)]) -> Result<(), ApiError> {
     for (park, external_ref) in taken {
-        diesel::delete(
-            external_refs::table
-                .filter(external_refs::entity_type.eq(entity))
-                .filter(external_refs::park_code.eq(park))
-                .filter(external_refs::external_ref.eq(external_ref)),
-        )
-        .execute(conn)?;
+        release(conn, entity, park, external_ref)?;
     }
     if let DbConnection::Pg(pg) = conn {
         return bind_many_pg(pg, entity, bindings);

@@ -8,7 +8,7 @@ use super::queries::{self, InvestorFilter, MatchQuery, Matches};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::{ApiError, Problem};
-use crate::exchange::{self, ExportParams, Format, ListQuery};
+use crate::exchange::{self, ExportParams, ListQuery};
 use crate::http::{answers, CountedPage, Query};
 use crate::records::{self, Items};
 use crate::state::AppState;
@@ -27,14 +27,7 @@ use crate::state::AppState;
     ))]
 #[get("/investors")]
 pub async fn list_investors(state: web::Data<AppState>, caller: Caller, query: ListQuery<InvestorFilter>) -> Result<HttpResponse, ApiError> {
-    if query.format != Format::Json {
-        return exchange::export::<Investor>(&state, caller, query).await;
-    }
-    let scope = caller.scope();
-    // Counting every match reads as much as the filters match; so does a search without an index.
-    let slow = query.filter.count == Some(true) || (query.filter.q.is_some() && db::search::is_slow_work(&state.pool));
-    let page = db::read_list(&state.reader(&caller), slow, move |conn| queries::list(conn, &scope, query.filter)).await?;
-    Ok(HttpResponse::Ok().json(page))
+    exchange::list_or_export::<Investor>(&state, caller, query).await
 }
 
 /// Which parks already hold a matching investor (撞单 check): park, status and entry date only.

@@ -40,8 +40,8 @@ pub fn merge(conn: &mut DbConnection, caller: &Caller, id: &str, expected: &IfMa
         if !caller.may_merge(&target.park_code) {
             return Err(ApiError::Forbidden("merging investors is for the park's administrators and the province's".into()));
         }
-        if !expected.matches(target.version) {
-            return Err(ApiError::PreconditionFailed { current: target.version });
+        if !expected.matches(target.bookkeeping.version) {
+            return Err(ApiError::PreconditionFailed { current: target.bookkeeping.version });
         }
         let MergeBody { from } = decode(body)?;
         let from = from.to_string();
@@ -118,24 +118,24 @@ pub fn merge(conn: &mut DbConnection, caller: &Caller, id: &str, expected: &IfMa
 
         let self_referral = target.referred_by_id.as_deref() == Some(from.as_str());
         let referrer = if self_referral { source.referred_by_id.clone().filter(|r| r != id) } else { target.referred_by_id.clone() };
-        let written = diesel::update(investors::table.filter(investors::id.eq(id)).filter(investors::version.eq(target.version)))
+        let written = diesel::update(investors::table.filter(investors::id.eq(id)).filter(investors::version.eq(target.bookkeeping.version)))
             .set((
                 investors::referred_by_id.eq(&referrer),
-                investors::version.eq(target.version + 1),
+                investors::version.eq(target.bookkeeping.version + 1),
                 investors::updated_at.eq(stamp.at),
                 investors::updated_by.eq(&stamp.by),
             ))
             .execute(conn)?;
         if written == 0 {
-            return Err(ApiError::PreconditionFailed { current: target.version + 1 });
+            return Err(ApiError::PreconditionFailed { current: target.bookkeeping.version + 1 });
         }
         // The latest follow-up may have arrived with `from`.
         children::refresh_follow_up_dates(conn, id)?;
-        diesel::update(investors::table.filter(investors::id.eq(&from)).filter(investors::version.eq(source.version)))
+        diesel::update(investors::table.filter(investors::id.eq(&from)).filter(investors::version.eq(source.bookkeeping.version)))
             .set((
                 investors::merged_into.eq(Some(id)),
                 investors::deleted_at.eq(Some(stamp.at)),
-                investors::version.eq(source.version + 1),
+                investors::version.eq(source.bookkeeping.version + 1),
                 investors::updated_at.eq(stamp.at),
                 investors::updated_by.eq(&stamp.by),
             ))

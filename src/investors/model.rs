@@ -1,6 +1,6 @@
 //! What an investor looks like on the wire and in the database.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -9,52 +9,49 @@ use uuid::Uuid;
 use crate::db::schema::investors;
 use crate::vocab::{Industry, InvestorKind, InvestorStatus, Origin, Vocabulary};
 
-/// An investor as every read returns it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Investor {
-    pub id: String,
-    #[schema(example = "chenzhou")]
-    pub park_code: String,
-    pub kind: InvestorKind,
-    #[schema(example = "東莞精密電子股份有限公司")]
-    pub name: String,
-    pub name_en: Option<String>,
-    pub origin: Origin,
-    /// City or province of origin.
-    #[schema(example = "新竹")]
-    pub region: String,
-    /// 統一編號: 8 digits with a valid check digit.
-    #[schema(example = "22099131")]
-    pub taiwan_business_id: Option<String>,
-    /// 统一社会信用代码 (GB 32100-2015): 18 characters with a valid check character.
-    #[schema(example = "91350100M000100Y43")]
-    pub unified_social_credit_code: Option<String>,
-    /// 台湾地区前百大企业, read-only: true when linked to the top-100 list (`top100_id`).
-    pub taiwan_top100: bool,
-    /// The group of the top-100 list (`/top100`) this investor belongs to.
-    pub top100_id: Option<String>,
-    /// For origin `third_place` (第三地转投资): the day the provincial commerce
-    /// department and Taiwan affairs office recognised it as Taiwanese. It
-    /// counts as Taiwanese from that day.
-    pub third_place_recognised_on: Option<NaiveDate>,
-    pub industries: Vec<Industry>,
-    pub status: InvestorStatus,
-    /// The date it settled in the park as a Taiwan-funded enterprise.
-    pub settled_on: Option<NaiveDate>,
-    /// The investor who referred this one (以商招商), in the same park.
-    pub referred_by_id: Option<String>,
-    pub notes: Option<String>,
-    /// The projects that list this investor.
-    pub project_ids: Vec<String>,
-    /// The date of the latest follow-up.
-    pub last_follow_up_on: Option<NaiveDate>,
-    /// The due date of the latest follow-up's next step.
-    pub follow_up_due_on: Option<NaiveDate>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub created_by: String,
-    pub updated_by: String,
-    pub version: i32,
+crate::records::record_view! {
+    /// An investor as every read returns it.
+    #[derive(Debug, Clone, Serialize, ToSchema)]
+    pub struct Investor {
+        pub id: String,
+        #[schema(example = "chenzhou")]
+        pub park_code: String,
+        pub kind: InvestorKind,
+        #[schema(example = "東莞精密電子股份有限公司")]
+        pub name: String,
+        pub name_en: Option<String>,
+        pub origin: Origin,
+        /// City or province of origin.
+        #[schema(example = "新竹")]
+        pub region: String,
+        /// 統一編號: 8 digits with a valid check digit.
+        #[schema(example = "22099131")]
+        pub taiwan_business_id: Option<String>,
+        /// 统一社会信用代码 (GB 32100-2015): 18 characters with a valid check character.
+        #[schema(example = "91350100M000100Y43")]
+        pub unified_social_credit_code: Option<String>,
+        /// 台湾地区前百大企业, read-only: true when linked to the top-100 list (`top100_id`).
+        pub taiwan_top100: bool,
+        /// The group of the top-100 list (`/top100`) this investor belongs to.
+        pub top100_id: Option<String>,
+        /// For origin `third_place` (第三地转投资): the day the provincial commerce
+        /// department and Taiwan affairs office recognised it as Taiwanese. It
+        /// counts as Taiwanese from that day.
+        pub third_place_recognised_on: Option<NaiveDate>,
+        pub industries: Vec<Industry>,
+        pub status: InvestorStatus,
+        /// The date it settled in the park as a Taiwan-funded enterprise.
+        pub settled_on: Option<NaiveDate>,
+        /// The investor who referred this one (以商招商), in the same park.
+        pub referred_by_id: Option<String>,
+        pub notes: Option<String>,
+        /// The projects that list this investor.
+        pub project_ids: Vec<String>,
+        /// The date of the latest follow-up.
+        pub last_follow_up_on: Option<NaiveDate>,
+        /// The due date of the latest follow-up's next step.
+        pub follow_up_due_on: Option<NaiveDate>,
+    }
 }
 
 /// The writable fields of an investor: the body of `POST /investors`, and
@@ -122,6 +119,8 @@ pub struct InvestorFields {
 
 crate::records::patch_body!(InvestorPatch for InvestorFields);
 
+crate::records::bookkeeping_columns!(InvestorBookkeeping, investors);
+
 /// A row of `investors`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = investors, treat_none_as_null = true)]
@@ -146,12 +145,8 @@ pub struct InvestorRow {
     pub name_en_key: Option<String>,
     pub last_follow_up_on: Option<NaiveDate>,
     pub follow_up_due_on: Option<NaiveDate>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub created_by: String,
-    pub updated_by: String,
-    pub version: i32,
-    pub deleted_at: Option<NaiveDateTime>,
+    #[diesel(embed)]
+    pub bookkeeping: InvestorBookkeeping,
     pub third_place_recognised_on: Option<NaiveDate>,
     pub top100_id: Option<String>,
 }

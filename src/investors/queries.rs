@@ -14,124 +14,95 @@ use super::{identifiers, rules};
 use crate::auth::ParkScope;
 use crate::clock;
 use crate::db::schema::{investors, project_investors, projects, top100};
-use crate::db::search::{self, search_terms};
-use crate::db::{self, backend_of, DbConnection};
+use crate::db::search::searched_table;
+use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
-use crate::http::{take_page, Page, Sort};
 use crate::links;
-use crate::records::{json_list, one_of, stored_table, Paging, Record, RowBase, Stamp};
+use crate::records::{json_list, list_filter, one_of, stored_table, Listed, Record, RowBase, Stamp};
 use crate::text;
 use crate::vocab::{from_db, values, Industry, InvestorKind, InvestorStatus, Origin};
 
-/// Filters, search, order and paging of `GET /investors`.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct InvestorFilter {
-    /// Park codes (repeat for several). A park role sees its own park whatever is asked.
-    #[serde(default)]
-    pub park: Vec<String>,
-    #[serde(default)]
-    pub kind: Vec<InvestorKind>,
-    #[serde(default)]
-    pub origin: Vec<Origin>,
-    /// City or province of origin, exactly as entered (Traditional or Simplified).
-    pub region: Option<String>,
-    #[serde(default)]
-    pub status: Vec<InvestorStatus>,
-    /// Investors in any of these industries (repeat for several).
-    #[serde(default)]
-    pub industry: Vec<Industry>,
-    pub taiwan_top100: Option<bool>,
-    /// `true`: only investors with a settlement date; `false`: only those without.
-    pub settled: Option<bool>,
-    /// Settled on or after this date.
-    pub settled_from: Option<NaiveDate>,
-    /// Settled on or before this date.
-    pub settled_to: Option<NaiveDate>,
-    /// `true`: the latest follow-up's next step is past due (nothing newer since).
-    pub follow_up_overdue: Option<bool>,
-    /// Words to find in names, region and notes, in either Chinese script.
-    pub q: Option<String>,
-    /// `created_at`, `-created_at` (default), `updated_at` or `-updated_at`.
-    #[param(value_type = Option<Sort>)]
-    pub sort: Option<String>,
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-    /// `true`: the page also carries `total`, every investor matching the filters.
-    pub count: Option<bool>,
+list_filter! {
+    /// Filters, search, order and paging of `GET /investors`.
+    pub struct InvestorFilter {
+        #[serde(default)]
+        pub kind: Vec<InvestorKind>,
+        #[serde(default)]
+        pub origin: Vec<Origin>,
+        /// City or province of origin, exactly as entered (Traditional or Simplified).
+        pub region: Option<String>,
+        #[serde(default)]
+        pub status: Vec<InvestorStatus>,
+        /// Investors in any of these industries (repeat for several).
+        #[serde(default)]
+        pub industry: Vec<Industry>,
+        pub taiwan_top100: Option<bool>,
+        /// `true`: only investors with a settlement date; `false`: only those without.
+        pub settled: Option<bool>,
+        /// Settled on or after this date.
+        pub settled_from: Option<NaiveDate>,
+        /// Settled on or before this date.
+        pub settled_to: Option<NaiveDate>,
+        /// `true`: the latest follow-up's next step is past due (nothing newer since).
+        pub follow_up_overdue: Option<bool>,
+    }
+    q = "Words to find in names, region and notes, in either Chinese script.", q_example = "台積電",
+    count = "`true`: the page also carries `total`, every investor matching the filters."
 }
 
 pub(crate) type BoxedInvestors<'a> = investors::BoxedQuery<'a, <DbConnection as Connection>::Backend>;
 
-pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: InvestorFilter) -> Result<Page<Investor>, ApiError> {
-    let paging = Paging::parse(filter.limit, filter.sort.as_deref(), filter.cursor.as_deref())?;
-    let indexed = backend_of(conn) == db::Backend::Postgres;
-    let total = match filter.count {
-        Some(true) => Some(searched(scope, &filter, indexed).count().get_result(conn)?),
-        _ => None,
-    };
-    let terms = filter.q.as_deref().map(text::terms).unwrap_or_default();
-    let rows = search::searched_rows!(conn, investors, InvestorRow, &paging, &terms, || filtered(scope, &filter))?;
-    let (rows, next_cursor) = take_page(rows, paging.limit, |last| paging.cursor_after(last.created_at, last.updated_at, &last.id));
-    Ok(Page { items: assemble(conn, rows)?, next_cursor, total })
-}
+searched_table!(Investor, investors, InvestorRow);
 
-/// The visible investors that pass every filter of the list, `q` included.
-pub(crate) fn matching<'a>(scope: &ParkScope, filter: &InvestorFilter) -> BoxedInvestors<'a> {
-    searched(scope, filter, false)
-}
+impl Listed for Investor {
+    type Filter = InvestorFilter;
 
-/// [`matching`], asking the pair index too with `indexed` (PostgreSQL only).
-fn searched<'a>(scope: &ParkScope, filter: &InvestorFilter, indexed: bool) -> BoxedInvestors<'a> {
-    let terms = filter.q.as_deref().map(text::terms).unwrap_or_default();
-    let mut query = filtered(scope, filter);
-    search_terms!(query, investors::search_text, &terms, indexed);
-    query
-}
-
-/// The visible investors that pass the list's filters other than `q`.
-fn filtered<'a>(scope: &ParkScope, filter: &InvestorFilter) -> BoxedInvestors<'a> {
-    let mut query = Investor::visible(scope);
-    query = one_of(query, investors::park_code, filter.park.clone());
-    query = one_of(query, investors::kind, values(&filter.kind));
-    query = one_of(query, investors::origin, values(&filter.origin));
-    query = one_of(query, investors::status, values(&filter.status));
-    if let Some(region) = filter.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-        query = query.filter(investors::region.eq(region.to_owned()));
+    fn listed(conn: &mut DbConnection, rows: Vec<InvestorRow>) -> Result<Vec<Investor>, ApiError> {
+        assemble(conn, rows)
     }
-    if !filter.industry.is_empty() {
-        // `industries` holds a JSON array of values; match any of the asked ones.
-        let mut any: Box<dyn BoxableExpression<investors::table, <DbConnection as Connection>::Backend, SqlType = diesel::sql_types::Bool>> =
-            Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
-        for industry in &filter.industry {
-            any = Box::new(any.or(investors::industries.like(format!("%\"{industry}\"%"))));
+
+    /// The visible investors that pass the list's filters other than `q`.
+    fn filtered<'a>(scope: &ParkScope, filter: &InvestorFilter) -> BoxedInvestors<'a> {
+        let mut query = Investor::visible(scope);
+        query = one_of(query, investors::park_code, filter.park.clone());
+        query = one_of(query, investors::kind, values(&filter.kind));
+        query = one_of(query, investors::origin, values(&filter.origin));
+        query = one_of(query, investors::status, values(&filter.status));
+        if let Some(region) = filter.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+            query = query.filter(investors::region.eq(region.to_owned()));
         }
-        query = query.filter(any);
-    }
-    if let Some(top) = filter.taiwan_top100 {
-        query = query.filter(investors::top100_id.is_not_null().eq(top));
-    }
-    match filter.settled {
-        Some(true) => query = query.filter(investors::settled_on.is_not_null()),
-        Some(false) => query = query.filter(investors::settled_on.is_null()),
-        None => {}
-    }
-    if let Some(from) = filter.settled_from {
-        query = query.filter(investors::settled_on.ge(from));
-    }
-    if let Some(to) = filter.settled_to {
-        query = query.filter(investors::settled_on.le(to));
-    }
-    match filter.follow_up_overdue {
-        Some(true) => query = query.filter(investors::follow_up_due_on.lt(clock::today())),
-        Some(false) => {
-            query = query.filter(investors::follow_up_due_on.is_null().or(investors::follow_up_due_on.ge(clock::today())))
+        if !filter.industry.is_empty() {
+            // `industries` holds a JSON array of values; match any of the asked ones.
+            let mut any: Box<dyn BoxableExpression<investors::table, <DbConnection as Connection>::Backend, SqlType = diesel::sql_types::Bool>> =
+                Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
+            for industry in &filter.industry {
+                any = Box::new(any.or(investors::industries.like(format!("%\"{industry}\"%"))));
+            }
+            query = query.filter(any);
         }
-        None => {}
+        if let Some(top) = filter.taiwan_top100 {
+            query = query.filter(investors::top100_id.is_not_null().eq(top));
+        }
+        match filter.settled {
+            Some(true) => query = query.filter(investors::settled_on.is_not_null()),
+            Some(false) => query = query.filter(investors::settled_on.is_null()),
+            None => {}
+        }
+        if let Some(from) = filter.settled_from {
+            query = query.filter(investors::settled_on.ge(from));
+        }
+        if let Some(to) = filter.settled_to {
+            query = query.filter(investors::settled_on.le(to));
+        }
+        match filter.follow_up_overdue {
+            Some(true) => query = query.filter(investors::follow_up_due_on.lt(clock::today())),
+            Some(false) => {
+                query = query.filter(investors::follow_up_due_on.is_null().or(investors::follow_up_due_on.ge(clock::today())))
+            }
+            None => {}
+        }
+        query
     }
-    query
 }
 
 stored_table!(Investor, investors, InvestorRow, InvestorFields);
@@ -265,12 +236,7 @@ impl Record for Investor {
             // Kept by the follow-ups, not by the investor's own fields.
             last_follow_up_on: base.previous.and_then(|row| row.last_follow_up_on),
             follow_up_due_on: base.previous.and_then(|row| row.follow_up_due_on),
-            created_at: base.created.at,
-            updated_at: base.updated.at,
-            created_by: base.created.by.clone(),
-            updated_by: base.updated.by.clone(),
-            version: base.version,
-            deleted_at: None,
+            bookkeeping: base.bookkeeping(),
         })
     }
 
@@ -399,8 +365,8 @@ pub(super) fn assemble(conn: &mut DbConnection, rows: Vec<InvestorRow>) -> Resul
                 origin: from_db(&row.origin)?,
                 status: from_db(&row.status)?,
                 industries: serde_json::from_str(&row.industries)?,
-                created_at: clock::utc(row.created_at),
-                updated_at: clock::utc(row.updated_at),
+                created_at: clock::utc(row.bookkeeping.created_at),
+                updated_at: clock::utc(row.bookkeeping.updated_at),
                 project_ids: projects_of.remove(&row.id).unwrap_or_default(),
                 id: row.id,
                 park_code: row.park_code,
@@ -417,9 +383,9 @@ pub(super) fn assemble(conn: &mut DbConnection, rows: Vec<InvestorRow>) -> Resul
                 notes: row.notes,
                 last_follow_up_on: row.last_follow_up_on,
                 follow_up_due_on: row.follow_up_due_on,
-                created_by: row.created_by,
-                updated_by: row.updated_by,
-                version: row.version,
+                created_by: row.bookkeeping.created_by,
+                updated_by: row.bookkeeping.updated_by,
+                version: row.bookkeeping.version,
             })
         })
         .collect()

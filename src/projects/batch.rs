@@ -135,7 +135,7 @@ pub fn insert_part(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject]
             }
             if matches!(fields.stage, Stage::Registered | Stage::UnderConstruction | Stage::Operating) && !fields.investor_ids.is_empty() {
                 let registered_on = fields.registered_on.unwrap_or_else(clock::today);
-                settled.extend(links::settle_investors(conn, &row.id, registered_on, row.created_at)?);
+                settled.extend(links::settle_investors(conn, &row.id, registered_on, row.bookkeeping.created_at)?);
             }
         }
         let events = events

@@ -4,11 +4,10 @@
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 
 use super::model::{Project, ProjectFields, ProjectPatch};
-use super::queries::{self, ListFilter};
+use super::queries::ListFilter;
 use crate::auth::Caller;
-use crate::db;
 use crate::error::ApiError;
-use crate::exchange::{self, ExportParams, Format, ListQuery};
+use crate::exchange::{self, ExportParams, ListQuery};
 use crate::http::{answers, CountedPage};
 use crate::records;
 use crate::state::AppState;
@@ -35,14 +34,7 @@ pub async fn list_projects(
     caller: Caller,
     query: ListQuery<ListFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    if query.format != Format::Json {
-        return exchange::export::<Project>(&state, caller, query).await;
-    }
-    let scope = caller.scope();
-    // Counting every match reads as much as the filters match; so does a search without an index.
-    let slow = query.filter.count == Some(true) || (query.filter.q.is_some() && db::search::is_slow_work(&state.pool));
-    let page = db::read_list(&state.reader(&caller), slow, move |conn| queries::list(conn, &scope, query.filter)).await?;
-    Ok(HttpResponse::Ok().json(page))
+    exchange::list_or_export::<Project>(&state, caller, query).await
 }
 
 records::record_routes!(Project, fields = ProjectFields, patch = ProjectPatch, tag = "projects", noun = "major project",

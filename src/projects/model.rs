@@ -11,62 +11,57 @@ use crate::db::schema::{project_stage_history, projects};
 use crate::monitoring::rules::{Reason, RulesStamp};
 use crate::vocab::{AttractionMode, ChainRole, HqType, Industry, Light, Stage};
 
-/// A major project as every read returns it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Project {
-    #[schema(example = "01936c6e-8b1f-7cc0-9a2b-3c4d5e6f7a8b")]
-    pub id: String,
-    #[schema(example = "yueyang")]
-    pub park_code: String,
-    #[schema(example = "台积电先进封装测试基地")]
-    pub name: String,
-    pub summary: Option<String>,
-    pub industry: Industry,
-    pub chain_role: Option<ChainRole>,
-    pub attraction_mode: AttractionMode,
-    pub stage: Stage,
-    /// Planned investment in whole US dollars.
-    #[schema(example = 120000000)]
-    pub planned_investment_usd: i64,
-    /// 到位资金, read-only: the sum of the project's verified funds
-    /// (`/projects/{id}/funds`), whole US dollars; none before the first is verified.
-    pub actual_investment_usd: Option<i64>,
-    /// 合同投资额: the contracted investment, whole US dollars, set once signed.
-    #[schema(example = 100000000)]
-    pub contracted_investment_usd: Option<i64>,
-    pub hq_type: Option<HqType>,
-    /// 高精尖新: high-end, precision, cutting-edge or new.
-    pub high_tech: bool,
-    /// Land area in mu (亩, 1/15 hectare).
-    pub land_area_mu: Option<f64>,
-    pub first_contact_on: Option<NaiveDate>,
-    pub signed_on: Option<NaiveDate>,
-    /// 注册落地: the date the project's company was registered.
-    pub registered_on: Option<NaiveDate>,
-    pub started_on: Option<NaiveDate>,
-    pub operating_on: Option<NaiveDate>,
-    pub planned_start_on: Option<NaiveDate>,
-    pub planned_operating_on: Option<NaiveDate>,
-    /// The user who owns the project in the park's team.
-    pub owner_id: Option<String>,
-    pub investor_ids: Vec<String>,
-    #[schema(example = json!(["半导体", "先进封装"]))]
-    pub tags: Vec<String>,
-    pub notes: Option<String>,
-    /// Every stage the project has been in, oldest first.
-    pub stage_history: Vec<StageEntry>,
-    /// 红黄绿灯 against the monitoring rules (`/monitoring/rules`) today;
-    /// none for `dropped` and `operating` projects.
-    pub light: Option<Light>,
-    /// Why the light is amber or red, each with its Chinese label.
-    pub light_reasons: Vec<Reason>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub created_by: String,
-    pub updated_by: String,
-    /// Increases by one on each change; send it back in `If-Match`.
-    #[schema(example = 1)]
-    pub version: i32,
+crate::records::record_view! {
+    /// A major project as every read returns it.
+    #[derive(Debug, Clone, Serialize, ToSchema)]
+    pub struct Project {
+        #[schema(example = "01936c6e-8b1f-7cc0-9a2b-3c4d5e6f7a8b")]
+        pub id: String,
+        #[schema(example = "yueyang")]
+        pub park_code: String,
+        #[schema(example = "台积电先进封装测试基地")]
+        pub name: String,
+        pub summary: Option<String>,
+        pub industry: Industry,
+        pub chain_role: Option<ChainRole>,
+        pub attraction_mode: AttractionMode,
+        pub stage: Stage,
+        /// Planned investment in whole US dollars.
+        #[schema(example = 120000000)]
+        pub planned_investment_usd: i64,
+        /// 到位资金, read-only: the sum of the project's verified funds
+        /// (`/projects/{id}/funds`), whole US dollars; none before the first is verified.
+        pub actual_investment_usd: Option<i64>,
+        /// 合同投资额: the contracted investment, whole US dollars, set once signed.
+        #[schema(example = 100000000)]
+        pub contracted_investment_usd: Option<i64>,
+        pub hq_type: Option<HqType>,
+        /// 高精尖新: high-end, precision, cutting-edge or new.
+        pub high_tech: bool,
+        /// Land area in mu (亩, 1/15 hectare).
+        pub land_area_mu: Option<f64>,
+        pub first_contact_on: Option<NaiveDate>,
+        pub signed_on: Option<NaiveDate>,
+        /// 注册落地: the date the project's company was registered.
+        pub registered_on: Option<NaiveDate>,
+        pub started_on: Option<NaiveDate>,
+        pub operating_on: Option<NaiveDate>,
+        pub planned_start_on: Option<NaiveDate>,
+        pub planned_operating_on: Option<NaiveDate>,
+        /// The user who owns the project in the park's team.
+        pub owner_id: Option<String>,
+        pub investor_ids: Vec<String>,
+        #[schema(example = json!(["半导体", "先进封装"]))]
+        pub tags: Vec<String>,
+        pub notes: Option<String>,
+        /// Every stage the project has been in, oldest first.
+        pub stage_history: Vec<StageEntry>,
+        /// 红黄绿灯 against the monitoring rules (`/monitoring/rules`) today;
+        /// none for `dropped` and `operating` projects.
+        pub light: Option<Light>,
+        /// Why the light is amber or red, each with its Chinese label.
+        pub light_reasons: Vec<Reason>,
+    }
 }
 
 /// One stage move: which stage, on which date, by whom.
@@ -202,6 +197,8 @@ impl ProjectFields {
     }
 }
 
+crate::records::bookkeeping_columns!(ProjectBookkeeping, projects);
+
 /// A row of `projects`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
 #[diesel(table_name = projects, treat_none_as_null = true)]
@@ -227,12 +224,8 @@ pub struct ProjectRow {
     pub tags: String,
     pub notes: Option<String>,
     pub search_text: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub created_by: String,
-    pub updated_by: String,
-    pub version: i32,
-    pub deleted_at: Option<NaiveDateTime>,
+    #[diesel(embed)]
+    pub bookkeeping: ProjectBookkeeping,
     /// Read copy of the live investor links, a JSON array of ids.
     pub investor_ids_json: String,
     /// Read copy of the stage history, a JSON array of [`StageEntry`].

@@ -2,8 +2,6 @@
 //! the caller, and a project outside it behaves as if it did not exist.
 
 use diesel::prelude::*;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use super::columns::MoneyColumns;
 use super::model::{Project, ProjectFields, ProjectRow, StageRow};
@@ -11,121 +9,92 @@ use super::{lights, money, rules};
 use crate::auth::ParkScope;
 use crate::clock;
 use crate::db::schema::{project_stage_history, projects};
-use crate::db::search::{self, search_terms};
-use crate::db::{self, backend_of, DbConnection};
+use crate::db::search::searched_table;
+use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
-use crate::http::{Page, Sort, TimeBound};
+use crate::http::TimeBound;
 use crate::links;
-use crate::records::{json_list, one_of, stored_table, Paging, Record, RowBase, Stamp};
+use crate::records::{json_list, list_filter, one_of, stored_table, Listed, Record, RowBase, Stamp};
 use crate::text;
 use crate::vocab::{from_db, values, AttractionMode, ChainRole, Industry, Stage};
 
-/// Filters, search, order and paging of `GET /projects`.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListFilter {
-    /// Park codes (repeat for several). A park role sees its own park whatever is asked.
-    #[serde(default)]
-    #[param(example = json!(["yueyang"]))]
-    pub park: Vec<String>,
-    /// Stages (repeat for several).
-    #[serde(default)]
-    pub stage: Vec<Stage>,
-    /// Industries (repeat for several).
-    #[serde(default)]
-    pub industry: Vec<Industry>,
-    /// Attraction modes (repeat for several).
-    #[serde(default)]
-    pub attraction_mode: Vec<AttractionMode>,
-    /// Chain roles (repeat for several).
-    #[serde(default)]
-    pub chain_role: Vec<ChainRole>,
-    pub high_tech: Option<bool>,
-    /// Created at or after (a date or RFC 3339 timestamp).
-    pub created_from: Option<TimeBound>,
-    /// Created at or before (a date includes its whole day).
-    pub created_to: Option<TimeBound>,
-    pub updated_from: Option<TimeBound>,
-    pub updated_to: Option<TimeBound>,
-    /// Words to find in name, summary and tags; Traditional and Simplified
-    /// Chinese, full- and half-width forms and letter case match alike.
-    #[param(example = "台積電")]
-    pub q: Option<String>,
-    /// `created_at`, `-created_at` (default, newest first), `updated_at` or `-updated_at`.
-    #[param(value_type = Option<Sort>)]
-    pub sort: Option<String>,
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200, example = 50)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-    /// `true`: the page also carries `total`, every project matching the filters.
-    pub count: Option<bool>,
+list_filter! {
+    /// Filters, search, order and paging of `GET /projects`.
+    pub struct ListFilter {
+        /// Stages (repeat for several).
+        #[serde(default)]
+        pub stage: Vec<Stage>,
+        /// Industries (repeat for several).
+        #[serde(default)]
+        pub industry: Vec<Industry>,
+        /// Attraction modes (repeat for several).
+        #[serde(default)]
+        pub attraction_mode: Vec<AttractionMode>,
+        /// Chain roles (repeat for several).
+        #[serde(default)]
+        pub chain_role: Vec<ChainRole>,
+        pub high_tech: Option<bool>,
+        /// Created at or after (a date or RFC 3339 timestamp).
+        pub created_from: Option<TimeBound>,
+        /// Created at or before (a date includes its whole day).
+        pub created_to: Option<TimeBound>,
+        pub updated_from: Option<TimeBound>,
+        pub updated_to: Option<TimeBound>,
+    }
+    q = "Words to find in name, summary and tags; Traditional and Simplified\nChinese, full- and half-width forms and letter case match alike.", q_example = "台積電",
+    count = "`true`: the page also carries `total`, every project matching the filters."
 }
 
 type Backend = <DbConnection as Connection>::Backend;
 pub(crate) type BoxedProjects<'a> = projects::BoxedQuery<'a, Backend>;
 
-pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter) -> Result<Page<Project>, ApiError> {
-    let paging = Paging::parse(filter.limit, filter.sort.as_deref(), filter.cursor.as_deref())?;
-    let limit = paging.limit;
-    let terms = filter.q.as_deref().map(text::terms).unwrap_or_default();
-    let rows = search::searched_rows!(conn, projects, ProjectRow, &paging, &terms, || filtered(scope, &filter))?;
-    let cursor_of = |last: &ProjectRow| paging.cursor_after(last.created_at, last.updated_at, &last.id);
-    // One statement read every row: they saw the same rules.
-    let seen = rows.first().and_then(ProjectRow::rules_stamp);
-    let mut page = Page::from_rows(rows, limit, cursor_of, to_project)?;
-    if filter.count == Some(true) {
-        page.total = Some(matching(conn, scope, &filter).count().get_result(conn)?);
-    }
-    lights::fill(conn, &mut page.items, clock::today(), seen)?;
-    Ok(page)
-}
+searched_table!(Project, projects, ProjectRow);
 
-/// The visible projects that pass every filter of the list, `q` included
-/// (with the pair index on PostgreSQL): what counts and statistics cover.
-pub(crate) fn matching<'a>(conn: &DbConnection, scope: &ParkScope, filter: &ListFilter) -> BoxedProjects<'a> {
-    let indexed = backend_of(conn) == db::Backend::Postgres;
-    let terms = filter.q.as_deref().map(text::terms).unwrap_or_default();
-    let mut query = filtered(scope, filter);
-    search_terms!(query, projects::search_text, &terms, indexed);
-    query
-}
+impl Listed for Project {
+    type Filter = ListFilter;
 
-/// The visible projects that pass the list's filters other than `q`.
-fn filtered<'a>(scope: &ParkScope, filter: &ListFilter) -> BoxedProjects<'a> {
-    let mut query = Project::visible(scope);
-    query = one_of(query, projects::park_code, filter.park.clone());
-    query = one_of(query, projects::stage, values(&filter.stage));
-    query = one_of(query, projects::industry, values(&filter.industry));
-    query = one_of(query, projects::attraction_mode, values(&filter.attraction_mode));
-    query = one_of(query, projects::chain_role, values(&filter.chain_role));
-    if let Some(high_tech) = filter.high_tech {
-        query = query.filter(projects::high_tech.eq(high_tech));
+    /// The visible projects that pass the list's filters other than `q`.
+    fn filtered<'a>(scope: &ParkScope, filter: &ListFilter) -> BoxedProjects<'a> {
+        let mut query = Project::visible(scope);
+        query = one_of(query, projects::park_code, filter.park.clone());
+        query = one_of(query, projects::stage, values(&filter.stage));
+        query = one_of(query, projects::industry, values(&filter.industry));
+        query = one_of(query, projects::attraction_mode, values(&filter.attraction_mode));
+        query = one_of(query, projects::chain_role, values(&filter.chain_role));
+        if let Some(high_tech) = filter.high_tech {
+            query = query.filter(projects::high_tech.eq(high_tech));
+        }
+        if let Some(from) = &filter.created_from {
+            query = query.filter(projects::created_at.ge(from.start()));
+        }
+        if let Some(to) = &filter.created_to {
+            query = query.filter(projects::created_at.lt(to.end_exclusive()));
+        }
+        if let Some(from) = &filter.updated_from {
+            query = query.filter(projects::updated_at.ge(from.start()));
+        }
+        if let Some(to) = &filter.updated_to {
+            query = query.filter(projects::updated_at.lt(to.end_exclusive()));
+        }
+        // A record is never updated before it is created (`created_at <= updated_at`),
+        // so each bound also holds for the other time. Said outright, it lets the
+        // index of the order start at the bound instead of filtering years of rows.
+        if let Some(to) = &filter.updated_to {
+            query = query.filter(projects::created_at.lt(to.end_exclusive()));
+        }
+        if let Some(from) = &filter.created_from {
+            query = query.filter(projects::updated_at.ge(from.start()));
+        }
+        query
     }
-    if let Some(from) = &filter.created_from {
-        query = query.filter(projects::created_at.ge(from.start()));
+
+    /// One statement read every row: they saw the same rules.
+    fn listed(conn: &mut DbConnection, rows: Vec<ProjectRow>) -> Result<Vec<Project>, ApiError> {
+        let seen = rows.first().and_then(ProjectRow::rules_stamp);
+        let mut items = rows.into_iter().map(to_project).collect::<Result<Vec<_>, _>>()?;
+        lights::fill(conn, &mut items, clock::today(), seen)?;
+        Ok(items)
     }
-    if let Some(to) = &filter.created_to {
-        query = query.filter(projects::created_at.lt(to.end_exclusive()));
-    }
-    if let Some(from) = &filter.updated_from {
-        query = query.filter(projects::updated_at.ge(from.start()));
-    }
-    if let Some(to) = &filter.updated_to {
-        query = query.filter(projects::updated_at.lt(to.end_exclusive()));
-    }
-    // A record is never updated before it is created (`created_at <= updated_at`),
-    // so each bound also holds for the other time. Said outright, it lets the
-    // index of the order start at the bound instead of filtering years of rows.
-    if let Some(to) = &filter.updated_to {
-        query = query.filter(projects::created_at.lt(to.end_exclusive()));
-    }
-    if let Some(from) = &filter.created_from {
-        query = query.filter(projects::updated_at.ge(from.start()));
-    }
-    query
 }
 
 stored_table!(Project, projects, ProjectRow, ProjectFields);
@@ -224,12 +193,7 @@ impl Record for Project {
             tags: json_list(&f.tags),
             notes: f.notes.clone(),
             search_text: search_text(f),
-            created_at: base.created.at,
-            updated_at: base.updated.at,
-            created_by: base.created.by.clone(),
-            updated_by: base.updated.by.clone(),
-            version: base.version,
-            deleted_at: None,
+            bookkeeping: base.bookkeeping(),
             // Read copies: kept from the stored row; `after_write` rewrites
             // them when the links or the stage change.
             investor_ids_json: base.previous.map_or_else(|| "[]".into(), |row| row.investor_ids_json.clone()),
@@ -321,8 +285,8 @@ pub(super) fn to_project(row: ProjectRow) -> Result<Project, ApiError> {
         stage: from_db(&row.stage)?,
         hq_type: row.hq_type.as_deref().map(from_db).transpose()?,
         tags: serde_json::from_str(&row.tags)?,
-        created_at: clock::utc(row.created_at),
-        updated_at: clock::utc(row.updated_at),
+        created_at: clock::utc(row.bookkeeping.created_at),
+        updated_at: clock::utc(row.bookkeeping.updated_at),
         id: row.id,
         park_code: row.park_code,
         name: row.name,
@@ -343,9 +307,9 @@ pub(super) fn to_project(row: ProjectRow) -> Result<Project, ApiError> {
         operating_on: row.operating_on,
         owner_id: row.owner_id,
         notes: row.notes,
-        created_by: row.created_by,
-        updated_by: row.updated_by,
-        version: row.version,
+        created_by: row.bookkeeping.created_by,
+        updated_by: row.bookkeeping.updated_by,
+        version: row.bookkeeping.version,
     })
 }
 

@@ -6,10 +6,15 @@ use diesel::dsl::{Eq, EqAny};
 use diesel::expression::{AsExpression, TypedExpressionType};
 use diesel::query_dsl::methods::FilterDsl;
 use diesel::sql_types::SqlType;
-use diesel::{Expression, ExpressionMethods};
+use diesel::{Expression, ExpressionMethods, QueryResult};
+use utoipa::ToSchema;
 
+use crate::auth::ParkScope;
+use crate::db::{backend_of, Backend, DbConnection};
 use crate::error::ApiError;
-use crate::http::{Cursor, Limit, SortKey, SortOrder};
+use crate::http::{take_page, Cursor, Limit, Page, SortKey, SortOrder};
+
+use super::{Record, Stored};
 
 /// Where a list page starts and how long it is, from `limit`, `sort` and `cursor`.
 pub struct Paging {
@@ -55,3 +60,133 @@ where
         _ => FilterDsl::filter(query, column.eq_any(wanted)),
     }
 }
+
+/// The parameters every library's list shares, as [`list_filter!`] declares
+/// them: the search, the order, the page and the count. (`park` is each
+/// library's `Listed::filtered`, which starts from the caller's visible rows.)
+pub trait ListParams {
+    /// The words of `q`, folded as the stored search text is.
+    fn terms(&self) -> Vec<String>;
+    fn paging(&self) -> Result<Paging, ApiError>;
+    /// Whether the page also carries `total`.
+    fn counted(&self) -> bool;
+    /// Whether the list is slow work (`db::run_list`'s lane): counting every
+    /// match reads as much as the filters match; so does a search without an index.
+    fn is_slow(&self, pool: &crate::db::DbPool) -> bool;
+}
+
+/// The typed statements of a searched record table, which generic code
+/// cannot name: [`crate::db::search::searched_table!`] writes them.
+pub trait Searched: Stored {
+    /// A boxed query over the table's rows.
+    type Query<'a>;
+
+    /// `query` narrowed to the rows holding every term (with the pair index too
+    /// when `indexed`, PostgreSQL only).
+    fn with_terms<'a>(query: Self::Query<'a>, terms: &[String], indexed: bool) -> Self::Query<'a>;
+    fn count(conn: &mut DbConnection, query: Self::Query<'_>) -> QueryResult<i64>;
+    /// A page's rows, `limit + 1` of them (see `searched_rows!`); `listed()`
+    /// makes the list's query without `q`, order or cursor.
+    fn page_rows<'a>(
+        conn: &mut DbConnection,
+        paging: &Paging,
+        terms: &[String],
+        listed: impl Fn() -> Self::Query<'a>,
+    ) -> QueryResult<Vec<Self::Row>>;
+    /// What a row is ordered by: `created_at`, `updated_at` and `id`.
+    fn sort_values(row: &Self::Row) -> (NaiveDateTime, NaiveDateTime, &str);
+}
+
+/// A library's list: its own filters, and how a page's rows become what the
+/// list shows. The rest (paging, search, count) is [`list`]'s.
+pub trait Listed: Record + Searched {
+    type Filter: ListParams;
+
+    /// The visible records that pass the list's filters other than `q`.
+    fn filtered<'a>(scope: &ParkScope, filter: &Self::Filter) -> Self::Query<'a>;
+    /// A page's rows as the list shows them.
+    fn listed(conn: &mut DbConnection, rows: Vec<Self::Row>) -> Result<Vec<Self::View>, ApiError>;
+}
+
+/// One page of a library's list for `scope`, with `total` when asked.
+pub fn list<R: Listed>(conn: &mut DbConnection, scope: &ParkScope, filter: &R::Filter) -> Result<Page<R::View>, ApiError>
+where
+    R::View: ToSchema,
+{
+    let paging = filter.paging()?;
+    let rows = R::page_rows(conn, &paging, &filter.terms(), || R::filtered(scope, filter))?;
+    let total = match filter.counted() {
+        true => Some(R::count(conn, matching::<R>(conn, scope, filter))?),
+        false => None,
+    };
+    let (rows, next_cursor) = take_page(rows, paging.limit, |last| {
+        let (created_at, updated_at, id) = R::sort_values(last);
+        paging.cursor_after(created_at, updated_at, id)
+    });
+    Ok(Page { items: R::listed(conn, rows)?, next_cursor, total })
+}
+
+/// The visible records that pass every filter of the list, `q` included
+/// (with the pair index on PostgreSQL): what counts and statistics cover.
+pub fn matching<'a, R: Listed>(conn: &DbConnection, scope: &ParkScope, filter: &R::Filter) -> R::Query<'a> {
+    let indexed = backend_of(conn) == Backend::Postgres;
+    R::with_terms(R::filtered(scope, filter), &filter.terms(), indexed)
+}
+
+/// Declares a library's list filter with the parameters every list shares:
+/// `park` first, then the library's own fields, then `q`, `sort`, `limit`,
+/// `cursor` and `count` (the library words what `q` searches and what
+/// `count` counts), each documented and bounded once, and implements
+/// [`ListParams`] for it. A macro because a query string cannot share fields
+/// through serde's `flatten`: it reads every value as text (`limit=5` is no
+/// number then) and cannot refuse unknown parameters.
+macro_rules! list_filter {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($(#[$field_meta:meta])* pub $field:ident: $type:ty,)*
+        }
+        q = $q_doc:literal, q_example = $q_example:literal, count = $count_doc:literal
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+        #[serde(deny_unknown_fields)]
+        #[into_params(parameter_in = Query)]
+        pub struct $name {
+            /// Park codes (repeat for several). A park role sees its own park whatever is asked.
+            #[serde(default)]
+            #[param(example = json!(["yueyang"]))]
+            pub park: Vec<String>,
+            $($(#[$field_meta])* pub $field: $type,)*
+            #[doc = $q_doc]
+            #[param(example = $q_example)]
+            pub q: Option<String>,
+            /// `created_at`, `-created_at` (default, newest first), `updated_at` or `-updated_at`.
+            #[param(value_type = Option<$crate::http::Sort>)]
+            pub sort: Option<String>,
+            /// Page size, 1 to 200 (default 50).
+            #[param(minimum = 1, maximum = 200, example = 50)]
+            pub limit: Option<i64>,
+            /// `next_cursor` of the previous page.
+            pub cursor: Option<String>,
+            #[doc = $count_doc]
+            pub count: Option<bool>,
+        }
+
+        impl $crate::records::ListParams for $name {
+            fn terms(&self) -> Vec<String> {
+                self.q.as_deref().map($crate::text::terms).unwrap_or_default()
+            }
+            fn paging(&self) -> Result<$crate::records::Paging, $crate::error::ApiError> {
+                $crate::records::Paging::parse(self.limit, self.sort.as_deref(), self.cursor.as_deref())
+            }
+            fn counted(&self) -> bool {
+                self.count == Some(true)
+            }
+            fn is_slow(&self, pool: &$crate::db::DbPool) -> bool {
+                self.counted() || (self.q.is_some() && $crate::db::search::is_slow_work(pool))
+            }
+        }
+    };
+}
+pub(crate) use list_filter;

@@ -15,12 +15,13 @@ mod routes;
 mod stored;
 
 pub(crate) use body::patch_body;
-pub use list::{one_of, Paging};
+pub(crate) use list::list_filter;
+pub use list::{list, matching, one_of, ListParams, Listed, Paging, Searched};
 pub(crate) use routes::{child_routes, record_delete_route, record_routes};
 pub use body::{decode, merge, patch_schema};
 pub use child::{Child, ChildBase, ChildTable, Items};
-pub(crate) use stored::{child_table, row_writes, stored_table};
-pub use stored::{Keyed, Meta, ParkField, Stored};
+pub(crate) use stored::{bookkeeping_columns, child_table, record_view, row_writes, stored_table};
+pub use stored::{Bookkeeping, Keyed, Meta, ParkField, Stored};
 
 use chrono::NaiveDateTime;
 use serde::de::DeserializeOwned;
@@ -58,6 +59,13 @@ pub struct RowBase<'a, Row> {
     /// fields do not own (read copies, dates kept by sub-resources) carry
     /// over from it.
     pub previous: Option<&'a Row>,
+}
+
+impl<Row> RowBase<'_, Row> {
+    /// The row's bookkeeping columns after this write.
+    pub fn bookkeeping<B: Bookkeeping>(&self) -> B {
+        B::new(self.created, self.updated, self.version)
+    }
 }
 
 /// Fields of every view that change on every write; audit diffs leave them out.

@@ -43,6 +43,72 @@ pub trait Stored {
     fn touch(conn: &mut DbConnection, id: &str, stamp: &Stamp) -> QueryResult<usize>;
 }
 
+/// Declares a record's view (what reads answer) with the fields every record
+/// answers alike after its own: when and by whom it was created and last
+/// changed, and its version, documented once. A macro because a schema
+/// cannot share fields through serde's `flatten` without turning the
+/// record's schema into an `allOf`.
+macro_rules! record_view {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($(#[$field_meta:meta])* pub $field:ident: $type:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($(#[$field_meta])* pub $field: $type,)*
+            pub created_at: chrono::DateTime<chrono::Utc>,
+            pub updated_at: chrono::DateTime<chrono::Utc>,
+            pub created_by: String,
+            pub updated_by: String,
+            /// Increases by one on each change; send it back in `If-Match`.
+            #[schema(example = 1)]
+            pub version: i32,
+        }
+    };
+}
+
+/// What a row's bookkeeping columns are made from on a write.
+pub trait Bookkeeping {
+    fn new(created: &Stamp, updated: &Stamp, version: i32) -> Self;
+}
+
+/// Declares `$name`, the bookkeeping columns of `$table` (when and by whom a
+/// row was created and last changed, its version, when it was deleted), for
+/// the table's row to embed with `#[diesel(embed)]`. Every record table keeps
+/// these alike, but diesel's derives name one table each, so each table
+/// declares its own with this macro.
+macro_rules! bookkeeping_columns {
+    ($name:ident, $table:ident) => {
+        /// When and by whom the row was created and last changed, its version,
+        /// and when it was deleted.
+        #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, diesel::Insertable, diesel::AsChangeset)]
+        #[diesel(table_name = $table, treat_none_as_null = true)]
+        pub struct $name {
+            pub created_at: chrono::NaiveDateTime,
+            pub updated_at: chrono::NaiveDateTime,
+            pub created_by: String,
+            pub updated_by: String,
+            pub version: i32,
+            pub deleted_at: Option<chrono::NaiveDateTime>,
+        }
+
+        impl $crate::records::Bookkeeping for $name {
+            fn new(created: &$crate::records::Stamp, updated: &$crate::records::Stamp, version: i32) -> Self {
+                Self {
+                    created_at: created.at,
+                    updated_at: updated.at,
+                    created_by: created.by.clone(),
+                    updated_by: updated.by.clone(),
+                    version,
+                    deleted_at: None,
+                }
+            }
+        }
+    };
+}
+
 /// The two writes every row answers alike: insert, and replace at an
 /// expected version (0 rows when another writer got there first).
 macro_rules! row_writes {
@@ -124,8 +190,8 @@ macro_rules! stored_table {
             fn meta(row: &$row) -> $crate::records::Meta {
                 $crate::records::Meta {
                     park: row.park_code.clone(),
-                    version: row.version,
-                    created: $crate::records::Stamp { at: row.created_at, by: row.created_by.clone() },
+                    version: row.bookkeeping.version,
+                    created: $crate::records::Stamp { at: row.bookkeeping.created_at, by: row.bookkeeping.created_by.clone() },
                 }
             }
 
@@ -198,4 +264,4 @@ macro_rules! child_table {
     };
 }
 
-pub(crate) use {child_table, stored_table};
+pub(crate) use {bookkeeping_columns, child_table, record_view, stored_table};

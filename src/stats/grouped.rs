@@ -24,7 +24,10 @@ use crate::auth::ParkScope;
 use crate::db::schema::parks;
 use crate::db::{backend_of, Backend, DbConnection};
 use crate::error::ApiError;
-use crate::{investors as investor_library, projects as project_library, talents as talent_library};
+use crate::investors::{queries::InvestorFilter, Investor};
+use crate::projects::{ListFilter, Project};
+use crate::records;
+use crate::talents::{queries::TalentFilter, Talent};
 
 /// Statistics of one library: a group for each combination of the
 /// `group_by` values that has rows, and the total over them.
@@ -141,22 +144,22 @@ macro_rules! grouped_rows {
     }};
 }
 
-pub fn projects(conn: &mut DbConnection, scope: &ParkScope, filter: project_library::ListFilter, dimensions: Vec<Dimension>) -> Result<Stats, ApiError> {
+pub fn projects(conn: &mut DbConnection, scope: &ParkScope, filter: ListFilter, dimensions: Vec<Dimension>) -> Result<Stats, ApiError> {
     let plan = Plan::new(Library::Projects, &dimensions, backend_of(conn));
-    let matching = project_library::queries::matching(conn, scope, &filter);
+    let matching = records::matching::<Project>(conn, scope, &filter);
     let rows = grouped_rows!(conn, matching, &plan);
     assemble(conn, Library::Projects, dimensions, rows)
 }
 
-pub fn investors(conn: &mut DbConnection, scope: &ParkScope, filter: investor_library::queries::InvestorFilter, dimensions: Vec<Dimension>) -> Result<Stats, ApiError> {
+pub fn investors(conn: &mut DbConnection, scope: &ParkScope, filter: InvestorFilter, dimensions: Vec<Dimension>) -> Result<Stats, ApiError> {
     let plan = Plan::new(Library::Investors, &dimensions, backend_of(conn));
-    let rows = grouped_rows!(conn, investor_library::queries::matching(scope, &filter), &plan);
+    let rows = grouped_rows!(conn, records::matching::<Investor>(conn, scope, &filter), &plan);
     assemble(conn, Library::Investors, dimensions, rows)
 }
 
-pub fn talents(conn: &mut DbConnection, scope: &ParkScope, filter: talent_library::queries::TalentFilter, dimensions: Vec<Dimension>) -> Result<Stats, ApiError> {
+pub fn talents(conn: &mut DbConnection, scope: &ParkScope, filter: TalentFilter, dimensions: Vec<Dimension>) -> Result<Stats, ApiError> {
     let plan = Plan::new(Library::Talents, &dimensions, backend_of(conn));
-    let rows = grouped_rows!(conn, talent_library::queries::matching(scope, &filter), &plan);
+    let rows = grouped_rows!(conn, records::matching::<Talent>(conn, scope, &filter), &plan);
     assemble(conn, Library::Talents, dimensions, rows)
 }
 

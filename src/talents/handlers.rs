@@ -9,7 +9,7 @@ use super::queries::{self, TalentFilter};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::ApiError;
-use crate::exchange::{self, ExportParams, Format, ListQuery};
+use crate::exchange::{self, ExportParams, ListQuery};
 use crate::http::{answers, if_match, parse_id, CountedPage, Query};
 use crate::records;
 use crate::state::AppState;
@@ -37,14 +37,7 @@ pub struct DeleteParams {
     ))]
 #[get("/talents")]
 pub async fn list_talents(state: web::Data<AppState>, caller: Caller, query: ListQuery<TalentFilter>) -> Result<HttpResponse, ApiError> {
-    if query.format != Format::Json {
-        return exchange::export::<Talent>(&state, caller, query).await;
-    }
-    let scope = caller.scope();
-    // Counting every match reads as much as the filters match; so does a search without an index.
-    let slow = query.filter.count == Some(true) || (query.filter.q.is_some() && db::search::is_slow_work(&state.pool));
-    let page = db::read_list(&state.reader(&caller), slow, move |conn| queries::list(conn, &scope, query.filter)).await?;
-    Ok(HttpResponse::Ok().json(page))
+    exchange::list_or_export::<Talent>(&state, caller, query).await
 }
 
 records::record_routes!(Talent, fields = TalentFields, patch = TalentPatch, tag = "talents", noun = "talent",

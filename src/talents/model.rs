@@ -32,46 +32,43 @@ pub struct Programme {
     pub status: ProgrammeStatus,
 }
 
-/// A talent as reads return it. `phone`, `email` and `permit_no` are masked
-/// (`+86*******5678`) except in a single-record read by a writer role.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Talent {
-    pub id: String,
-    pub park_code: String,
-    /// `（已清除）` after a purge.
-    #[schema(example = "林怡君")]
-    pub full_name: String,
-    #[schema(example = 1994)]
-    pub birth_year: i32,
-    #[schema(example = "台中")]
-    pub origin_region: String,
-    pub education: Education,
-    pub school: Option<String>,
-    pub major: Option<String>,
-    pub specialty: Industry,
-    pub qualifications: Vec<Qualification>,
-    pub programmes: Vec<Programme>,
-    pub status: TalentStatus,
-    /// The investor (company) employing the talent, in the same park.
-    pub employer_id: Option<String>,
-    /// Personal data, E.164.
-    pub phone: Option<String>,
-    /// Personal data.
-    pub email: Option<String>,
-    /// Personal data: 台胞证号.
-    pub permit_no: Option<String>,
-    /// The day the talent consented to the processing of personal data (PIPL).
-    pub consent_on: Option<NaiveDate>,
-    pub notes: Option<String>,
-    /// Whether personal data is shown masked in this answer.
-    pub masked: bool,
-    /// When the personal data was erased for good.
-    pub purged_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub created_by: String,
-    pub updated_by: String,
-    pub version: i32,
+crate::records::record_view! {
+    /// A talent as reads return it. `phone`, `email` and `permit_no` are masked
+    /// (`+86*******5678`) except in a single-record read by a writer role.
+    #[derive(Debug, Clone, Serialize, ToSchema)]
+    pub struct Talent {
+        pub id: String,
+        pub park_code: String,
+        /// `（已清除）` after a purge.
+        #[schema(example = "林怡君")]
+        pub full_name: String,
+        #[schema(example = 1994)]
+        pub birth_year: i32,
+        #[schema(example = "台中")]
+        pub origin_region: String,
+        pub education: Education,
+        pub school: Option<String>,
+        pub major: Option<String>,
+        pub specialty: Industry,
+        pub qualifications: Vec<Qualification>,
+        pub programmes: Vec<Programme>,
+        pub status: TalentStatus,
+        /// The investor (company) employing the talent, in the same park.
+        pub employer_id: Option<String>,
+        /// Personal data, E.164.
+        pub phone: Option<String>,
+        /// Personal data.
+        pub email: Option<String>,
+        /// Personal data: 台胞证号.
+        pub permit_no: Option<String>,
+        /// The day the talent consented to the processing of personal data (PIPL).
+        pub consent_on: Option<NaiveDate>,
+        pub notes: Option<String>,
+        /// Whether personal data is shown masked in this answer.
+        pub masked: bool,
+        /// When the personal data was erased for good.
+        pub purged_at: Option<DateTime<Utc>>,
+    }
 }
 
 /// The writable fields of a talent: the body of `POST /talents`, and what a
@@ -133,6 +130,8 @@ pub struct TalentFields {
 
 crate::records::patch_body!(TalentPatch for TalentFields);
 
+crate::records::bookkeeping_columns!(TalentBookkeeping, talents);
+
 /// A row of `talents`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = talents, treat_none_as_null = true)]
@@ -157,10 +156,6 @@ pub struct TalentRow {
     pub notes: Option<String>,
     pub search_text: String,
     pub purged_at: Option<NaiveDateTime>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub created_by: String,
-    pub updated_by: String,
-    pub version: i32,
-    pub deleted_at: Option<NaiveDateTime>,
+    #[diesel(embed)]
+    pub bookkeeping: TalentBookkeeping,
 }

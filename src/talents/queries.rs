@@ -3,8 +3,6 @@
 
 use chrono::Datelike;
 use diesel::prelude::*;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use super::model::{Talent, TalentFields, TalentRow};
 use super::rules;
@@ -12,12 +10,12 @@ use crate::audit::{self, Action, Change};
 use crate::auth::{Caller, ParkScope};
 use crate::clock;
 use crate::db::schema::talents;
-use crate::db::search::{self, search_terms};
-use crate::db::{self, backend_of, write_tx, DbConnection};
+use crate::db::search::searched_table;
+use crate::db::{write_tx, DbConnection};
 use crate::error::{ApiError, FieldError};
-use crate::http::{take_page, IfMatch, Page, Sort};
+use crate::http::IfMatch;
 use crate::privacy;
-use crate::records::{self, one_of, stored_table, Paging, Record, RowBase, Stamp, Stored};
+use crate::records::{self, list_filter, one_of, stored_table, Listed, Record, RowBase, Stamp, Stored};
 use crate::text;
 use crate::vocab::{from_db, values, Education, Industry, ProgrammeStatus, TalentStatus};
 
@@ -30,92 +28,65 @@ const ERASED_NAME: &str = "（已清除）";
 /// 青年: aged 35 or under in the current year.
 const YOUTH_MAX_AGE: i32 = 35;
 
-/// Filters, search, order and paging of `GET /talents`.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct TalentFilter {
-    #[serde(default)]
-    pub park: Vec<String>,
-    #[serde(default)]
-    pub status: Vec<TalentStatus>,
-    #[serde(default)]
-    pub specialty: Vec<Industry>,
-    #[serde(default)]
-    pub education: Vec<Education>,
-    /// Region of origin, exactly as entered.
-    pub origin: Option<String>,
-    /// `true`: aged 35 or under this year; `false`: older.
-    pub youth: Option<bool>,
-    /// Talents with a programme application in this status.
-    pub programme_status: Option<ProgrammeStatus>,
-    /// Talents employed by this investor.
-    pub employer: Option<uuid::Uuid>,
-    /// Words to find in name, region, school, major, qualifications and programmes.
-    pub q: Option<String>,
-    #[param(value_type = Option<Sort>)]
-    pub sort: Option<String>,
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-    /// `true`: the page also carries `total`, every talent matching the filters.
-    pub count: Option<bool>,
+list_filter! {
+    /// Filters, search, order and paging of `GET /talents`.
+    pub struct TalentFilter {
+        #[serde(default)]
+        pub status: Vec<TalentStatus>,
+        #[serde(default)]
+        pub specialty: Vec<Industry>,
+        #[serde(default)]
+        pub education: Vec<Education>,
+        /// Region of origin, exactly as entered.
+        pub origin: Option<String>,
+        /// `true`: aged 35 or under this year; `false`: older.
+        pub youth: Option<bool>,
+        /// Talents with a programme application in this status.
+        pub programme_status: Option<ProgrammeStatus>,
+        /// Talents employed by this investor.
+        pub employer: Option<uuid::Uuid>,
+    }
+    q = "Words to find in name, region, school, major, qualifications and programmes.", q_example = "逢甲大學",
+    count = "`true`: the page also carries `total`, every talent matching the filters."
 }
 
 pub(crate) type BoxedTalents<'a> = talents::BoxedQuery<'a, <DbConnection as Connection>::Backend>;
 
-pub fn list(conn: &mut DbConnection, scope: &ParkScope, filter: TalentFilter) -> Result<Page<Talent>, ApiError> {
-    let paging = Paging::parse(filter.limit, filter.sort.as_deref(), filter.cursor.as_deref())?;
-    let indexed = backend_of(conn) == db::Backend::Postgres;
-    let total = match filter.count {
-        Some(true) => Some(searched(scope, &filter, indexed).count().get_result(conn)?),
-        _ => None,
-    };
-    let terms = filter.q.as_deref().map(text::terms).unwrap_or_default();
-    let rows = search::searched_rows!(conn, talents, TalentRow, &paging, &terms, || filtered(scope, &filter))?;
-    let (rows, next_cursor) = take_page(rows, paging.limit, |last| paging.cursor_after(last.created_at, last.updated_at, &last.id));
-    // Lists never show personal data.
-    let items = rows.into_iter().map(|r| to_talent(r).map(Talent::masked)).collect::<Result<_, _>>()?;
-    Ok(Page { items, next_cursor, total })
-}
+searched_table!(Talent, talents, TalentRow);
 
-/// The visible talents that pass every filter of the list, `q` included.
-pub(crate) fn matching<'a>(scope: &ParkScope, filter: &TalentFilter) -> BoxedTalents<'a> {
-    searched(scope, filter, false)
-}
+impl Listed for Talent {
+    type Filter = TalentFilter;
 
-/// [`matching`], asking the pair index too with `indexed` (PostgreSQL only).
-fn searched<'a>(scope: &ParkScope, filter: &TalentFilter, indexed: bool) -> BoxedTalents<'a> {
-    let terms = filter.q.as_deref().map(text::terms).unwrap_or_default();
-    let mut query = filtered(scope, filter);
-    search_terms!(query, talents::search_text, &terms, indexed);
-    query
-}
+    /// The visible talents that pass the list's filters other than `q`.
+    fn filtered<'a>(scope: &ParkScope, filter: &TalentFilter) -> BoxedTalents<'a> {
+        let mut query = Talent::visible(scope);
+        query = one_of(query, talents::park_code, filter.park.clone());
+        query = one_of(query, talents::status, values(&filter.status));
+        query = one_of(query, talents::specialty, values(&filter.specialty));
+        query = one_of(query, talents::education, values(&filter.education));
+        if let Some(origin) = filter.origin.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
+            query = query.filter(talents::origin_region.eq(origin.to_owned()));
+        }
+        let youngest_adult_year = clock::today().year() - YOUTH_MAX_AGE;
+        match filter.youth {
+            Some(true) => query = query.filter(talents::birth_year.ge(youngest_adult_year)),
+            Some(false) => query = query.filter(talents::birth_year.lt(youngest_adult_year)),
+            None => {}
+        }
+        if let Some(status) = filter.programme_status {
+            // Programmes are stored as compact JSON written by this service.
+            query = query.filter(talents::programmes.like(format!("%\"status\":\"{status}\"%")));
+        }
+        if let Some(employer) = filter.employer {
+            query = query.filter(talents::employer_id.eq(employer.to_string()));
+        }
+        query
+    }
 
-/// The visible talents that pass the list's filters other than `q`.
-fn filtered<'a>(scope: &ParkScope, filter: &TalentFilter) -> BoxedTalents<'a> {
-    let mut query = Talent::visible(scope);
-    query = one_of(query, talents::park_code, filter.park.clone());
-    query = one_of(query, talents::status, values(&filter.status));
-    query = one_of(query, talents::specialty, values(&filter.specialty));
-    query = one_of(query, talents::education, values(&filter.education));
-    if let Some(origin) = filter.origin.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
-        query = query.filter(talents::origin_region.eq(origin.to_owned()));
+    /// Lists never show personal data.
+    fn listed(_conn: &mut DbConnection, rows: Vec<TalentRow>) -> Result<Vec<Talent>, ApiError> {
+        rows.into_iter().map(|r| to_talent(r).map(Talent::masked)).collect()
     }
-    let youngest_adult_year = clock::today().year() - YOUTH_MAX_AGE;
-    match filter.youth {
-        Some(true) => query = query.filter(talents::birth_year.ge(youngest_adult_year)),
-        Some(false) => query = query.filter(talents::birth_year.lt(youngest_adult_year)),
-        None => {}
-    }
-    if let Some(status) = filter.programme_status {
-        // Programmes are stored as compact JSON written by this service.
-        query = query.filter(talents::programmes.like(format!("%\"status\":\"{status}\"%")));
-    }
-    if let Some(employer) = filter.employer {
-        query = query.filter(talents::employer_id.eq(employer.to_string()));
-    }
-    query
 }
 
 stored_table!(Talent, talents, TalentRow, TalentFields);
@@ -191,12 +162,7 @@ impl Record for Talent {
             notes: f.notes.clone(),
             search_text: search_text(f),
             purged_at: base.previous.and_then(|row| row.purged_at),
-            created_at: base.created.at,
-            updated_at: base.updated.at,
-            created_by: base.created.by.clone(),
-            updated_by: base.updated.by.clone(),
-            version: base.version,
-            deleted_at: None,
+            bookkeeping: base.bookkeeping(),
         })
     }
 
@@ -232,8 +198,9 @@ pub fn purge(conn: &mut DbConnection, caller: &Caller, id: &str, expected: Optio
         if !caller.may_purge(&row.park_code) {
             return Err(ApiError::Forbidden("only administrators may purge personal data".into()));
         }
-        if expected.is_some_and(|e| !e.matches(row.version)) {
-            return Err(ApiError::PreconditionFailed { current: row.version });
+        let meta = Talent::meta(&row);
+        if expected.is_some_and(|e| !e.matches(meta.version)) {
+            return Err(ApiError::PreconditionFailed { current: meta.version });
         }
         let now = clock::now();
         let mut anonymous = Talent::fields_of(&to_talent(row.clone())?);
@@ -241,11 +208,13 @@ pub fn purge(conn: &mut DbConnection, caller: &Caller, id: &str, expected: Optio
         (anonymous.school, anonymous.major, anonymous.notes) = (None, None, None);
         (anonymous.phone, anonymous.email, anonymous.permit_no, anonymous.consent_on) = (None, None, None, None);
         let stamp = Stamp::of(caller);
-        let base = RowBase { id, park: &row.park_code, version: row.version + 1, created: &Stamp { at: row.created_at, by: row.created_by.clone() }, updated: &stamp, previous: Some(&row) };
-        let erased = TalentRow { purged_at: Some(now), deleted_at: row.deleted_at, ..Talent::to_row(&anonymous, base)? };
-        if Talent::replace(conn, &erased, row.version)? == 0 {
+        let base = RowBase { id, park: &meta.park, version: meta.version + 1, created: &meta.created, updated: &stamp, previous: Some(&row) };
+        let mut erased = Talent::to_row(&anonymous, base)?;
+        erased.purged_at = Some(now);
+        erased.bookkeeping.deleted_at = row.bookkeeping.deleted_at;
+        if Talent::replace(conn, &erased, meta.version)? == 0 {
             // Changed between our read and our write: erase what is stored now, not what was.
-            return Err(ApiError::PreconditionFailed { current: row.version + 1 });
+            return Err(ApiError::PreconditionFailed { current: meta.version + 1 });
         }
         audit::scrub(conn, Talent::ENTITY, id, ERASED)?;
         records::audit_event(conn, caller, Action::Purge, Talent::ENTITY, id, &row.park_code, vec![])
@@ -269,8 +238,8 @@ fn to_talent(row: TalentRow) -> Result<Talent, ApiError> {
         status: from_db(&row.status)?,
         qualifications: serde_json::from_str(&row.qualifications)?,
         programmes: serde_json::from_str(&row.programmes)?,
-        created_at: clock::utc(row.created_at),
-        updated_at: clock::utc(row.updated_at),
+        created_at: clock::utc(row.bookkeeping.created_at),
+        updated_at: clock::utc(row.bookkeeping.updated_at),
         purged_at: row.purged_at.map(clock::utc),
         masked: false,
         id: row.id,
@@ -286,8 +255,8 @@ fn to_talent(row: TalentRow) -> Result<Talent, ApiError> {
         permit_no: row.permit_no,
         consent_on: row.consent_on,
         notes: row.notes,
-        created_by: row.created_by,
-        updated_by: row.updated_by,
-        version: row.version,
+        created_by: row.bookkeeping.created_by,
+        updated_by: row.bookkeeping.updated_by,
+        version: row.bookkeeping.version,
     })
 }

@@ -17,35 +17,32 @@ use crate::db::schema::{webhook_deliveries, webhooks};
 use crate::db::{write_tx, DbConnection};
 use crate::error::ApiError;
 use crate::http::{Cursor, IfMatch, Limit, Page, SortKey, SortOrder};
-use crate::records::decode;
+use crate::records::{decode, Bookkeeping, Stamp};
 
 /// The `entity_type` of a hook's audit events (not part of the change feed).
 const ENTITY: &str = "webhook";
 
-/// A hook as the API shows it; the secret only once, on creation.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Webhook {
-    pub id: String,
-    /// The park whose changes it receives; `null`: every park.
-    #[schema(example = "yueyang")]
-    pub park_code: Option<String>,
-    #[schema(example = "https://zhaoshang.example.cn/hooks/registry")]
-    pub url: String,
-    #[schema(example = json!(["project.created", "project.stage_changed"]))]
-    pub events: Vec<String>,
-    pub active: bool,
-    /// Set when deliveries failed for 24 hours; `PATCH {"active": true}` resumes.
-    pub paused_at: Option<DateTime<Utc>>,
-    /// The last failed delivery's error class (as in the delivery log), until one succeeds.
-    #[schema(example = "timeout")]
-    pub last_error: Option<String>,
-    /// When the next retry of a failing delivery is due.
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub created_by: String,
-    pub updated_by: String,
-    pub version: i32,
+crate::records::record_view! {
+    /// A hook as the API shows it; the secret only once, on creation.
+    #[derive(Debug, Clone, Serialize, ToSchema)]
+    pub struct Webhook {
+        pub id: String,
+        /// The park whose changes it receives; `null`: every park.
+        #[schema(example = "yueyang")]
+        pub park_code: Option<String>,
+        #[schema(example = "https://zhaoshang.example.cn/hooks/registry")]
+        pub url: String,
+        #[schema(example = json!(["project.created", "project.stage_changed"]))]
+        pub events: Vec<String>,
+        pub active: bool,
+        /// Set when deliveries failed for 24 hours; `PATCH {"active": true}` resumes.
+        pub paused_at: Option<DateTime<Utc>>,
+        /// The last failed delivery's error class (as in the delivery log), until one succeeds.
+        #[schema(example = "timeout")]
+        pub last_error: Option<String>,
+        /// When the next retry of a failing delivery is due.
+        pub next_attempt_at: Option<DateTime<Utc>>,
+    }
 }
 
 /// The answer to a creation: the hook and its signing secret, shown this once.
@@ -87,6 +84,8 @@ pub struct WebhookPatch {
     pub active: Option<bool>,
 }
 
+crate::records::bookkeeping_columns!(HookBookkeeping, webhooks);
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = webhooks)]
 pub(crate) struct HookRow {
@@ -105,12 +104,8 @@ pub(crate) struct HookRow {
     pub last_error: Option<String>,
     pub lease_until: Option<NaiveDateTime>,
     pub lease_owner: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub created_by: String,
-    pub updated_by: String,
-    pub version: i32,
-    pub deleted_at: Option<NaiveDateTime>,
+    #[diesel(embed)]
+    pub bookkeeping: HookBookkeeping,
 }
 
 impl HookRow {
@@ -128,11 +123,11 @@ impl HookRow {
             paused_at: self.paused_at.map(clock::utc),
             last_error: self.last_error.clone(),
             next_attempt_at: self.next_attempt_at.map(clock::utc),
-            created_at: clock::utc(self.created_at),
-            updated_at: clock::utc(self.updated_at),
-            created_by: self.created_by.clone(),
-            updated_by: self.updated_by.clone(),
-            version: self.version,
+            created_at: clock::utc(self.bookkeeping.created_at),
+            updated_at: clock::utc(self.bookkeeping.updated_at),
+            created_by: self.bookkeeping.created_by.clone(),
+            updated_by: self.bookkeeping.updated_by.clone(),
+            version: self.bookkeeping.version,
         })
     }
 }
@@ -213,7 +208,7 @@ pub fn list(conn: &mut DbConnection, caller: &Caller, limit: Option<i64>, cursor
     Page::from_rows(
         rows,
         limit,
-        |last| Cursor { key: SortKey::CreatedAt, order: SortOrder::Asc, at: last.created_at, id: last.id.clone() },
+        |last| Cursor { key: SortKey::CreatedAt, order: SortOrder::Asc, at: last.bookkeeping.created_at, id: last.id.clone() },
         |row| row.view(),
     )
 }
@@ -260,7 +255,7 @@ pub fn create(conn: &mut DbConnection, caller: &Caller, new: NewWebhook, url: St
     write_tx(conn, |conn| {
         let park = park_of_new(conn, caller, new.park_code)?;
         let (cursor_tx, cursor_seq) = crate::changes::settled_end_position(conn)?;
-        let now = clock::now();
+        let stamp = Stamp::of(caller);
         let row = HookRow {
             id: uuid::Uuid::now_v7().to_string(),
             park_code: park,
@@ -277,12 +272,7 @@ pub fn create(conn: &mut DbConnection, caller: &Caller, new: NewWebhook, url: St
             last_error: None,
             lease_until: None,
             lease_owner: None,
-            created_at: now,
-            updated_at: now,
-            created_by: caller.username.clone(),
-            updated_by: caller.username.clone(),
-            version: 1,
-            deleted_at: None,
+            bookkeeping: Bookkeeping::new(&stamp, &stamp, 1),
         };
         diesel::insert_into(webhooks::table).values(&row).execute(conn)?;
         let webhook = row.view()?;
@@ -310,8 +300,8 @@ pub fn read_patch(body: Value) -> Result<Changes, ApiError> {
 pub fn update(conn: &mut DbConnection, caller: &Caller, id: &str, if_match: &IfMatch, changes: Changes) -> Result<Webhook, ApiError> {
     write_tx(conn, |conn| {
         let before = managed(conn, caller, id)?;
-        if !if_match.matches(before.version) {
-            return Err(ApiError::PreconditionFailed { current: before.version });
+        if !if_match.matches(before.bookkeeping.version) {
+            return Err(ApiError::PreconditionFailed { current: before.bookkeeping.version });
         }
         let mut after = before.clone();
         if let Some(url) = changes.url {
@@ -331,10 +321,10 @@ pub fn update(conn: &mut DbConnection, caller: &Caller, id: &str, if_match: &IfM
             // Nothing changes (an empty body, or one repeating what is stored): no new version.
             return before.view();
         }
-        after.updated_at = clock::now();
-        after.updated_by = caller.username.clone();
-        after.version = before.version + 1;
-        let written = diesel::update(webhooks::table.filter(webhooks::id.eq(id)).filter(webhooks::version.eq(before.version)))
+        after.bookkeeping.updated_at = clock::now();
+        after.bookkeeping.updated_by = caller.username.clone();
+        after.bookkeeping.version = before.bookkeeping.version + 1;
+        let written = diesel::update(webhooks::table.filter(webhooks::id.eq(id)).filter(webhooks::version.eq(before.bookkeeping.version)))
             .set((
                 webhooks::url.eq(&after.url),
                 webhooks::events.eq(&after.events),
@@ -343,13 +333,13 @@ pub fn update(conn: &mut DbConnection, caller: &Caller, id: &str, if_match: &IfM
                 webhooks::failing_since.eq(after.failing_since),
                 webhooks::next_attempt_at.eq(after.next_attempt_at),
                 webhooks::attempts.eq(after.attempts),
-                webhooks::updated_at.eq(after.updated_at),
-                webhooks::updated_by.eq(&after.updated_by),
-                webhooks::version.eq(after.version),
+                webhooks::updated_at.eq(after.bookkeeping.updated_at),
+                webhooks::updated_by.eq(&after.bookkeeping.updated_by),
+                webhooks::version.eq(after.bookkeeping.version),
             ))
             .execute(conn)?;
         if written == 0 {
-            return Err(ApiError::PreconditionFailed { current: before.version + 1 });
+            return Err(ApiError::PreconditionFailed { current: before.bookkeeping.version + 1 });
         }
         let view = after.view()?;
         trail(conn, caller, Action::Update, &after, &serde_json::to_value(before.view()?)?, &serde_json::to_value(&view)?)?;
@@ -367,12 +357,12 @@ fn same_settings(a: &HookRow, b: &HookRow) -> bool {
 pub fn delete(conn: &mut DbConnection, caller: &Caller, id: &str, if_match: Option<&IfMatch>) -> Result<(), ApiError> {
     write_tx(conn, |conn| {
         let before = managed(conn, caller, id)?;
-        if if_match.is_some_and(|m| !m.matches(before.version)) {
-            return Err(ApiError::PreconditionFailed { current: before.version });
+        if if_match.is_some_and(|m| !m.matches(before.bookkeeping.version)) {
+            return Err(ApiError::PreconditionFailed { current: before.bookkeeping.version });
         }
         let now = clock::now();
         diesel::update(webhooks::table.filter(webhooks::id.eq(id)))
-            .set((webhooks::deleted_at.eq(Some(now)), webhooks::updated_at.eq(now), webhooks::updated_by.eq(&caller.username), webhooks::version.eq(before.version + 1)))
+            .set((webhooks::deleted_at.eq(Some(now)), webhooks::updated_at.eq(now), webhooks::updated_by.eq(&caller.username), webhooks::version.eq(before.bookkeeping.version + 1)))
             .execute(conn)?;
         // A deletion names no field: its event carries no changes.
         trail(conn, caller, Action::Delete, &before, &Value::Null, &Value::Null)
