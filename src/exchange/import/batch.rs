@@ -33,21 +33,31 @@ pub(super) struct Prepared {
     /// The row as a merge patch (empty cells clear fields), kept when its
     /// ref may name a record already there.
     patch: Option<Map<String, Value>>,
-    /// The row as a new project (built, and checked by the rules that read
-    /// no database), or its bad cells.
-    new: Result<NewProject, Vec<CellError>>,
+    /// The row as a new project, or its bad cells.
+    new: Result<Decoded, Vec<CellError>>,
 }
 
-/// Decodes a placed row and builds it as a new project, on the reading
-/// thread: decoding, the rules, the row, its view and its create event are
-/// most of an import's own work, and the connection's thread waits for none
-/// of it.
-pub(super) fn prepare(importer: &Row<'_>, row: u64, Placed { values, external_ref, park }: Placed) -> Result<Prepared, ApiError> {
+/// A row's new project, built or still to build.
+enum Decoded {
+    /// Built, and checked by the rules that read no database.
+    Built(NewProject),
+    /// Its fields only, built by the writer.
+    Fields(ProjectFields),
+}
+
+/// Decodes a placed row and, when `build`, builds it as a new project. On
+/// the reading thread, PostgreSQL: the rules, the row, its view and its
+/// create event are most of an import's own work, and the connection's
+/// thread waits for none of it. Not for SQLite, whose import holds every row
+/// of the file before it writes: a built project takes several times the
+/// memory of its fields.
+pub(super) fn prepare(importer: &Row<'_>, row: u64, Placed { values, external_ref, park }: Placed, build: bool) -> Result<Prepared, ApiError> {
     let patch = external_ref.is_some().then(|| values.clone());
     let mut values = values;
     values.retain(|_, value| !value.is_null());
     let new = match records::decode::<ProjectFields>(Value::Object(values)) {
-        Ok(fields) => Ok(NewProject::build(importer.caller, park.clone(), fields)?),
+        Ok(fields) if build => Ok(Decoded::Built(NewProject::build(importer.caller, park.clone(), fields)?)),
+        Ok(fields) => Ok(Decoded::Fields(fields)),
         Err(err) => Err(cells_of(importer, err)?),
     };
     Ok(Prepared { row, park, external_ref, patch, new })
@@ -98,9 +108,12 @@ impl<'a> ProjectParts<'a> {
                 _ => {}
             }
             match new {
-                Ok(new) => {
+                Ok(decoded) => {
+                    news.push(match decoded {
+                        Decoded::Built(new) => new,
+                        Decoded::Fields(fields) => NewProject::build(importer.caller, park, fields)?,
+                    });
                     new_rows.push((row, external_ref));
-                    news.push(new);
                 }
                 Err(bad) => tally(Err(bad), row, counts, errors),
             }
