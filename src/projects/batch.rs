@@ -40,8 +40,9 @@ pub struct NewProject {
     fields: ProjectFields,
     /// The rules of an API create that read no database, broken.
     broken: Vec<FieldError>,
-    /// What goes in, once no such rule is broken.
-    made: Option<Made>,
+    /// What goes in, once no such rule is broken (boxed: an import holds
+    /// rows not built yet in the same place, and they stay small).
+    made: Option<Box<Made>>,
 }
 
 /// A new project's rows and create event, as an API create would write them.
@@ -58,7 +59,7 @@ impl NewProject {
     pub fn build(caller: &Caller, park: String, mut fields: ProjectFields) -> Result<Self, ApiError> {
         rules::normalise(&mut fields);
         let broken = rules::check(&fields);
-        let made = if broken.is_empty() { Some(make(caller, &park, &fields)?) } else { None };
+        let made = if broken.is_empty() { Some(Box::new(make(caller, &park, &fields)?)) } else { None };
         Ok(Self { park, fields, broken, made })
     }
 
