@@ -16,7 +16,7 @@
 # The 1,000,000-project export runs on a copy of the database `bench_targets` when the server
 # has it (CREATE DATABASE … TEMPLATE: the export writes its audit event, and the copy is
 # dropped at the end), otherwise on one loaded by bench/targets.sql (EXPORT_DB names it). Imports run on a database of
-# their own (`bench_import`), dropped at the end too.
+# their own (`bench_import`, or IMPORT_DB), dropped at the end too.
 #
 # Needs PostgreSQL at 127.0.0.1:5432 (trust auth, user postgres). Prints one table and appends
 # it, with the date, the machine and its load, to bench/RESULTS.md.
@@ -26,6 +26,7 @@ root=$(cd "$here/.." && pwd)
 work="$root/target/bench"
 mkdir -p "$work"
 IMPORT_ROWS=${IMPORT_ROWS:-100000}
+IMPORT_DB=${IMPORT_DB:-bench_import}   # another name for a run beside someone else's
 EXPORT_ROWS=${EXPORT_ROWS:-1000000}
 
 (cd "$root" && cargo build --release --locked --quiet)
@@ -82,13 +83,13 @@ ledger="$work/ledger-$IMPORT_ROWS.xlsx"
 [ -f "$ledger" ] || py ledger-xlsx "$IMPORT_ROWS" "$ledger"
 
 echo "== import, PostgreSQL"
-psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS bench_import WITH (FORCE)" -c "CREATE DATABASE bench_import"
-start postgres://postgres@127.0.0.1:5432/bench_import
+psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $IMPORT_DB WITH (FORCE)" -c "CREATE DATABASE $IMPORT_DB"
+start "postgres://postgres@127.0.0.1:5432/$IMPORT_DB"
 import_once PostgreSQL true
 import_once PostgreSQL false
 import_once "PostgreSQL, again (idempotent)" false
 stop
-psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS bench_import WITH (FORCE)"
+psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $IMPORT_DB WITH (FORCE)"
 
 echo "== import, SQLite"
 rm -f "$work/import.db"*

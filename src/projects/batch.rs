@@ -12,10 +12,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use diesel::prelude::*;
 
-use super::model::{Project, ProjectFields, ProjectRow, StageEntry};
+use super::model::{Project, ProjectFields, ProjectRow, StageEntry, StageRow};
 use super::queries::{stage_row, to_project};
 use super::{lights, money, rules, unnest};
-use crate::audit::{self, Action, NewEvent};
+use crate::audit::{self, Action, EventRow, NewEvent};
 use crate::auth::{Caller, ParkScope};
 use crate::clock;
 use crate::db::schema::{parks, project_investors, project_stage_history, projects};
@@ -30,24 +30,83 @@ use crate::vocab::Stage;
 /// rest is room for a column or two more.
 const CHUNK: usize = 900;
 
-/// A project to create in `park` (a park the caller may write in).
+/// A project to create in `park` (a park the caller may write in), built
+/// with no connection: its fields normalised and checked by the rules that
+/// read no database, and, when they hold, its row, first stage move, view
+/// and create event. An import builds these on its reading thread, so that
+/// the thread holding the connection only checks links and sends statements.
 pub struct NewProject {
-    pub park: String,
-    pub fields: ProjectFields,
+    park: String,
+    fields: ProjectFields,
+    /// The rules of an API create that read no database, broken.
+    broken: Vec<FieldError>,
+    /// What goes in, once no such rule is broken (boxed: an import holds
+    /// rows not built yet in the same place, and they stay small).
+    made: Option<Box<Made>>,
 }
 
-/// Normalises every row's fields and answers each row's broken rules, in
-/// order (empty: the row may be inserted): the rules of an API create.
-pub fn check(conn: &mut DbConnection, rows: &mut [NewProject]) -> Result<Vec<Vec<FieldError>>, ApiError> {
+/// A new project's rows and create event, as an API create would write them.
+struct Made {
+    row: ProjectRow,
+    stage: StageRow,
+    /// The record as a read answers it right after the create (its light is
+    /// derived, and judged by the writer: it reads the investors' follow-ups).
+    view: Project,
+    event: EventRow,
+}
+
+impl NewProject {
+    pub fn build(caller: &Caller, park: String, mut fields: ProjectFields) -> Result<Self, ApiError> {
+        rules::normalise(&mut fields);
+        let broken = rules::check(&fields);
+        let made = if broken.is_empty() { Some(Box::new(make(caller, &park, &fields)?)) } else { None };
+        Ok(Self { park, fields, broken, made })
+    }
+
+    pub fn park(&self) -> &str {
+        &self.park
+    }
+
+    /// The id the project will have (none while a rule is broken).
+    pub fn id(&self) -> Option<&str> {
+        self.made.as_ref().map(|made| made.row.id.as_str())
+    }
+}
+
+fn make(caller: &Caller, park: &str, fields: &ProjectFields) -> Result<Made, ApiError> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let stamp = Stamp::of(caller);
+    let base = RowBase { id: &id, park, version: 1, created: &stamp, updated: &stamp, previous: None };
+    let mut row = Project::to_row(fields, base)?;
+    let stage = stage_row(&id, fields, &stamp);
+    let investor_ids: Vec<String> = fields.investor_ids.iter().map(uuid::Uuid::to_string).collect();
+    // The read copies, as `links::refresh_project_copies` would write them.
+    let entry = StageEntry { stage: fields.stage, on: stage.on_date, by: stamp.by.clone(), recorded_at: clock::utc(stamp.at) };
+    row.investor_ids_json = serde_json::to_string(&investor_ids)?;
+    row.stage_history_json = serde_json::to_string(&[entry])?;
+    let view = to_project(row.clone())?;
+    let event = audit::event_row(NewEvent {
+        actor: &caller.username,
+        action: Action::Create,
+        entity_type: <Project as Record>::ENTITY,
+        entity_id: &id,
+        park_code: Some(park),
+        changes: creation_changes::<Project>(&view)?,
+    })?;
+    Ok(Made { row, stage, view, event })
+}
+
+/// Answers each row's broken rules, in order (empty: the row may be
+/// inserted): those [`NewProject::build`] found, then its links and park.
+pub fn check(conn: &mut DbConnection, rows: &[NewProject]) -> Result<Vec<Vec<FieldError>>, ApiError> {
     let known_parks: HashSet<String> = parks::table.select(parks::code).load::<String>(conn)?.into_iter().collect();
     let investor_ids: BTreeSet<String> = rows.iter().flat_map(|r| r.fields.investor_ids.iter().map(uuid::Uuid::to_string)).collect();
     let investors = links::live_investor_parks(conn, &investor_ids.into_iter().collect::<Vec<_>>())?;
     let owner_ids: BTreeSet<String> = rows.iter().filter_map(|r| r.fields.owner_id.map(|id| id.to_string())).collect();
     let owners = links::owners(conn, &owner_ids.into_iter().collect::<Vec<_>>())?;
-    rows.iter_mut()
+    rows.iter()
         .map(|row| {
-            rules::normalise(&mut row.fields);
-            let mut errors = rules::check(&row.fields);
+            let mut errors = row.broken.clone();
             let ids: Vec<String> = row.fields.investor_ids.iter().map(uuid::Uuid::to_string).collect();
             errors.extend(links::unknown_investors(&row.park, &ids, &investors, "investor_ids"));
             if let Some(owner) = row.fields.owner_id.map(|id| id.to_string()) {
@@ -73,85 +132,72 @@ pub struct Inserted {
 /// Inserts rows that passed [`check`], each with its create event: one part
 /// of a batch (an import hands its rows on as it reads them); [`finish`]
 /// refreshes what hangs off them once for all parts.
-pub fn insert_part(conn: &mut DbConnection, caller: &Caller, rows: &[NewProject], inserted: &mut Inserted) -> Result<(), ApiError> {
-    let Inserted { ids, settled } = inserted;
-    for chunk in rows.chunks(CHUNK) {
-        let mut project_rows = Vec::with_capacity(chunk.len());
-        let mut stages = Vec::with_capacity(chunk.len());
-        let mut links = Vec::new();
-        let mut events = Vec::with_capacity(chunk.len());
-        let mut views = Vec::with_capacity(chunk.len());
-        for NewProject { park, fields } in chunk {
-            let id = uuid::Uuid::now_v7().to_string();
-            let stamp = Stamp::of(caller);
-            let base = RowBase { id: &id, park, version: 1, created: &stamp, updated: &stamp, previous: None };
-            let mut row = Project::to_row(fields, base)?;
-            let stage = stage_row(&id, fields, &stamp);
-            let investor_ids: Vec<String> = fields.investor_ids.iter().map(uuid::Uuid::to_string).collect();
-            // The read copies, as `links::refresh_project_copies` would write them.
-            let entry = StageEntry { stage: fields.stage, on: stage.on_date, by: stamp.by.clone(), recorded_at: clock::utc(stamp.at) };
-            row.investor_ids_json = serde_json::to_string(&investor_ids)?;
-            row.stage_history_json = serde_json::to_string(&[entry])?;
-            // The record as a read answers it right after the create (its
-            // light is derived and not part of the create event).
-            let created = to_project(row.clone())?;
-            events.push((id.clone(), park.as_str(), creation_changes::<Project>(&created)?));
-            views.push(created);
-            links.extend(investor_ids.into_iter().enumerate().map(|(position, investor)| {
-                (project_investors::project_id.eq(id.clone()), project_investors::investor_id.eq(investor), project_investors::position.eq(position as i32))
-            }));
-            project_rows.push(row);
-            stages.push(stage);
-            ids.push(id);
-        }
-        // Each row goes in with its light days (`lights::judge_new`).
-        let project_rows: Vec<(ProjectRow, unnest::Light)> = project_rows
-            .into_iter()
-            .zip(lights::judge_new(conn, &views)?)
-            .map(|(row, watched)| (row, (watched.stage, watched.dates.amber_on, watched.dates.red_on)))
-            .collect();
-        match conn {
-            DbConnection::Pg(pg) => unnest::insert(pg, &project_rows)?,
-            DbConnection::Sqlite(sqlite) => {
-                let with_lights: Vec<_> = project_rows
-                    .iter()
-                    .map(|(row, (stage, amber_on, red_on))| {
-                        (row, (projects::watched_stage.eq(stage), projects::amber_on.eq(amber_on), projects::red_on.eq(red_on)))
-                    })
-                    .collect();
-                diesel::insert_into(projects::table).values(with_lights).execute(sqlite)?
-            }
-        };
-        match conn {
-            DbConnection::Pg(pg) => unnest::insert_stages(pg, &stages)?,
-            DbConnection::Sqlite(_) => insert_all!(conn, project_stage_history::table, &stages)?,
-        };
-        if !links.is_empty() {
-            insert_all!(conn, project_investors::table, &links)?;
-        }
-        for ((row, _), NewProject { fields, .. }) in project_rows.iter().zip(chunk) {
-            if has_money(fields) {
-                money::write(conn, &row.id, fields)?;
-            }
-            if matches!(fields.stage, Stage::Registered | Stage::UnderConstruction | Stage::Operating) && !fields.investor_ids.is_empty() {
-                let registered_on = fields.registered_on.unwrap_or_else(clock::today);
-                settled.extend(links::settle_investors(conn, &row.id, registered_on, row.bookkeeping.created_at)?);
-            }
-        }
-        let events = events
-            .iter_mut()
-            .map(|(id, park, changes)| NewEvent {
-                actor: &caller.username,
-                action: Action::Create,
-                entity_type: <Project as Record>::ENTITY,
-                entity_id: id,
-                park_code: Some(park),
-                changes: std::mem::take(changes),
-            })
-            .collect();
-        audit::record_many(conn, events)?;
+pub fn insert_part(conn: &mut DbConnection, rows: Vec<NewProject>, inserted: &mut Inserted) -> Result<(), ApiError> {
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let tail = rest.split_off(CHUNK.min(rest.len()));
+        insert_chunk(conn, std::mem::replace(&mut rest, tail), inserted)?;
     }
     Ok(())
+}
+
+fn insert_chunk(conn: &mut DbConnection, chunk: Vec<NewProject>, Inserted { ids, settled }: &mut Inserted) -> Result<(), ApiError> {
+    let mut fields = Vec::with_capacity(chunk.len());
+    let mut made = Vec::with_capacity(chunk.len());
+    for new in chunk {
+        made.push(new.made.ok_or_else(|| ApiError::internal("a project that broke a rule was to be inserted"))?);
+        fields.push(new.fields);
+    }
+    let views: Vec<&Project> = made.iter().map(|m| &m.view).collect();
+    // Each row goes in with its light days (`lights::judge_new`).
+    let lights: Vec<unnest::Light> = lights::judge_new(conn, &views)?
+        .into_iter()
+        .map(|watched| (watched.stage, watched.dates.amber_on, watched.dates.red_on))
+        .collect();
+    match conn {
+        DbConnection::Pg(pg) => {
+            unnest::insert(pg, &made.iter().map(|m| &m.row).zip(&lights).collect::<Vec<_>>())?;
+            unnest::insert_stages(pg, &made.iter().map(|m| &m.stage).collect::<Vec<_>>())?;
+        }
+        DbConnection::Sqlite(sqlite) => {
+            let with_lights: Vec<_> = made
+                .iter()
+                .zip(&lights)
+                .map(|(m, (stage, amber_on, red_on))| {
+                    (&m.row, (projects::watched_stage.eq(stage), projects::amber_on.eq(amber_on), projects::red_on.eq(red_on)))
+                })
+                .collect();
+            diesel::insert_into(projects::table).values(with_lights).execute(sqlite)?;
+            diesel::insert_into(project_stage_history::table).values(made.iter().map(|m| &m.stage).collect::<Vec<_>>()).execute(sqlite)?;
+        }
+    }
+    let links: Vec<_> = made
+        .iter()
+        .zip(&views)
+        .flat_map(|(m, view)| {
+            view.investor_ids.iter().enumerate().map(|(position, investor)| {
+                (
+                    project_investors::project_id.eq(m.row.id.as_str()),
+                    project_investors::investor_id.eq(investor.as_str()),
+                    project_investors::position.eq(position as i32),
+                )
+            })
+        })
+        .collect();
+    if !links.is_empty() {
+        insert_all!(conn, project_investors::table, &links)?;
+    }
+    for (m, f) in made.iter().zip(&fields) {
+        if has_money(f) {
+            money::write(conn, &m.row.id, f)?;
+        }
+        if matches!(f.stage, Stage::Registered | Stage::UnderConstruction | Stage::Operating) && !f.investor_ids.is_empty() {
+            let registered_on = f.registered_on.unwrap_or_else(clock::today);
+            settled.extend(links::settle_investors(conn, &m.row.id, registered_on, m.row.bookkeeping.created_at)?);
+        }
+    }
+    ids.extend(made.iter().map(|m| m.row.id.clone()));
+    audit::record_rows(conn, made.into_iter().map(|m| m.event).collect())
 }
 
 /// The derived state of every part's new projects (the targets summary),

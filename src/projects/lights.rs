@@ -35,7 +35,7 @@ pub fn fill(conn: &mut DbConnection, projects: &mut [Project], today: NaiveDate,
         return Ok(());
     }
     let rules = rules::as_seen(conn, seen)?;
-    let follow_ups = latest_follow_ups(conn, projects)?;
+    let follow_ups = latest_follow_ups(conn, projects.iter())?;
     for project in projects.iter_mut() {
         let watch = watch_of(project, last_follow_up(project, &follow_ups));
         match rules::judge(&watch, today, &rules) {
@@ -56,9 +56,9 @@ pub fn fill(conn: &mut DbConnection, projects: &mut [Project], today: NaiveDate,
 /// statement for all of them, by primary key: as a correlated subquery of the
 /// row's statement it was planned per row, and on tables not analysed yet
 /// (a bulk load) the plan scanned the investors for every project.
-fn latest_follow_ups(conn: &mut DbConnection, projects: &[Project]) -> Result<HashMap<String, NaiveDate>, ApiError> {
+fn latest_follow_ups<'a>(conn: &mut DbConnection, projects: impl IntoIterator<Item = &'a Project>) -> Result<HashMap<String, NaiveDate>, ApiError> {
     let mut follow_ups: HashMap<String, NaiveDate> = HashMap::new();
-    let investor_ids: Vec<String> = projects.iter().flat_map(|p| p.investor_ids.iter().cloned()).collect();
+    let investor_ids: Vec<String> = projects.into_iter().flat_map(|p| p.investor_ids.iter().cloned()).collect();
     // Bound the statement's parameters (SQLite allows 32766).
     for chunk in investor_ids.chunks(10_000) {
         let rows: Vec<(String, Option<NaiveDate>)> = investors::table
@@ -189,13 +189,13 @@ pub(crate) fn refresh(conn: &mut DbConnection, ids: &[String]) -> Result<(), Api
 /// write of every new row cost a third of a 100,000-row import on
 /// PostgreSQL. Moves the kept counts as [`refresh`] would; the caller must
 /// insert each project with its [`Watched`] in the same transaction.
-pub(crate) fn judge_new(conn: &mut DbConnection, new: &[Project]) -> Result<Vec<Watched>, ApiError> {
+pub(crate) fn judge_new(conn: &mut DbConnection, new: &[&Project]) -> Result<Vec<Watched>, ApiError> {
     if new.is_empty() {
         return Ok(vec![]);
     }
     tally::lock_for_write(conn)?;
     let rules = rules::load(conn)?.rules;
-    let follow_ups = latest_follow_ups(conn, new)?;
+    let follow_ups = latest_follow_ups(conn, new.iter().copied())?;
     let judged: Vec<Judged> = new
         .iter()
         .map(|p| Judged {

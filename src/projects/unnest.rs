@@ -24,14 +24,14 @@ const INSERT: &str = "INSERT INTO projects (id, park_code, name, summary, indust
      $26::int4[], $27::timestamp[], $28::text[], $29::text[], $30::text[], $31::date[], $32::date[])";
 
 /// Inserts `rows`, each with its light, in one statement.
-pub fn insert(conn: &mut PgConnection, rows: &[(ProjectRow, Light)]) -> QueryResult<usize> {
-    fn each<'a, T>(rows: &'a [(ProjectRow, Light)], get: impl Fn(&'a ProjectRow) -> T) -> Vec<T> {
+pub fn insert(conn: &mut PgConnection, rows: &[(&ProjectRow, &Light)]) -> QueryResult<usize> {
+    fn each<'a, T>(rows: &[(&'a ProjectRow, &Light)], get: impl Fn(&'a ProjectRow) -> T) -> Vec<T> {
         rows.iter().map(|(row, _)| get(row)).collect()
     }
-    fn text<'a>(rows: &'a [(ProjectRow, Light)], get: impl Fn(&'a ProjectRow) -> &'a String) -> Vec<&'a str> {
+    fn text<'a>(rows: &[(&'a ProjectRow, &Light)], get: impl Fn(&'a ProjectRow) -> &'a String) -> Vec<&'a str> {
         rows.iter().map(|(row, _)| get(row).as_str()).collect()
     }
-    fn optional<'a>(rows: &'a [(ProjectRow, Light)], get: impl Fn(&'a ProjectRow) -> &'a Option<String>) -> Vec<Option<&'a str>> {
+    fn optional<'a>(rows: &[(&'a ProjectRow, &Light)], get: impl Fn(&'a ProjectRow) -> &'a Option<String>) -> Vec<Option<&'a str>> {
         rows.iter().map(|(row, _)| get(row).as_deref()).collect()
     }
     diesel::sql_query(INSERT)
@@ -75,8 +75,8 @@ const INSERT_STAGES: &str = "INSERT INTO project_stage_history (id, project_id, 
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::timestamp[])";
 
 /// Inserts stage-history rows in one statement.
-pub fn insert_stages(conn: &mut PgConnection, rows: &[StageRow]) -> QueryResult<usize> {
-    let text = |get: fn(&StageRow) -> &str| rows.iter().map(get).collect::<Vec<_>>();
+pub fn insert_stages(conn: &mut PgConnection, rows: &[&StageRow]) -> QueryResult<usize> {
+    let text = |get: fn(&StageRow) -> &str| rows.iter().map(|r| get(r)).collect::<Vec<_>>();
     diesel::sql_query(INSERT_STAGES)
         .bind::<Array<Text>, _>(text(|r| &r.id))
         .bind::<Array<Text>, _>(text(|r| &r.project_id))

@@ -339,12 +339,16 @@ pub(crate) fn invalid_unless_empty(mut errors: Vec<FieldError>) -> Result<(), Ap
 /// Batch writes (an import) build their events with it too, so that they
 /// read exactly like an API create.
 pub(crate) fn creation_changes<R: Record>(created: &R::View) -> Result<Vec<Change>, ApiError> {
-    Ok(diff::<R>(&Value::Null, &serde_json::to_value(created)?))
+    Ok(R::redact(audit::creation(serde_json::to_value(created)?, &skipped::<R>())))
 }
 
 fn diff<R: Record>(old: &Value, new: &Value) -> Vec<Change> {
-    let skip: Vec<&str> = BOOKKEEPING.iter().chain(R::DERIVED).copied().collect();
-    R::redact(audit::diff(old, new, &skip))
+    R::redact(audit::diff(old, new, &skipped::<R>()))
+}
+
+/// The fields no event lists: bookkeeping, and what is derived from the others.
+fn skipped<R: Record>() -> Vec<&'static str> {
+    BOOKKEEPING.iter().chain(R::DERIVED).copied().collect()
 }
 
 pub(crate) fn audit_event(

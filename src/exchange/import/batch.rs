@@ -33,21 +33,34 @@ pub(super) struct Prepared {
     /// The row as a merge patch (empty cells clear fields), kept when its
     /// ref may name a record already there.
     patch: Option<Map<String, Value>>,
-    /// The row as a new project's fields, or its bad cells.
-    fields: Result<ProjectFields, Vec<CellError>>,
+    /// The row as a new project, or its bad cells.
+    new: Result<Decoded, Vec<CellError>>,
 }
 
-/// Decodes a placed row as a new project (on the reading thread: the
-/// decoding is a good share of an import's work).
-pub(super) fn prepare(importer: &Row<'_>, row: u64, Placed { values, external_ref, park }: Placed) -> Result<Prepared, ApiError> {
+/// A row's new project, built or still to build.
+enum Decoded {
+    /// Built, and checked by the rules that read no database.
+    Built(NewProject),
+    /// Its fields only, built by the writer.
+    Fields(ProjectFields),
+}
+
+/// Decodes a placed row and, when `build`, builds it as a new project. On
+/// the reading thread, PostgreSQL: the rules, the row, its view and its
+/// create event are most of an import's own work, and the connection's
+/// thread waits for none of it. Not for SQLite, whose import holds every row
+/// of the file before it writes: a built project takes several times the
+/// memory of its fields.
+pub(super) fn prepare(importer: &Row<'_>, row: u64, Placed { values, external_ref, park }: Placed, build: bool) -> Result<Prepared, ApiError> {
     let patch = external_ref.is_some().then(|| values.clone());
     let mut values = values;
     values.retain(|_, value| !value.is_null());
-    let fields = match records::decode::<ProjectFields>(Value::Object(values)) {
-        Ok(fields) => Ok(fields),
+    let new = match records::decode::<ProjectFields>(Value::Object(values)) {
+        Ok(fields) if build => Ok(Decoded::Built(NewProject::build(importer.caller, park.clone(), fields)?)),
+        Ok(fields) => Ok(Decoded::Fields(fields)),
         Err(err) => Err(cells_of(importer, err)?),
     };
-    Ok(Prepared { row, park, external_ref, patch, fields })
+    Ok(Prepared { row, park, external_ref, patch, new })
 }
 
 /// The writing side of a project import: one part after another, inside the
@@ -71,7 +84,7 @@ impl<'a> ProjectParts<'a> {
         let mut new_rows: Vec<(u64, Option<String>)> = Vec::new();
         let mut news: Vec<NewProject> = Vec::new();
         let mut taken: Vec<(String, String)> = Vec::new();
-        for Prepared { row, park, external_ref, patch, fields } in part {
+        for Prepared { row, park, external_ref, patch, new } in part {
             let key = external_ref.clone().map(|r| (park.clone(), r));
             match key.as_ref().map(|key| named.get(key)) {
                 Some(Some(Named::Live(id, current))) => {
@@ -94,16 +107,19 @@ impl<'a> ProjectParts<'a> {
                 Some(Some(Named::Gone)) => taken.extend(key),
                 _ => {}
             }
-            match fields {
-                Ok(fields) => {
+            match new {
+                Ok(decoded) => {
+                    news.push(match decoded {
+                        Decoded::Built(new) => new,
+                        Decoded::Fields(fields) => NewProject::build(importer.caller, park, fields)?,
+                    });
                     new_rows.push((row, external_ref));
-                    news.push(NewProject { park, fields });
                 }
                 Err(bad) => tally(Err(bad), row, counts, errors),
             }
         }
 
-        for ((row, _), broken) in new_rows.iter().zip(batch::check(conn, &mut news)?) {
+        for ((row, _), broken) in new_rows.iter().zip(batch::check(conn, &news)?) {
             if let Err(err) = records::invalid_unless_empty(broken) {
                 tally(Err(cells_of(importer, err)?), *row, counts, errors);
             }
@@ -111,18 +127,14 @@ impl<'a> ProjectParts<'a> {
         if !errors.is_empty() {
             return Ok(()); // nothing stays: the counts no longer matter
         }
-        let first = self.inserted.ids.len();
-        batch::insert_part(conn, importer.caller, &news, &mut self.inserted)?;
-        let ids = &self.inserted.ids[first..];
-        let bindings: Vec<(String, String, String)> = new_rows
-            .into_iter()
-            .zip(news)
-            .zip(ids)
-            .filter_map(|(((_, external_ref), new), id)| external_ref.map(|r| (new.park, r, id.clone())))
-            .collect();
-        refs::bind_many(conn, ENTITY, &bindings, &taken)?;
-        counts.created += ids.len() as u64;
-        Ok(())
+        let mut bindings: Vec<(String, String, String)> = Vec::with_capacity(news.len());
+        for ((_, external_ref), new) in new_rows.into_iter().zip(&news) {
+            let id = new.id().ok_or_else(|| ApiError::internal("a checked project has no row"))?;
+            bindings.extend(external_ref.map(|r| (new.park().to_owned(), r, id.to_owned())));
+        }
+        counts.created += news.len() as u64;
+        batch::insert_part(conn, news, &mut self.inserted)?;
+        refs::bind_many(conn, ENTITY, &bindings, &taken)
     }
 
     /// After the last part: what hangs off the new projects, refreshed once.

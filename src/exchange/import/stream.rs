@@ -1,10 +1,10 @@
 //! A project import on two threads. A ledger of 100,000 rows kept one core
 //! busy reading the workbook while PostgreSQL waited, then PostgreSQL busy
 //! while the reading was over (bench/RESULTS.md). Here a thread of its own
-//! reads the sheet as a stream and turns each row into a new project's
-//! fields, and hands them on a part at a time to the caller's thread, which
-//! holds the connection and checks and writes each part while the next is
-//! read. All parts go into one transaction, so an import stays all or
+//! reads the sheet as a stream, turns each row into a new project's fields
+//! (on PostgreSQL, the project built: row, view, create event), and hands
+//! them on a part at a time to the caller's thread, which holds the
+//! connection and checks links and writes each part while the next is read. All parts go into one transaction, so an import stays all or
 //! nothing and a dry run is rolled back as before.
 
 use std::collections::{HashSet, VecDeque};
@@ -43,7 +43,9 @@ pub(super) fn run_projects(conn: &mut DbConnection, caller: &Caller, request: &I
     std::thread::scope(|scope| {
         let (sender, parts) = mpsc::sync_channel(AHEAD);
         let park = request.park_code.as_deref();
-        let reading = scope.spawn(move || read_parts(&request.file, caller, park, sender));
+        // SQLite's import holds the whole file (see `write_parts`): its rows are built as written.
+        let build = db::backend_of(conn) != db::Backend::Sqlite;
+        let reading = scope.spawn(move || read_parts(&request.file, caller, park, build, sender));
         // `parts` goes with the writer: when it stops early, the reader's
         // next hand-over fails and the reading ends.
         let report = write_parts(conn, caller, request, parts);
@@ -135,11 +137,12 @@ fn rows_to_end(parts: &Receiver<Message>) -> Result<u64, ApiError> {
 }
 
 /// The reading thread: the file's rows, read, placed and decoded, handed on.
-fn read_parts(file: &[u8], caller: &Caller, park: Option<&str>, sender: SyncSender<Message>) {
+fn read_parts(file: &[u8], caller: &Caller, park: Option<&str>, build: bool, sender: SyncSender<Message>) {
     let started = Instant::now();
     let mut reading = Reading {
         caller,
         park,
+        build,
         sender: &sender,
         columns: None,
         handed: 0,
@@ -165,6 +168,8 @@ fn read_parts(file: &[u8], caller: &Caller, park: Option<&str>, sender: SyncSend
 struct Reading<'a> {
     caller: &'a Caller,
     park: Option<&'a str>,
+    /// Whether rows are built as new projects here (see `batch::prepare`).
+    build: bool,
     sender: &'a SyncSender<Message>,
     /// The header's columns, once it mapped.
     columns: Option<Vec<Mapped>>,
@@ -200,7 +205,7 @@ impl Reading<'_> {
         }
         let importer = Row { columns, caller: self.caller, park: self.park };
         match importer.place::<Project>(&cells, &mut self.refs_seen) {
-            Ok(placed) => self.rows.push(prepare(&importer, row, placed)?),
+            Ok(placed) => self.rows.push(prepare(&importer, row, placed, self.build)?),
             Err(RowFailure::Cells(bad)) => self.errors.extend(bad.into_iter().map(|e| e.at(row))),
             Err(RowFailure::Fatal(err)) => return Err(err),
         }
