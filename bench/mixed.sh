@@ -31,21 +31,23 @@ mixed_warm_up() {
     TOKEN=$STAFF PATH_Q="/api/v1/projects?park=yueyang&limit=20" wrk -t1 -c8 -d2s -s "$here/wrk/get_path.lua" "$base" >/dev/null
 }
 
-# The lanes to compare, each "CONNECTIONS:NICE" (SLOW_WORK_CONNECTIONS and SLOW_WORK_NICE); the
-# first is the default. The lane off (0) is always measured last, as before the lane.
-MIXED_LANES=${MIXED_LANES:-"2:10 1:10 2:0"}
+# The lanes to compare, each "CONNECTIONS:NICE:PARALLEL_WORKERS" (SLOW_WORK_CONNECTIONS,
+# SLOW_WORK_NICE and, on PostgreSQL, SLOW_WORK_PARALLEL_WORKERS; -1: the server's own); the first
+# is the default. The lane off (0) is always measured last, as before the lane.
+MIXED_LANES=${MIXED_LANES:-"2:10:0 2:10:-1 2:0:-1 1:10:0"}
 
 # mixed_on URL LABEL: the fast reads alone, beside slow work in each lane, then with the lane off.
 mixed_on() {
-    local url=$1 label=$2 lane first=yes
+    local url=$1 label=$2 lane first=yes connections nice workers
     for lane in $MIXED_LANES; do
-        SLOW_WORK_CONNECTIONS=${lane%:*} SLOW_WORK_NICE=${lane#*:} start "$url"
+        IFS=: read -r connections nice workers <<<"$lane"
+        SLOW_WORK_CONNECTIONS=$connections SLOW_WORK_NICE=$nice SLOW_WORK_PARALLEL_WORKERS=$workers start "$url"
         mixed_warm_up
         if [ "$first" = yes ]; then
             mixed_phase "$label" "fast reads alone" no
             first=no
         fi
-        mixed_phase "$label" "slow lane on (SLOW_WORK_CONNECTIONS=${lane%:*}, SLOW_WORK_NICE=${lane#*:})" yes
+        mixed_phase "$label" "slow lane on (SLOW_WORK_CONNECTIONS=$connections, SLOW_WORK_NICE=$nice, SLOW_WORK_PARALLEL_WORKERS=$workers)" yes
         stop
     done
     SLOW_WORK_CONNECTIONS=0 start "$url"

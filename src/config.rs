@@ -268,6 +268,12 @@ pub struct SlowWorkSettings {
     /// fast reads get a busy core first. Linux only.
     #[arg(long, env = "SLOW_WORK_NICE", default_value_t = crate::db::DEFAULT_SLOW_WORK_NICE, value_parser = clap::value_parser!(i32).range(0..=19))]
     pub slow_work_nice: i32,
+
+    /// PostgreSQL only: `max_parallel_workers_per_gather` of the slow lane's
+    /// sessions, so that one slow statement takes one core (0) rather than
+    /// a leader and workers on every core; -1 leaves the server's setting.
+    #[arg(long, env = "SLOW_WORK_PARALLEL_WORKERS", default_value_t = 0, allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(-1..=64))]
+    pub slow_work_parallel_workers: i32,
 }
 
 impl SlowWorkSettings {
@@ -279,6 +285,7 @@ impl SlowWorkSettings {
             wait: Duration::from_millis(self.slow_work_wait_ms),
             statement_timeout: (self.slow_statement_timeout_ms > 0).then(|| Duration::from_millis(self.slow_statement_timeout_ms)),
             nice: self.slow_work_nice,
+            parallel_workers: u32::try_from(self.slow_work_parallel_workers).ok(),
         }
     }
 }

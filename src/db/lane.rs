@@ -45,13 +45,16 @@ pub struct SlowLaneSettings {
     /// How far the nice value of the threads running slow work is raised
     /// (`niced`); 0: they run at the process's priority.
     pub nice: i32,
+    /// PostgreSQL's `max_parallel_workers_per_gather` on the lane's
+    /// connections; `None` leaves the server's own.
+    pub parallel_workers: Option<u32>,
 }
 
 impl Default for SlowLaneSettings {
     /// Two connections: one long export does not shut the lane, and on two
     /// cores the fast reads still find a core. Eight may wait per connection.
     fn default() -> Self {
-        Self { connections: 2, queue: 16, wait: Duration::from_secs(10), statement_timeout: None, nice: DEFAULT_NICE }
+        Self { connections: 2, queue: 16, wait: Duration::from_secs(10), statement_timeout: None, nice: DEFAULT_NICE, parallel_workers: Some(0) }
     }
 }
 
@@ -72,7 +75,7 @@ impl SlowLane {
             .min_idle(Some(0))
             // A permit comes with a free connection; the wait covers opening one.
             .connection_timeout(CONNECTION_WAIT)
-            .connection_customizer(Box::new(LaneSession { statement_timeout: settings.statement_timeout }))
+            .connection_customizer(Box::new(LaneSession { statement_timeout: settings.statement_timeout, parallel_workers: settings.parallel_workers }))
             .build(manager)
             .map_err(|e| StartupError::Pool(e.to_string()))?;
         // One thread for each piece of work the gate lets run, and one spare
@@ -90,19 +93,27 @@ impl SlowLane {
     }
 }
 
-/// Marks the lane's PostgreSQL sessions (visible in `pg_stat_activity`) and
-/// sets their statement timeout.
+/// Marks the lane's PostgreSQL sessions (visible in `pg_stat_activity`), sets
+/// their statement timeout and how many parallel workers a statement of
+/// theirs may start. A statistics query planned in parallel took three
+/// processes (a leader and two workers), every core of a two-core machine,
+/// however few connections the lane had; without workers a slow statement
+/// takes one core at most.
 #[derive(Debug)]
 struct LaneSession {
     statement_timeout: Option<Duration>,
+    parallel_workers: Option<u32>,
 }
 
 impl CustomizeConnection<PoolConnection, diesel::r2d2::Error> for LaneSession {
     fn on_acquire(&self, conn: &mut PoolConnection) -> Result<(), diesel::r2d2::Error> {
         let DbConnection::Pg(pg) = &mut **conn else { return Ok(()) };
         let timeout_ms = self.statement_timeout.map_or(0, |t| t.as_millis().max(1));
-        pg.batch_execute(&format!("SET application_name = 'invest-registry slow lane'; SET statement_timeout = {timeout_ms}"))
-            .map_err(diesel::r2d2::Error::QueryError)
+        let mut setup = format!("SET application_name = 'invest-registry slow lane'; SET statement_timeout = {timeout_ms}");
+        if let Some(workers) = self.parallel_workers {
+            setup.push_str(&format!("; SET max_parallel_workers_per_gather = {workers}"));
+        }
+        pg.batch_execute(&setup).map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -125,6 +136,29 @@ mod tests {
         assert_eq!(nice_of_slow_work(&lane).await, (here + 4).min(19));
         let unchanged = SlowLaneSettings { nice: 0, ..Default::default() };
         assert_eq!(nice_of_slow_work(&unchanged).await, here);
+    }
+
+    /// The lane's PostgreSQL sessions start no parallel workers unless told.
+    #[actix_web::test]
+    async fn lane_sessions_on_postgresql_take_the_parallel_workers_setting() {
+        use diesel::prelude::*;
+        use diesel::sql_types::Text;
+        #[derive(QueryableByName)]
+        struct Setting {
+            #[diesel(sql_type = Text)]
+            max_parallel_workers_per_gather: String,
+        }
+        let Ok(url) = std::env::var("TEST_POSTGRES_URL") else { return };
+        for (workers, expected) in [(Some(0), "0"), (Some(3), "3")] {
+            let lane = SlowLaneSettings { parallel_workers: workers, ..Default::default() };
+            let pool = super::super::connect(&url, 1).unwrap().with_slow_lane(&lane).unwrap();
+            let seen = super::super::run_heavy(&pool, |conn| {
+                Ok(diesel::sql_query("SHOW max_parallel_workers_per_gather").get_result::<Setting>(conn)?.max_parallel_workers_per_gather)
+            })
+            .await
+            .unwrap();
+            assert_eq!(seen, expected);
+        }
     }
 
     #[actix_web::test]
