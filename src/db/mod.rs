@@ -1,7 +1,6 @@
 //! Storage: one diesel connection type over SQLite and PostgreSQL, a pool,
 //! embedded migrations, and the transaction helpers every write goes through.
 
-mod group;
 mod lane;
 mod manager;
 mod migrate;
@@ -84,9 +83,6 @@ pub struct DbPool {
     /// A read replica for lists and statistics (`replica`); `None`: the
     /// primary serves every read.
     replica: Option<Arc<replica::Replica>>,
-    /// SQLite's writer thread for [`run_write`] (`group`); `None`: writes
-    /// run on the workers.
-    group: Option<Arc<group::Group>>,
 }
 
 /// Times are milliseconds since `started`; 0 means never.
@@ -301,20 +297,7 @@ pub fn connect_with(url: &str, max_size: u32, wait: Duration) -> Result<DbPool, 
         waiting: AtomicI64::new(0),
         of_replica: false,
     };
-    let pool = DbPool { inner, backend, status: Arc::new(status), manager, wait, slow: None, replica: None, group: None };
-    if backend == Backend::Sqlite && group_commit_enabled() {
-        // The thread's own copy of the pool has no group: it ends with the last pool that has one.
-        let group = group::Group::start(pool.clone()).map_err(|e| StartupError::Pool(e.to_string()))?;
-        return Ok(DbPool { group: Some(Arc::new(group)), ..pool });
-    }
-    Ok(pool)
-}
-
-/// `SQLITE_GROUP_COMMIT=off` gives each API write a transaction of its own
-/// again, so the benchmark can show both side by side (bench/run.sh).
-fn group_commit_enabled() -> bool {
-    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ENABLED.get_or_init(|| std::env::var("SQLITE_GROUP_COMMIT").map_or(true, |v| v != "off"))
+    Ok(DbPool { inner, backend, status: Arc::new(status), manager, wait, slow: None, replica: None })
 }
 
 /// A pool on a read replica: no migrations (a standby is read-only and
@@ -341,7 +324,7 @@ fn connect_replica(url: &str, max_size: u32, wait: Duration) -> Result<DbPool, S
         waiting: AtomicI64::new(0),
         of_replica: true,
     };
-    Ok(DbPool { inner, backend: Backend::Postgres, status: Arc::new(status), manager, wait, slow: None, replica: None, group: None })
+    Ok(DbPool { inner, backend: Backend::Postgres, status: Arc::new(status), manager, wait, slow: None, replica: None })
 }
 
 impl DbPool {
@@ -476,21 +459,6 @@ where
     let mut conn = pool.checkout()?;
     let result = work(&mut conn);
     pool.noting(&mut conn, result)
-}
-
-/// Runs an API write (a record's create or change) in one transaction of
-/// its own as the client sees it: on SQLite in the next group of the
-/// database's writer thread (`group`: one COMMIT for the writes waiting
-/// together, each in its savepoint), on PostgreSQL as [`run`] does.
-pub async fn run_write<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
-{
-    match &pool.group {
-        Some(group) => group.write(work).await,
-        None => run(pool, work).await,
-    }
 }
 
 /// Runs work that is slow by design on the blocking pool, off the workers,

@@ -24,7 +24,7 @@ macro_rules! record_routes {
             caller: $crate::auth::Caller,
             body: $crate::http::Body,
         ) -> Result<actix_web::HttpResponse, $crate::error::ApiError> {
-            let record = $crate::db::run_write(&state.pool, move |conn| $crate::records::create::<$record>(conn, &caller, body.0)).await?;
+            let record = $crate::db::run(&state.pool, move |conn| $crate::records::create::<$record>(conn, &caller, body.0)).await?;
             let version = $crate::records::Keyed::version(&record);
             let location = format!("/api/v1{}/{}", $collection, $crate::records::Keyed::id(&record));
             Ok($crate::http::created(&location, &<$record as $crate::records::Record>::masked(record), Some(version)))
@@ -68,7 +68,7 @@ macro_rules! record_routes {
         ) -> Result<actix_web::HttpResponse, $crate::error::ApiError> {
             let id = $crate::http::parse_id(&id)?;
             let expected = $crate::http::required_if_match(&req)?;
-            let record = $crate::db::run_write(&state.pool, move |conn| {
+            let record = $crate::db::run(&state.pool, move |conn| {
                 $crate::records::update::<$record>(conn, &caller, &id, &expected, body.0)
             })
             .await?;
