@@ -186,12 +186,8 @@ scenario "2 first page (SQLite)" "$SQLITE_SIZE" get_path.lua "$STAFF" "/api/v1/p
 echo "SQLite $SQLITE_SIZE projects: $(grep VmHWM /proc/$server_pid/status | tr -s ' ')" >>"$rss"
 scenario "5 create (SQLite)" "$SQLITE_SIZE" create.lua "$STAFF"
 stop
-# The same writers with a transaction each (no group commit, db::group), for comparison.
-SQLITE_GROUP_COMMIT=off start "$work/bench.db"
-scenario "5 create (SQLite, a transaction a write)" "$SQLITE_SIZE" create.lua "$STAFF"
-stop
-# And without the service's writer queue either (db::writers).
-SQLITE_GROUP_COMMIT=off SQLITE_WRITER_QUEUE=off start "$work/bench.db"
+# The same writers without the service's writer queue (db::writers), for comparison.
+SQLITE_WRITER_QUEUE=off start "$work/bench.db"
 scenario "5 create (SQLite, busy timeout only)" "$SQLITE_SIZE" create.lua "$STAFF"
 stop
 
