@@ -3,7 +3,8 @@
 # page (28); the fast reads' p99 with the slow lane on (SLOW_WORK_CONNECTIONS, default) and off
 # (SLOW_WORK_CONNECTIONS=0: slow work shares the pool, unbounded, as before), and the fast reads
 # alone for reference, one after the other in one run, on PostgreSQL and SQLite at MIXED_SIZE
-# projects. The databases are kept between runs (`bench_mixed_<rows>`, target/bench/mixed-<rows>.db).
+# projects. MIXED_LANES lists the lanes measured (sizes and nice values); MIXED_DBS=postgres or
+# sqlite runs one database only. The databases are kept between runs (`bench_mixed_<rows>`, target/bench/mixed-<rows>.db).
 MIXED_SIZE=${MIXED_SIZE:-$SQLITE_SIZE}
 mixed_results="$work/mixed.jsonl"; : >"$mixed_results"
 
@@ -30,14 +31,25 @@ mixed_warm_up() {
     TOKEN=$STAFF PATH_Q="/api/v1/projects?park=yueyang&limit=20" wrk -t1 -c8 -d2s -s "$here/wrk/get_path.lua" "$base" >/dev/null
 }
 
-# mixed_on URL LABEL: the three phases on one database.
+# The lanes to compare, each "CONNECTIONS:NICE:PARALLEL_WORKERS" (SLOW_WORK_CONNECTIONS,
+# SLOW_WORK_NICE and, on PostgreSQL, SLOW_WORK_PARALLEL_WORKERS; -1: the server's own); the first
+# is the default. The lane off (0) is always measured last, as before the lane.
+MIXED_LANES=${MIXED_LANES:-"2:10:0 2:10:-1 2:0:-1 1:10:0"}
+
+# mixed_on URL LABEL: the fast reads alone, beside slow work in each lane, then with the lane off.
 mixed_on() {
-    local url=$1 label=$2
-    start "$url"
-    mixed_warm_up
-    mixed_phase "$label" "fast reads alone" no
-    mixed_phase "$label" "slow lane on (SLOW_WORK_CONNECTIONS=${SLOW_WORK_CONNECTIONS:-2})" yes
-    stop
+    local url=$1 label=$2 lane first=yes connections nice workers
+    for lane in $MIXED_LANES; do
+        IFS=: read -r connections nice workers <<<"$lane"
+        SLOW_WORK_CONNECTIONS=$connections SLOW_WORK_NICE=$nice SLOW_WORK_PARALLEL_WORKERS=$workers start "$url"
+        mixed_warm_up
+        if [ "$first" = yes ]; then
+            mixed_phase "$label" "fast reads alone" no
+            first=no
+        fi
+        mixed_phase "$label" "slow lane on (SLOW_WORK_CONNECTIONS=$connections, SLOW_WORK_NICE=$nice, SLOW_WORK_PARALLEL_WORKERS=$workers)" yes
+        stop
+    done
     SLOW_WORK_CONNECTIONS=0 start "$url"
     mixed_warm_up
     mixed_phase "$label" "slow lane off (SLOW_WORK_CONNECTIONS=0)" yes
@@ -46,22 +58,26 @@ mixed_on() {
 
 db="bench_mixed_$MIXED_SIZE"
 url="postgres://postgres@127.0.0.1:5432/$db"
-if [ -z "$(psql -tA -h 127.0.0.1 -U postgres -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" ] || [ ! -s "$work/mixed-ids-$MIXED_SIZE.txt" ]; then
-    echo "== PostgreSQL, $MIXED_SIZE projects: loading"
-    psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
-    "$bin" bench-load --projects "$MIXED_SIZE" --investors $(( MIXED_SIZE / 5 )) --database-url "$url" --ids-out "$work/mixed-ids-$MIXED_SIZE.txt"
-    psql -q -h 127.0.0.1 -U postgres -d "$db" -c "VACUUM ANALYZE"
+if [ "${MIXED_DBS:-both}" != sqlite ]; then
+    if [ -z "$(psql -tA -h 127.0.0.1 -U postgres -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" ] || [ ! -s "$work/mixed-ids-$MIXED_SIZE.txt" ]; then
+        echo "== PostgreSQL, $MIXED_SIZE projects: loading"
+        psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+        "$bin" bench-load --projects "$MIXED_SIZE" --investors $(( MIXED_SIZE / 5 )) --database-url "$url" --ids-out "$work/mixed-ids-$MIXED_SIZE.txt"
+        psql -q -h 127.0.0.1 -U postgres -d "$db" -c "VACUUM ANALYZE"
+    fi
+    cp "$work/mixed-ids-$MIXED_SIZE.txt" "$work/ids.txt"
+    mixed_on "$url" "PostgreSQL"
 fi
-cp "$work/mixed-ids-$MIXED_SIZE.txt" "$work/ids.txt"
-mixed_on "$url" "PostgreSQL"
 
 sqlite_db="$work/mixed-$MIXED_SIZE.db"
-if [ ! -s "$sqlite_db" ]; then
-    echo "== SQLite, $MIXED_SIZE projects: loading"
-    "$bin" bench-load --projects "$MIXED_SIZE" --investors $(( MIXED_SIZE / 5 )) --database-url "$sqlite_db" --ids-out "$work/mixed-ids-sqlite-$MIXED_SIZE.txt"
+if [ "${MIXED_DBS:-both}" != postgres ]; then
+    if [ ! -s "$sqlite_db" ]; then
+        echo "== SQLite, $MIXED_SIZE projects: loading"
+        "$bin" bench-load --projects "$MIXED_SIZE" --investors $(( MIXED_SIZE / 5 )) --database-url "$sqlite_db" --ids-out "$work/mixed-ids-sqlite-$MIXED_SIZE.txt"
+    fi
+    cp "$work/mixed-ids-sqlite-$MIXED_SIZE.txt" "$work/ids.txt"
+    mixed_on "$sqlite_db" "SQLite"
 fi
-cp "$work/mixed-ids-sqlite-$MIXED_SIZE.txt" "$work/ids.txt"
-mixed_on "$sqlite_db" "SQLite"
 
 {
     echo ""

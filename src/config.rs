@@ -262,6 +262,18 @@ pub struct SlowWorkSettings {
     /// (minutes at 1M projects): keep the limit above that.
     #[arg(long, env = "SLOW_STATEMENT_TIMEOUT_MS", default_value_t = 0)]
     pub slow_statement_timeout_ms: u64,
+
+    /// How far the nice value of the threads running slow work is raised
+    /// above the process's (0 to 19; 0: the same priority), so that the
+    /// fast reads get a busy core first. Linux only.
+    #[arg(long, env = "SLOW_WORK_NICE", default_value_t = crate::db::DEFAULT_SLOW_WORK_NICE, value_parser = clap::value_parser!(i32).range(0..=19))]
+    pub slow_work_nice: i32,
+
+    /// PostgreSQL only: `max_parallel_workers_per_gather` of the slow lane's
+    /// sessions, so that one slow statement takes one core (0) rather than
+    /// a leader and workers on every core; -1 leaves the server's setting.
+    #[arg(long, env = "SLOW_WORK_PARALLEL_WORKERS", default_value_t = 0, allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(-1..=64))]
+    pub slow_work_parallel_workers: i32,
 }
 
 impl SlowWorkSettings {
@@ -272,6 +284,8 @@ impl SlowWorkSettings {
             queue: self.slow_work_queue.unwrap_or(8 * self.slow_work_connections as usize),
             wait: Duration::from_millis(self.slow_work_wait_ms),
             statement_timeout: (self.slow_statement_timeout_ms > 0).then(|| Duration::from_millis(self.slow_statement_timeout_ms)),
+            nice: self.slow_work_nice,
+            parallel_workers: u32::try_from(self.slow_work_parallel_workers).ok(),
         }
     }
 }

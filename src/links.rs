@@ -156,6 +156,11 @@ pub(crate) fn settle_investors_of(conn: &mut DbConnection, project_ids: &[String
 /// Makes `investor_ids` the project's investors, in that order.
 pub(crate) fn replace_project_investors(conn: &mut DbConnection, project_id: &str, investor_ids: &[String]) -> Result<(), ApiError> {
     diesel::delete(project_investors::table.filter(project_investors::project_id.eq(project_id))).execute(conn)?;
+    insert_project_investors(conn, project_id, investor_ids)
+}
+
+/// Links a project that has no links yet to `investor_ids`, in that order.
+pub(crate) fn insert_project_investors(conn: &mut DbConnection, project_id: &str, investor_ids: &[String]) -> Result<(), ApiError> {
     for (position, investor_id) in investor_ids.iter().enumerate() {
         diesel::insert_into(project_investors::table)
             .values((

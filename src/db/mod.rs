@@ -4,6 +4,7 @@
 mod lane;
 mod manager;
 mod migrate;
+mod niced;
 mod replica;
 pub mod schema;
 pub mod search;
@@ -17,7 +18,7 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use diesel::r2d2::{Pool, PoolError, PooledConnection};
 
-pub use lane::SlowLaneSettings;
+pub use lane::{SlowLaneSettings, DEFAULT_NICE as DEFAULT_SLOW_WORK_NICE};
 pub use manager::{Backend, DbManager, PoolConnection, WAL_SIZE_LIMIT_BYTES};
 pub use migrate::run_migrations;
 pub use replica::{watch as watch_replica, ReplicaHealth, ReplicaSettings, Verdict as ReadVerdict};
@@ -490,21 +491,26 @@ impl DbPool {
 
 /// [`run_heavy`] in a turn taken already: an export holds one turn from
 /// its first page to its last, so that a full lane cannot cut it short
-/// once its answer has started.
+/// once its answer has started. With a lane, the work runs on its threads
+/// of lower priority (`niced`); without, on the blocking pool.
 pub async fn run_in_turn<T, F>(pool: &DbPool, turn: SlowTurn, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 {
+    let lane = pool.slow.clone();
     let pool = pool.clone();
-    on_blocking_pool(move || {
+    let job = move || {
         // Held until the work ends, even if the client hung up meanwhile.
         let _turn = turn;
         let mut conn = pool.checkout_slow()?;
         let result = work(&mut conn);
         pool.noting(&mut conn, result)
-    })
-    .await
+    };
+    match lane {
+        Some(lane) => lane.threads.run(job).await?,
+        None => on_blocking_pool(job).await,
+    }
 }
 
 /// Runs background work (webhook deliveries) on the blocking pool with the

@@ -237,6 +237,11 @@ impl Record for Project {
         crate::targets::summary::refresh_project(conn, id)
     }
 
+    /// The row goes in whole, read copies and light days included (`batch`).
+    fn insert_new(conn: &mut DbConnection, id: &str, park: &str, fields: &ProjectFields, stamp: &Stamp) -> Result<Project, ApiError> {
+        super::batch::insert_one(conn, id, park, fields, stamp)
+    }
+
     /// Its funds and contract leave the targets; it is no longer watched.
     fn after_delete(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
         lights::refresh(conn, &[id.to_owned()])?;

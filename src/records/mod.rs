@@ -110,6 +110,19 @@ pub trait Record: Stored {
     fn after_delete(_conn: &mut DbConnection, _id: &str) -> Result<(), ApiError> {
         Ok(())
     }
+    /// Stores a new record whose fields passed the rules and answers it as a
+    /// read would: by default its row, then what hangs off it
+    /// ([`Record::after_write`]), then the record read back. A library that
+    /// can build its whole row up front overrides it to write fewer statements.
+    fn insert_new(conn: &mut DbConnection, id: &str, park: &str, fields: &Self::Fields, stamp: &Stamp) -> Result<Self::View, ApiError>
+    where
+        Self: Sized,
+    {
+        let base = RowBase { id, park, version: 1, created: stamp, updated: stamp, previous: None };
+        Self::insert(conn, &Self::to_row(fields, base)?)?;
+        Self::after_write(conn, id, None, fields, stamp)?;
+        get::<Self>(conn, &ParkScope::All, id)
+    }
     /// The changes as the audit trail keeps them: that personal data changed
     /// is recorded, its values never are.
     fn redact(changes: Vec<Change>) -> Vec<Change> {
@@ -197,10 +210,7 @@ pub fn create_in_tx<R: Record>(conn: &mut DbConnection, caller: &Caller, mut fie
     }
     invalid_unless_empty(errors)?;
     let stamp = Stamp::of(caller);
-    let base = RowBase { id: &id, park: &park, version: 1, created: &stamp, updated: &stamp, previous: None };
-    R::insert(conn, &R::to_row(&fields, base)?)?;
-    R::after_write(conn, &id, None, &fields, &stamp)?;
-    let created = get::<R>(conn, &ParkScope::All, &id)?;
+    let created = R::insert_new(conn, &id, &park, &fields, &stamp)?;
     audit_event(conn, caller, Action::Create, R::ENTITY, &id, &park, creation_changes::<R>(&created)?)?;
     Ok(created)
 }

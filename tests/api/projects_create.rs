@@ -14,6 +14,8 @@ on_both_databases!(
     wrong_media_type_empty_and_oversized_bodies_are_refused,
     a_refused_create_leaves_nothing_behind,
     text_is_trimmed_and_blank_optional_text_dropped,
+    a_signed_project_with_money_answers_as_a_read_does,
+    concurrent_creates_succeed_or_fail_each_alone,
 );
 
 async fn create_answers_201_with_location_etag_and_the_record(app: TestApp) {
@@ -190,4 +192,52 @@ async fn text_is_trimmed_and_blank_optional_text_dropped(app: TestApp) {
     assert_eq!(p["name"], "湘台合作项目");
     assert_eq!(p["summary"], Value::Null);
     assert_eq!(p["tags"], json!(["芯片"]));
+}
+
+/// A create writes its row whole and answers from memory: the answer must
+/// be what a read gives, money, stage history, links and light included.
+async fn a_signed_project_with_money_answers_as_a_read_does(app: TestApp) {
+    let investor = app.create_investor(json!({})).await["id"].clone();
+    let body = project_body(json!({
+        "stage": "signed",
+        "signed_on": "2026-03-01",
+        "contracted_investment_usd": 5_000_000,
+        "planned_start_on": "2026-09-01",
+        "investor_ids": [investor],
+    }));
+    let res = app.post("/api/v1/projects", &body).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert_eq!(res.body["contracted_investment_usd"], 5_000_000);
+    assert_eq!(res.body["stage_history"].as_array().map(Vec::len), Some(1));
+    assert!(res.body["light"].is_string(), "a signed project is watched: {}", res.text);
+    let read = app.get(&format!("/api/v1/projects/{}", res.body["id"].as_str().unwrap())).await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.body, res.body);
+}
+
+/// Concurrent creates (on SQLite they queue for the write lock): each
+/// refused one leaves nothing, each stored one is whole, with its one audit
+/// event.
+async fn concurrent_creates_succeed_or_fail_each_alone(app: TestApp) {
+    let elsewhere = app.create_investor(json!({"park_code": "xiangtan"})).await["id"].clone();
+    let bodies: Vec<Value> = (0..16)
+        .map(|n| match n % 2 {
+            0 => project_body(json!({"name": format!("并发项目 {n}")})),
+            _ => project_body(json!({"name": format!("并发项目 {n}"), "investor_ids": [elsewhere]})),
+        })
+        .collect();
+    let answers = futures_util::future::join_all(bodies.iter().map(|body| app.post("/api/v1/projects", body))).await;
+    for (n, res) in answers.iter().enumerate() {
+        if n % 2 == 1 {
+            res.assert_problem(422, "investor_ids[0]", "unknown");
+            continue;
+        }
+        assert_eq!(res.status, 201, "{}", res.text);
+        let url = format!("/api/v1/projects/{}", res.body["id"].as_str().unwrap());
+        assert_eq!(app.get(&url).await.body, res.body);
+        let history = app.get(&format!("{url}/history")).await;
+        assert_eq!(history.body["items"].as_array().map(Vec::len), Some(1), "{}", history.text);
+    }
+    let listed = app.get("/api/v1/projects?count=true&limit=1").await;
+    assert_eq!(listed.body["total"], 8, "{}", listed.text);
 }

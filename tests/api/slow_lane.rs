@@ -72,7 +72,7 @@ fn assert_turned_away(r: &Response) {
 /// An app whose lane has one connection and lets one request wait 200 ms,
 /// with one project.
 async fn narrow_lane_app(backend: Backend) -> (TestApp, String) {
-    let lane = SlowLaneSettings { connections: 1, queue: 1, wait: Duration::from_millis(200), statement_timeout: None };
+    let lane = SlowLaneSettings { connections: 1, queue: 1, wait: Duration::from_millis(200), statement_timeout: None, ..Default::default() };
     let app = TestApp::spawn_with_lane(backend, 1, None, lane).await;
     let project = app.create_project(json!({})).await;
     let id = project["id"].as_str().unwrap().to_owned();
