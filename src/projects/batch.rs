@@ -5,8 +5,9 @@
 //! the derived state (the targets summary, investors a project settles) is
 //! refreshed once at the end instead of once per row.
 //!
-//! [`insert_part`] is the one place where a batch builds project rows: a column
-//! derived from the fields at insert time belongs there, as in `to_row`.
+//! `build` is the one place where new project rows are made, for an import's
+//! rows and an API create alike: a column derived from the fields at insert
+//! time belongs there, as in `to_row`.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -29,6 +30,9 @@ use crate::vocab::Stage;
 /// days included), and SQLite binds at most 32,766 in one statement; the
 /// rest is room for a column or two more.
 const CHUNK: usize = 900;
+
+/// Links an INSERT carries: three values each, within SQLite's 32,766.
+const LINKS_CHUNK: usize = 10_000;
 
 /// A project to create in `park` (a park the caller may write in), built
 /// with no connection: its fields normalised and checked by the rules that
@@ -227,9 +231,14 @@ fn insert_chunk(conn: &mut DbConnection, chunk: Vec<NewProject>, Inserted { ids,
             })
         })
         .collect();
-    if !links.is_empty() {
-        insert_all!(conn, project_investors::table, &links)?;
+    // A project links up to 100 investors: a part's links go in a few
+    // statements, within SQLite's 32,766 binds (three a link) and PostgreSQL's.
+    for some in links.chunks(LINKS_CHUNK) {
+        insert_all!(conn, project_investors::table, some)?;
     }
+    // Investors are stamped when they are settled: the rows' own stamps were
+    // taken when they were read, possibly well before this part is written.
+    let settled_at = clock::now();
     for (m, f) in made.iter().zip(&fields) {
         if has_money(f) {
             money::write(conn, &m.row.id, f)?;
@@ -237,7 +246,7 @@ fn insert_chunk(conn: &mut DbConnection, chunk: Vec<NewProject>, Inserted { ids,
         linked.extend(self::linked(&m.row.id, f));
         if settles(f) {
             let registered_on = f.registered_on.unwrap_or_else(clock::today);
-            settled.extend(links::settle_investors(conn, &m.row.id, registered_on, m.row.bookkeeping.created_at)?);
+            settled.extend(links::settle_investors(conn, &m.row.id, registered_on, settled_at)?);
         }
     }
     ids.extend(made.iter().map(|m| m.row.id.clone()));

@@ -20,6 +20,7 @@ on_both_databases!(
     a_row_is_checked_against_the_new_rows_above_it,
     an_import_larger_than_a_batch_writes_every_row,
     a_projects_workbook_is_written_part_by_part_all_or_nothing,
+    a_part_of_projects_with_many_investors_each_is_written,
 );
 
 /// The same rows as API bodies (in yueyang) and as a CSV (park xiangtan).
@@ -291,4 +292,24 @@ async fn a_projects_workbook_is_written_part_by_part_all_or_nothing(app: TestApp
 fn row_errors(res: &crate::helpers::Response) -> Vec<(u64, String, String)> {
     let errors = res.body["errors"].as_array().unwrap().iter();
     errors.map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned())).collect()
+}
+
+/// 900 projects (one part) linking 40 investors each: 36,000 links, more
+/// values than one statement may carry on either database (a 500 once).
+async fn a_part_of_projects_with_many_investors_each_is_written(app: TestApp) {
+    let mut investors = Vec::new();
+    for i in 0..40 {
+        investors.push(app.create_investor(json!({"name": format!("多方客商{i}")})).await["id"].as_str().unwrap().to_owned());
+    }
+    let linked = investors.join("; ");
+    let mut csv = String::from("项目名称,产业,招商方式,计划投资（美元）,关联客商编号\n");
+    for i in 0..900 {
+        csv.push_str(&format!("多方项目{i},电子信息,定向招商,1000,{linked}\n"));
+    }
+    let res = import_into(&app, Who::ParkStaff, "projects", csv.as_bytes(), &[("dry_run", "false")]).await;
+    assert_eq!((res.status, res.body["created"].clone()), (200, json!(900)), "{}", res.text);
+    let page = app.as_(Who::ParkStaff).get("/api/v1/projects?limit=200").await;
+    let items = page.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 200, "{}", page.text);
+    assert!(items.iter().all(|p| p["investor_ids"] == json!(investors)), "every project links the 40, in order");
 }
