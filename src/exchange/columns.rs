@@ -11,12 +11,9 @@ use crate::auth::Caller;
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::http::{Page, MAX_LIMIT};
-use crate::investors::queries::InvestorFilter;
 use crate::investors::Investor;
-use crate::projects::queries::ListFilter;
 use crate::projects::Project;
-use crate::records::{self, Keyed, Record};
-use crate::talents::queries::TalentFilter;
+use crate::records::{self, Keyed, Listed, Record};
 use crate::talents::Talent;
 use crate::vocab::Vocabulary;
 
@@ -114,7 +111,49 @@ pub(super) fn joined<I: IntoIterator<Item = S>, S: AsRef<str>>(values: I) -> Cel
     }
 }
 
-impl Exportable for Project {
+/// The cells every library's row ends with, after its own: when and by whom
+/// the record was created and last changed, and its version.
+fn written(created_at: &DateTime<Utc>, created_by: &str, updated_at: &DateTime<Utc>, updated_by: &str, version: i32) -> [Cell; 5] {
+    [instant(created_at), text(created_by), instant(updated_at), text(updated_by), Cell::Int(i64::from(version))]
+}
+
+/// A library's record as an export row. Only the sheet and the cells are the
+/// library's own: its export reads the library's JSON list (so scope and
+/// masking are the list's), names the record's entity, and ends each row
+/// with its external ref, alike for every library.
+pub trait LibraryRow: Listed<View = Self> + Keyed + ToSchema + Send + Sized + 'static {
+    const LIBRARY: &'static str;
+    const SHEET: &'static str;
+    /// The column headers, in the order of [`LibraryRow::cells`].
+    const COLUMNS: &'static [&'static str];
+    fn cells(&self) -> Vec<Cell>;
+}
+
+impl<R: LibraryRow> Exportable for R
+where
+    <R as Listed>::Filter: DeserializeOwned,
+{
+    const LIBRARY: &'static str = <R as LibraryRow>::LIBRARY;
+    const SHEET: &'static str = <R as LibraryRow>::SHEET;
+    const COLUMNS: &'static [&'static str] = <R as LibraryRow>::COLUMNS;
+    const ENTITY: &'static str = <R as Record>::ENTITY;
+    const HAS_REFS: bool = true;
+    type Filter = <R as Listed>::Filter;
+
+    fn list(conn: &mut DbConnection, asker: &Asker, filter: Self::Filter) -> Result<Rows<Self>, ApiError> {
+        records::list::<R>(conn, &asker.caller.scope(), &filter).map(Rows::from)
+    }
+
+    fn id(&self) -> &str {
+        Keyed::id(self)
+    }
+
+    fn cells(&self) -> Vec<Cell> {
+        LibraryRow::cells(self)
+    }
+}
+
+impl LibraryRow for Project {
     const LIBRARY: &'static str = "projects";
     const SHEET: &'static str = "重大项目库";
     const COLUMNS: &'static [&'static str] = &[
@@ -124,17 +163,6 @@ impl Exportable for Project {
         "关联客商编号", "标签", "备注",
         "创建时间", "创建人", "更新时间", "更新人", "版本",
     ];
-    const ENTITY: &'static str = <Project as Record>::ENTITY;
-    const HAS_REFS: bool = true;
-    type Filter = ListFilter;
-
-    fn list(conn: &mut DbConnection, asker: &Asker, filter: ListFilter) -> Result<Rows<Self>, ApiError> {
-        records::list::<Project>(conn, &asker.caller.scope(), &filter).map(Rows::from)
-    }
-
-    fn id(&self) -> &str {
-        Keyed::id(self)
-    }
 
     fn cells(&self) -> Vec<Cell> {
         vec![
@@ -163,16 +191,14 @@ impl Exportable for Project {
             joined(&self.investor_ids),
             joined(&self.tags),
             opt_text(self.notes.as_deref()),
-            instant(&self.created_at),
-            text(&self.created_by),
-            instant(&self.updated_at),
-            text(&self.updated_by),
-            Cell::Int(i64::from(self.version)),
         ]
+        .into_iter()
+        .chain(written(&self.created_at, &self.created_by, &self.updated_at, &self.updated_by, self.version))
+        .collect()
     }
 }
 
-impl Exportable for Investor {
+impl LibraryRow for Investor {
     const LIBRARY: &'static str = "investors";
     const SHEET: &'static str = "客商库";
     const COLUMNS: &'static [&'static str] = &[
@@ -180,17 +206,6 @@ impl Exportable for Investor {
         "台湾百大企业", "产业", "状态", "落户日期", "推荐客商编号", "关联项目编号", "最近跟进日期", "下一步到期日",
         "备注", "创建时间", "创建人", "更新时间", "更新人", "版本",
     ];
-    const ENTITY: &'static str = <Investor as Record>::ENTITY;
-    const HAS_REFS: bool = true;
-    type Filter = InvestorFilter;
-
-    fn list(conn: &mut DbConnection, asker: &Asker, filter: InvestorFilter) -> Result<Rows<Self>, ApiError> {
-        records::list::<Investor>(conn, &asker.caller.scope(), &filter).map(Rows::from)
-    }
-
-    fn id(&self) -> &str {
-        Keyed::id(self)
-    }
 
     fn cells(&self) -> Vec<Cell> {
         vec![
@@ -212,16 +227,14 @@ impl Exportable for Investor {
             date(self.last_follow_up_on),
             date(self.follow_up_due_on),
             opt_text(self.notes.as_deref()),
-            instant(&self.created_at),
-            text(&self.created_by),
-            instant(&self.updated_at),
-            text(&self.updated_by),
-            Cell::Int(i64::from(self.version)),
         ]
+        .into_iter()
+        .chain(written(&self.created_at, &self.created_by, &self.updated_at, &self.updated_by, self.version))
+        .collect()
     }
 }
 
-impl Exportable for Talent {
+impl LibraryRow for Talent {
     const LIBRARY: &'static str = "talents";
     const SHEET: &'static str = "人才库";
     const COLUMNS: &'static [&'static str] = &[
@@ -229,18 +242,6 @@ impl Exportable for Talent {
         "人才计划", "状态", "就业单位编号", "手机", "电子邮箱", "台胞证号", "同意日期", "备注", "个人信息清除时间",
         "创建时间", "创建人", "更新时间", "更新人", "版本",
     ];
-    const ENTITY: &'static str = <Talent as Record>::ENTITY;
-    const HAS_REFS: bool = true;
-    type Filter = TalentFilter;
-
-    /// The list masks personal data for every role, and so does the export.
-    fn list(conn: &mut DbConnection, asker: &Asker, filter: TalentFilter) -> Result<Rows<Self>, ApiError> {
-        records::list::<Talent>(conn, &asker.caller.scope(), &filter).map(Rows::from)
-    }
-
-    fn id(&self) -> &str {
-        Keyed::id(self)
-    }
 
     fn cells(&self) -> Vec<Cell> {
         let qualifications = self.qualifications.iter().map(|q| {
@@ -269,12 +270,10 @@ impl Exportable for Talent {
             date(self.consent_on),
             opt_text(self.notes.as_deref()),
             self.purged_at.as_ref().map_or(Cell::Empty, instant),
-            instant(&self.created_at),
-            text(&self.created_by),
-            instant(&self.updated_at),
-            text(&self.updated_by),
-            Cell::Int(i64::from(self.version)),
         ]
+        .into_iter()
+        .chain(written(&self.created_at, &self.created_by, &self.updated_at, &self.updated_by, self.version))
+        .collect()
     }
 }
 
@@ -286,7 +285,7 @@ mod tests {
     fn every_row_has_a_cell_per_header() {
         // Column counts are checked against a built record in the API tests;
         // here, that headers are unique so an import can find them.
-        for columns in [Project::COLUMNS, Investor::COLUMNS, Talent::COLUMNS] {
+        for columns in [<Project as Exportable>::COLUMNS, <Investor as Exportable>::COLUMNS, <Talent as Exportable>::COLUMNS] {
             let mut seen = std::collections::HashSet::new();
             assert!(columns.iter().all(|c| seen.insert(*c)), "{columns:?}");
         }
