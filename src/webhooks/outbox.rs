@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
+use diesel::dsl;
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamp};
 
@@ -74,11 +75,28 @@ pub fn claim(conn: &mut DbConnection, owner: &str, now: NaiveDateTime, lease: Du
     })
 }
 
-/// The live hook `$id` as `$owner` holds it: the updates below touch nothing else.
-macro_rules! held {
-    ($id:expr, $owner:expr) => {
-        webhooks::table.filter(webhooks::id.eq($id)).filter(webhooks::lease_owner.eq($owner)).filter(webhooks::deleted_at.is_null())
-    };
+/// The live hook `id` as `owner` holds it: the updates below touch nothing else.
+type Held<'a> = dsl::Filter<
+    dsl::Filter<dsl::Filter<webhooks::table, dsl::Eq<webhooks::id, &'a str>>, dsl::Eq<webhooks::lease_owner, &'a str>>,
+    dsl::IsNull<webhooks::deleted_at>,
+>;
+
+/// The cursor of a hook, at `position`.
+type Cursor = (dsl::Eq<webhooks::cursor_tx, i64>, dsl::Eq<webhooks::cursor_seq, i64>);
+
+/// Moves the cursor of hook `id` to `position` and writes `changes` with it,
+/// if `owner` still holds the hook: the rows written, 0 when it no longer
+/// does. Every write of a worker after its claim goes through here, so none
+/// can change a hook it lost.
+fn advance<'a, C>(conn: &mut DbConnection, id: &'a str, owner: &'a str, position: (i64, i64), changes: C) -> QueryResult<usize>
+where
+    C: AsChangeset<Target = webhooks::table>,
+    dsl::Update<Held<'a>, (Cursor, C)>: diesel::query_dsl::methods::ExecuteDsl<DbConnection>,
+{
+    let held: Held<'a> =
+        webhooks::table.filter(webhooks::id.eq(id)).filter(webhooks::lease_owner.eq(owner)).filter(webhooks::deleted_at.is_null());
+    let cursor = (webhooks::cursor_tx.eq(position.0), webhooks::cursor_seq.eq(position.1));
+    diesel::update(held).set((cursor, changes)).execute(conn)
 }
 
 /// Logs a 2xx and moves the cursor past its event. False when the hook is
@@ -86,17 +104,13 @@ macro_rules! held {
 pub fn delivered(conn: &mut DbConnection, owner: &str, attempt: DeliveryRow, position: (i64, i64), lease: Duration) -> Result<bool, ApiError> {
     write_tx(conn, |conn| {
         diesel::insert_into(webhook_deliveries::table).values(&attempt).execute(conn)?;
-        let kept = diesel::update(held!(&attempt.webhook_id, owner))
-            .set((
-                webhooks::cursor_tx.eq(position.0),
-                webhooks::cursor_seq.eq(position.1),
-                webhooks::attempts.eq(0),
-                webhooks::failing_since.eq(None::<NaiveDateTime>),
-                webhooks::next_attempt_at.eq(None::<NaiveDateTime>),
-                webhooks::last_error.eq(None::<String>),
-                webhooks::lease_until.eq(Some(later(attempt.at, lease))),
-            ))
-            .execute(conn)?;
+        let kept = advance(conn, &attempt.webhook_id, owner, position, (
+            webhooks::attempts.eq(0),
+            webhooks::failing_since.eq(None::<NaiveDateTime>),
+            webhooks::next_attempt_at.eq(None::<NaiveDateTime>),
+            webhooks::last_error.eq(None::<String>),
+            webhooks::lease_until.eq(Some(later(attempt.at, lease))),
+        ))?;
         Ok(kept > 0)
     })
 }
@@ -131,19 +145,15 @@ pub fn failed(conn: &mut DbConnection, owner: &str, failure: Failure, base: Dura
     let (next, paused) = after_failure(attempts, since, now, base, pause_after);
     write_tx(conn, |conn| {
         diesel::insert_into(webhook_deliveries::table).values(&attempt).execute(conn)?;
-        let kept = diesel::update(held!(&attempt.webhook_id, owner))
-            .set((
-                webhooks::cursor_tx.eq(position.0),
-                webhooks::cursor_seq.eq(position.1),
-                webhooks::attempts.eq(attempts),
-                webhooks::failing_since.eq(Some(since)),
-                webhooks::next_attempt_at.eq(Some(next)),
-                webhooks::last_error.eq(attempt.error.clone()),
-                webhooks::paused_at.eq(paused.then_some(now)),
-                webhooks::lease_until.eq(Some(now)),
-                webhooks::lease_owner.eq(None::<String>),
-            ))
-            .execute(conn)?;
+        let kept = advance(conn, &attempt.webhook_id, owner, position, (
+            webhooks::attempts.eq(attempts),
+            webhooks::failing_since.eq(Some(since)),
+            webhooks::next_attempt_at.eq(Some(next)),
+            webhooks::last_error.eq(attempt.error.clone()),
+            webhooks::paused_at.eq(paused.then_some(now)),
+            webhooks::lease_until.eq(Some(now)),
+            webhooks::lease_owner.eq(None::<String>),
+        ))?;
         if paused && kept > 0 {
             audit::record(conn, NewEvent {
                 actor: SYSTEM_ACTOR,
@@ -161,14 +171,7 @@ pub fn failed(conn: &mut DbConnection, owner: &str, failure: Failure, base: Dura
 /// Moves the cursor to `position` (past events the hook does not want) and
 /// releases the hook; the release time puts it behind the other due hooks.
 pub fn release(conn: &mut DbConnection, id: &str, owner: &str, position: (i64, i64), now: NaiveDateTime) -> Result<(), ApiError> {
-    diesel::update(held!(id, owner))
-        .set((
-            webhooks::cursor_tx.eq(position.0),
-            webhooks::cursor_seq.eq(position.1),
-            webhooks::lease_until.eq(Some(now)),
-            webhooks::lease_owner.eq(None::<String>),
-        ))
-        .execute(conn)?;
+    advance(conn, id, owner, position, (webhooks::lease_until.eq(Some(now)), webhooks::lease_owner.eq(None::<String>)))?;
     Ok(())
 }
 
