@@ -98,22 +98,13 @@ enum TargetsCommand {
         #[command(flatten)]
         db: DbSettings,
     },
-    Rebuild {
-        #[command(flatten)]
-        db: DbSettings,
-    },
+    Rebuild(DbSettings),
 }
 
 #[derive(Subcommand)]
 enum MonitoringCommand {
-    Check {
-        #[command(flatten)]
-        db: DbSettings,
-    },
-    Rebuild {
-        #[command(flatten)]
-        db: DbSettings,
-    },
+    Check(DbSettings),
+    Rebuild(DbSettings),
 }
 
 #[derive(Subcommand)]
@@ -194,11 +185,11 @@ fn targets_command(command: TargetsCommand) -> Result<(), String> {
     use invest_registry::targets::summary;
     let (db, dates) = match &command {
         TargetsCommand::Check { as_of, db } => (db, as_of.clone()),
-        TargetsCommand::Rebuild { db } => (db, vec![]),
+        TargetsCommand::Rebuild(db) => (db, vec![]),
     };
     let pool = db::connect(&db.database_url, 1).map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
-    if let TargetsCommand::Rebuild { .. } = command {
+    if let TargetsCommand::Rebuild(_) = command {
         return db::write_tx(&mut conn, summary::rebuild).map_err(|e| e.problem().detail);
     }
     let dates = if dates.is_empty() { vec![invest_registry::clock::today()] } else { dates };
@@ -217,11 +208,11 @@ fn targets_command(command: TargetsCommand) -> Result<(), String> {
 fn monitoring_command(command: MonitoringCommand) -> Result<(), String> {
     use invest_registry::projects::lights;
     let db = match &command {
-        MonitoringCommand::Check { db } | MonitoringCommand::Rebuild { db } => db,
+        MonitoringCommand::Check(db) | MonitoringCommand::Rebuild(db) => db,
     };
     let pool = db::connect(&db.database_url, 1).map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
-    if let MonitoringCommand::Rebuild { .. } = command {
+    if let MonitoringCommand::Rebuild(_) = command {
         let changed = lights::rebuild_all(&mut conn).map_err(|e| e.problem().detail)?;
         println!("light days of {changed} projects rewritten");
         return Ok(());
