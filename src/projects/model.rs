@@ -56,6 +56,10 @@ crate::records::record_view! {
         pub notes: Option<String>,
         /// Every stage the project has been in, oldest first.
         pub stage_history: Vec<StageEntry>,
+        /// The latest follow-up day of the project's investors (deleted ones
+        /// aside), which the monitoring rules count as the project's progress;
+        /// none before the first.
+        pub last_follow_up_on: Option<NaiveDate>,
         /// 红黄绿灯 against the monitoring rules (`/monitoring/rules`) today;
         /// none for `dropped` and `operating` projects.
         pub light: Option<Light>,
@@ -233,6 +237,9 @@ pub struct ProjectRow {
     /// Read with the row, written by `money` (see `columns`).
     #[diesel(select_expression = columns::MONEY, select_expression_type = columns::Money, skip_insertion, skip_update)]
     pub money: MoneyColumns,
+    /// Read with the row, written by `lights` (see `columns`).
+    #[diesel(select_expression = columns::FOLLOW_UP, select_expression_type = columns::FollowUp, skip_insertion, skip_update)]
+    pub last_follow_up_on: Option<NaiveDate>,
     /// The monitoring rules current when the row was read (see `columns`).
     #[diesel(select_expression = columns::RULES, select_expression_type = columns::Rules, skip_insertion, skip_update)]
     pub rules_seen: columns::RulesSeen,

@@ -169,7 +169,21 @@ macro_rules! stored_table {
                 scope: &$crate::auth::ParkScope,
                 id: &str,
             ) -> diesel::QueryResult<Option<$row>> {
-                <$record>::visible(scope).filter($table::id.eq(id.to_owned())).select(<$row>::as_select()).first(conn).optional()
+                // Typed, not boxed, and on the concrete connection: diesel then
+                // keeps the prepared statement by the query's type and writes
+                // its SQL once; a boxed query is looked up by its SQL, written
+                // again on every read (see `db::on_native`).
+                let live = $table::table.filter($table::deleted_at.is_null()).filter($table::id.eq(id));
+                match scope {
+                    $crate::auth::ParkScope::All => {
+                        $crate::db::on_native!(conn, |c| live.select(<$row>::as_select()).first(c).optional())
+                    }
+                    $crate::auth::ParkScope::One(park) => $crate::db::on_native!(conn, |c| live
+                        .filter($table::park_code.eq(park))
+                        .select(<$row>::as_select())
+                        .first(c)
+                        .optional()),
+                }
             }
 
             fn find_deleted_park(
