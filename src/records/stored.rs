@@ -58,7 +58,9 @@ macro_rules! record_view {
         $(#[$meta])*
         pub struct $name {
             $($(#[$field_meta])* pub $field: $type,)*
+            #[serde(serialize_with = "crate::http::date_text::instant")]
             pub created_at: chrono::DateTime<chrono::Utc>,
+            #[serde(serialize_with = "crate::http::date_text::instant")]
             pub updated_at: chrono::DateTime<chrono::Utc>,
             pub created_by: String,
             pub updated_by: String,
