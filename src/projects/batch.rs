@@ -20,10 +20,10 @@ use crate::audit::{self, Action, EventRow, NewEvent};
 use crate::auth::{Caller, ParkScope};
 use crate::clock;
 use crate::db::schema::{parks, project_investors, project_stage_history, projects, projects_money};
-use crate::monitoring::tally::Watched;
 use crate::db::{insert_all, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::links;
+use crate::monitoring::tally::{Judged, Watched};
 use crate::records::{creation_changes, Record, RowBase, Stamp};
 use crate::vocab::Stage;
 
@@ -226,9 +226,19 @@ fn insert_chunk(conn: &mut DbConnection, chunk: Vec<NewProject>, Inserted { ids,
                 .collect();
             diesel::insert_into(projects::table).values(with_lights).execute(sqlite)?;
             diesel::insert_into(project_stage_history::table).values(made.iter().map(|m| &m.stage).collect::<Vec<_>>()).execute(sqlite)?;
-            for (m, w) in made.iter().zip(&lights) {
-                write_follow_up(conn, &m.row.id, w)?;
-            }
+            // The follow-up copies `projects` cannot take in its INSERT, one statement for the chunk.
+            let followed: Vec<Judged> = made
+                .iter()
+                .zip(&lights)
+                .filter(|(_, w)| w.last_follow_up_on.is_some())
+                .map(|(m, w)| Judged {
+                    project_id: m.row.id.clone(),
+                    park_code: m.row.park_code.clone(),
+                    stored: Watched::default(),
+                    judged: w.clone(),
+                })
+                .collect();
+            lights::store(conn, &followed)?;
         }
     }
     let links: Vec<_> = made

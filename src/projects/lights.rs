@@ -293,7 +293,7 @@ fn mark_built(conn: &mut DbConnection, version: i32) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Every project whose stored light days or watched stage are not what its
+/// Every project whose stored light days, watched stage or follow-up copy are not what its
 /// facts and the stored rules give, and every kept count that is not what
 /// the projects give (empty when all agree), read in one snapshot.
 pub fn check(conn: &mut DbConnection) -> Result<Vec<String>, ApiError> {

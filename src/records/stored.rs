@@ -174,7 +174,8 @@ macro_rules! stored_table {
                 // Typed, not boxed, and on the concrete connection: diesel then
                 // keeps the prepared statement by the query's type and writes
                 // its SQL once; a boxed query is looked up by its SQL, written
-                // again on every read (see `db::on_native`).
+                // again on every read (see `db::on_native`). The same rows as
+                // `visible()` gives `scope`: keep the two alike.
                 let live = $table::table.filter($table::deleted_at.is_null()).filter($table::id.eq(id));
                 match scope {
                     $crate::auth::ParkScope::All => {

@@ -132,11 +132,19 @@ async fn every_writer_recomputes_the_light_days(app: TestApp) {
     assert_clean(&app, "a project deleted");
 
     // An import goes through the same batch write as the API's creates.
-    let csv = format!("园区代码,项目名称,产业,招商方式,项目阶段,计划投资（美元）,签约日期\nyueyang,导入的签约项目,electronic_information,targeted,signed,1000000,{}\n", ago(95));
+    let csv = format!(
+        "园区代码,项目名称,产业,招商方式,项目阶段,计划投资（美元）,签约日期,关联客商编号\n\
+         yueyang,导入的签约项目,electronic_information,targeted,signed,1000000,{},\n\
+         yueyang,导入的跟进项目,electronic_information,targeted,lead,1000000,,{}\n",
+        ago(95),
+        id(&keep)
+    );
     let imported = crate::exchange::imports::import_into(&app, Who::ParkStaff, "projects", csv.as_bytes(), &[("dry_run", "false")]).await;
     assert_eq!(imported.status, 200, "{}", imported.text);
-    assert_eq!(imported.body["created"], 1, "{}", imported.text);
+    assert_eq!(imported.body["created"], 2, "{}", imported.text);
     assert_clean(&app, "an import");
+    let followed = app.get(&format!("/api/v1/projects?q={}", crate::helpers::enc("导入的跟进项目"))).await;
+    assert_eq!(followed.body["items"][0]["last_follow_up_on"], json!(tomorrow), "an imported project's copy: {}", followed.text);
     let red = app.get("/api/v1/monitoring?light=red").await;
     assert!(red.text.contains("导入的签约项目"), "an imported project signed 95 days ago is red: {}", red.text);
 }
