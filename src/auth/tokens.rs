@@ -47,6 +47,15 @@ pub enum Verified {
     External { username: String, role: Role, park: Option<String>, jti: Option<String>, exp: i64 },
 }
 
+impl Verified {
+    fn exp(&self) -> i64 {
+        match self {
+            Verified::Local(claims) => claims.exp,
+            Verified::External { exp, .. } => *exp,
+        }
+    }
+}
+
 struct External {
     algorithm: Algorithm,
     key: DecodingKey,
@@ -57,6 +66,13 @@ struct External {
     username_claim: String,
 }
 
+/// Seconds of clock difference allowed on `exp` and `nbf`.
+const LEEWAY: i64 = 30;
+
+/// How long a verified token is remembered, and how many at most.
+const VERIFIED_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+const VERIFIED_KEPT: u64 = 10_000;
+
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
@@ -66,6 +82,11 @@ pub struct TokenKeys {
     pub refresh_ttl: i64,
     pub trust_forwarded_for: bool,
     external: Option<External>,
+    /// Tokens whose signature and claims passed, by their exact text: the
+    /// signature check (base64, HMAC, the claims' JSON) was a sixth of a
+    /// read by id's CPU. A changed token is another key; `exp` is checked
+    /// again on every use. Revocation is the live check's (`Rechecks`).
+    verified: moka::sync::Cache<String, Verified>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +122,7 @@ impl TokenKeys {
             refresh_ttl: settings.refresh_token_ttl,
             trust_forwarded_for: settings.trust_forwarded_for,
             external,
+            verified: moka::sync::Cache::builder().max_capacity(VERIFIED_KEPT).time_to_live(VERIFIED_FOR).build(),
         })
     }
 
@@ -126,8 +148,21 @@ impl TokenKeys {
         Ok((token, claims))
     }
 
-    /// Checks signature, algorithm, issuer, audience and validity times.
+    /// Checks signature, algorithm, issuer, audience and validity times
+    /// (the signature once a minute for a token in use).
     pub fn verify(&self, token: &str) -> Result<Verified, ApiError> {
+        if let Some(verified) = self.verified.get(token) {
+            if verified.exp() >= chrono::Utc::now().timestamp() - LEEWAY {
+                return Ok(verified);
+            }
+            self.verified.invalidate(token);
+        }
+        let verified = self.verify_signed(token)?;
+        self.verified.insert(token.to_owned(), verified.clone());
+        Ok(verified)
+    }
+
+    fn verify_signed(&self, token: &str) -> Result<Verified, ApiError> {
         let invalid = |why: &str| ApiError::Unauthorized(format!("invalid token: {why}"));
         let header = decode_header(token).map_err(|_| invalid("malformed"))?;
         if header.alg == Algorithm::HS256 {
@@ -167,7 +202,7 @@ impl TokenKeys {
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
-        validation.leeway = 30;
+        validation.leeway = LEEWAY as u64;
     }
 }
 
@@ -265,6 +300,25 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_remembered_token_is_checked_again_once_expired_and_only_its_exact_text_is_remembered() {
+        let Some(keys) = keys() else { panic!("keys") };
+        let Ok((token, _)) = keys.issue("u1", "zhang", Role::ParkStaff, Some("yueyang"), 3, "s1") else { panic!("issue") };
+        assert!(keys.verify(&token).is_ok());
+        assert!(keys.verified.contains_key(&token), "a verified token is remembered");
+        let Some((signed, signature)) = token.rsplit_once('.') else { panic!("three parts") };
+        let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
+        let forged = format!("{signed}.{flipped}{}", &signature[1..]);
+        assert!(keys.verify(&forged).is_err(), "another text is verified on its own");
+        // Remembered claims past their expiry: the signature check runs again and refuses.
+        let Some(Verified::Local(mut claims)) = keys.verified.get(&token) else { panic!("remembered") };
+        claims.exp = chrono::Utc::now().timestamp() - LEEWAY - 1;
+        let Ok(expired) = encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding) else { panic!("encode") };
+        keys.verified.insert(expired.clone(), Verified::Local(claims));
+        assert!(keys.verify(&expired).is_err(), "an expired token is refused though remembered");
+        assert!(!keys.verified.contains_key(&expired));
     }
 
     #[test]

@@ -31,7 +31,10 @@ pub async fn list_claims(state: web::Data<AppState>, caller: Caller, query: List
     }
     let today = state.clock.today();
     let counts = query.filter.count == Some(true);
-    let page = db::run_list(&state.pool, counts, move |conn| store::list(conn, &caller, query.filter, today)).await?;
+    let page = db::run_list(&state.pool, counts, move |conn| {
+        db::with_custom_plans(conn, |conn| store::list(conn, &caller, query.filter, today))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -47,6 +47,21 @@ macro_rules! insert_all {
 }
 pub(crate) use insert_all;
 
+/// Runs a typed statement on the concrete connection (`$c`), the body
+/// written once per backend. Diesel's multi-backend connection writes a
+/// statement's whole SQL every time it walks it, four times a statement,
+/// even when the statement is kept prepared: on a read by id that cost more
+/// than the rest of the read (bench/RESULTS.md, CPU per request).
+macro_rules! on_native {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Pg($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use on_native;
+
 /// How long a request waits for a pooled connection by default. Requests
 /// run their statements on the HTTP workers, so a long wait blocks a worker,
 /// and with the database away every worker blocked: liveness hung for
@@ -412,13 +427,14 @@ where
     run_list(reader.primary, slow, work).await
 }
 
-/// [`run_heavy`] on the side `reader` chose (see [`read_list`]).
+/// [`run_heavy`] on the side `reader` chose (see [`read_list`]), every
+/// statement planned for its values ([`with_custom_plans`]).
 pub async fn read_heavy<T, F>(reader: &Reader<'_>, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Clone + Send + 'static,
 {
-    read_list(reader, true, work).await
+    read_list(reader, true, move |conn| with_custom_plans(conn, work)).await
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -542,13 +558,13 @@ where
 /// are, or in the slow lane ([`run_heavy`]) when it is `slow`: it counts
 /// every matching row (`count=true`) or searches words (`q`), reading as
 /// much as the filters match (a rare word, up to hundreds of milliseconds
-/// at 1M rows).
+/// at 1M rows). The work plans its statements for their values itself
+/// (`records::list`, or [`with_custom_plans`]).
 pub async fn run_list<T, F>(pool: &DbPool, slow: bool, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 {
-    let work = move |conn: &mut DbConnection| with_custom_plans(conn, work);
     if slow {
         run_heavy(pool, work).await
     } else {
@@ -556,7 +572,8 @@ where
     }
 }
 
-/// Runs a list's statements with plans made for their values. Diesel keeps
+/// Runs statements with plans made for their values (statistics, targets,
+/// claims; the libraries' lists mark theirs, `records::list`). Diesel keeps
 /// statements prepared, and after five runs PostgreSQL may switch one to a
 /// generic plan for every value: a filter planned for an average value
 /// (walk the order's index, a match comes soon) then serves a value no row

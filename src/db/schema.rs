@@ -325,7 +325,8 @@ diesel::table! {
     }
 }
 
-// The columns of `projects` that money and the targets read and write. A
+// The columns of `projects` that money, the targets and the lights (their
+// stored days and the read copy of the latest follow-up) read and write. A
 // second name for the same table: `projects` is at diesel's 32-column limit,
 // and the 64-column feature would double the build of the whole crate.
 diesel::table! {
@@ -345,6 +346,10 @@ diesel::table! {
         updated_at -> Timestamp,
         updated_by -> Text,
         deleted_at -> Nullable<Timestamp>,
+        watched_stage -> Nullable<Text>,
+        amber_on -> Nullable<Date>,
+        red_on -> Nullable<Date>,
+        last_follow_up_on -> Nullable<Date>,
     }
 }
 

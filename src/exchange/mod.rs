@@ -135,7 +135,8 @@ where
     let scope = caller.scope();
     let slow = query.filter.is_slow(&state.pool);
     let page = db::read_list(&state.reader(&caller), slow, move |conn| records::list::<R>(conn, &scope, &query.filter)).await?;
-    Ok(HttpResponse::Ok().json(page))
+    let capacity = crate::http::RECORD_BYTES * (page.items.len() + 1);
+    Ok(crate::http::json_answer(HttpResponse::Ok(), &page, capacity))
 }
 
 fn read_list_query<F: DeserializeOwned>(req: &HttpRequest) -> Result<ListQuery<F>, ApiError> {

@@ -10,7 +10,9 @@ pub fn etag(version: i32) -> (header::HeaderName, String) {
 
 /// One record's answer: `status`, the record as JSON, its version as `ETag`.
 pub fn versioned<T: serde::Serialize>(status: actix_web::http::StatusCode, record: &T, version: i32) -> actix_web::HttpResponse {
-    actix_web::HttpResponse::build(status).insert_header(etag(version)).json(record)
+    let mut response = actix_web::HttpResponse::build(status);
+    response.insert_header(etag(version));
+    super::json_answer(response, record, super::RECORD_BYTES)
 }
 
 /// `201 Created` with `Location` (and `ETag` when the record has a version).

@@ -27,12 +27,15 @@ const LOCK: i64 = 0x0000_6c69_6768_7473; // "lights" in ASCII
 /// The stages a light watches.
 const WATCHED: [Stage; 5] = [Stage::Lead, Stage::Negotiating, Stage::Signed, Stage::Registered, Stage::UnderConstruction];
 
-/// What a project stores (`projects::lights` writes it) for monitoring; all `None` when it is not watched
-/// (dropped, operating or deleted).
+/// What a project stores (`projects::lights` writes it) for monitoring: its
+/// stage and light days, `None` when it is not watched (dropped, operating or
+/// deleted), and the latest follow-up of its investors, kept for every live
+/// project (a read shows it) and `None` for a deleted one.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Watched {
     pub stage: Option<String>,
     pub dates: LightDates,
+    pub last_follow_up_on: Option<NaiveDate>,
 }
 
 /// One project's stored and judged [`Watched`].

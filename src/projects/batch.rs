@@ -19,10 +19,11 @@ use super::{lights, money, rules, unnest};
 use crate::audit::{self, Action, EventRow, NewEvent};
 use crate::auth::{Caller, ParkScope};
 use crate::clock;
-use crate::db::schema::{parks, project_investors, project_stage_history, projects};
+use crate::db::schema::{parks, project_investors, project_stage_history, projects, projects_money};
 use crate::db::{insert_all, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::links;
+use crate::monitoring::tally::{Judged, Watched};
 use crate::records::{creation_changes, Record, RowBase, Stamp};
 use crate::vocab::Stage;
 
@@ -162,6 +163,8 @@ pub fn insert_one(conn: &mut DbConnection, id: &str, park: &str, fields: &Projec
     diesel::insert_into(projects::table)
         .values((&row, (projects::watched_stage.eq(&watched.stage), projects::amber_on.eq(watched.dates.amber_on), projects::red_on.eq(watched.dates.red_on))))
         .execute(conn)?;
+    write_follow_up(conn, id, &watched)?;
+    view.last_follow_up_on = watched.last_follow_up_on;
     diesel::insert_into(project_stage_history::table).values(&stage).execute(conn)?;
     links::insert_project_investors(conn, id, &investor_ids)?;
     if has_money(fields) {
@@ -174,6 +177,16 @@ pub fn insert_one(conn: &mut DbConnection, id: &str, park: &str, fields: &Projec
     finish(conn, Inserted { linked: linked(id, fields).into_iter().collect(), settled, ..Default::default() })?;
     lights::fill(conn, std::slice::from_mut(&mut view), clock::today(), None)?;
     Ok(view)
+}
+
+/// The read copy of the latest follow-up of a new project's investors,
+/// which `projects` (at diesel's column limit) cannot take in its INSERT:
+/// a second statement, only for a project linked to an investor followed up.
+fn write_follow_up(conn: &mut DbConnection, id: &str, watched: &Watched) -> Result<(), ApiError> {
+    if let Some(day) = watched.last_follow_up_on {
+        diesel::update(projects_money::table.find(id)).set(projects_money::last_follow_up_on.eq(day)).execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Inserts rows that passed [`check`], each with its create event: one part
@@ -197,10 +210,7 @@ fn insert_chunk(conn: &mut DbConnection, chunk: Vec<NewProject>, Inserted { ids,
     }
     let views: Vec<&Project> = made.iter().map(|m| &m.view).collect();
     // Each row goes in with its light days (`lights::judge_new`).
-    let lights: Vec<unnest::Light> = lights::judge_new(conn, &views)?
-        .into_iter()
-        .map(|watched| (watched.stage, watched.dates.amber_on, watched.dates.red_on))
-        .collect();
+    let lights = lights::judge_new(conn, &views)?;
     match conn {
         DbConnection::Pg(pg) => {
             unnest::insert(pg, &made.iter().map(|m| &m.row).zip(&lights).collect::<Vec<_>>())?;
@@ -210,12 +220,25 @@ fn insert_chunk(conn: &mut DbConnection, chunk: Vec<NewProject>, Inserted { ids,
             let with_lights: Vec<_> = made
                 .iter()
                 .zip(&lights)
-                .map(|(m, (stage, amber_on, red_on))| {
-                    (&m.row, (projects::watched_stage.eq(stage), projects::amber_on.eq(amber_on), projects::red_on.eq(red_on)))
+                .map(|(m, w)| {
+                    (&m.row, (projects::watched_stage.eq(&w.stage), projects::amber_on.eq(w.dates.amber_on), projects::red_on.eq(w.dates.red_on)))
                 })
                 .collect();
             diesel::insert_into(projects::table).values(with_lights).execute(sqlite)?;
             diesel::insert_into(project_stage_history::table).values(made.iter().map(|m| &m.stage).collect::<Vec<_>>()).execute(sqlite)?;
+            // The follow-up copies `projects` cannot take in its INSERT, one statement for the chunk.
+            let followed: Vec<Judged> = made
+                .iter()
+                .zip(&lights)
+                .filter(|(_, w)| w.last_follow_up_on.is_some())
+                .map(|(m, w)| Judged {
+                    project_id: m.row.id.clone(),
+                    park_code: m.row.park_code.clone(),
+                    stored: Watched::default(),
+                    judged: w.clone(),
+                })
+                .collect();
+            lights::store(conn, &followed)?;
         }
     }
     let links: Vec<_> = made

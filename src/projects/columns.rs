@@ -1,10 +1,9 @@
 //! What a project's row reads beside the columns `projects` declares to
-//! diesel: its money columns (past diesel's 32-column limit, see `money`)
-//! and the stamp of the monitoring rules its light is judged by. Read in the
+//! diesel: its money columns (past diesel's 32-column limit, see `money`),
+//! the read copy of its investors' latest follow-up (`lights` keeps it) and
+//! the stamp of the monitoring rules its light is judged by. Read in the
 //! row's own statement, they cost no round trip of their own: each was a
 //! statement per read, and each round trip parks and wakes a worker thread.
-//! (The investors' latest follow-up stays a statement of its own: see
-//! `lights::latest_follow_ups`.)
 
 use std::marker::PhantomData;
 
@@ -18,41 +17,65 @@ use diesel::{QueryResult, Queryable};
 use crate::db::schema::projects;
 use crate::monitoring::rules::RulesStamp;
 
-/// SQL of type `ST` that reads the `projects` row being selected. Unlike
-/// diesel's `sql()` literal it leaves the statement cacheable (its text is
-/// fixed), so reads stay prepared.
+/// One piece of SQL that reads the `projects` row being selected: its
+/// text and its SQL type.
+pub trait ProjectsSql: 'static {
+    type SqlType: TypedExpressionType;
+    const SQL: &'static str;
+}
+
+/// The SQL of `C` as an expression of a `projects` query. Each piece is a
+/// type of its own, so a statement that reads them has a static query id:
+/// diesel keeps it prepared by its type and writes its SQL once, where a
+/// literal (`sql()`) is sent unprepared and SQL looked up by its text is
+/// written again on every read.
 #[derive(Debug, Clone, Copy)]
-pub struct OnProjects<ST> {
-    sql: &'static str,
-    of: PhantomData<ST>,
+pub struct OnProjects<C>(PhantomData<C>);
+
+impl<C: ProjectsSql> Expression for OnProjects<C> {
+    type SqlType = C::SqlType;
 }
 
-const fn on_projects<ST>(sql: &'static str) -> OnProjects<ST> {
-    OnProjects { sql, of: PhantomData }
-}
-
-impl<ST: TypedExpressionType> Expression for OnProjects<ST> {
-    type SqlType = ST;
-}
-
-impl<ST, DB: Backend> QueryFragment<DB> for OnProjects<ST> {
+impl<C: ProjectsSql, DB: Backend> QueryFragment<DB> for OnProjects<C> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql(self.sql);
+        out.push_sql(C::SQL);
         Ok(())
     }
 }
 
-impl<ST> QueryId for OnProjects<ST> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
+impl<C: ProjectsSql> QueryId for OnProjects<C> {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl<ST, GroupBy> ValidGrouping<GroupBy> for OnProjects<ST> {
+impl<C, GroupBy> ValidGrouping<GroupBy> for OnProjects<C> {
     type IsAggregate = is_aggregate::Never;
 }
 
-impl<ST: TypedExpressionType> AppearsOnTable<projects::table> for OnProjects<ST> {}
-impl<ST: TypedExpressionType> SelectableExpression<projects::table> for OnProjects<ST> {}
+impl<C: ProjectsSql> AppearsOnTable<projects::table> for OnProjects<C> {}
+impl<C: ProjectsSql> SelectableExpression<projects::table> for OnProjects<C> {}
+
+/// Declares pieces of [`ProjectsSql`]: a type each, its SQL type and text.
+macro_rules! projects_sql {
+    ($($name:ident: $sql_type:ty = $sql:literal;)*) => {$(
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
+        impl ProjectsSql for $name {
+            type SqlType = $sql_type;
+            const SQL: &'static str = $sql;
+        }
+    )*};
+}
+
+projects_sql! {
+    ContractedInvestment: Nullable<BigInt> = r#""projects"."contracted_investment_usd""#;
+    RegisteredOn: Nullable<Date> = r#""projects"."registered_on""#;
+    PlannedStartOn: Nullable<Date> = r#""projects"."planned_start_on""#;
+    PlannedOperatingOn: Nullable<Date> = r#""projects"."planned_operating_on""#;
+    LastFollowUpOn: Nullable<Date> = r#""projects"."last_follow_up_on""#;
+    RulesVersion: Nullable<Integer> = r#"(SELECT "version" FROM "monitoring_rules" WHERE "id" = 1)"#;
+    RulesSavedAt: Nullable<Timestamp> = r#"(SELECT "updated_at" FROM "monitoring_rules" WHERE "id" = 1)"#;
+}
 
 /// The money and planning columns of the row (`money` writes them).
 #[derive(Debug, Clone, Default, PartialEq, Queryable)]
@@ -63,23 +86,20 @@ pub struct MoneyColumns {
     pub planned_operating_on: Option<NaiveDate>,
 }
 
-pub type Money = (OnProjects<Nullable<BigInt>>, OnProjects<Nullable<Date>>, OnProjects<Nullable<Date>>, OnProjects<Nullable<Date>>);
+pub type Money = (OnProjects<ContractedInvestment>, OnProjects<RegisteredOn>, OnProjects<PlannedStartOn>, OnProjects<PlannedOperatingOn>);
 
-pub const MONEY: Money = (
-    on_projects(r#""projects"."contracted_investment_usd""#),
-    on_projects(r#""projects"."registered_on""#),
-    on_projects(r#""projects"."planned_start_on""#),
-    on_projects(r#""projects"."planned_operating_on""#),
-);
+pub const MONEY: Money = (OnProjects(PhantomData), OnProjects(PhantomData), OnProjects(PhantomData), OnProjects(PhantomData));
+
+/// The latest follow-up day of the project's live investors, as `lights` stored it.
+pub type FollowUp = OnProjects<LastFollowUpOn>;
+
+pub const FOLLOW_UP: FollowUp = OnProjects(PhantomData);
 
 /// The version and save time of the monitoring rules, as the row's statement
 /// saw them: a scalar subquery of a one-row table, planned once a statement.
-pub type Rules = (OnProjects<Nullable<Integer>>, OnProjects<Nullable<Timestamp>>);
+pub type Rules = (OnProjects<RulesVersion>, OnProjects<RulesSavedAt>);
 
-pub const RULES: Rules = (
-    on_projects(r#"(SELECT "version" FROM "monitoring_rules" WHERE "id" = 1)"#),
-    on_projects(r#"(SELECT "updated_at" FROM "monitoring_rules" WHERE "id" = 1)"#),
-);
+pub const RULES: Rules = (OnProjects(PhantomData), OnProjects(PhantomData));
 
 /// [`RULES`] as read; `None` in a row built in memory.
 pub type RulesSeen = (Option<i32>, Option<NaiveDateTime>);

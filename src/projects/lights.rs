@@ -4,7 +4,10 @@
 //!
 //! Each project also stores the days its light turns amber and red
 //! (`amber_on`, `red_on`), so that `GET /monitoring` filters and counts by
-//! light with a comparison instead of judging every project. Every write of
+//! light with a comparison instead of judging every project, and a read
+//! copy of its investors' latest follow-up (`last_follow_up_on`), so that a
+//! read judges its light from its own row, with no statement over the
+//! investors. Every write of
 //! a fact the light reads calls [`refresh`] (or [`refresh_of_investors`]) in
 //! its own transaction; a change of the rules calls [`rebuild`]; [`check`]
 //! compares what is stored with the judgement.
@@ -18,7 +21,7 @@ use diesel::sql_types::{Date, Nullable, Text};
 
 use super::model::{Project, ProjectRow};
 use super::queries::to_project;
-use crate::db::schema::{investors, monitoring_rules, project_investors, projects};
+use crate::db::schema::{investors, monitoring_rules, project_investors, projects, projects_money};
 use crate::db::{backend_of, write_tx, Backend, DbConnection};
 use crate::error::ApiError;
 use crate::monitoring::rules::{self, LightDates, RuleSettings, Rules, RulesStamp, Watch};
@@ -29,15 +32,14 @@ use crate::vocab::Stage;
 
 /// Sets `light` and `light_reasons` of `projects` as of `today`, by the
 /// rules their statement saw (`seen`: kept in memory, read again only when
-/// the statement saw others).
+/// the statement saw others) and the follow-up day each carries.
 pub fn fill(conn: &mut DbConnection, projects: &mut [Project], today: NaiveDate, seen: Option<RulesStamp>) -> Result<(), ApiError> {
     if projects.is_empty() {
         return Ok(());
     }
     let rules = rules::as_seen(conn, seen)?;
-    let follow_ups = latest_follow_ups(conn, projects.iter())?;
     for project in projects.iter_mut() {
-        let watch = watch_of(project, last_follow_up(project, &follow_ups));
+        let watch = watch_of(project, project.last_follow_up_on);
         match rules::judge(&watch, today, &rules) {
             Some((light, reasons)) => {
                 project.light = Some(light);
@@ -52,10 +54,8 @@ pub fn fill(conn: &mut DbConnection, projects: &mut [Project], today: NaiveDate,
     Ok(())
 }
 
-/// The latest follow-up day of each live investor of `projects`. One
-/// statement for all of them, by primary key: as a correlated subquery of the
-/// row's statement it was planned per row, and on tables not analysed yet
-/// (a bulk load) the plan scanned the investors for every project.
+/// The latest follow-up day of each live investor of `projects`, the
+/// source of their read copies. One statement for all of them, by primary key.
 fn latest_follow_ups<'a>(conn: &mut DbConnection, projects: impl IntoIterator<Item = &'a Project>) -> Result<HashMap<String, NaiveDate>, ApiError> {
     let mut follow_ups: HashMap<String, NaiveDate> = HashMap::new();
     let investor_ids: Vec<String> = projects.into_iter().flat_map(|p| p.investor_ids.iter().cloned()).collect();
@@ -114,8 +114,8 @@ fn watch_of(p: &Project, follow_up: Option<NaiveDate>) -> Watch {
 /// How many projects one statement reads or writes when all are judged.
 const BATCH: usize = 2_000;
 
-/// id, park, watched stage, amber and red days.
-type StoredRow = (String, String, Option<String>, Option<NaiveDate>, Option<NaiveDate>);
+/// id, park, watched stage, amber and red days, latest follow-up.
+type StoredRow = (String, String, Option<String>, Option<NaiveDate>, Option<NaiveDate>, Option<NaiveDate>);
 
 /// The judgement of the projects `ids` (deleted ones are not watched) under
 /// `rules`, beside what they store.
@@ -126,15 +126,22 @@ fn judge_stored(conn: &mut DbConnection, ids: &[String], rules: &Rules) -> Resul
         .iter()
         .map(|p| (p.id.clone(), watched(p, last_follow_up(p, &follow_ups), rules)))
         .collect();
-    let stored: Vec<StoredRow> = projects::table
-        .filter(projects::id.eq_any(ids))
-        .select((projects::id, projects::park_code, projects::watched_stage, projects::amber_on, projects::red_on))
+    let stored: Vec<StoredRow> = projects_money::table
+        .filter(projects_money::id.eq_any(ids))
+        .select((
+            projects_money::id,
+            projects_money::park_code,
+            projects_money::watched_stage,
+            projects_money::amber_on,
+            projects_money::red_on,
+            projects_money::last_follow_up_on,
+        ))
         .load(conn)?;
     Ok(stored
         .into_iter()
-        .map(|(id, park_code, stage, amber_on, red_on)| Judged {
+        .map(|(id, park_code, stage, amber_on, red_on, last_follow_up_on)| Judged {
             judged: judged.remove(&id).unwrap_or_default(),
-            stored: Watched { stage, dates: LightDates { amber_on, red_on } },
+            stored: Watched { stage, dates: LightDates { amber_on, red_on }, last_follow_up_on },
             project_id: id,
             park_code,
         })
@@ -209,11 +216,12 @@ pub(crate) fn judge_new(conn: &mut DbConnection, new: &[&Project]) -> Result<Vec
     Ok(judged.into_iter().map(|j| j.judged).collect())
 }
 
-/// What a project stores of its light under `rules`.
+/// What a live project stores of its light under `rules`, its investors
+/// last followed up on `follow_up`.
 fn watched(p: &Project, follow_up: Option<NaiveDate>, rules: &Rules) -> Watched {
     match rules::light_dates(&watch_of(p, follow_up), rules) {
-        Some(dates) => Watched { stage: Some(p.stage.to_string()), dates },
-        None => Watched::default(),
+        Some(dates) => Watched { stage: Some(p.stage.to_string()), dates, last_follow_up_on: follow_up },
+        None => Watched { last_follow_up_on: follow_up, ..Watched::default() },
     }
 }
 
@@ -285,7 +293,7 @@ fn mark_built(conn: &mut DbConnection, version: i32) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Every project whose stored light days or watched stage are not what its
+/// Every project whose stored light days, watched stage or follow-up copy are not what its
 /// facts and the stored rules give, and every kept count that is not what
 /// the projects give (empty when all agree), read in one snapshot.
 pub fn check(conn: &mut DbConnection) -> Result<Vec<String>, ApiError> {
@@ -336,13 +344,14 @@ pub(super) fn load_live(conn: &mut DbConnection, ids: &[String]) -> Result<(Vec<
 }
 
 /// Writes the judgement of many projects, a few hundred a statement.
-fn store(conn: &mut DbConnection, changed: &[Judged]) -> Result<(), ApiError> {
+pub(super) fn store(conn: &mut DbConnection, changed: &[Judged]) -> Result<(), ApiError> {
     if let [one] = changed {
-        diesel::update(projects::table.find(&one.project_id))
+        diesel::update(projects_money::table.find(&one.project_id))
             .set((
-                projects::watched_stage.eq(&one.judged.stage),
-                projects::amber_on.eq(one.judged.dates.amber_on),
-                projects::red_on.eq(one.judged.dates.red_on),
+                projects_money::watched_stage.eq(&one.judged.stage),
+                projects_money::amber_on.eq(one.judged.dates.amber_on),
+                projects_money::red_on.eq(one.judged.dates.red_on),
+                projects_money::last_follow_up_on.eq(one.judged.last_follow_up_on),
             ))
             .execute(conn)?;
         return Ok(());
@@ -351,10 +360,13 @@ fn store(conn: &mut DbConnection, changed: &[Judged]) -> Result<(), ApiError> {
     let (mark, date) = if backend_of(conn) == Backend::Postgres { ("$", "::date") } else { ("?", "") };
     for chunk in changed.chunks(400) {
         let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({mark}{}, {mark}{}, {mark}{}{date}, {mark}{}{date})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+            .map(|i| {
+                let n = 5 * i;
+                format!("({mark}{}, {mark}{}, {mark}{}{date}, {mark}{}{date}, {mark}{}{date})", n + 1, n + 2, n + 3, n + 4, n + 5)
+            })
             .collect();
         let sql = format!(
-            "UPDATE projects SET watched_stage = v.column2, amber_on = v.column3, red_on = v.column4 \
+            "UPDATE projects SET watched_stage = v.column2, amber_on = v.column3, red_on = v.column4, last_follow_up_on = v.column5 \
              FROM (VALUES {}) AS v WHERE projects.id = v.column1",
             rows.join(", ")
         );
@@ -364,7 +376,8 @@ fn store(conn: &mut DbConnection, changed: &[Judged]) -> Result<(), ApiError> {
                 .bind::<Text, _>(j.project_id.clone())
                 .bind::<Nullable<Text>, _>(j.judged.stage.clone())
                 .bind::<Nullable<Date>, _>(j.judged.dates.amber_on)
-                .bind::<Nullable<Date>, _>(j.judged.dates.red_on);
+                .bind::<Nullable<Date>, _>(j.judged.dates.red_on)
+                .bind::<Nullable<Date>, _>(j.judged.last_follow_up_on);
         }
         query.execute(conn)?;
     }

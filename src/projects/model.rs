@@ -40,13 +40,20 @@ crate::records::record_view! {
         pub high_tech: bool,
         /// Land area in mu (亩, 1/15 hectare).
         pub land_area_mu: Option<f64>,
+        #[serde(serialize_with = "crate::http::date_text::maybe_day")]
         pub first_contact_on: Option<NaiveDate>,
+        #[serde(serialize_with = "crate::http::date_text::maybe_day")]
         pub signed_on: Option<NaiveDate>,
         /// 注册落地: the date the project's company was registered.
+        #[serde(serialize_with = "crate::http::date_text::maybe_day")]
         pub registered_on: Option<NaiveDate>,
+        #[serde(serialize_with = "crate::http::date_text::maybe_day")]
         pub started_on: Option<NaiveDate>,
+        #[serde(serialize_with = "crate::http::date_text::maybe_day")]
         pub operating_on: Option<NaiveDate>,
+        #[serde(serialize_with = "crate::http::date_text::maybe_day")]
         pub planned_start_on: Option<NaiveDate>,
+        #[serde(serialize_with = "crate::http::date_text::maybe_day")]
         pub planned_operating_on: Option<NaiveDate>,
         /// The user who owns the project in the park's team.
         pub owner_id: Option<String>,
@@ -56,6 +63,11 @@ crate::records::record_view! {
         pub notes: Option<String>,
         /// Every stage the project has been in, oldest first.
         pub stage_history: Vec<StageEntry>,
+        /// The latest follow-up day of the project's investors (deleted ones
+        /// aside), which the monitoring rules count as the project's progress;
+        /// none before the first.
+        #[serde(serialize_with = "crate::http::date_text::maybe_day")]
+        pub last_follow_up_on: Option<NaiveDate>,
         /// 红黄绿灯 against the monitoring rules (`/monitoring/rules`) today;
         /// none for `dropped` and `operating` projects.
         pub light: Option<Light>,
@@ -69,9 +81,11 @@ crate::records::record_view! {
 pub struct StageEntry {
     pub stage: Stage,
     /// The date the project reached the stage (the milestone date when given, else the day of the move).
+    #[serde(serialize_with = "crate::http::date_text::day")]
     pub on: NaiveDate,
     /// The username of who recorded the move.
     pub by: String,
+    #[serde(serialize_with = "crate::http::date_text::instant")]
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -233,6 +247,9 @@ pub struct ProjectRow {
     /// Read with the row, written by `money` (see `columns`).
     #[diesel(select_expression = columns::MONEY, select_expression_type = columns::Money, skip_insertion, skip_update)]
     pub money: MoneyColumns,
+    /// Read with the row, written by `lights` (see `columns`).
+    #[diesel(select_expression = columns::FOLLOW_UP, select_expression_type = columns::FollowUp, skip_insertion, skip_update)]
+    pub last_follow_up_on: Option<NaiveDate>,
     /// The monitoring rules current when the row was read (see `columns`).
     #[diesel(select_expression = columns::RULES, select_expression_type = columns::Rules, skip_insertion, skip_update)]
     pub rules_seen: columns::RulesSeen,

@@ -101,7 +101,7 @@ stored_table!(Project, projects, ProjectRow, ProjectFields);
 
 impl Record for Project {
     const ENTITY: &'static str = "project";
-    const DERIVED: &'static [&'static str] = &["stage_history", "light", "light_reasons"];
+    const DERIVED: &'static [&'static str] = &["stage_history", "last_follow_up_on", "light", "light_reasons"];
     type Fields = ProjectFields;
     type View = Project;
 
@@ -204,6 +204,8 @@ impl Record for Project {
                 planned_start_on: f.planned_start_on,
                 planned_operating_on: f.planned_operating_on,
             },
+            // Kept by `lights`, which every write of links or follow-ups calls.
+            last_follow_up_on: base.previous.and_then(|row| row.last_follow_up_on),
             rules_seen: (None, None),
         })
     }
@@ -284,6 +286,7 @@ pub(super) fn to_project(row: ProjectRow) -> Result<Project, ApiError> {
     Ok(Project {
         investor_ids: serde_json::from_str(&row.investor_ids_json)?,
         stage_history: serde_json::from_str(&row.stage_history_json)?,
+        last_follow_up_on: row.last_follow_up_on,
         industry: from_db(&row.industry)?,
         chain_role: row.chain_role.as_deref().map(from_db).transpose()?,
         attraction_mode: from_db(&row.attraction_mode)?,

@@ -1,37 +1,34 @@
 //! PostgreSQL: a chunk of new project rows, and their first stage-history
 //! rows, written as one array a column (`INSERT … SELECT FROM unnest($1, …,
-//! $32)`). A multi-row VALUES list of 900 rows binds 28,800 values, and
+//! $33)`). A multi-row VALUES list of 900 rows binds 28,800 values, and
 //! PostgreSQL spent about as long parsing and binding those statements as
 //! inserting the rows (bench/RESULTS.md).
 
-use chrono::NaiveDate;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Date, Double, Integer, Nullable, Text, Timestamp};
 
 use super::model::{ProjectRow, StageRow};
-
-/// A new row's light: its watched stage and light days (`lights::judge_new`).
-pub type Light = (Option<String>, Option<NaiveDate>, Option<NaiveDate>);
+use crate::monitoring::tally::Watched;
 
 const INSERT: &str = "INSERT INTO projects (id, park_code, name, summary, industry, chain_role, attraction_mode, stage, \
      planned_investment_usd, actual_investment_usd, hq_type, high_tech, land_area_mu, first_contact_on, signed_on, started_on, \
      operating_on, owner_id, tags, notes, search_text, created_at, updated_at, created_by, updated_by, version, deleted_at, \
-     investor_ids_json, stage_history_json, watched_stage, amber_on, red_on) \
+     investor_ids_json, stage_history_json, watched_stage, amber_on, red_on, last_follow_up_on) \
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
      $9::bigint[], $10::bigint[], $11::text[], $12::bool[], $13::float8[], $14::date[], $15::date[], $16::date[], $17::date[], \
      $18::text[], $19::text[], $20::text[], $21::text[], $22::timestamp[], $23::timestamp[], $24::text[], $25::text[], \
-     $26::int4[], $27::timestamp[], $28::text[], $29::text[], $30::text[], $31::date[], $32::date[])";
+     $26::int4[], $27::timestamp[], $28::text[], $29::text[], $30::text[], $31::date[], $32::date[], $33::date[])";
 
-/// Inserts `rows`, each with its light, in one statement.
-pub fn insert(conn: &mut PgConnection, rows: &[(&ProjectRow, &Light)]) -> QueryResult<usize> {
-    fn each<'a, T>(rows: &[(&'a ProjectRow, &Light)], get: impl Fn(&'a ProjectRow) -> T) -> Vec<T> {
+/// Inserts `rows`, each with what it stores for monitoring (`lights::judge_new`), in one statement.
+pub fn insert(conn: &mut PgConnection, rows: &[(&ProjectRow, &Watched)]) -> QueryResult<usize> {
+    fn each<'a, T>(rows: &[(&'a ProjectRow, &Watched)], get: impl Fn(&'a ProjectRow) -> T) -> Vec<T> {
         rows.iter().map(|(row, _)| get(row)).collect()
     }
-    fn text<'a>(rows: &[(&'a ProjectRow, &Light)], get: impl Fn(&'a ProjectRow) -> &'a String) -> Vec<&'a str> {
+    fn text<'a>(rows: &[(&'a ProjectRow, &Watched)], get: impl Fn(&'a ProjectRow) -> &'a String) -> Vec<&'a str> {
         rows.iter().map(|(row, _)| get(row).as_str()).collect()
     }
-    fn optional<'a>(rows: &[(&'a ProjectRow, &Light)], get: impl Fn(&'a ProjectRow) -> &'a Option<String>) -> Vec<Option<&'a str>> {
+    fn optional<'a>(rows: &[(&'a ProjectRow, &Watched)], get: impl Fn(&'a ProjectRow) -> &'a Option<String>) -> Vec<Option<&'a str>> {
         rows.iter().map(|(row, _)| get(row).as_deref()).collect()
     }
     diesel::sql_query(INSERT)
@@ -65,9 +62,10 @@ pub fn insert(conn: &mut PgConnection, rows: &[(&ProjectRow, &Light)]) -> QueryR
         .bind::<Array<Nullable<Timestamp>>, _>(each(rows, |r| r.bookkeeping.deleted_at))
         .bind::<Array<Text>, _>(text(rows, |r| &r.investor_ids_json))
         .bind::<Array<Text>, _>(text(rows, |r| &r.stage_history_json))
-        .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|(_, light)| light.0.as_deref()).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Date>>, _>(rows.iter().map(|(_, light)| light.1).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Date>>, _>(rows.iter().map(|(_, light)| light.2).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|(_, w)| w.stage.as_deref()).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Date>>, _>(rows.iter().map(|(_, w)| w.dates.amber_on).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Date>>, _>(rows.iter().map(|(_, w)| w.dates.red_on).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Date>>, _>(rows.iter().map(|(_, w)| w.last_follow_up_on).collect::<Vec<_>>())
         .execute(conn)
 }
 

@@ -84,6 +84,8 @@ pub trait Searched: Stored {
     /// `query` narrowed to the rows holding every term (with the pair index too
     /// when `indexed`, PostgreSQL only).
     fn with_terms<'a>(query: Self::Query<'a>, terms: &[String], indexed: bool) -> Self::Query<'a>;
+    /// `query` marked to be planned for its values on every run (see [`list`]).
+    fn planned_for_values<'a>(query: Self::Query<'a>) -> Self::Query<'a>;
     fn count(conn: &mut DbConnection, query: Self::Query<'_>) -> QueryResult<i64>;
     /// A page's rows, `limit + 1` of them (see `searched_rows!`); `listed()`
     /// makes the list's query without `q`, order or cursor.
@@ -109,14 +111,20 @@ pub trait Listed: Record + Searched {
 }
 
 /// One page of a library's list for `scope`, with `total` when asked.
+///
+/// On PostgreSQL its statements go unprepared, each planned for its values
+/// in its one round trip, as a list needs (why: `db::with_custom_plans`,
+/// whose `SET` and `RESET` around the page cost two more round trips).
 pub fn list<R: Listed>(conn: &mut DbConnection, scope: &ParkScope, filter: &R::Filter) -> Result<Page<R::View>, ApiError>
 where
     R::View: ToSchema,
 {
     let paging = filter.paging()?;
-    let rows = R::page_rows(conn, &paging, &filter.terms(), || R::filtered(scope, filter))?;
+    let per_values = backend_of(conn) == Backend::Postgres;
+    let planned = |query| if per_values { R::planned_for_values(query) } else { query };
+    let rows = R::page_rows(conn, &paging, &filter.terms(), || planned(R::filtered(scope, filter)))?;
     let total = match filter.counted() {
-        true => Some(R::count(conn, matching::<R>(conn, scope, filter))?),
+        true => Some(R::count(conn, planned(matching::<R>(conn, scope, filter)))?),
         false => None,
     };
     let (rows, next_cursor) = take_page(rows, paging.limit, |last| {

@@ -58,7 +58,9 @@ macro_rules! record_view {
         $(#[$meta])*
         pub struct $name {
             $($(#[$field_meta])* pub $field: $type,)*
+            #[serde(serialize_with = "crate::http::date_text::instant")]
             pub created_at: chrono::DateTime<chrono::Utc>,
+            #[serde(serialize_with = "crate::http::date_text::instant")]
             pub updated_at: chrono::DateTime<chrono::Utc>,
             pub created_by: String,
             pub updated_by: String,
@@ -169,7 +171,22 @@ macro_rules! stored_table {
                 scope: &$crate::auth::ParkScope,
                 id: &str,
             ) -> diesel::QueryResult<Option<$row>> {
-                <$record>::visible(scope).filter($table::id.eq(id.to_owned())).select(<$row>::as_select()).first(conn).optional()
+                // Typed, not boxed, and on the concrete connection: diesel then
+                // keeps the prepared statement by the query's type and writes
+                // its SQL once; a boxed query is looked up by its SQL, written
+                // again on every read (see `db::on_native`). The same rows as
+                // `visible()` gives `scope`: keep the two alike.
+                let live = $table::table.filter($table::deleted_at.is_null()).filter($table::id.eq(id));
+                match scope {
+                    $crate::auth::ParkScope::All => {
+                        $crate::db::on_native!(conn, |c| live.select(<$row>::as_select()).first(c).optional())
+                    }
+                    $crate::auth::ParkScope::One(park) => $crate::db::on_native!(conn, |c| live
+                        .filter($table::park_code.eq(park))
+                        .select(<$row>::as_select())
+                        .first(c)
+                        .optional()),
+                }
             }
 
             fn find_deleted_park(

@@ -50,7 +50,7 @@ async fn spoil(app: &TestApp, projects: &[&Value]) {
     let mut conn = connection(app);
     diesel::sql_query("DELETE FROM light_counts").execute(&mut **conn).unwrap();
     for project in projects {
-        let sql = format!("UPDATE projects SET amber_on = '1999-01-01', red_on = NULL WHERE id = '{}'", id(project));
+        let sql = format!("UPDATE projects SET amber_on = '1999-01-01', red_on = NULL, last_follow_up_on = '1999-01-02' WHERE id = '{}'", id(project));
         diesel::sql_query(sql).execute(&mut **conn).unwrap();
     }
     assert_eq!(app.get("/api/v1/monitoring").await.status, 200);
@@ -88,6 +88,8 @@ async fn every_writer_recomputes_the_light_days(app: TestApp) {
     let follow_up = app.post(&format!("/api/v1/investors/{}/follow-ups", id(&investor)), &json!({"date": tomorrow, "channel": "visit", "summary": "拜访"})).await;
     assert_eq!(follow_up.status, 201, "{}", follow_up.text);
     assert_clean(&app, "a follow-up");
+    let read = app.get(&format!("/api/v1/projects/{}", id(&lead))).await;
+    assert_eq!(read.body["last_follow_up_on"], json!(tomorrow), "a read shows its investors' latest follow-up: {}", read.text);
     app.clock.set_today(chrono::Utc::now().date_naive() + Duration::days(61));
     let watched = app.get("/api/v1/monitoring?stage=negotiating").await;
     assert_eq!(watched.body["items"][0]["project_id"], lead["id"]);
@@ -100,6 +102,8 @@ async fn every_writer_recomputes_the_light_days(app: TestApp) {
     let tag = app.get(&format!("/api/v1/investors/{}", id(&investor))).await.header("etag").unwrap();
     assert_eq!(app.delete(&format!("/api/v1/investors/{}", id(&investor)), Some(&tag)).await.status, 204);
     assert_clean(&app, "an investor deleted");
+    let read = app.get(&format!("/api/v1/projects/{}", id(&lead))).await;
+    assert_eq!(read.body["last_follow_up_on"], Value::Null, "a deleted investor's follow-ups leave its projects: {}", read.text);
 
     // A merge brings follow-ups and links.
     let keep = app.create_investor(json!({"name": "仁宝电脑"})).await;
@@ -113,6 +117,13 @@ async fn every_writer_recomputes_the_light_days(app: TestApp) {
         &[("content-type", "application/json"), ("if-match", &tag)], Some(json!({"from": id(&gone)}).to_string().into_bytes())).await;
     assert_eq!(merged.status, 200, "{}", merged.text);
     assert_clean(&app, "a merge");
+    let read = app.get(&format!("/api/v1/projects/{}", id(&linked))).await;
+    assert_eq!(read.body["last_follow_up_on"], json!(tomorrow), "the follow-ups merged in count: {}", read.text);
+    let created = app.create_project(json!({"stage": "lead", "investor_ids": [id(&keep)]})).await;
+    assert_eq!(created["last_follow_up_on"], json!(tomorrow), "a new project's answer: {created}");
+    let read = app.get(&format!("/api/v1/projects/{}", id(&created))).await;
+    assert_eq!(read.body["last_follow_up_on"], json!(tomorrow), "a new project's row: {}", read.text);
+    assert_clean(&app, "a project created linked to an investor followed up");
 
     // A deleted project is no longer watched, nor counted.
     spoil(&app, &[&signed]).await;
@@ -121,11 +132,19 @@ async fn every_writer_recomputes_the_light_days(app: TestApp) {
     assert_clean(&app, "a project deleted");
 
     // An import goes through the same batch write as the API's creates.
-    let csv = format!("园区代码,项目名称,产业,招商方式,项目阶段,计划投资（美元）,签约日期\nyueyang,导入的签约项目,electronic_information,targeted,signed,1000000,{}\n", ago(95));
+    let csv = format!(
+        "园区代码,项目名称,产业,招商方式,项目阶段,计划投资（美元）,签约日期,关联客商编号\n\
+         yueyang,导入的签约项目,electronic_information,targeted,signed,1000000,{},\n\
+         yueyang,导入的跟进项目,electronic_information,targeted,lead,1000000,,{}\n",
+        ago(95),
+        id(&keep)
+    );
     let imported = crate::exchange::imports::import_into(&app, Who::ParkStaff, "projects", csv.as_bytes(), &[("dry_run", "false")]).await;
     assert_eq!(imported.status, 200, "{}", imported.text);
-    assert_eq!(imported.body["created"], 1, "{}", imported.text);
+    assert_eq!(imported.body["created"], 2, "{}", imported.text);
     assert_clean(&app, "an import");
+    let followed = app.get(&format!("/api/v1/projects?q={}", crate::helpers::enc("导入的跟进项目"))).await;
+    assert_eq!(followed.body["items"][0]["last_follow_up_on"], json!(tomorrow), "an imported project's copy: {}", followed.text);
     let red = app.get("/api/v1/monitoring?light=red").await;
     assert!(red.text.contains("导入的签约项目"), "an imported project signed 95 days ago is red: {}", red.text);
 }

@@ -17,6 +17,7 @@ on_both_databases!(
     each_bad_parameter_is_a_400_naming_it,
     a_cursor_only_continues_its_own_sort,
     deleted_projects_leave_lists,
+    list_statements_are_planned_for_their_values,
 );
 
 fn ids(page: &Value) -> Vec<String> {
@@ -237,4 +238,41 @@ async fn deleted_projects_leave_lists(app: TestApp) {
     assert_eq!(ids(&list.body), vec![keep["id"].as_str().unwrap().to_owned()]);
     let search = app.get(&format!("/api/v1/projects?q={}", enc("删除"))).await;
     assert_eq!(ids(&search.body), Vec::<String>::new());
+}
+
+/// On PostgreSQL a list's statements are never kept prepared: a prepared
+/// statement may switch to one generic plan for every value after five runs
+/// (`records::list`). A read by id stays prepared, which shows the check can see one.
+async fn list_statements_are_planned_for_their_values(app: TestApp) {
+    use diesel::prelude::*;
+    use invest_registry::auth::ParkScope;
+    use invest_registry::projects::{ListFilter, Project};
+    use invest_registry::vocab::Stage;
+    use invest_registry::{db, records};
+    #[derive(QueryableByName)]
+    struct Prepared {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        statement: String,
+    }
+    let id = app.create_project(json!({"stage": "negotiating"})).await["id"].as_str().unwrap().to_owned();
+    app.create_project(json!({"stage": "lead"})).await;
+    let mut conn = db::connect(&app.database_url, 1).unwrap().get().unwrap();
+    let filter = ListFilter { stage: vec![Stage::Negotiating], count: Some(true), ..Default::default() };
+    for _ in 0..7 {
+        let page = records::list::<Project>(&mut conn, &ParkScope::All, &filter).unwrap();
+        assert_eq!(page.items.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
+        assert_eq!(page.total, Some(1));
+    }
+    assert_eq!(records::get::<Project>(&mut conn, &ParkScope::All, &id).unwrap().id, id);
+    if app.backend == crate::helpers::Backend::Postgres {
+        let prepared: Vec<String> = diesel::sql_query("SELECT statement FROM pg_prepared_statements")
+            .load::<Prepared>(&mut **conn)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.statement)
+            .collect();
+        assert!(prepared.iter().any(|s| s.contains(r#""projects"."id" = $"#)), "a read by id stays prepared: {prepared:?}");
+        let lists: Vec<_> = prepared.iter().filter(|s| s.contains(r#""projects"."stage" = $"#)).collect();
+        assert!(lists.is_empty(), "list statements kept prepared: {lists:?}");
+    }
 }

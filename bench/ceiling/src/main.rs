@@ -14,7 +14,7 @@ use chrono::{NaiveDate, NaiveDateTime, SecondsFormat};
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
 /// The columns `ProjectRow` selects, in its order (src/projects/model.rs):
-/// the row, its money columns and the stamp of the monitoring rules.
+/// the row, its money columns, the follow-up copy and the stamp of the monitoring rules.
 const COLUMNS: &str = "projects.id, projects.park_code, projects.name, projects.summary, projects.industry, \
     projects.chain_role, projects.attraction_mode, projects.stage, projects.planned_investment_usd, \
     projects.actual_investment_usd, projects.hq_type, projects.high_tech, projects.land_area_mu, \
@@ -23,7 +23,7 @@ const COLUMNS: &str = "projects.id, projects.park_code, projects.name, projects.
     projects.updated_at, projects.created_by, projects.updated_by, projects.version, projects.deleted_at, \
     projects.investor_ids_json, projects.stage_history_json, \
     projects.contracted_investment_usd, projects.registered_on, projects.planned_start_on, \
-    projects.planned_operating_on, \
+    projects.planned_operating_on, projects.last_follow_up_on, \
     (SELECT version FROM monitoring_rules WHERE id = 1), (SELECT updated_at FROM monitoring_rules WHERE id = 1)";
 
 /// One worker's connections, used in turn; tokio-postgres pipelines the
@@ -180,6 +180,7 @@ fn project(out: &mut String, r: &Row) {
     raw(out, ",\"tags", r.get(18));
     opt_text(out, ",\"notes", r.get(19));
     raw(out, ",\"stage_history", r.get(28));
+    date(out, ",\"last_follow_up_on", r.get(33));
     time(out, ",\"created_at", r.get(21));
     time(out, ",\"updated_at", r.get(22));
     text(out, ",\"created_by", r.get(23));
