@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Side-by-side runs of service binaries (and the thin server of bench/ceiling/)
+# on one PostgreSQL database: read by id and first page of a park's staff, wrk
+# at 64 connections, each binary in turn, ROUNDS times, so that the rows of one
+# run compare. Prints req/s, p99, the server's CPU per request (µs, utime +
+# stime from /proc) and PostgreSQL transactions per request.
+#
+#   bash bench/ab.sh [SECONDS] [ROUNDS] NAME=BINARY ... [thin=bench/ceiling/target/release/http-ceiling]
+#
+# e.g. build main at two commits, copy each target/release/invest-registry
+# aside, and pass both. The database `bench_ab` (100k projects, 20k
+# investors) is loaded by the first binary when missing.
+set -uo pipefail
+secs=${1:-10}; rounds=${2:-2}; shift 2 || true
+[ $# -gt 0 ] || { echo "usage: $0 SECONDS ROUNDS NAME=BINARY ..." >&2; exit 2; }
+here=$(cd "$(dirname "$0")" && pwd); work=$(mktemp -d)
+db=bench_ab; url=postgres://postgres@127.0.0.1:5432/$db
+export ACCESS_TOKEN_TTL=86400 RUST_LOG=warn JWT_SECRET=bench-secret-bench-secret-bench-secret-01 DATA_DIR=$work
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+first=${1#*=}
+if ! psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname='$db'" | grep -q 1; then
+    psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $db"
+    "$first" bench-load --projects 100000 --investors 20000 --database-url "$url" --ids-out "$work/loaded-ids.txt"
+    psql -q -h 127.0.0.1 -U postgres -d $db -c "VACUUM ANALYZE"
+fi
+# The park's live projects, as a read by id draws them.
+psql -h 127.0.0.1 -U postgres -d $db -tAc "select id from projects where park_code = 'yueyang' and deleted_at is null" >"$work/ids.txt"
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+xacts() { psql -h 127.0.0.1 -U postgres -d $db -tAc "select xact_commit + xact_rollback from pg_stat_database where datname = '$db'"; }
+pid=""; trap '[ -n "$pid" ] && kill $pid 2>/dev/null' EXIT
+for round in $(seq 1 "$rounds"); do
+  for spec in "$@"; do
+    name=${spec%%=*}; bin=${spec#*=}
+    if [ "$name" = thin ]; then
+        DATABASE_URL=$url BIND=127.0.0.1:18089 "$bin" >"$work/thin.log" 2>&1 & pid=$!
+        base=http://127.0.0.1:18089; token=none
+        for _ in $(seq 1 100); do curl -fs "$base/api/v1/projects?park=yueyang&limit=1" >/dev/null 2>&1 && break; sleep 0.2; done
+    else
+        echo 'bench staff password' | DATABASE_URL=$url "$bin" user create --username bench.staff --role park_staff --park yueyang --password-stdin >/dev/null 2>&1 || true
+        DATABASE_URL=$url BIND=127.0.0.1:18088 "$bin" serve >"$work/server-$name.log" 2>&1 & pid=$!
+        base=http://127.0.0.1:18088
+        for _ in $(seq 1 100); do curl -fs "$base/api/v1/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
+        token=$(python3 "$here/bench.py" login "$base" bench.staff 'bench staff password')
+    fi
+    for read in "by id" "first page"; do
+        script=get_by_id.lua; path=""
+        [ "$read" = "first page" ] && script=get_path.lua path="/api/v1/projects?park=yueyang&limit=20"
+        run() { TOKEN=$token IDS=$work/ids.txt PREFIX=/api/v1/projects/ PATH_Q=$path wrk -t2 -c64 "$@" -s "$here/wrk/$script" "$base"; }
+        run -d2s >/dev/null  # warm-up
+        load=$(cut -d' ' -f1 /proc/loadavg); t0=$(ticks $pid); x0=$(xacts)
+        run -d"${secs}s" --latency >"$work/wrk.txt"
+        t1=$(ticks $pid); x1=$(xacts)
+        requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
+        printf '%-2s %-10s %-10s %9s req/s  p99 %9s  %5d µs CPU/request  %s statements/request  non-2xx %s  load %s\n' \
+            "$round" "$name" "$read" "$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$work/wrk.txt")" \
+            "$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")" $(( (t1 - t0) * 10000 / requests )) \
+            "$(awk -v a="$x0" -v b="$x1" -v r="$requests" 'BEGIN { printf "%.2f", (b - a) / r }')" "$(awk '/Non-2xx/ {print $5}' "$work/wrk.txt" | grep . || echo 0)" "$load"
+    done
+    kill $pid; wait $pid 2>/dev/null; pid=""
+  done
+done
