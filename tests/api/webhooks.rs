@@ -377,7 +377,13 @@ async fn refusals_and_the_delivery_log_do_not_map_the_inside(app: TestApp) {
     assert!(!attempts.is_empty() && attempts.iter().all(|d| d["error"] == "connect"), "{attempts:#?}");
     let listed = app.get(&format!("/api/v1/webhooks/{id}")).await;
     assert_eq!(listed.body["last_error"], "connect", "{}", listed.text);
-    let answered = deliveries_of(&app, to_failing["id"].as_str().unwrap()).await;
+    // The worker logs an attempt after the receiver has answered it: wait for the second entry.
+    let failing_id = to_failing["id"].as_str().unwrap();
+    let start = Instant::now();
+    while deliveries_of(&app, failing_id).await.len() < 2 && start.elapsed() < Duration::from_secs(10) {
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    let answered = deliveries_of(&app, failing_id).await;
     let classes: Vec<_> = answered.iter().map(|d| (d["status_code"].clone(), d["error"].clone())).collect();
     assert_eq!(classes, [(json!(204), Value::Null), (json!(500), json!("http_status"))], "{answered:#?}");
 }
