@@ -19,7 +19,7 @@ use super::{lights, money, rules, unnest};
 use crate::audit::{self, Action, EventRow, NewEvent};
 use crate::auth::{Caller, ParkScope};
 use crate::clock;
-use crate::db::schema::{parks, project_investors, project_stage_history, projects, projects_money};
+use crate::db::schema::{parks, project_investors, project_stage_history, projects};
 use crate::db::{insert_all, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::links;
@@ -163,7 +163,7 @@ pub fn insert_one(conn: &mut DbConnection, id: &str, park: &str, fields: &Projec
     diesel::insert_into(projects::table)
         .values((&row, (projects::watched_stage.eq(&watched.stage), projects::amber_on.eq(watched.dates.amber_on), projects::red_on.eq(watched.dates.red_on))))
         .execute(conn)?;
-    write_follow_up(conn, id, &watched)?;
+    write_follow_ups(conn, [(&row, &watched)])?;
     view.last_follow_up_on = watched.last_follow_up_on;
     diesel::insert_into(project_stage_history::table).values(&stage).execute(conn)?;
     links::insert_project_investors(conn, id, &investor_ids)?;
@@ -179,14 +179,17 @@ pub fn insert_one(conn: &mut DbConnection, id: &str, park: &str, fields: &Projec
     Ok(view)
 }
 
-/// The read copy of the latest follow-up of a new project's investors,
+/// The read copies of the latest follow-up of new projects' investors,
 /// which `projects` (at diesel's column limit) cannot take in its INSERT:
-/// a second statement, only for a project linked to an investor followed up.
-fn write_follow_up(conn: &mut DbConnection, id: &str, watched: &Watched) -> Result<(), ApiError> {
-    if let Some(day) = watched.last_follow_up_on {
-        diesel::update(projects_money::table.find(id)).set(projects_money::last_follow_up_on.eq(day)).execute(conn)?;
-    }
-    Ok(())
+/// one more statement (`lights::store`), only when some project is linked
+/// to an investor followed up.
+fn write_follow_ups<'a>(conn: &mut DbConnection, new: impl IntoIterator<Item = (&'a ProjectRow, &'a Watched)>) -> Result<(), ApiError> {
+    let followed: Vec<Judged> = new
+        .into_iter()
+        .filter(|(_, w)| w.last_follow_up_on.is_some())
+        .map(|(row, w)| Judged { project_id: row.id.clone(), park_code: row.park_code.clone(), stored: Watched::default(), judged: w.clone() })
+        .collect();
+    lights::store(conn, &followed)
 }
 
 /// Inserts rows that passed [`check`], each with its create event: one part
@@ -226,19 +229,7 @@ fn insert_chunk(conn: &mut DbConnection, chunk: Vec<NewProject>, Inserted { ids,
                 .collect();
             diesel::insert_into(projects::table).values(with_lights).execute(sqlite)?;
             diesel::insert_into(project_stage_history::table).values(made.iter().map(|m| &m.stage).collect::<Vec<_>>()).execute(sqlite)?;
-            // The follow-up copies `projects` cannot take in its INSERT, one statement for the chunk.
-            let followed: Vec<Judged> = made
-                .iter()
-                .zip(&lights)
-                .filter(|(_, w)| w.last_follow_up_on.is_some())
-                .map(|(m, w)| Judged {
-                    project_id: m.row.id.clone(),
-                    park_code: m.row.park_code.clone(),
-                    stored: Watched::default(),
-                    judged: w.clone(),
-                })
-                .collect();
-            lights::store(conn, &followed)?;
+            write_follow_ups(conn, made.iter().map(|m| &m.row).zip(&lights))?;
         }
     }
     let links: Vec<_> = made
