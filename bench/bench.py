@@ -57,6 +57,18 @@ def deep_page(base, token, pages, park):
     print(raw["i"])
 
 
+
+def keep_alive(host, port, path, token, times):
+    """GETs path `times` times on one keep-alive connection (bench/callgrind.sh); fails on a non-200."""
+    import http.client
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    for _ in range(int(times)):
+        conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        r = conn.getresponse()
+        r.read()
+        if r.status != 200:
+            sys.exit(f"{path}: {r.status}")
+
 def pgbench_script(kind, rows, park="yueyang", at=None, after=None):
     if kind == "get_by_id":
         return (f"\\set n random(0, {int(rows) - 1})\n"
@@ -329,4 +341,4 @@ if __name__ == "__main__":
     {"login": login, "deep-page": deep_page, "directus-reader": directus_reader, "pgbench": write_pgbench, "record": record, "report": report,
      "ledger-xlsx": ledger_xlsx, "mixed-record": mixed_record, "mixed-report": mixed_report,
      "cpu-ticks": cpu_ticks, "record-ceiling": record_ceiling, "report-ceiling": report_ceiling,
-     "filter-cases": filter_cases, "filter-p50": filter_p50, "filter-record": filter_record, "filter-report": filter_report}[sys.argv[1]](*sys.argv[2:])
+     "keep-alive": keep_alive, "filter-cases": filter_cases, "filter-p50": filter_p50, "filter-record": filter_record, "filter-report": filter_report}[sys.argv[1]](*sys.argv[2:])
