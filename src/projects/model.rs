@@ -81,11 +81,11 @@ crate::records::record_view! {
 pub struct StageEntry {
     pub stage: Stage,
     /// The date the project reached the stage (the milestone date when given, else the day of the move).
-    #[serde(serialize_with = "crate::http::date_text::day")]
+    #[serde(serialize_with = "crate::http::date_text::day", deserialize_with = "crate::http::date_text::read_day")]
     pub on: NaiveDate,
     /// The username of who recorded the move.
     pub by: String,
-    #[serde(serialize_with = "crate::http::date_text::instant")]
+    #[serde(serialize_with = "crate::http::date_text::instant", deserialize_with = "crate::http::date_text::read_instant")]
     pub recorded_at: DateTime<Utc>,
 }
 
