@@ -27,18 +27,34 @@ def login(base, user, password):
     print(call(base, "/api/v1/auth/login", body={"username": user, "password": password})["access_token"])
 
 
+# What the Directus reader may read: the three libraries and the parks, every
+# field. Directus 12.4.0 refuses a narrower field list without a licence ("
+# custom_permission_rules_enabled is a restricted resource"), so talents' personal
+# data (phone, email, permit_no), masked in our lists, is in its answers in clear.
+DIRECTUS_READS = ("projects", "investors", "talents", "parks")
+
+
 def directus_reader(base, email, password):
-    """A Directus user whose static token may read `projects` and nothing else."""
+    """A Directus user whose static token may read the collections of
+    DIRECTUS_READS and nothing else. Idempotent: on a database where an earlier
+    run made the reader, the missing read permissions are added."""
     admin = call(base, "/auth/login", body={"email": email, "password": password})["data"]["access_token"]
     token = "bench-directus-reader-token"
-    if call(base, "/users?" + urllib.parse.urlencode({"filter[email][_eq]": "reader@example.com"}), admin)["data"]:
-        print(token)
-        return
-    policy = call(base, "/policies", admin, {
-        "name": "bench read projects", "icon": "visibility", "admin_access": False, "app_access": False,
-        "permissions": [{"collection": "projects", "action": "read", "fields": ["*"]}]})["data"]["id"]
-    role = call(base, "/roles", admin, {"name": "bench reader", "policies": [{"policy": policy}]})["data"]["id"]
-    call(base, "/users", admin, {"email": "reader@example.com", "role": role, "token": token})
+    q = lambda path, **filters: call(base, path + "?" + urllib.parse.urlencode(
+        {f"filter[{k}][_eq]": v for k, v in filters.items()}), admin)["data"]
+    policies = q("/policies", name="bench reader")
+    policy = policies[0]["id"] if policies else call(base, "/policies", admin, {
+        "name": "bench reader", "icon": "visibility", "admin_access": False, "app_access": False})["data"]["id"]
+    granted = {p["collection"] for p in q("/permissions", policy=policy, action="read")}
+    for collection in DIRECTUS_READS:
+        if collection not in granted:
+            call(base, "/permissions", admin, {"policy": policy, "collection": collection, "action": "read", "fields": ["*"]})
+    roles = q("/roles", name="bench reader")
+    role = roles[0]["id"] if roles else call(base, "/roles", admin, {"name": "bench reader"})["data"]["id"]
+    if not q("/access", role=role, policy=policy):
+        call(base, "/access", admin, {"role": role, "policy": policy})
+    if not q("/users", email="reader@example.com"):
+        call(base, "/users", admin, {"email": "reader@example.com", "role": role, "token": token})
     print(token)
 
 
@@ -337,8 +353,298 @@ def filter_report(results, grid_out, title):
         f.write("\n".join([f"# {title}: the whole grid", ""] + head + [line(r) for r in rows]) + "\n")
 
 
+
+# The peer grid (bench/peer-grid.sh, issue 16 item 5): the filter grid and the other documented
+# reads, each against the service and against Directus on the same database.
+
+def _day_after(day):
+    import datetime
+    return (datetime.date.fromisoformat(day) + datetime.timedelta(days=1)).isoformat()
+
+
+def peer_filter(library, wanted, ctx):
+    """Our filter `wanted` (k=v) in Directus's terms: (conditions, sort, search).
+    Each condition is (field, operator, value). Raises KeyError for a filter
+    Directus cannot say."""
+    if not wanted:
+        return [], None, None
+    key, value = wanted.split("=", 1)
+    same = {"projects": {"stage": "stage", "industry": "industry", "attraction_mode": "attraction_mode",
+                         "chain_role": "chain_role", "high_tech": "high_tech"},
+            "investors": {"kind": "kind", "origin": "origin", "region": "region", "status": "status"},
+            "talents": {"status": "status", "specialty": "specialty", "education": "education",
+                        "origin": "origin_region", "employer": "employer_id"}}[library]
+    if key in same:
+        return [(same[key], "_eq", value)], None, None
+    if key == "q":
+        return [], None, value
+    if key == "sort":  # ties by id, in the same direction, as ours
+        return [], f"{value},{'-' if value.startswith('-') else ''}id", None
+    if key in ("created_from", "updated_from"):
+        return [(key.split("_")[0] + "_at", "_gte", f"{value}T00:00:00")], None, None
+    if key in ("created_to", "updated_to"):  # a date includes its whole day
+        return [(key.split("_")[0] + "_at", "_lt", f"{_day_after(value)}T00:00:00")], None, None
+    if library == "investors":
+        if key == "industry":  # a JSON array in a text column, as our LIKE reads it
+            return [("industries", "_contains", f'"{value}"')], None, None
+        if key == "taiwan_top100":
+            return [("top100_id", "_nnull" if value == "true" else "_null", "true")], None, None
+        if key == "settled":
+            return [("settled_on", "_nnull" if value == "true" else "_null", "true")], None, None
+        if key == "settled_from":
+            return [("settled_on", "_gte", value)], None, None
+        if key == "settled_to":
+            return [("settled_on", "_lte", value)], None, None
+        if key == "follow_up_overdue" and value == "true":
+            return [("follow_up_due_on", "_lt", ctx["today"])], None, None
+    if library == "talents":
+        if key == "youth" and value == "true":
+            return [("birth_year", "_gte", str(ctx["youth_year"]))], None, None
+        if key == "programme_status":
+            return [("programmes", "_contains", f'"status":"{value}"')], None, None
+    raise KeyError(wanted)
+
+
+def peer_scope(parks, role):
+    """The reader sees every park: the park scope of ours is a filter on its side."""
+    if role != "provincial_admin" or parks == "one park":
+        return [("park_code", "_eq", "yueyang")]
+    if parks == "two parks":
+        return [("park_code", "_in", "yueyang,xiangtan")]
+    return []
+
+
+def peer_path(library, conditions, sort="-created_at,-id", search=None, extra=()):
+    params = [("limit", "20")] if not any(k == "limit" for k, _ in extra) else []
+    if sort:
+        params.append(("sort", sort))
+    params.append(("filter[deleted_at][_null]", "true"))
+    params += [(f"filter[{field}][{op}]", value) for field, op, value in conditions]
+    if search:
+        params.append(("search", search))
+    params += list(extra)
+    return f"/items/{library}?" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
+
+
+def ours_path(library, query):
+    pairs = [part.split("=", 1) for part in query.split("&") if part]
+    return f"/api/v1/{library}?" + "&".join(f"{k}={urllib.parse.quote(v)}" for k, v in pairs)
+
+
+def peer_cases(context_file):
+    """Tab-separated lines: library, read, parks, role, our target, the peer's
+    target ("-" when it has none), a note. A target is a path, or
+    ids:FILE:PREFIX for reads by random id."""
+    ctx = json.load(open(context_file))
+    out = []
+    case = lambda *cells: out.append("\t".join(str(c) for c in cells))
+    # The grid of item 2, as bench/filters.sh runs it.
+    for library, filters in FILTERS.items():
+        for wanted in filters:
+            wanted = wanted.format(employer=ctx["employer"])
+            conditions, sort, search = peer_filter(library, wanted, ctx)
+            note = "search: substring in any readable text column, one script" if search else ""
+            for parks, park_query in PARKS.items():
+                for role in ("provincial_admin", "park_staff"):
+                    query = "&".join(q for q in ("limit=20", wanted, park_query) if q)
+                    case(library, wanted or "(none)", parks, role, ours_path(library, query),
+                         peer_path(library, peer_scope(parks, role) + conditions, sort or "-created_at,-id", search), note)
+    # The other reads the peer can serve.
+    roles = {"park_staff": ("one park", "yueyang"), "provincial_admin": ("none", "all")}
+    for library in ("projects", "investors", "talents"):
+        for role, (parks, ids) in roles.items():
+            note = "ours unmasked and audited (a write a read); the peer unmasked, unaudited" \
+                if library == "talents" else ""
+            case(library, "by id", parks, role, f"ids:{ctx['ids'][library][ids]}:/api/v1/{library}/",
+                 f"ids:{ctx['ids'][library][ids]}:/items/{library}/", note)
+        if library == "talents":
+            case(library, "by id", "one park", "park_viewer", f"ids:{ctx['ids'][library]['yueyang']}:/api/v1/{library}/",
+                 f"ids:{ctx['ids'][library]['yueyang']}:/items/{library}/", "ours as park_viewer: masked, not audited; the peer unmasked")
+        for role, (parks, _) in roles.items():
+            scope = peer_scope(parks, role)
+            case(library, "second page (cursor vs page=2)", parks, role, ctx["second"][library][role],
+                 peer_path(library, scope, extra=[("page", "2")]), "")
+            park_query = "park=yueyang&" if parks == "one park" else ""
+            case(library, "count=true vs meta=filter_count", parks, role,
+                 ours_path(library, f"{park_query}limit=20&count=true"),
+                 peer_path(library, scope, extra=[("meta", "filter_count")]), "")
+    for role, (parks, _) in roles.items():
+        scope = peer_scope(parks, role)
+        park_query = "park=yueyang&" if parks == "one park" else ""
+        case("projects", "count=true, stage=signed", parks, role,
+             ours_path("projects", f"{park_query}limit=20&stage=signed&count=true"),
+             peer_path("projects", scope + [("stage", "_eq", "signed")], extra=[("meta", "filter_count")]), "")
+        for word in ("台積電", "量子"):
+            case("projects", f"q={word}", parks, role, ours_path("projects", f"{park_query}limit=20&q={word}"),
+                 peer_path("projects", scope, search=word), "search: substring in any readable text column, one script")
+        for library, dims in (("projects", "park,stage"), ("investors", "park,status"), ("talents", "park,status")):
+            columns = [d.replace("park", "park_code") for d in dims.split(",")]
+            extra = [("aggregate[count]", "*")]
+            if library == "projects":
+                extra.append(("aggregate[sum]", "planned_investment_usd,contracted_investment_usd,actual_investment_usd"))
+            extra += [("groupBy[]", c) for c in columns] + [("limit", "-1")]
+            case(library, f"stats group_by={dims} vs aggregate+groupBy", parks, role,
+                 f"/api/v1/stats/{library}?{park_query}group_by={dims}",
+                 peer_path(library, scope, sort=None, extra=extra), "no labels on the peer's side")
+    case("projects", f"deep page ({ctx['deep_pages']} in: cursor vs page={ctx['deep_pages'] + 1})", "one park", "park_staff",
+         ctx["deep"], peer_path("projects", peer_scope("one park", "park_staff"), extra=[("page", str(ctx["deep_pages"] + 1))]), "")
+    case("projects", "CSV, stage=operating", "one park", "park_staff",
+         ours_path("projects", "park=yueyang&stage=operating&format=csv"),
+         peer_path("projects", peer_scope("one park", "park_staff") + [("stage", "_eq", "operating")],
+                   extra=[("limit", "-1"), ("export", "csv")]), "columns differ: ours labelled, the peer's raw")
+    case("parks", "list", "none", "park_staff", "/api/v1/parks", "/items/parks?limit=-1", "")
+    case("parks", "by code", "one park", "park_staff", "/api/v1/parks/yueyang", "/items/parks/yueyang", "")
+    for library, what, ours, reason in NOT_SERVED:
+        case(library, what, "–", "–", ours, "-", reason)
+    print("\n".join(out))
+
+
+NOT_SERVED = [
+    ("projects", "targets, their items and series", "/api/v1/targets", "computed from dated facts across tables (crediting rules); no collection holds them"),
+    ("projects", "monitoring (lights and reasons)", "/api/v1/monitoring", "the lights are computed per read from the rules and today; the peer has the stored days only"),
+    ("projects", "stats/funnel", "/api/v1/stats/funnel", "per-cohort stage reach needs the stage history's JSON unpacked"),
+    ("investors", "matches (撞单 check)", "/api/v1/investors/matches", "matching on folded names (both scripts) and identifiers across parks"),
+    ("top100", "candidates", "/api/v1/top100/{id}/candidates", "matching on folded member names"),
+    ("all", "q= folding Simplified and Traditional", "q=台積電", "search= is a case-insensitive substring: 台積電 does not find 台积电 (only what the stored search text holds)"),
+    ("talents", "masked personal data; audited unmasked reads", "/api/v1/talents/{id}", "the peer records no read and cannot mask a field; a narrower field list needs its licence"),
+    ("all", "cursor pages", "cursor=", "offset pages only (page=, offset=): a row inserted meanwhile shifts them"),
+]
+
+
+def pg_ticks(db, out=None):
+    """utime + stime of every PostgreSQL backend on database `db`, by pid
+    (JSON); with a file of an earlier snapshot, prints the ticks spent since."""
+    ticks = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            # "postgres: [cluster: ]user database host(port) state"
+            if not re.match(rf"postgres: (\S+: )?postgres {re.escape(db)} ", open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")):
+                continue
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            ticks[pid] = int(fields[11]) + int(fields[12])
+        except OSError:
+            continue
+    if out is None:
+        print(json.dumps(ticks))
+    else:
+        before = json.load(open(out))
+        print(sum(t - before.get(pid, 0) for pid, t in ticks.items()))
+
+
+def _fetch(base, token, target):
+    if target.startswith("ids:"):
+        _, ids, prefix = target.split(":", 2)
+        target = prefix + open(ids).readline().strip()
+    req = urllib.request.Request(base + target, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        body = r.read()
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body.decode(errors="replace")
+
+
+def peer_same(ours_base, ours_token, ours_target, peer_base, peer_token, peer_target):
+    """Do both answer the same rows? Lists: the ids in order (and the counts);
+    one record: its id; CSV: the number of rows; anything else: '–'."""
+    try:
+        a, b = _fetch(ours_base, ours_token, ours_target), _fetch(peer_base, peer_token, peer_target)
+    except Exception as e:  # noqa: BLE001 - a failed request is a finding, not a crash
+        print(f"error: {e}"[:60])
+        return
+    if isinstance(a, str) and isinstance(b, str):  # CSV: records, not lines (a text may hold a line break)
+        import csv
+        import io
+        na, nb = (sum(1 for _ in csv.reader(io.StringIO(t.lstrip("\ufeff")))) - 1 for t in (a, b))
+        print("same rows" if na == nb else f"{na} vs {nb} rows")
+        return
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        print("–")
+        return
+    data = b.get("data")
+    if "items" in a and isinstance(data, list):
+        ia, ib = [r["id"] for r in a["items"]], [r.get("id") for r in data]
+        verdict = "same rows" if ia == ib else f"differ ({len(ia)} vs {len(ib)}, {len(set(ia) & set(ib))} shared)"
+        total_b = (b.get("meta") or {}).get("filter_count")
+        if a.get("total") is not None and total_b is not None:
+            verdict += ", same count" if int(a["total"]) == int(total_b) else f", count {a['total']} vs {total_b}"
+        print(verdict)
+    elif "id" in a and isinstance(data, dict):
+        print("same row" if a["id"] == data.get("id") else "differ")
+    elif "code" in a and isinstance(data, dict):
+        print("same row" if a["code"] == data.get("code") else "differ")
+    elif isinstance(a, list) and isinstance(data, list):
+        print("same rows" if len(a) == len(data) else f"{len(a)} vs {len(data)}")
+    elif "total" in a and isinstance(data, list):
+        count_a = a["total"].get("count") if isinstance(a["total"], dict) else None
+        count_b = sum(int(g["count"]) for g in data) if data and "count" in data[0] else None
+        print("same total" if count_a is not None and count_a == count_b else f"total {count_a} vs {count_b}")
+    else:
+        print("–")
+
+
+def peer_record(results, library, what, parks, role, who, note, p50_and_status, ticks0, ticks1, pg, wrk_out):
+    p50, status = p50_and_status.split()
+    r = parse_wrk(wrk_out)
+    done = int(re.search(r"(\d+) requests in", open(wrk_out).read()).group(1))
+    hz = os.sysconf("SC_CLK_TCK")
+    # wrk's rate counts every answer; a 503 of a full slow lane is one too. Served: the 2xx.
+    served = r["rps"] * (done - r["non2xx"]) / done if done else 0.0
+    r.update(library=library, read=what, parks=parks, role=role, who=who, note=note, single_p50=float(p50),
+             status=int(status), requests=done, served_rps=served,
+             cpu_us=(int(ticks1) - int(ticks0)) * 1e6 / hz / done if done else float("nan"),
+             pg_us=int(pg) * 1e6 / hz / done if done else float("nan"))
+    with open(results, "a") as f:
+        f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    print(f"{who}: {r['rps']:.0f} req/s ({served:.0f} 2xx), {r['non2xx']} non-2xx, p99 {r['p99']:.1f} ms, p50 (1 client) {r['single_p50']:.1f} ms, "
+          f"CPU {r['cpu_us']:.0f} µs/req, PostgreSQL {r['pg_us']:.0f} µs/req, status {r['status']}")
+
+
+DURATION_NOTE = "run"  # a side that answered nothing within the run: its p99 is past the run's length
+
+
+def peer_report(results, same_file, out, title, load_before, load_after):
+    """Pairs ours and the peer's run of each case; one table, ours ÷ peer ascending."""
+    rows = [json.loads(line) for line in open(results)]
+    same = {}
+    if os.path.exists(same_file):
+        for line in open(same_file):
+            key, _, verdict = line.rstrip("\n").rpartition("\t")
+            same[key] = verdict
+    key = lambda r: (r["library"], r["read"], r["parks"], r["role"])
+    ours = {key(r): r for r in rows if r["who"] == "ours"}
+    peer = {key(r): r for r in rows if r["who"] == "peer"}
+    pairs = [(ours[k], peer[k]) for k in ours if k in peer]
+    ratio = lambda o, p: o["served_rps"] / p["served_rps"] if p["served_rps"] else float("inf")
+    pairs.sort(key=lambda pair: ratio(*pair))
+    head = ["| # | library | read | parks | ours as | ours 2xx/s | peer 2xx/s | **ours ÷ peer** | p99 ms ours | p99 ms peer "
+            "| p50 ms 1 client ours / peer | CPU µs/req ours / peer | PostgreSQL µs/req ours / peer | non-2xx ours / peer | same answer |",
+            "|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = []
+    for n, (o, p) in enumerate(pairs, 1):
+        served = lambda r: f"{r['served_rps']:.1f}" if r["served_rps"] < 10 else f"{r['served_rps']:.0f}"
+        share = lambda r: f"{r['non2xx']} of {r['requests']}" if r["non2xx"] else "0"
+        p99 = lambda r: f"{r['p99']:.0f}" if r["requests"] else f"> {DURATION_NOTE}"
+        lines.append(f"| {n} | {o['library']} | {o['read']} | {o['parks']} | {o['role']} | {served(o)} | {served(p)} | "
+                     f"**{ratio(o, p):.2f}** | {p99(o)} | {p99(p)} | {o['single_p50']:.1f} / {p['single_p50']:.1f} | "
+                     f"{o['cpu_us']:.0f} / {p['cpu_us']:.0f} | {o['pg_us']:.0f} / {p['pg_us']:.0f} | {share(o)} / {share(p)} | "
+                     f"{same.get(chr(9).join(key(o)), '–')} |")
+    under = [pr for pr in pairs if ratio(*pr) < 50]
+    statuses = {r["status"] for r in rows}
+    text = "\n".join([f"## {title}", "",
+                      f"Load average before: {load_before}; after: {load_after}. {len(pairs)} reads, "
+                      f"{len(under)} under 50 ×; lowest {ratio(*pairs[0]):.1f} ×, median {ratio(*pairs[len(pairs) // 2]):.1f} ×, "
+                      f"highest {ratio(*pairs[-1]):.0f} ×. Statuses seen: {sorted(statuses)}.", ""]
+                     + head + lines) + "\n"
+    print("\n".join([f"## {title}", ""] + head + lines[:10]))
+    with open(out, "w") as f:
+        f.write(text)
+
 if __name__ == "__main__":
     {"login": login, "deep-page": deep_page, "directus-reader": directus_reader, "pgbench": write_pgbench, "record": record, "report": report,
      "ledger-xlsx": ledger_xlsx, "mixed-record": mixed_record, "mixed-report": mixed_report,
      "cpu-ticks": cpu_ticks, "record-ceiling": record_ceiling, "report-ceiling": report_ceiling,
-     "keep-alive": keep_alive, "filter-cases": filter_cases, "filter-p50": filter_p50, "filter-record": filter_record, "filter-report": filter_report}[sys.argv[1]](*sys.argv[2:])
+     "keep-alive": keep_alive, "filter-cases": filter_cases, "filter-p50": filter_p50, "filter-record": filter_record, "filter-report": filter_report,
+     "peer-cases": peer_cases, "pg-ticks": pg_ticks, "peer-same": peer_same, "peer-record": peer_record, "peer-report": peer_report}[sys.argv[1]](*sys.argv[2:])

@@ -53,7 +53,11 @@ start() {
 }
 
 stop() {
-    [ -f "$dir/directus.pid" ] && kill "$(cat "$dir/directus.pid")" 2>/dev/null || true
+    local pid
+    pid=$(cat "$dir/directus.pid" 2>/dev/null) || return 0
+    kill "$pid" 2>/dev/null || true
+    # It lets open connections finish first: wait, or the next start finds the port taken.
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     rm -f "$dir/directus.pid"
 }
 

@@ -6,7 +6,7 @@ root=$(cd "$here/.." && pwd)
 work="$root/target/bench"
 mkdir -p "$work"
 db=${DB:-grid}; url="postgres://postgres@127.0.0.1:5432/$db"
-TIMES=${TIMES:-7}; CONNECTIONS=64
+TIMES=${TIMES:-7}; CONNECTIONS=${CONNECTIONS:-64}
 bin=${BIN:-$root/target/release/invest-registry}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 [ -x "$bin" ] || { echo "no binary at $bin (cargo build --release, or BIN=...)" >&2; exit 1; }
