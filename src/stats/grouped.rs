@@ -1,19 +1,22 @@
 //! `GET /stats/{library}`: the rows a list would show, counted (and their
 //! money summed, for projects) per combination of the asked dimensions.
 //!
-//! The statistic is the list's own filtered query with another select:
-//! the asked columns and window aggregates partitioned by them
-//! (`COUNT(*) OVER (PARTITION BY park_code, stage)`), `DISTINCT`, so one row
-//! per combination. A `GROUP BY` would say the same, but diesel cannot add
-//! one to a boxed query (the list's), and under the two-backend connection a
-//! boxed query cannot be nested in another. The keys are SQL fragments in
-//! fixed places (five text keys and the year, `NULL` for a key not asked),
-//! so one row type serves every combination.
+//! The statistic is the list's own filtered query, read as a subquery of a
+//! `GROUP BY` over the asked columns ([`GroupedBy`]): diesel cannot add a
+//! `GROUP BY` to a boxed query (the list's), so the statement is a small
+//! query node of its own around it. (It was `DISTINCT` over window
+//! aggregates, which sorted every matching row and ran the window over each:
+//! 152 ms for 100k projects against 64 ms grouped, bench/RESULTS.md, the
+//! peer grid.) The keys are SQL fragments in fixed places (five text keys
+//! and the year, `NULL` for a key not asked), so one row type serves every
+//! combination.
 
 use std::collections::HashMap;
 
+use diesel::backend::Backend as DieselBackend;
 use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -69,9 +72,6 @@ pub struct Figures {
     pub in_place_usd: Option<i64>,
 }
 
-/// Text keys a row carries; more than any library has.
-const TEXT_KEYS: usize = 5;
-
 /// A grouped row: the text keys, the year, the count and three sums.
 type Row = (
     Option<String>,
@@ -86,61 +86,104 @@ type Row = (
     Option<i64>,
 );
 
-/// The statement's variable parts, worked out from the asked dimensions.
+/// The statement's variable parts, worked out from the asked dimensions:
+/// what each matching row gives the groups.
 struct Plan {
-    text_keys: [String; TEXT_KEYS],
-    year: String,
-    /// `COUNT(*)` and the three sums, each over the row's partition.
-    aggregates: [String; 4],
+    /// The five text keys and the year, then the three amounts, each `AS`
+    /// the name the grouping reads it by.
+    row_columns: [String; 9],
 }
+
+/// The names [`Plan::row_columns`] gives the keys and the amounts.
+const KEYS: &str = "k1, k2, k3, k4, k5, year_key";
+const AMOUNTS: [&str; 3] = ["planned", "contracted", "in_place"];
 
 impl Plan {
     fn new(library: Library, dimensions: &[Dimension], backend: Backend) -> Self {
         let columns: Vec<&str> = dimensions.iter().filter_map(|d| d.column()).collect();
-        let text_keys = std::array::from_fn(|i| columns.get(i).map_or_else(|| "CAST(NULL AS TEXT)".to_owned(), |c| (*c).to_owned()));
+        let text_key = |i: usize| format!("{} AS k{}", columns.get(i).copied().unwrap_or("CAST(NULL AS TEXT)"), i + 1);
         let year = if dimensions.contains(&Dimension::Year) { library.year_sql(backend) } else { "CAST(NULL AS INTEGER)" };
-        let mut partition: Vec<&str> = columns.clone();
-        if dimensions.contains(&Dimension::Year) {
-            partition.push(year);
-        }
-        let over = match partition.is_empty() {
-            true => "OVER ()".to_owned(),
-            false => format!("OVER (PARTITION BY {})", partition.join(", ")),
+        let amount = |column: &str, name: &str| match library {
+            Library::Projects => format!("{column} AS {name}"),
+            _ => format!("CAST(NULL AS BIGINT) AS {name}"),
         };
-        let sum = |column: &str| match library {
-            // SUM of bigint is numeric on PostgreSQL: cast back to what both backends read.
-            Library::Projects => format!("CAST(SUM({column}) {over} AS BIGINT)"),
-            _ => "CAST(NULL AS BIGINT)".to_owned(),
-        };
-        let aggregates = [
-            format!("COUNT(*) {over}"),
-            sum("planned_investment_usd"),
-            sum("contracted_investment_usd"),
-            sum("actual_investment_usd"),
+        let row_columns = [
+            text_key(0),
+            text_key(1),
+            text_key(2),
+            text_key(3),
+            text_key(4),
+            format!("{year} AS year_key"),
+            amount("planned_investment_usd", AMOUNTS[0]),
+            amount("contracted_investment_usd", AMOUNTS[1]),
+            amount("actual_investment_usd", AMOUNTS[2]),
         ];
-        Self { text_keys, year: year.to_owned(), aggregates }
+        Self { row_columns }
     }
 }
+
+/// `SELECT keys, COUNT(*), sums FROM (rows) AS matching GROUP BY keys`,
+/// `rows` being a list's boxed query selecting [`Plan::row_columns`].
+struct GroupedBy<Q> {
+    rows: Q,
+}
+
+impl<Q> QueryId for GroupedBy<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q> Query for GroupedBy<Q> {
+    type SqlType = (
+        Nullable<Text>,
+        Nullable<Text>,
+        Nullable<Text>,
+        Nullable<Text>,
+        Nullable<Text>,
+        Nullable<Integer>,
+        BigInt,
+        Nullable<BigInt>,
+        Nullable<BigInt>,
+        Nullable<BigInt>,
+    );
+}
+
+impl<DB: DieselBackend, Q: QueryFragment<DB>> QueryFragment<DB> for GroupedBy<Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("SELECT ");
+        out.push_sql(KEYS);
+        out.push_sql(", COUNT(*)");
+        for amount in AMOUNTS {
+            // SUM of bigint is numeric on PostgreSQL: cast back to what both backends read.
+            out.push_sql(&format!(", CAST(SUM({amount}) AS BIGINT)"));
+        }
+        out.push_sql(" FROM (");
+        self.rows.walk_ast(out.reborrow())?;
+        out.push_sql(") AS matching GROUP BY ");
+        out.push_sql(KEYS);
+        Ok(())
+    }
+}
+
+impl<Q, Conn> RunQueryDsl<Conn> for GroupedBy<Q> {}
 
 /// Loads one row per combination of keys from `$matching`, a list's boxed query.
 macro_rules! grouped_rows {
     ($conn:expr, $matching:expr, $plan:expr) => {{
         let plan: &Plan = $plan;
-        let [k1, k2, k3, k4, k5] = &plan.text_keys;
-        let [count, planned, contracted, in_place] = &plan.aggregates;
+        let [k1, k2, k3, k4, k5, year, planned, contracted, in_place] = &plan.row_columns;
         let select = (
             sql::<Nullable<Text>>(k1),
             sql::<Nullable<Text>>(k2),
             sql::<Nullable<Text>>(k3),
             sql::<Nullable<Text>>(k4),
             sql::<Nullable<Text>>(k5),
-            sql::<Nullable<Integer>>(&plan.year),
-            sql::<BigInt>(count),
+            sql::<Nullable<Integer>>(year),
             sql::<Nullable<BigInt>>(planned),
             sql::<Nullable<BigInt>>(contracted),
             sql::<Nullable<BigInt>>(in_place),
         );
-        $matching.select(select).distinct().load::<Row>($conn)?
+        GroupedBy { rows: $matching.select(select) }.load::<Row>($conn)?
     }};
 }
 
