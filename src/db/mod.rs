@@ -51,7 +51,8 @@ pub(crate) use insert_all;
 /// written once per backend. Diesel's multi-backend connection writes a
 /// statement's whole SQL every time it walks it, four times a statement,
 /// even when the statement is kept prepared: on a read by id that cost more
-/// than the rest of the read (bench/RESULTS.md, CPU per request).
+/// than the rest of the read (bench/RESULTS.md, CPU per request). Reads by
+/// id and the libraries' lists (`records::list`) run this way.
 macro_rules! on_native {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {

@@ -25,9 +25,7 @@
 //! pairs only ([`rarest_pairs`]).
 
 use chrono::NaiveDateTime;
-use diesel::QueryResult;
-
-use super::DbConnection;
+use diesel::{PgConnection, QueryResult, SqliteConnection};
 
 /// The windows a search walks, in rows of the list, before it turns to the
 /// index: a narrow one that finds common words at once, then a wide one.
@@ -62,13 +60,13 @@ const INDEX_FIRST: f64 = WINDOWS[1] as f64;
 ///   and past it the index serves);
 /// - `in_window` reads the matches up to that row (all of them for `None`);
 /// - `indexed` reads the matches anywhere, with the index's help.
-pub fn first_matches<R>(
-    conn: &mut DbConnection,
+pub fn first_matches<C, R>(
+    conn: &mut C,
     wanted: i64,
-    outlook: impl FnOnce(&mut DbConnection) -> QueryResult<Outlook>,
-    mut edge: impl FnMut(&mut DbConnection, i64) -> QueryResult<Option<Edge>>,
-    mut in_window: impl FnMut(&mut DbConnection, Option<&Edge>) -> QueryResult<Vec<R>>,
-    indexed: impl FnOnce(&mut DbConnection) -> QueryResult<Vec<R>>,
+    outlook: impl FnOnce(&mut C) -> QueryResult<Outlook>,
+    mut edge: impl FnMut(&mut C, i64) -> QueryResult<Option<Edge>>,
+    mut in_window: impl FnMut(&mut C, Option<&Edge>) -> QueryResult<Vec<R>>,
+    indexed: impl FnOnce(&mut C) -> QueryResult<Vec<R>>,
 ) -> QueryResult<Vec<R>> {
     let [narrow, wide] = WINDOWS;
     let Outlook { table_rows, candidates } = outlook(conn)?;
@@ -93,8 +91,52 @@ pub fn first_matches<R>(
     indexed(conn)
 }
 
+/// What a list's statements need to know of the connection they run on: a
+/// list runs on the concrete connection, not diesel's multi-backend one,
+/// which writes a boxed statement's whole SQL four times a statement and
+/// decodes every field through its own value type (a fifth of a page's CPU,
+/// bench/RESULTS.md). The search and list macros are written once and
+/// stamped per connection; what differs between the backends is here.
+pub trait SearchConnection: diesel::Connection {
+    /// Whether the searched tables have their pair index (PostgreSQL).
+    const PAIR_INDEX: bool;
+    /// Whether a list's statements go unprepared, each planned for its
+    /// values (PostgreSQL; see `records::list`).
+    const PLANNED_FOR_VALUES: bool;
+    /// The [`Outlook`] of a search of `terms` over `table` and its pair `index`.
+    fn outlook(&mut self, table: &'static str, index: &'static str, terms: &[String]) -> QueryResult<Outlook>;
+    /// The pair keys to ask `index` for ([`rarest_pairs`]); none without an index.
+    fn rarest_pairs(&mut self, terms: &[String], table: &'static str, index: &'static str) -> QueryResult<Vec<i64>>;
+}
+
+impl SearchConnection for PgConnection {
+    const PAIR_INDEX: bool = true;
+    const PLANNED_FOR_VALUES: bool = true;
+
+    fn outlook(&mut self, table: &'static str, index: &'static str, terms: &[String]) -> QueryResult<Outlook> {
+        outlook(self, table, index, terms)
+    }
+
+    fn rarest_pairs(&mut self, terms: &[String], table: &'static str, index: &'static str) -> QueryResult<Vec<i64>> {
+        rarest_pairs(self, terms, table, index)
+    }
+}
+
+impl SearchConnection for SqliteConnection {
+    const PAIR_INDEX: bool = false;
+    const PLANNED_FOR_VALUES: bool = false;
+
+    fn outlook(&mut self, _: &'static str, _: &'static str, _: &[String]) -> QueryResult<Outlook> {
+        Ok(Outlook::default())
+    }
+
+    fn rarest_pairs(&mut self, _: &[String], _: &'static str, _: &'static str) -> QueryResult<Vec<i64>> {
+        Ok(Vec::new())
+    }
+}
+
 /// The [`Outlook`] of a search of `terms` over `table` and its pair `index`.
-pub fn outlook(conn: &mut DbConnection, table: &'static str, index: &'static str, terms: &[String]) -> QueryResult<Outlook> {
+pub fn outlook(conn: &mut PgConnection, table: &'static str, index: &'static str, terms: &[String]) -> QueryResult<Outlook> {
     let stats = index_stats(conn, table, index)?;
     let rows = stats.table_rows;
     let share = share_at_most(&stats.shares, terms);
@@ -119,7 +161,7 @@ pub fn is_slow_work(pool: &super::DbPool) -> bool {
 }
 
 /// PostgreSQL's estimate of a table's rows, from its catalog (no scan).
-pub fn estimated_rows(conn: &mut DbConnection, table: &'static str) -> QueryResult<f64> {
+pub fn estimated_rows(conn: &mut PgConnection, table: &'static str) -> QueryResult<f64> {
     use diesel::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
     struct Estimate {
@@ -149,7 +191,7 @@ fn index_beats_window(table_rows: Option<f64>, wanted: i64, window: i64) -> bool
 /// for the same 678 candidates (bench/RESULTS.md). Without statistics (an
 /// index never analysed, or a role that may not read them) nothing tells
 /// rare from common, so every pair of the term is asked.
-pub fn rarest_pairs(conn: &mut DbConnection, terms: &[String], table: &'static str, index: &'static str) -> QueryResult<Vec<i64>> {
+pub fn rarest_pairs(conn: &mut PgConnection, terms: &[String], table: &'static str, index: &'static str) -> QueryResult<Vec<i64>> {
     let common = index_stats(conn, table, index)?.shares.clone();
     let mut keys = Vec::new();
     for term in terms {
@@ -192,7 +234,7 @@ struct IndexStats {
 }
 
 /// The statistics of `table`'s pair `index`, read at most every [`STATS_KEPT`].
-fn index_stats(conn: &mut DbConnection, table: &'static str, index: &'static str) -> QueryResult<std::sync::Arc<IndexStats>> {
+fn index_stats(conn: &mut PgConnection, table: &'static str, index: &'static str) -> QueryResult<std::sync::Arc<IndexStats>> {
     use diesel::RunQueryDsl;
     use std::sync::{Arc, Mutex};
     use std::time::Instant;
@@ -248,18 +290,18 @@ fn wide_falls_short(found: usize, wanted: i64) -> bool {
 
 /// The rows of a list's page, `limit + 1` of them, with `terms` searched as
 /// [`first_matches`] does; for a table with `created_at`, `updated_at`, `id`
-/// and `search_text` (and, on PostgreSQL, the pair index). `$listed()` makes
-/// the list's query without `q`, order or cursor. Evaluates to
-/// `QueryResult<Vec<$row>>`.
+/// and `search_text` (and, on PostgreSQL, the pair index). `$conn` is a
+/// concrete [`SearchConnection`]; `$listed()` makes the list's query without
+/// `q`, order or cursor. Evaluates to `QueryResult<Vec<$row>>`.
 macro_rules! searched_rows {
     ($conn:expr, $table:ident, $row:ty, $paging:expr, $terms:expr, $listed:expr) => {{
-        use $crate::db::search::{first_matches, search_terms, within_window};
+        use $crate::db::search::{first_matches, search_terms, within_window, SearchConnection};
         use $crate::http::{keyset, SortKey};
-        let conn: &mut $crate::db::DbConnection = $conn;
+        let conn = $conn;
         let paging: &$crate::records::Paging = $paging;
         let terms: &[String] = $terms;
         let (key, order, wanted) = (paging.key, paging.order, paging.limit.get() + 1);
-        let indexed = $crate::db::backend_of(conn) == $crate::db::Backend::Postgres;
+        let index = concat!(stringify!($table), "_search_pairs");
         // The list without `q`, in order, after the cursor.
         let listed = || {
             let mut query = $listed();
@@ -281,10 +323,7 @@ macro_rules! searched_rows {
             first_matches(
                 conn,
                 wanted,
-                |conn| match indexed {
-                    true => $crate::db::search::outlook(conn, stringify!($table), concat!(stringify!($table), "_search_pairs"), terms),
-                    false => Ok($crate::db::search::Outlook::default()),
-                },
+                |conn| conn.outlook(stringify!($table), index, terms),
                 |conn, size| {
                     let query = listed().offset(size - 1);
                     match key {
@@ -304,11 +343,10 @@ macro_rules! searched_rows {
                 },
                 |conn| {
                     let mut query = searched();
-                    if indexed {
-                        let keys = $crate::db::search::rarest_pairs(conn, terms, stringify!($table), concat!(stringify!($table), "_search_pairs"))?;
-                        if let Some(keys) = $crate::db::search::pairs_contain(&keys) {
-                            query = query.filter(keys);
-                        }
+                    // No keys without an index (SQLite): the `LIKE`s alone.
+                    let keys = conn.rarest_pairs(terms, stringify!($table), index)?;
+                    if let Some(keys) = $crate::db::search::pairs_contain(&keys) {
+                        query = query.filter(keys);
                     }
                     query.select(<$row>::as_select()).load::<$row>(conn)
                 },
@@ -317,39 +355,76 @@ macro_rules! searched_rows {
     }};
 }
 
-/// Implements [`crate::records::Searched`] for `$record`, whose rows (`$row`)
+/// Implements [`crate::records::Searched`], [`crate::records::FilteredOn`]
+/// and [`crate::records::SearchedOn`] for `$record`, whose rows (`$row`)
 /// live in `$table`: the typed statements its list, count and statistics
-/// need, written once here for every searched table.
+/// need, written once here for every searched table and stamped for each
+/// backend. The library writes its list's filters as the body of `filtered`:
+/// `query` starts as the caller's visible rows, typed to the backend `DB`
+/// (the name the body gives it), and the body returns it narrowed by
+/// `filter`. A macro because a body generic over the backend would need a
+/// bound for every expression it filters by.
 macro_rules! searched_table {
-    ($record:ty, $table:ident, $row:ty) => {
+    (
+        $record:ident in $table:ident, rows $row:ty, filter $filter_ty:ty;
+        $(#[$meta:meta])*
+        fn filtered<$db:ident>(mut $query:ident, $filter:ident) $body:block
+    ) => {
         impl $crate::records::Searched for $record {
-            type Query<'a> = $table::BoxedQuery<'a, <$crate::db::DbConnection as diesel::Connection>::Backend>;
+            type Filter = $filter_ty;
+
+            fn sort_values(row: &$row) -> (chrono::NaiveDateTime, chrono::NaiveDateTime, &str) {
+                (row.bookkeeping.created_at, row.bookkeeping.updated_at, &row.id)
+            }
+        }
+
+        $crate::db::search::searched_table!(@filtered $record, $table, diesel::pg::Pg, $filter_ty, $(#[$meta])* $db, $query, $filter, $body);
+        $crate::db::search::searched_table!(@filtered $record, $table, diesel::sqlite::Sqlite, $filter_ty, $(#[$meta])* $db, $query, $filter, $body);
+        $crate::db::search::searched_table!(@filtered $record, $table, $crate::db::MultiBackend, $filter_ty, $(#[$meta])* $db, $query, $filter, $body);
+        $crate::db::search::searched_table!(@native $record, $table, $row, diesel::PgConnection);
+        $crate::db::search::searched_table!(@native $record, $table, $row, diesel::SqliteConnection);
+    };
+    (@filtered $record:ident, $table:ident, $backend:ty, $filter_ty:ty, $(#[$meta:meta])* $db:ident, $query:ident, $filter:ident, $body:block) => {
+        impl $crate::records::FilteredOn<$backend> for $record {
+            type Query<'a> = $table::BoxedQuery<'a, $backend>;
+
+            $(#[$meta])*
+            fn filtered<'a>(scope: &$crate::auth::ParkScope, $filter: &$filter_ty) -> Self::Query<'a> {
+                #[allow(dead_code)]
+                type $db = $backend;
+                let mut $query: Self::Query<'a> = $crate::records::visible_rows!($table, scope);
+                $body
+            }
 
             fn with_terms<'a>(mut query: Self::Query<'a>, terms: &[String], indexed: bool) -> Self::Query<'a> {
                 $crate::db::search::search_terms!(query, $table::search_text, terms, indexed);
                 query
             }
-
-            fn planned_for_values<'a>(query: Self::Query<'a>) -> Self::Query<'a> {
+        }
+    };
+    (@native $record:ident, $table:ident, $row:ty, $conn:ty) => {
+        impl $crate::records::SearchedOn<$conn> for $record {
+            fn planned_for_values<'a>(
+                query: <Self as $crate::records::FilteredOn<<$conn as diesel::Connection>::Backend>>::Query<'a>,
+            ) -> <Self as $crate::records::FilteredOn<<$conn as diesel::Connection>::Backend>>::Query<'a> {
                 // A literal makes diesel send the statement unprepared.
                 query.filter(diesel::dsl::sql::<diesel::sql_types::Bool>("TRUE"))
             }
 
-            fn count(conn: &mut $crate::db::DbConnection, query: Self::Query<'_>) -> diesel::QueryResult<i64> {
+            fn count(
+                conn: &mut $conn,
+                query: <Self as $crate::records::FilteredOn<<$conn as diesel::Connection>::Backend>>::Query<'_>,
+            ) -> diesel::QueryResult<i64> {
                 query.count().get_result(conn)
             }
 
             fn page_rows<'a>(
-                conn: &mut $crate::db::DbConnection,
+                conn: &mut $conn,
                 paging: &$crate::records::Paging,
                 terms: &[String],
-                listed: impl Fn() -> Self::Query<'a>,
+                listed: impl Fn() -> <Self as $crate::records::FilteredOn<<$conn as diesel::Connection>::Backend>>::Query<'a>,
             ) -> diesel::QueryResult<Vec<$row>> {
                 $crate::db::search::searched_rows!(conn, $table, $row, paging, terms, listed)
-            }
-
-            fn sort_values(row: &$row) -> (chrono::NaiveDateTime, chrono::NaiveDateTime, &str) {
-                (row.bookkeeping.created_at, row.bookkeeping.updated_at, &row.id)
             }
         }
     };

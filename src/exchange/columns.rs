@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::http::{Page, MAX_LIMIT};
 use crate::investors::Investor;
 use crate::projects::Project;
-use crate::records::{self, Keyed, Listed, Record};
+use crate::records::{self, Keyed, Listed, Record, Searched};
 use crate::talents::Talent;
 use crate::vocab::Vocabulary;
 
@@ -131,14 +131,14 @@ pub trait LibraryRow: Listed<View = Self> + Keyed + ToSchema + Send + Sized + 's
 
 impl<R: LibraryRow> Exportable for R
 where
-    <R as Listed>::Filter: DeserializeOwned,
+    <R as Searched>::Filter: DeserializeOwned,
 {
     const LIBRARY: &'static str = <R as LibraryRow>::LIBRARY;
     const SHEET: &'static str = <R as LibraryRow>::SHEET;
     const COLUMNS: &'static [&'static str] = <R as LibraryRow>::COLUMNS;
     const ENTITY: &'static str = <R as Record>::ENTITY;
     const HAS_REFS: bool = true;
-    type Filter = <R as Listed>::Filter;
+    type Filter = <R as Searched>::Filter;
 
     fn list(conn: &mut DbConnection, asker: &Asker, filter: Self::Filter) -> Result<Rows<Self>, ApiError> {
         records::list::<R>(conn, &asker.caller.scope(), &filter).map(Rows::from)

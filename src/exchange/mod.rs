@@ -33,7 +33,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::ApiError;
-use crate::records::{self, ListParams, Listed};
+use crate::records::{self, ListParams, Listed, Searched};
 use crate::state::AppState;
 
 /// The media type of an XLSX workbook.
@@ -123,10 +123,10 @@ impl<F: DeserializeOwned> FromRequest for ListQuery<F> {
 
 /// A library's list: one page as JSON, or, with a spreadsheet `format` (or
 /// `Accept`), every matching record as a download.
-pub async fn list_or_export<R>(state: &AppState, caller: Caller, query: ListQuery<<R as Listed>::Filter>) -> Result<HttpResponse, ApiError>
+pub async fn list_or_export<R>(state: &AppState, caller: Caller, query: ListQuery<<R as Searched>::Filter>) -> Result<HttpResponse, ApiError>
 where
-    R: Listed + Exportable<Filter = <R as Listed>::Filter>,
-    <R as Listed>::Filter: Clone + Send + 'static,
+    R: Listed + Exportable<Filter = <R as Searched>::Filter>,
+    <R as Searched>::Filter: Clone + Send + 'static,
     R::View: ToSchema + Serialize + Send + 'static,
 {
     if query.format != Format::Json {

@@ -50,20 +50,10 @@ list_filter! {
     count = "`true`: the page also carries `total`, every investor matching the filters."
 }
 
-pub(crate) type BoxedInvestors<'a> = investors::BoxedQuery<'a, <DbConnection as Connection>::Backend>;
-
-searched_table!(Investor, investors, InvestorRow);
-
-impl Listed for Investor {
-    type Filter = InvestorFilter;
-
-    fn listed(conn: &mut DbConnection, rows: Vec<InvestorRow>) -> Result<Vec<Investor>, ApiError> {
-        assemble(conn, rows)
-    }
-
+searched_table! {
+    Investor in investors, rows InvestorRow, filter InvestorFilter;
     /// The visible investors that pass the list's filters other than `q`.
-    fn filtered<'a>(scope: &ParkScope, filter: &InvestorFilter) -> BoxedInvestors<'a> {
-        let mut query = Investor::visible(scope);
+    fn filtered<DB>(mut query, filter) {
         query = one_of(query, investors::park_code, filter.park.clone());
         query = one_of(query, investors::kind, values(&filter.kind));
         query = one_of(query, investors::origin, values(&filter.origin));
@@ -73,7 +63,7 @@ impl Listed for Investor {
         }
         if !filter.industry.is_empty() {
             // `industries` holds a JSON array of values; match any of the asked ones.
-            let mut any: Box<dyn BoxableExpression<investors::table, <DbConnection as Connection>::Backend, SqlType = diesel::sql_types::Bool>> =
+            let mut any: Box<dyn BoxableExpression<investors::table, DB, SqlType = diesel::sql_types::Bool>> =
                 Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
             for industry in &filter.industry {
                 any = Box::new(any.or(investors::industries.like(format!("%\"{industry}\"%"))));
@@ -103,6 +93,13 @@ impl Listed for Investor {
         }
         query
     }
+}
+
+impl Listed for Investor {
+    fn listed(conn: &mut DbConnection, rows: Vec<InvestorRow>) -> Result<Vec<Investor>, ApiError> {
+        assemble(conn, rows)
+    }
+
 }
 
 stored_table!(Investor, investors, InvestorRow, InvestorFields);

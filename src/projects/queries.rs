@@ -6,7 +6,6 @@ use diesel::prelude::*;
 use super::columns::MoneyColumns;
 use super::model::{Project, ProjectFields, ProjectRow, StageRow};
 use super::{lights, money, rules};
-use crate::auth::ParkScope;
 use crate::clock;
 use crate::db::schema::{project_stage_history, projects};
 use crate::db::search::searched_table;
@@ -45,17 +44,10 @@ list_filter! {
     count = "`true`: the page also carries `total`, every project matching the filters."
 }
 
-type Backend = <DbConnection as Connection>::Backend;
-pub(crate) type BoxedProjects<'a> = projects::BoxedQuery<'a, Backend>;
-
-searched_table!(Project, projects, ProjectRow);
-
-impl Listed for Project {
-    type Filter = ListFilter;
-
+searched_table! {
+    Project in projects, rows ProjectRow, filter ListFilter;
     /// The visible projects that pass the list's filters other than `q`.
-    fn filtered<'a>(scope: &ParkScope, filter: &ListFilter) -> BoxedProjects<'a> {
-        let mut query = Project::visible(scope);
+    fn filtered<DB>(mut query, filter) {
         query = one_of(query, projects::park_code, filter.park.clone());
         query = one_of(query, projects::stage, values(&filter.stage));
         query = one_of(query, projects::industry, values(&filter.industry));
@@ -87,7 +79,9 @@ impl Listed for Project {
         }
         query
     }
+}
 
+impl Listed for Project {
     /// One statement read every row: they saw the same rules.
     fn listed(conn: &mut DbConnection, rows: Vec<ProjectRow>) -> Result<Vec<Project>, ApiError> {
         let seen = rows.first().and_then(ProjectRow::rules_stamp);

@@ -6,11 +6,12 @@ use diesel::dsl::{Eq, EqAny};
 use diesel::expression::{AsExpression, TypedExpressionType};
 use diesel::query_dsl::methods::FilterDsl;
 use diesel::sql_types::SqlType;
-use diesel::{Expression, ExpressionMethods, QueryResult};
+use diesel::{Expression, ExpressionMethods, PgConnection, QueryResult, SqliteConnection};
 use utoipa::ToSchema;
 
 use crate::auth::ParkScope;
-use crate::db::{backend_of, Backend, DbConnection};
+use crate::db::search::SearchConnection;
+use crate::db::{backend_of, on_native, Backend, DbConnection, MultiBackend};
 use crate::error::ApiError;
 use crate::http::{take_page, Cursor, Limit, Page, SortKey, SortOrder};
 
@@ -63,7 +64,7 @@ where
 
 /// The parameters every library's list shares, as [`list_filter!`] declares
 /// them: the search, the order, the page and the count. (`park` is each
-/// library's `Listed::filtered`, which starts from the caller's visible rows.)
+/// library's [`FilteredOn::filtered`], which starts from the caller's visible rows.)
 pub trait ListParams {
     /// The words of `q`, folded as the stored search text is.
     fn terms(&self) -> Vec<String>;
@@ -75,58 +76,67 @@ pub trait ListParams {
     fn is_slow(&self, pool: &crate::db::DbPool) -> bool;
 }
 
-/// The typed statements of a searched record table, which generic code
-/// cannot name: [`crate::db::search::searched_table!`] writes them.
+/// What a searched record's list is, whatever the backend: its filter, and
+/// the order of its rows. [`crate::db::search::searched_table!`] implements
+/// it with [`FilteredOn`] and [`SearchedOn`].
 pub trait Searched: Stored {
-    /// A boxed query over the table's rows.
-    type Query<'a>;
-
-    /// `query` narrowed to the rows holding every term (with the pair index too
-    /// when `indexed`, PostgreSQL only).
-    fn with_terms<'a>(query: Self::Query<'a>, terms: &[String], indexed: bool) -> Self::Query<'a>;
-    /// `query` marked to be planned for its values on every run (see [`list`]).
-    fn planned_for_values<'a>(query: Self::Query<'a>) -> Self::Query<'a>;
-    fn count(conn: &mut DbConnection, query: Self::Query<'_>) -> QueryResult<i64>;
-    /// A page's rows, `limit + 1` of them (see `searched_rows!`); `listed()`
-    /// makes the list's query without `q`, order or cursor.
-    fn page_rows<'a>(
-        conn: &mut DbConnection,
-        paging: &Paging,
-        terms: &[String],
-        listed: impl Fn() -> Self::Query<'a>,
-    ) -> QueryResult<Vec<Self::Row>>;
+    /// The list's parameters.
+    type Filter: ListParams;
     /// What a row is ordered by: `created_at`, `updated_at` and `id`.
     fn sort_values(row: &Self::Row) -> (NaiveDateTime, NaiveDateTime, &str);
 }
 
-/// A library's list: its own filters, and how a page's rows become what the
-/// list shows. The rest (paging, search, count) is [`list`]'s.
-pub trait Listed: Record + Searched {
-    type Filter: ListParams;
+/// A list's query on one backend `DB`, which generic code cannot name (a
+/// boxed query is typed by its table and backend): the library writes its
+/// filters once and `searched_table!` stamps them for PostgreSQL, SQLite and
+/// the multi-backend (statistics).
+pub trait FilteredOn<DB: diesel::backend::Backend>: Searched {
+    /// A boxed query over the table's rows.
+    type Query<'a>;
 
     /// The visible records that pass the list's filters other than `q`.
     fn filtered<'a>(scope: &ParkScope, filter: &Self::Filter) -> Self::Query<'a>;
+    /// `query` narrowed to the rows holding every term (with the pair index too
+    /// when `indexed`, PostgreSQL only).
+    fn with_terms<'a>(query: Self::Query<'a>, terms: &[String], indexed: bool) -> Self::Query<'a>;
+}
+
+/// The list's statements on a concrete connection `C` (see
+/// [`SearchConnection`]), written once by `searched_table!`.
+pub trait SearchedOn<C: SearchConnection>: FilteredOn<C::Backend> {
+    /// `query` marked to be planned for its values on every run (see [`list`]).
+    fn planned_for_values<'a>(query: <Self as FilteredOn<C::Backend>>::Query<'a>) -> <Self as FilteredOn<C::Backend>>::Query<'a>;
+    fn count(conn: &mut C, query: <Self as FilteredOn<C::Backend>>::Query<'_>) -> QueryResult<i64>;
+    /// A page's rows, `limit + 1` of them (see `searched_rows!`); `listed()`
+    /// makes the list's query without `q`, order or cursor.
+    fn page_rows<'a>(
+        conn: &mut C,
+        paging: &Paging,
+        terms: &[String],
+        listed: impl Fn() -> <Self as FilteredOn<C::Backend>>::Query<'a>,
+    ) -> QueryResult<Vec<Self::Row>>;
+}
+
+/// A library's list: its own filters (`searched_table!`), and how a page's
+/// rows become what the list shows. The rest (paging, search, count) is
+/// [`list`]'s.
+pub trait Listed: Record + SearchedOn<PgConnection> + SearchedOn<SqliteConnection> + FilteredOn<MultiBackend> {
     /// A page's rows as the list shows them.
     fn listed(conn: &mut DbConnection, rows: Vec<Self::Row>) -> Result<Vec<Self::View>, ApiError>;
 }
 
 /// One page of a library's list for `scope`, with `total` when asked.
 ///
-/// On PostgreSQL its statements go unprepared, each planned for its values
-/// in its one round trip, as a list needs (why: `db::with_custom_plans`,
-/// whose `SET` and `RESET` around the page cost two more round trips).
+/// Its statements run on the concrete connection ([`SearchConnection`]). On
+/// PostgreSQL they go unprepared, each planned for its values in its one
+/// round trip, as a list needs (why: `db::with_custom_plans`, whose `SET`
+/// and `RESET` around the page cost two more round trips).
 pub fn list<R: Listed>(conn: &mut DbConnection, scope: &ParkScope, filter: &R::Filter) -> Result<Page<R::View>, ApiError>
 where
     R::View: ToSchema,
 {
     let paging = filter.paging()?;
-    let per_values = backend_of(conn) == Backend::Postgres;
-    let planned = |query| if per_values { R::planned_for_values(query) } else { query };
-    let rows = R::page_rows(conn, &paging, &filter.terms(), || planned(R::filtered(scope, filter)))?;
-    let total = match filter.counted() {
-        true => Some(R::count(conn, planned(matching::<R>(conn, scope, filter)))?),
-        false => None,
-    };
+    let (rows, total) = on_native!(conn, |c| rows_and_total::<R, _>(c, scope, filter, &paging))?;
     let (rows, next_cursor) = take_page(rows, paging.limit, |last| {
         let (created_at, updated_at, id) = R::sort_values(last);
         paging.cursor_after(created_at, updated_at, id)
@@ -134,11 +144,29 @@ where
     Ok(Page { items: R::listed(conn, rows)?, next_cursor, total })
 }
 
+/// A page's rows, `limit + 1` of them, and `total` when asked, read on `conn`.
+fn rows_and_total<R: SearchedOn<C>, C: SearchConnection>(
+    conn: &mut C,
+    scope: &ParkScope,
+    filter: &R::Filter,
+    paging: &Paging,
+) -> QueryResult<(Vec<R::Row>, Option<i64>)> {
+    let planned = |query| if C::PLANNED_FOR_VALUES { R::planned_for_values(query) } else { query };
+    let terms = filter.terms();
+    let rows = R::page_rows(conn, paging, &terms, || planned(R::filtered(scope, filter)))?;
+    let total = match filter.counted() {
+        true => Some(R::count(conn, planned(R::with_terms(R::filtered(scope, filter), &terms, C::PAIR_INDEX)))?),
+        false => None,
+    };
+    Ok((rows, total))
+}
+
 /// The visible records that pass every filter of the list, `q` included
-/// (with the pair index on PostgreSQL): what counts and statistics cover.
-pub fn matching<'a, R: Listed>(conn: &DbConnection, scope: &ParkScope, filter: &R::Filter) -> R::Query<'a> {
+/// (with the pair index on PostgreSQL), on the multi-backend: what
+/// statistics cover.
+pub fn matching<'a, R: Listed>(conn: &DbConnection, scope: &ParkScope, filter: &R::Filter) -> <R as FilteredOn<MultiBackend>>::Query<'a> {
     let indexed = backend_of(conn) == Backend::Postgres;
-    R::with_terms(R::filtered(scope, filter), &filter.terms(), indexed)
+    <R as FilteredOn<MultiBackend>>::with_terms(<R as FilteredOn<MultiBackend>>::filtered(scope, filter), &filter.terms(), indexed)
 }
 
 /// Declares a library's list filter with the parameters every list shares:

@@ -16,11 +16,11 @@ mod stored;
 
 pub(crate) use body::patch_body;
 pub(crate) use list::list_filter;
-pub use list::{list, matching, one_of, ListParams, Listed, Paging, Searched};
+pub use list::{list, matching, one_of, FilteredOn, ListParams, Listed, Paging, Searched, SearchedOn};
 pub(crate) use routes::{child_routes, record_delete_route, record_routes};
 pub use body::{decode, merge, patch_schema};
 pub use child::{Child, ChildBase, ChildTable, Items};
-pub(crate) use stored::{bookkeeping_columns, child_table, record_view, row_writes, stored_table};
+pub(crate) use stored::{bookkeeping_columns, child_table, record_view, row_writes, stored_table, visible_rows};
 pub use stored::{Bookkeeping, Keyed, Meta, ParkField, Stored};
 
 use chrono::NaiveDateTime;

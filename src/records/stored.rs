@@ -128,6 +128,19 @@ macro_rules! row_writes {
 }
 pub(crate) use row_writes;
 
+/// The live rows of `$table` that `$scope` can see, as a boxed query on the
+/// backend its context asks for: `visible()` on the multi-backend, and the
+/// lists on each concrete one (`searched_table!`).
+macro_rules! visible_rows {
+    ($table:ident, $scope:expr) => {{
+        let query = $table::table.filter($table::deleted_at.is_null()).into_boxed();
+        match $scope {
+            $crate::auth::ParkScope::All => query,
+            $crate::auth::ParkScope::One(park) => query.filter($table::park_code.eq(park.clone())),
+        }
+    }};
+}
+
 /// Implements [`Stored`] for `$record` over `$table` with rows of `$row`
 /// (which derives `Queryable`, `Selectable`, `Insertable` and `AsChangeset`),
 /// the [`Keyed`] and [`ParkField`] accessors of the record's view (`$record`
@@ -136,15 +149,14 @@ pub(crate) use row_writes;
 macro_rules! stored_table {
     ($record:ident, $table:ident, $row:ty, $fields:ty) => {
         impl $record {
-            /// The live rows `scope` can see, as a boxed query to filter further.
+            /// The live rows `scope` can see, as a boxed query to filter further
+            /// (lists start from [`visible_rows!`] on their own backend, so a
+            /// library may not need this one).
+            #[allow(dead_code)]
             pub(crate) fn visible<'a>(
                 scope: &$crate::auth::ParkScope,
-            ) -> $table::BoxedQuery<'a, <$crate::db::DbConnection as diesel::Connection>::Backend> {
-                let query = $table::table.filter($table::deleted_at.is_null()).into_boxed();
-                match scope {
-                    $crate::auth::ParkScope::All => query,
-                    $crate::auth::ParkScope::One(park) => query.filter($table::park_code.eq(park.clone())),
-                }
+            ) -> $table::BoxedQuery<'a, $crate::db::MultiBackend> {
+                $crate::records::visible_rows!($table, scope)
             }
         }
 
@@ -281,4 +293,4 @@ macro_rules! child_table {
     };
 }
 
-pub(crate) use {bookkeeping_columns, child_table, record_view, stored_table};
+pub(crate) use {bookkeeping_columns, child_table, record_view, stored_table, visible_rows};

@@ -50,16 +50,10 @@ list_filter! {
     count = "`true`: the page also carries `total`, every talent matching the filters."
 }
 
-pub(crate) type BoxedTalents<'a> = talents::BoxedQuery<'a, <DbConnection as Connection>::Backend>;
-
-searched_table!(Talent, talents, TalentRow);
-
-impl Listed for Talent {
-    type Filter = TalentFilter;
-
+searched_table! {
+    Talent in talents, rows TalentRow, filter TalentFilter;
     /// The visible talents that pass the list's filters other than `q`.
-    fn filtered<'a>(scope: &ParkScope, filter: &TalentFilter) -> BoxedTalents<'a> {
-        let mut query = Talent::visible(scope);
+    fn filtered<DB>(mut query, filter) {
         query = one_of(query, talents::park_code, filter.park.clone());
         query = one_of(query, talents::status, values(&filter.status));
         query = one_of(query, talents::specialty, values(&filter.specialty));
@@ -82,7 +76,9 @@ impl Listed for Talent {
         }
         query
     }
+}
 
+impl Listed for Talent {
     /// Lists never show personal data.
     fn listed(_conn: &mut DbConnection, rows: Vec<TalentRow>) -> Result<Vec<Talent>, ApiError> {
         rows.into_iter().map(|r| to_talent(r).map(Talent::masked)).collect()
