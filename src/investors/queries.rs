@@ -361,7 +361,7 @@ pub(super) fn assemble(conn: &mut DbConnection, rows: Vec<InvestorRow>) -> Resul
                 kind: from_db(&row.kind)?,
                 origin: from_db(&row.origin)?,
                 status: from_db(&row.status)?,
-                industries: crate::records::stored_json(&row.industries)?,
+                industries: serde_json::from_str(&row.industries)?,
                 created_at: clock::utc(row.bookkeeping.created_at),
                 updated_at: clock::utc(row.bookkeeping.updated_at),
                 project_ids: projects_of.remove(&row.id).unwrap_or_default(),

@@ -13,7 +13,7 @@ use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
 use crate::http::TimeBound;
 use crate::links;
-use crate::records::{json_list, list_filter, one_of, stored_json, stored_table, Listed, Record, RowBase, Stamp};
+use crate::records::{json_list, list_filter, one_of, stored_table, Listed, Record, RowBase, Stamp};
 use crate::text;
 use crate::vocab::{from_db, values, AttractionMode, ChainRole, Industry, Stage};
 
@@ -278,15 +278,15 @@ pub(super) fn stage_row(project_id: &str, fields: &ProjectFields, stamp: &Stamp)
 
 pub(super) fn to_project(row: ProjectRow) -> Result<Project, ApiError> {
     Ok(Project {
-        investor_ids: stored_json(&row.investor_ids_json)?,
-        stage_history: stored_json(&row.stage_history_json)?,
+        investor_ids: serde_json::from_str(&row.investor_ids_json)?,
+        stage_history: serde_json::from_str(&row.stage_history_json)?,
         last_follow_up_on: row.last_follow_up_on,
         industry: from_db(&row.industry)?,
         chain_role: row.chain_role.as_deref().map(from_db).transpose()?,
         attraction_mode: from_db(&row.attraction_mode)?,
         stage: from_db(&row.stage)?,
         hq_type: row.hq_type.as_deref().map(from_db).transpose()?,
-        tags: stored_json(&row.tags)?,
+        tags: serde_json::from_str(&row.tags)?,
         created_at: clock::utc(row.bookkeeping.created_at),
         updated_at: clock::utc(row.bookkeeping.updated_at),
         id: row.id,

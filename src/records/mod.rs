@@ -336,14 +336,6 @@ pub fn json_list(values: &[String]) -> String {
     Value::from(values.to_vec()).to_string()
 }
 
-/// A JSON text column the service wrote (a list, a read copy) read back.
-/// By sonic-rs, which reads a page's copies in about half serde_json's
-/// time (bench/RESULTS.md, CPU per request); the text is the service's own,
-/// so a failure is an internal error.
-pub fn stored_json<'a, T: serde::Deserialize<'a>>(text: &'a str) -> Result<T, ApiError> {
-    sonic_rs::from_str(text).map_err(|e| ApiError::internal(format!("stored json: {e}")))
-}
-
 pub(crate) fn invalid_unless_empty(mut errors: Vec<FieldError>) -> Result<(), ApiError> {
     if errors.is_empty() {
         return Ok(());
