@@ -2,15 +2,16 @@
 //! chrono's own `Serialize` writes them, and read back from the read copies
 //! the service stored itself.
 //!
-//! Chrono hands serde_json a `Display` that writes a timestamp a character
-//! at a time, and serde_json escapes each piece as a string of its own: a
-//! sixth of the CPU of a page of projects went there. Formatted into a
-//! `String` first, a value is escaped once; written digit by digit into a
-//! stack buffer, it costs a tenth of chrono's formatting, whose `Z` is a
-//! `replace` over the written text (bench/RESULTS.md, CPU per request). The
-//! common shapes (years 0–9999, no leap second) take the short way; any
-//! other goes through chrono, so the text never differs. Use with
-//! `#[serde(serialize_with = "…")]` / `deserialize_with` on hot fields.
+//! Chrono hands a serializer a `Display` that writes a timestamp a
+//! character at a time through `core::fmt`, and each piece became a string
+//! of its own to escape; even formatted into a `String` first, chrono's
+//! `to_rfc3339_opts` cost about a thousand instructions an instant, and its
+//! RFC 3339 parser as much to read one back (bench/RESULTS.md, CPU per
+//! request). Written digit by digit into a stack buffer, and read by fixed
+//! positions, the common shapes (years 0–9999, no leap second, the `…Z` form
+//! the service writes) take a few dozen; any other shape goes through
+//! chrono, so the text never differs. Use with `#[serde(serialize_with =
+//! "…")]` / `deserialize_with` on hot fields.
 
 use std::fmt;
 
@@ -21,8 +22,8 @@ use serde::Serializer;
 /// RFC 3339 in UTC with `Z`, seconds fractions as chrono writes them.
 pub fn instant<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
     let mut buf = [0u8; 30];
-    match write_instant(at, &mut buf) {
-        Some(len) => serializer.serialize_str(ascii(&buf[..len])),
+    match write_instant(at, &mut buf).and_then(|len| ascii(&buf[..len])) {
+        Some(text) => serializer.serialize_str(text),
         None => serializer.serialize_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
     }
 }
@@ -30,9 +31,9 @@ pub fn instant<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok
 /// `YYYY-MM-DD`.
 pub fn day<S: Serializer>(day: &NaiveDate, serializer: S) -> Result<S::Ok, S::Error> {
     let mut buf = [0u8; 10];
-    match write_day(day, &mut buf) {
-        true => serializer.serialize_str(ascii(&buf)),
-        false => serializer.serialize_str(&day.to_string()),
+    match write_day(day, &mut buf).then(|| ascii(&buf)).flatten() {
+        Some(text) => serializer.serialize_str(text),
+        None => serializer.serialize_str(&day.to_string()),
     }
 }
 
@@ -75,9 +76,10 @@ pub fn read_day<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate,
     deserializer.deserialize_str(Text)
 }
 
-/// The buffer holds ASCII digits and separators only.
-fn ascii(bytes: &[u8]) -> &str {
-    std::str::from_utf8(bytes).unwrap_or_default()
+/// The written buffer as text (ASCII digits and separators; `None`, and
+/// chrono's way, if it ever were not).
+fn ascii(bytes: &[u8]) -> Option<&str> {
+    std::str::from_utf8(bytes).ok()
 }
 
 /// Writes `value` as `out.len()` decimal digits, zero-padded.
@@ -198,6 +200,7 @@ mod tests {
             Utc.timestamp_opt(1_764_403_503, 999_999_999).single(),
             Utc.timestamp_opt(-62_198_755_200, 0).single(),
             Utc.timestamp_opt(253_402_300_800, 5_000_000).single(),
+            Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).single(),
         ];
         let days = [
             NaiveDate::from_ymd_opt(1900, 1, 1),

@@ -22,7 +22,7 @@ pub fn created<T: serde::Serialize>(location: &str, record: &T, version: Option<
     if let Some(version) = version {
         response.insert_header(etag(version));
     }
-    response.json(record)
+    super::json_answer(response, record, super::RECORD_BYTES)
 }
 
 /// What an `If-Match` header asks for.

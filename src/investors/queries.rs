@@ -99,7 +99,6 @@ impl Listed for Investor {
     fn listed(conn: &mut DbConnection, rows: Vec<InvestorRow>) -> Result<Vec<Investor>, ApiError> {
         assemble(conn, rows)
     }
-
 }
 
 stored_table!(Investor, investors, InvestorRow, InvestorFields);

@@ -94,14 +94,20 @@ struct Plan {
     row_columns: [String; 9],
 }
 
-/// The names [`Plan::row_columns`] gives the keys and the amounts.
-const KEYS: &str = "k1, k2, k3, k4, k5, year_key";
-const AMOUNTS: [&str; 3] = ["planned", "contracted", "in_place"];
+/// The names [`Plan::row_columns`] gives the five text keys and the year,
+/// which the grouping reads and groups by.
+const KEYS: [&str; 6] = ["k1", "k2", "k3", "k4", "k5", "year_key"];
+/// The counting and sums over the amounts `Plan::row_columns` names
+/// `planned`, `contracted` and `in_place`. SUM of bigint is numeric on
+/// PostgreSQL: cast back to what both backends read.
+const FIGURES: &str =
+    "COUNT(*), CAST(SUM(planned) AS BIGINT), CAST(SUM(contracted) AS BIGINT), CAST(SUM(in_place) AS BIGINT)";
 
 impl Plan {
     fn new(library: Library, dimensions: &[Dimension], backend: Backend) -> Self {
         let columns: Vec<&str> = dimensions.iter().filter_map(|d| d.column()).collect();
-        let text_key = |i: usize| format!("{} AS k{}", columns.get(i).copied().unwrap_or("CAST(NULL AS TEXT)"), i + 1);
+        debug_assert!(columns.len() < KEYS.len(), "more text dimensions than keys");
+        let text_key = |i: usize| format!("{} AS {}", columns.get(i).copied().unwrap_or("CAST(NULL AS TEXT)"), KEYS[i]);
         let year = if dimensions.contains(&Dimension::Year) { library.year_sql(backend) } else { "CAST(NULL AS INTEGER)" };
         let amount = |column: &str, name: &str| match library {
             Library::Projects => format!("{column} AS {name}"),
@@ -113,10 +119,10 @@ impl Plan {
             text_key(2),
             text_key(3),
             text_key(4),
-            format!("{year} AS year_key"),
-            amount("planned_investment_usd", AMOUNTS[0]),
-            amount("contracted_investment_usd", AMOUNTS[1]),
-            amount("actual_investment_usd", AMOUNTS[2]),
+            format!("{year} AS {}", KEYS[5]),
+            amount("planned_investment_usd", "planned"),
+            amount("contracted_investment_usd", "contracted"),
+            amount("actual_investment_usd", "in_place"),
         ];
         Self { row_columns }
     }
@@ -150,17 +156,10 @@ impl<Q> Query for GroupedBy<Q> {
 
 impl<DB: DieselBackend, Q: QueryFragment<DB>> QueryFragment<DB> for GroupedBy<Q> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql("SELECT ");
-        out.push_sql(KEYS);
-        out.push_sql(", COUNT(*)");
-        for amount in AMOUNTS {
-            // SUM of bigint is numeric on PostgreSQL: cast back to what both backends read.
-            out.push_sql(&format!(", CAST(SUM({amount}) AS BIGINT)"));
-        }
-        out.push_sql(" FROM (");
+        let keys = || KEYS.join(", ");
+        out.push_sql(&format!("SELECT {}, {FIGURES} FROM (", keys()));
         self.rows.walk_ast(out.reborrow())?;
-        out.push_sql(") AS matching GROUP BY ");
-        out.push_sql(KEYS);
+        out.push_sql(&format!(") AS matching GROUP BY {}", keys()));
         Ok(())
     }
 }
