@@ -26,21 +26,7 @@ if ! psql -X -At -h 127.0.0.1 -U postgres -c "SELECT 1 FROM pg_database WHERE da
 fi
 [ -f "$here/directus/node_modules/directus/cli.js" ] || bash "$here/directus.sh" install
 
-serve_grid 18091 peer-grid
-echo 'bench viewer password' | "$bin" user create --username bench.viewer --role park_viewer --park yueyang --password-stdin >/dev/null 2>&1 || true
-VIEWER=$(py login "$base" bench.viewer 'bench viewer password')
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; bash "$here/directus.sh" stop' EXIT
-reader=$(bash "$here/directus.sh" start "$db")
-peer=http://127.0.0.1:18055
-peer_pid=$(cat "$here/directus/directus.pid")
-kill -0 "$peer_pid" || { echo "Directus did not start: $here/directus/serve.log" >&2; exit 1; }
-
-sql() { psql -X -At -h 127.0.0.1 -U postgres -d "$db" -c "$1"; }
-# The ids reads by id draw from: live rows of yueyang (park staff) and of every park.
-for library in projects investors talents; do
-    sql "SELECT id FROM $library WHERE park_code = 'yueyang' AND deleted_at IS NULL" >"$work/peer-ids-$library-yueyang.txt"
-    sql "SELECT id FROM $library WHERE deleted_at IS NULL" >"$work/peer-ids-$library-all.txt"
-done
+serve_beside_peer 18091 peer-grid
 employer=$(sql "SELECT employer_id FROM talents WHERE park_code = 'yueyang' AND employer_id IS NOT NULL AND deleted_at IS NULL LIMIT 1")
 deep_pages=500
 mapfile -t deep < <(py deep-page "$base" "$STAFF" "$deep_pages" yueyang)

@@ -21,18 +21,7 @@ if ! psql -X -At -h 127.0.0.1 -U postgres -c "SELECT 1 FROM pg_database WHERE da
 fi
 psql -q -h 127.0.0.1 -U postgres -c "ALTER DATABASE $db SET log_min_duration_statement = 0"
 
-serve_grid 18092 peer-sql
-echo 'bench viewer password' | "$bin" user create --username bench.viewer --role park_viewer --park yueyang --password-stdin >/dev/null 2>&1 || true
-VIEWER=$(py login "$base" bench.viewer 'bench viewer password')
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; bash "$here/directus.sh" stop' EXIT
-reader=$(bash "$here/directus.sh" start "$db")
-peer=http://127.0.0.1:18055
-
-sql() { psql -X -At -h 127.0.0.1 -U postgres -d "$db" -c "$1"; }
-for library in projects investors talents; do
-    sql "SELECT id FROM $library WHERE park_code = 'yueyang' AND deleted_at IS NULL" >"$work/peer-ids-$library-yueyang.txt"
-    sql "SELECT id FROM $library WHERE deleted_at IS NULL" >"$work/peer-ids-$library-all.txt"
-done
+serve_beside_peer 18092 peer-sql
 # The grid's context (cursors, the deep page) of the source database holds here too: same rows.
 [ -f "$work/peer-context.json" ] || { echo "run bench/peer-grid.sh first (its context file)" >&2; exit 1; }
 mkdir -p "$work/peer-sql"; rm -f "$work/peer-sql/"*

@@ -15,7 +15,6 @@
 set -euo pipefail
 DURATION=${DURATION:-5}
 source "$(dirname "$0")/grid.sh"
-sql() { psql -X -At -h 127.0.0.1 -U postgres -d "$db" -c "$1"; }
 export SLOW_WORK_QUEUE=${SLOW_WORK_QUEUE:-64}
 
 # Candidates (folded, as search_text holds them) for each share; the generator's
