@@ -129,6 +129,10 @@ enum UserCommand {
     },
 }
 
+/// mimalloc: fewer instructions than glibc's malloc on every request (see `memory`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     invest_registry::memory::tune_allocator();
     let cli = Cli::parse();

@@ -1,14 +1,18 @@
-//! How glibc's allocator keeps freed memory, set once at start-up.
+//! How the service allocates, set once at start-up.
 //!
-//! - Arenas: glibc gives a thread that meets contention an arena of its own
-//!   (up to eight a core) and keeps what is freed there: the HTTP workers,
-//!   each building its routes at start-up, kept ~6 MB apiece
-//!   (bench/RESULTS.md). Threads that mostly wait for the database need no
+//! - The binary's Rust allocations go to mimalloc (`main.rs`): it cut a
+//!   page's instructions by 11 % and a read by id's by 7 % (glibc's malloc
+//!   and free were 16 % of a page), for ~17 MB more resident at idle, 64 MB
+//!   against 47 (`bench/memory.sh`, bench/RESULTS.md). Built without
+//!   transparent huge pages (`no_thp`): with them the idle service held 96 MB.
+//! - glibc's malloc still serves the C libraries (libpq's results, SQLite's
+//!   pages) and the in-process tests. Arenas: glibc gives a thread that
+//!   meets contention an arena of its own (up to eight a core) and keeps
+//!   what is freed there; threads that mostly wait for the database need no
 //!   more arenas than there are cores.
 //! - Large blocks: glibc maps blocks above a threshold and unmaps them when
 //!   freed, but raises the threshold to the largest block freed so far, so
-//!   argon2's 19 MiB per login and an export's buffers ended up kept in the
-//!   heap. A fixed threshold stops that.
+//!   a large result ended up kept in the heap. A fixed threshold stops that.
 
 /// Blocks of this size or more are mapped on their own and returned when freed.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
