@@ -25,7 +25,8 @@ if ! psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname
 fi
 # The park's live projects, as a read by id draws them.
 psql -h 127.0.0.1 -U postgres -d $db -tAc "select id from projects where park_code = 'yueyang' and deleted_at is null" >"$work/ids.txt"
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
+switches() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}'; }
 xacts() { psql -h 127.0.0.1 -U postgres -d $db -tAc "select xact_commit + xact_rollback from pg_stat_database where datname = '$db'"; }
 pid=""; trap '[ -n "$pid" ] && kill $pid 2>/dev/null' EXIT
 for round in $(seq 1 "$rounds"); do
@@ -47,13 +48,15 @@ for round in $(seq 1 "$rounds"); do
         [ "$read" = "first page" ] && script=get_path.lua path="/api/v1/projects?park=yueyang&limit=20"
         run() { TOKEN=$token IDS=$work/ids.txt PREFIX=/api/v1/projects/ PATH_Q=$path wrk -t2 -c64 "$@" -s "$here/wrk/$script" "$base"; }
         run -d2s >/dev/null  # warm-up
-        load=$(cut -d' ' -f1 /proc/loadavg); t0=$(ticks $pid); x0=$(xacts)
+        load=$(cut -d' ' -f1 /proc/loadavg); read -r u0 s0 <<<"$(ticks $pid)"; c0=$(switches $pid); x0=$(xacts)
         run -d"${secs}s" --latency >"$work/wrk.txt"
-        t1=$(ticks $pid); x1=$(xacts)
+        read -r u1 s1 <<<"$(ticks $pid)"; c1=$(switches $pid); x1=$(xacts)
         requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
-        printf '%-2s %-10s %-10s %9s req/s  p99 %9s  %5d µs CPU/request  %s statements/request  non-2xx %s  load %s\n' \
+        printf '%-2s %-10s %-10s %9s req/s  p99 %9s  %5d µs CPU/request (user %d, sys %d)  %s switches/request  %s statements/request  non-2xx %s  load %s\n' \
             "$round" "$name" "$read" "$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$work/wrk.txt")" \
-            "$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")" $(( (t1 - t0) * 10000 / requests )) \
+            "$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")" $(( (u1 + s1 - u0 - s0) * 10000 / requests )) \
+            $(( (u1 - u0) * 10000 / requests )) $(( (s1 - s0) * 10000 / requests )) \
+            "$(awk -v a="$c0" -v b="$c1" -v r="$requests" 'BEGIN { printf "%.2f", (b - a) / r }')" \
             "$(awk -v a="$x0" -v b="$x1" -v r="$requests" 'BEGIN { printf "%.2f", (b - a) / r }')" "$(awk '/Non-2xx/ {print $5}' "$work/wrk.txt" | grep . || echo 0)" "$load"
     done
     kill $pid; wait $pid 2>/dev/null; pid=""
