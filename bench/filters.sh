@@ -8,6 +8,7 @@
 #   DB=grid bash bench/filters.sh         an existing database (1M projects, 200k investors, 100k talents)
 #   BIN=target/debug/invest-registry DB=grid bash bench/filters.sh   the debug build: finds plans, adds CPU
 #   ONLY=investors bash bench/filters.sh  one library; DURATION (s a wrk run, default 2) and TIMES (default 7)
+#   MATCH='investors (origin|region)=' bash bench/filters.sh   the shapes whose "library filter" matches a regex
 set -euo pipefail
 DURATION=${DURATION:-2}
 source "$(dirname "$0")/grid.sh"
@@ -23,6 +24,7 @@ results="$work/filters.jsonl"; : >"$results"
 echo "== $title; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 while IFS=$'\t' read -r library wanted parks path; do
     [ -n "${ONLY:-}" ] && [ "$library" != "$ONLY" ] && continue
+    [ -n "${MATCH:-}" ] && ! [[ "$library $wanted" =~ $MATCH ]] && continue
     for role in provincial_admin park_staff; do
         token=$ADMIN; [ "$role" = park_staff ] && token=$STAFF
         p50=$(py filter-p50 "$base" "$token" "$path" "$TIMES")
