@@ -3,7 +3,11 @@
 # on one PostgreSQL database: read by id and first page of a park's staff, wrk
 # at 64 connections, each binary in turn, ROUNDS times, so that the rows of one
 # run compare. Prints req/s, p99, the server's CPU per request (µs, utime +
-# stime from /proc) and PostgreSQL transactions per request.
+# stime from /proc, and each apart), its context switches per request,
+# voluntary (a thread waited: a socket, a lock) and involuntary (it was
+# preempted), summed over the threads alive at both readings (a thread that
+# exits in between takes its count with it), and PostgreSQL transactions per
+# request.
 #
 #   bash bench/ab.sh [SECONDS] [ROUNDS] NAME=BINARY ... [thin=bench/ceiling/target/release/http-ceiling]
 #
@@ -26,7 +30,7 @@ fi
 # The park's live projects, as a read by id draws them.
 psql -h 127.0.0.1 -U postgres -d $db -tAc "select id from projects where park_code = 'yueyang' and deleted_at is null" >"$work/ids.txt"
 ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
-switches() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}'; }
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary/ {n += $2} END {print v, n}'; }
 xacts() { psql -h 127.0.0.1 -U postgres -d $db -tAc "select xact_commit + xact_rollback from pg_stat_database where datname = '$db'"; }
 pid=""; trap '[ -n "$pid" ] && kill $pid 2>/dev/null' EXIT
 for round in $(seq 1 "$rounds"); do
@@ -48,16 +52,17 @@ for round in $(seq 1 "$rounds"); do
         [ "$read" = "first page" ] && script=get_path.lua path="/api/v1/projects?park=yueyang&limit=20"
         run() { TOKEN=$token IDS=$work/ids.txt PREFIX=/api/v1/projects/ PATH_Q=$path wrk -t2 -c64 "$@" -s "$here/wrk/$script" "$base"; }
         run -d2s >/dev/null  # warm-up
-        load=$(cut -d' ' -f1 /proc/loadavg); read -r u0 s0 <<<"$(ticks $pid)"; c0=$(switches $pid); x0=$(xacts)
+        load=$(cut -d' ' -f1 /proc/loadavg); read -r u0 s0 <<<"$(ticks $pid)"; read -r v0 n0 <<<"$(switches $pid)"; x0=$(xacts)
         run -d"${secs}s" --latency >"$work/wrk.txt"
-        read -r u1 s1 <<<"$(ticks $pid)"; c1=$(switches $pid); x1=$(xacts)
+        read -r u1 s1 <<<"$(ticks $pid)"; read -r v1 n1 <<<"$(switches $pid)"; x1=$(xacts)
         requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
-        printf '%-2s %-10s %-10s %9s req/s  p99 %9s  %5d µs CPU/request (user %d, sys %d)  %s switches/request  %s statements/request  non-2xx %s  load %s\n' \
+        [ "${requests:-0}" -gt 0 ] || { echo "$round $name $read: no requests (see $work/wrk.txt)" >&2; continue; }
+        per() { awk -v a="$1" -v b="$2" -v r="$requests" -v k="$3" 'BEGIN { printf "%.2f", (b - a) * k / r }'; }
+        printf '%-2s %-10s %-10s %9s req/s  p99 %9s  %6.1f µs CPU/request (user %.1f, sys %.1f)  switches/request %s voluntary, %s involuntary  %s statements/request  non-2xx %s  load %s\n' \
             "$round" "$name" "$read" "$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$work/wrk.txt")" \
-            "$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")" $(( (u1 + s1 - u0 - s0) * 10000 / requests )) \
-            $(( (u1 - u0) * 10000 / requests )) $(( (s1 - s0) * 10000 / requests )) \
-            "$(awk -v a="$c0" -v b="$c1" -v r="$requests" 'BEGIN { printf "%.2f", (b - a) / r }')" \
-            "$(awk -v a="$x0" -v b="$x1" -v r="$requests" 'BEGIN { printf "%.2f", (b - a) / r }')" "$(awk '/Non-2xx/ {print $5}' "$work/wrk.txt" | grep . || echo 0)" "$load"
+            "$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")" "$(per $((u0 + s0)) $((u1 + s1)) 10000)" \
+            "$(per "$u0" "$u1" 10000)" "$(per "$s0" "$s1" 10000)" "$(per "$v0" "$v1" 1)" "$(per "$n0" "$n1" 1)" \
+            "$(per "$x0" "$x1" 1)" "$(awk '/Non-2xx/ {print $5}' "$work/wrk.txt" | grep . || echo 0)" "$load"
     done
     kill $pid; wait $pid 2>/dev/null; pid=""
   done
