@@ -1,10 +1,13 @@
 //! How the service allocates, set once at start-up.
 //!
 //! - The binary's Rust allocations go to mimalloc (`main.rs`): it cut a
-//!   page's instructions by 11 % and a read by id's by 7 % (glibc's malloc
-//!   and free were 16 % of a page), for ~17 MB more resident at idle, 64 MB
-//!   against 47 (`bench/memory.sh`, bench/RESULTS.md). Built without
-//!   transparent huge pages (`no_thp`): with them the idle service held 96 MB.
+//!   page's instructions by 11 % and a read by id's by 7 % (glibc's malloc,
+//!   free and realloc were 16 % of a page), for ~17 MiB more resident at
+//!   idle, 64 against 47, and up to 35 more right after logins
+//!   (`bench/memory.sh`, bench/RESULTS.md). Built with `no_thp`, so it never
+//!   asks for transparent huge pages: asking, the idle service held 101 MiB.
+//!   (A kernel whose mode is `always` gives them unasked;
+//!   `MIMALLOC_ALLOW_THP=0` stops that.)
 //! - glibc's malloc still serves the C libraries (libpq's results, SQLite's
 //!   pages) and the in-process tests. Arenas: glibc gives a thread that
 //!   meets contention an arena of its own (up to eight a core) and keeps
