@@ -242,8 +242,9 @@ impl WebhookSettings {
 /// (exports, imports, statistics, targets, counts, searches; see `db::lane`).
 #[derive(Debug, Clone, Args)]
 pub struct SlowWorkSettings {
-    /// Connections for slow work, and so slow requests running at once; 0
-    /// turns the lane off (slow work then shares the pool, unbounded).
+    /// Connections for slow work, and so at most as many slow requests
+    /// running at once (see `slow_work_free_cores`); 0 turns the lane off
+    /// (slow work then shares the pool, unbounded).
     #[arg(long, env = "SLOW_WORK_CONNECTIONS", default_value_t = 2)]
     pub slow_work_connections: u32,
 
@@ -274,6 +275,20 @@ pub struct SlowWorkSettings {
     /// a leader and workers on every core; -1 leaves the server's setting.
     #[arg(long, env = "SLOW_WORK_PARALLEL_WORKERS", default_value_t = 0, allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(-1..=64))]
     pub slow_work_parallel_workers: i32,
+
+    /// Cores the slow lane leaves to the fast reads while they are busy:
+    /// its connections past the machine's cores less these (one always
+    /// stays) are spare, lent to short slow work only while the fast reads
+    /// are quiet; 0: no connection is spare.
+    #[arg(long, env = "SLOW_WORK_FREE_CORES", default_value_t = crate::db::DEFAULT_SLOW_WORK_FREE_CORES)]
+    pub slow_work_free_cores: u32,
+
+    /// Fast requests a second from which the fast reads are busy and the
+    /// slow lane's spare connections are not lent. A waiting slow request
+    /// watches them for 100 ms before it borrows, so with
+    /// `SLOW_WORK_WAIT_MS` under that nothing is ever lent.
+    #[arg(long, env = "SLOW_WORK_BUSY_FROM", default_value_t = crate::db::DEFAULT_SLOW_WORK_BUSY_FROM, value_parser = clap::value_parser!(u64).range(1..))]
+    pub slow_work_busy_from: u64,
 }
 
 impl SlowWorkSettings {
@@ -286,6 +301,8 @@ impl SlowWorkSettings {
             statement_timeout: (self.slow_statement_timeout_ms > 0).then(|| Duration::from_millis(self.slow_statement_timeout_ms)),
             nice: self.slow_work_nice,
             parallel_workers: u32::try_from(self.slow_work_parallel_workers).ok(),
+            free_cores: self.slow_work_free_cores,
+            busy_from: self.slow_work_busy_from,
         }
     }
 }

@@ -29,6 +29,7 @@ pub struct Metrics {
     hash_running: IntGauge,
     hash_waiting: IntGauge,
     slow_running: IntGauge,
+    slow_borrowed: IntGauge,
     slow_waiting: IntGauge,
     reads: IntCounterVec,
     /// Where `/metrics` answers; nowhere when `None`.
@@ -62,6 +63,7 @@ impl Metrics {
             hash_running: gauge("login_hash_running", "Password hashes running")?,
             hash_waiting: gauge("login_hash_queue", "Logins waiting for a hashing permit")?,
             slow_running: gauge("db_slow_lane_running", "Slow requests running on the slow lane's connections")?,
+            slow_borrowed: gauge("db_slow_lane_borrowed", "Slow requests running on a spare connection of the slow lane, lent while the fast reads are quiet")?,
             slow_waiting: gauge("db_slow_lane_waiting", "Slow requests waiting for a connection of the slow lane")?,
             registry,
             requests,
@@ -80,6 +82,7 @@ impl Metrics {
             &metrics.hash_running,
             &metrics.hash_waiting,
             &metrics.slow_running,
+            &metrics.slow_borrowed,
             &metrics.slow_waiting,
         ] {
             metrics.registry.register(Box::new(gauge.clone()))?;
@@ -102,8 +105,9 @@ impl Metrics {
         self.hash_permits.set(gate.permits as i64);
         self.hash_running.set(gate.running as i64);
         self.hash_waiting.set(gate.waiting as i64);
-        let slow = state.pool.slow_lane_counts().unwrap_or(crate::admission::GateCounts { permits: 0, running: 0, waiting: 0 });
+        let slow = state.pool.slow_lane_counts().unwrap_or(crate::admission::GateCounts { permits: 0, running: 0, borrowed: 0, waiting: 0 });
         self.slow_running.set(slow.running as i64);
+        self.slow_borrowed.set(slow.borrowed as i64);
         self.slow_waiting.set(slow.waiting as i64);
         for (verdict, total) in state.pool.replica_reads().into_iter().flatten() {
             let side = if verdict == crate::db::ReadVerdict::Replica { "replica" } else { "primary" };

@@ -9,7 +9,22 @@
 //! one of the lane's connections (asynchronously, holding no thread), a
 //! bounded number waits at most a bounded time, and the rest is answered
 //! 503 with `Retry-After` at once.
+//!
+//! On a machine of few cores the lane leaves one to the fast reads while
+//! they are busy (`free_cores`): on two cores its second connection ran a
+//! second slow statement that took the fast reads' core (their p99 was
+//! 88.5 ms against 26.8 with one connection in one run, bench/RESULTS.md,
+//! mixed). That connection is spare: short slow work (statistics, targets,
+//! counts, the monitoring page, searches on SQLite) borrows it only while
+//! the fast reads are quiet, so an analyst's statistics need not wait
+//! behind an export on an idle service. Exports, imports and changes of the
+//! rules never borrow it: they run for minutes, long after the fast reads
+//! come back. The price, on two cores: long work runs one at a time, and
+//! while the fast reads are busy, short work waits behind it (at most
+//! `wait`, then 503).
 
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -17,7 +32,7 @@ use diesel::r2d2::{CustomizeConnection, Pool};
 
 use super::niced::NicedThreads;
 use super::{DbConnection, DbManager, PoolConnection, StartupError};
-use crate::admission::{Gate, GateCounts, Pass};
+use crate::admission::{Gate, GateCounts, Pass, Spare};
 use crate::error::ApiError;
 
 /// How long a turn in the lane waits for one of its connections (the
@@ -28,6 +43,16 @@ pub(super) const CONNECTION_WAIT: Duration = Duration::from_secs(5);
 /// scheduler gives a core to the fast reads first (nice 10 weighs a tenth
 /// of nice 0), not so far that slow work starves on a busy machine.
 pub const DEFAULT_NICE: i32 = 10;
+
+/// Fast requests a second from which the spare connections are not lent:
+/// a hundred reads take a few hundredths of a core, service and database
+/// together (bench/RESULTS.md, ab and mixed), far from needing the core a
+/// slow statement takes, while a busy service serves thousands.
+pub const DEFAULT_BUSY_FROM: u64 = 100;
+
+/// Cores the lane leaves to the fast reads while they are busy: one, so
+/// that on two cores a single slow statement runs beside them.
+pub const DEFAULT_FREE_CORES: u32 = 1;
 
 /// How much slow work runs at once and how long more of it may wait.
 #[derive(Debug, Clone, Copy)]
@@ -48,13 +73,42 @@ pub struct SlowLaneSettings {
     /// PostgreSQL's `max_parallel_workers_per_gather` on the lane's
     /// connections; `None` leaves the server's own.
     pub parallel_workers: Option<u32>,
+    /// Cores the lane leaves to the fast reads while they are busy: of its
+    /// `connections`, those past the machine's cores less these are spare
+    /// (at least one is not); 0: none is spare.
+    pub free_cores: u32,
+    /// Fast requests a second from which the fast reads are busy and the
+    /// spare connections are not lent.
+    pub busy_from: u64,
+}
+
+impl SlowLaneSettings {
+    /// The lane's own connections and its spare ones on a machine of `cores`.
+    pub fn split(&self, cores: u32) -> (u32, u32) {
+        let own = match self.free_cores {
+            0 => self.connections,
+            free => self.connections.min(cores.saturating_sub(free).max(1)),
+        };
+        (own, self.connections - own)
+    }
 }
 
 impl Default for SlowLaneSettings {
-    /// Two connections: one long export does not shut the lane, and on two
-    /// cores the fast reads still find a core. Eight may wait per connection.
+    /// Two connections: on more than two cores one long export does not
+    /// shut the lane for the rest; on two the second is spare, lent to
+    /// short work while the fast reads are under a hundred requests a
+    /// second. Eight may wait per connection.
     fn default() -> Self {
-        Self { connections: 2, queue: 16, wait: Duration::from_secs(10), statement_timeout: None, nice: DEFAULT_NICE, parallel_workers: Some(0) }
+        Self {
+            connections: 2,
+            queue: 16,
+            wait: Duration::from_secs(10),
+            statement_timeout: None,
+            nice: DEFAULT_NICE,
+            parallel_workers: Some(0),
+            free_cores: DEFAULT_FREE_CORES,
+            busy_from: DEFAULT_BUSY_FROM,
+        }
     }
 }
 
@@ -67,9 +121,12 @@ pub(super) struct SlowLane {
 
 impl SlowLane {
     /// Connections open when first needed: commands that never run slow
-    /// work never open them.
-    pub(super) fn build(manager: DbManager, settings: &SlowLaneSettings) -> Result<Self, StartupError> {
-        let gate = Gate::new("slow requests (exports, imports, statistics, targets, searches)", settings.connections as usize, settings.queue, settings.wait);
+    /// work never open them. `fast_work` counts the fast reads ([`super::run`]).
+    pub(super) fn build(manager: DbManager, settings: &SlowLaneSettings, fast_work: Arc<AtomicU64>) -> Result<Self, StartupError> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+        let (own, spare) = settings.split(cores);
+        let gate = Gate::new("slow requests (exports, imports, statistics, targets, searches)", own as usize, settings.queue, settings.wait)
+            .with_spare(Spare::new(spare as usize, fast_work, settings.busy_from));
         let pool = Pool::builder()
             .max_size(gate.size() as u32)
             .min_idle(Some(0))
@@ -84,13 +141,29 @@ impl SlowLane {
         Ok(Self { pool, gate, threads })
     }
 
-    pub(super) async fn enter(&self) -> Result<Pass, ApiError> {
-        self.gate.enter().await
+    /// A turn for `work`: short work may borrow a spare connection, long may not.
+    pub(super) async fn enter(&self, work: SlowWork) -> Result<Pass, ApiError> {
+        match work {
+            SlowWork::Short => self.gate.enter_or_borrow().await,
+            SlowWork::Long => self.gate.enter().await,
+        }
     }
 
     pub(super) fn counts(&self) -> GateCounts {
         self.gate.counts()
     }
+}
+
+/// How long a piece of slow work holds its connection, which decides
+/// whether it may borrow a spare one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlowWork {
+    /// Statistics, targets, counts, the monitoring page, searches on
+    /// SQLite: seconds at most, so a borrowed connection comes back soon.
+    Short,
+    /// Exports, imports and changes of the monitoring rules (which light
+    /// every project again): as long as the data is large.
+    Long,
 }
 
 /// Marks the lane's PostgreSQL sessions (visible in `pg_stat_activity`), sets
@@ -159,6 +232,33 @@ mod tests {
             .unwrap();
             assert_eq!(seen, expected);
         }
+    }
+
+    #[test]
+    fn on_few_cores_the_connections_past_the_free_core_are_spare() {
+        let lane = |connections, free_cores| SlowLaneSettings { connections, free_cores, ..Default::default() };
+        assert_eq!(lane(2, 1).split(2), (1, 1));
+        assert_eq!(lane(2, 1).split(1), (1, 1), "one connection is always the lane's own");
+        assert_eq!(lane(2, 1).split(4), (2, 0));
+        assert_eq!(lane(4, 2).split(4), (2, 2));
+        assert_eq!(lane(2, 0).split(2), (2, 0), "0 free cores: none is spare");
+        assert_eq!(lane(1, 1).split(2), (1, 0));
+    }
+
+    /// The spare is lent by the fast reads' pace: only requests' work on the
+    /// workers counts, not background work nor slow work itself.
+    #[actix_web::test]
+    async fn only_requests_work_on_the_workers_counts_as_fast_reads() {
+        use super::super::{run, run_blocking, run_heavy, run_long};
+        let dir = tempfile::tempdir().unwrap();
+        let pool = super::super::connect(dir.path().join("lane.db").to_str().unwrap(), 2).unwrap().with_slow_lane(&SlowLaneSettings::default()).unwrap();
+        for _ in 0..3 {
+            run(&pool, |_| Ok(())).await.unwrap();
+        }
+        run_blocking(&pool, |_| Ok(())).await.unwrap();
+        run_heavy(&pool, |_| Ok(())).await.unwrap();
+        run_long(&pool, |_| Ok(())).await.unwrap();
+        assert_eq!(pool.fast_work.load(std::sync::atomic::Ordering::Relaxed), 3);
     }
 
     #[actix_web::test]

@@ -18,7 +18,7 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use diesel::r2d2::{Pool, PoolError, PooledConnection};
 
-pub use lane::{SlowLaneSettings, DEFAULT_NICE as DEFAULT_SLOW_WORK_NICE};
+pub use lane::{SlowLaneSettings, SlowWork, DEFAULT_BUSY_FROM as DEFAULT_SLOW_WORK_BUSY_FROM, DEFAULT_FREE_CORES as DEFAULT_SLOW_WORK_FREE_CORES, DEFAULT_NICE as DEFAULT_SLOW_WORK_NICE};
 pub use manager::{Backend, DbManager, PoolConnection, WAL_SIZE_LIMIT_BYTES};
 pub use migrate::run_migrations;
 pub use replica::{watch as watch_replica, ReplicaHealth, ReplicaSettings, Verdict as ReadVerdict};
@@ -99,6 +99,11 @@ pub struct DbPool {
     /// A read replica for lists and statistics (`replica`); `None`: the
     /// primary serves every read.
     replica: Option<Arc<replica::Replica>>,
+    /// Requests' work run on the HTTP workers so far ([`run`]), on the
+    /// primary and its replica alike: how busy the fast reads are, which
+    /// decides whether the slow lane lends its spare connections (`lane`).
+    /// Background work (webhooks, checkpoints) is not counted.
+    fast_work: Arc<AtomicU64>,
 }
 
 /// Times are milliseconds since `started`; 0 means never.
@@ -271,7 +276,7 @@ impl DbPool {
     pub fn with_slow_lane(mut self, settings: &SlowLaneSettings) -> Result<Self, StartupError> {
         self.slow = match settings.connections {
             0 => None,
-            _ => Some(Arc::new(lane::SlowLane::build(self.manager.clone(), settings)?)),
+            _ => Some(Arc::new(lane::SlowLane::build(self.manager.clone(), settings, self.fast_work.clone())?)),
         };
         Ok(self)
     }
@@ -313,7 +318,7 @@ pub fn connect_with(url: &str, max_size: u32, wait: Duration) -> Result<DbPool, 
         waiting: AtomicI64::new(0),
         of_replica: false,
     };
-    Ok(DbPool { inner, backend, status: Arc::new(status), manager, wait, slow: None, replica: None })
+    Ok(DbPool { inner, backend, status: Arc::new(status), manager, wait, slow: None, replica: None, fast_work: Arc::default() })
 }
 
 /// A pool on a read replica: no migrations (a standby is read-only and
@@ -340,7 +345,7 @@ fn connect_replica(url: &str, max_size: u32, wait: Duration) -> Result<DbPool, S
         waiting: AtomicI64::new(0),
         of_replica: true,
     };
-    Ok(DbPool { inner, backend: Backend::Postgres, status: Arc::new(status), manager, wait, slow: None, replica: None })
+    Ok(DbPool { inner, backend: Backend::Postgres, status: Arc::new(status), manager, wait, slow: None, replica: None, fast_work: Arc::default() })
 }
 
 impl DbPool {
@@ -351,7 +356,10 @@ impl DbPool {
         if self.backend != Backend::Postgres {
             return Err(StartupError::InvalidReplica("a replica needs a PostgreSQL DATABASE_URL; SQLite has none".into()));
         }
-        let pool = connect_replica(url, self.inner.max_size(), self.wait)?.with_slow_lane(lane)?;
+        let mut pool = connect_replica(url, self.inner.max_size(), self.wait)?;
+        // The replica's lane lends its spare by the fast reads of both sides.
+        pool.fast_work = self.fast_work.clone();
+        let pool = pool.with_slow_lane(lane)?;
         self.replica = Some(Arc::new(replica::Replica::new(pool, settings, self.manager.clone())));
         Ok(self)
     }
@@ -473,6 +481,7 @@ pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
 {
+    pool.fast_work.fetch_add(1, Ordering::Relaxed);
     let mut conn = pool.checkout()?;
     let result = work(&mut conn);
     pool.noting(&mut conn, result)
@@ -481,13 +490,25 @@ where
 /// Runs work that is slow by design on the blocking pool, off the workers,
 /// in the slow lane (`lane`): it waits its turn there without holding a
 /// thread, or is answered 503 when the lane's queue is full; the fast reads
-/// never wait behind it for a connection.
+/// never wait behind it for a connection. For short slow work (statistics,
+/// targets, counts), which may borrow the lane's spare connection.
 pub async fn run_heavy<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 {
-    let turn = pool.slow_turn().await?;
+    let turn = pool.slow_turn(SlowWork::Short).await?;
+    run_in_turn(pool, turn, work).await
+}
+
+/// [`run_heavy`] for work that may run for minutes (an import, a change of
+/// the monitoring rules), which never borrows the lane's spare connection.
+pub async fn run_long<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+{
+    let turn = pool.slow_turn(SlowWork::Long).await?;
     run_in_turn(pool, turn, work).await
 }
 
@@ -497,10 +518,10 @@ where
 pub struct SlowTurn(#[allow(dead_code)] Option<Arc<crate::admission::Pass>>);
 
 impl DbPool {
-    /// Waits for a turn in the slow lane (none is needed without a lane).
-    pub async fn slow_turn(&self) -> Result<SlowTurn, ApiError> {
+    /// Waits for a turn in the slow lane for `work` (none is needed without a lane).
+    pub async fn slow_turn(&self, work: SlowWork) -> Result<SlowTurn, ApiError> {
         Ok(SlowTurn(match &self.slow {
-            Some(lane) => Some(Arc::new(lane.enter().await?)),
+            Some(lane) => Some(Arc::new(lane.enter(work).await?)),
             None => None,
         }))
     }

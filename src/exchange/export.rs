@@ -68,7 +68,7 @@ pub async fn export<L: Exportable>(state: &AppState, caller: Caller, query: List
     let asker = Asker { caller, today: state.clock.today() };
 
     // The first page checks the filter; the export is audited before it starts.
-    let turn = state.pool.slow_turn().await?;
+    let turn = state.pool.slow_turn(db::SlowWork::Long).await?;
     let (first, asker) = {
         let base = base.clone();
         db::run_in_turn(&state.pool, turn.clone(), move |conn| {

@@ -56,7 +56,7 @@ pub struct ImportForm {
 pub async fn import_records(state: web::Data<AppState>, caller: Caller, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     caller.require_writer()?;
     let request = read_form(&req, payload).await?;
-    let report: ImportReport = db::run_heavy(&state.pool, move |conn| import::run(conn, &caller, request)).await?;
+    let report: ImportReport = db::run_long(&state.pool, move |conn| import::run(conn, &caller, request)).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 

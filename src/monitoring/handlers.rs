@@ -191,7 +191,8 @@ pub async fn get_monitoring_rules(state: web::Data<AppState>, _caller: Caller) -
 #[put("/monitoring/rules")]
 pub async fn put_monitoring_rules(state: web::Data<AppState>, caller: Caller, req: HttpRequest, body: Json<Rules>) -> Result<HttpResponse, ApiError> {
     let expected = required_if_match(&req)?;
-    let settings = db::run_heavy(&state.pool, move |conn| rules::save(conn, &caller, &expected, body.0, lights::follow_rules)).await?;
+    // Recomputes every project's light: minutes at 1M projects.
+    let settings = db::run_long(&state.pool, move |conn| rules::save(conn, &caller, &expected, body.0, lights::follow_rules)).await?;
     Ok(versioned(StatusCode::OK, &settings, settings.version))
 }
 

@@ -103,6 +103,13 @@ pub enum TestReplica {
     At(String),
 }
 
+/// The default slow lane as on a two-core machine, whatever this one has:
+/// one connection of its own and one spare (`db::lane`), so that tests take
+/// the same paths everywhere.
+fn two_core_lane() -> db::SlowLaneSettings {
+    db::SlowLaneSettings { free_cores: u32::MAX, ..Default::default() }
+}
+
 pub struct TestApp {
     pub base: String,
     pub backend: Backend,
@@ -169,7 +176,7 @@ impl TestApp {
     /// at once: one worker runs their statements one after the other) and a
     /// password-hashing gate of the test's own.
     pub async fn spawn_with(backend: Backend, workers: usize, hashing: Option<invest_registry::auth::HashGate>) -> TestApp {
-        Self::spawn_with_lane(backend, workers, hashing, db::SlowLaneSettings::default()).await
+        Self::spawn_with_lane(backend, workers, hashing, two_core_lane()).await
     }
 
     /// [`TestApp::spawn_with`] with a slow lane of the test's own (`db::lane`).
@@ -185,7 +192,7 @@ impl TestApp {
     /// A PostgreSQL app whose lists and statistics may read from `replica`
     /// (`db::replica`), as `settings` say.
     pub async fn spawn_with_replica(replica: TestReplica, settings: db::ReplicaSettings) -> TestApp {
-        Self::spawn_full(Backend::Postgres, 1, None, db::SlowLaneSettings::default(), Some((replica, settings))).await
+        Self::spawn_full(Backend::Postgres, 1, None, two_core_lane(), Some((replica, settings))).await
     }
 
     async fn spawn_full(

@@ -287,7 +287,7 @@ async fn metrics_are_served_on_their_own_listener_only() {
     // Route patterns, never ids.
     assert!(text.contains(r#"route="/api/v1/projects/{id}",status="401""#), "{text}");
     assert!(!text.contains(&id.to_string()));
-    for gauge in ["db_pool_connections", "db_pool_waiting_requests", "login_hash_permits", "login_hash_queue", "http_request_duration_seconds_bucket"] {
+    for gauge in ["db_pool_connections", "db_pool_waiting_requests", "login_hash_permits", "login_hash_queue", "db_slow_lane_borrowed", "http_request_duration_seconds_bucket"] {
         assert!(text.contains(gauge), "{gauge} in {text}");
     }
     handle.stop(false).await;

@@ -1,6 +1,9 @@
 //! The slow lane (`db::lane`): work that is slow by design runs on
 //! connections of its own, a few at a time, and the fast reads never wait
-//! behind it. Outcomes only (statuses and order), no timings.
+//! behind it. Outcomes only (statuses and order), no timings: the lane's
+//! spare connection is lent after 100 ms without fast reads, which a test
+//! that sends none gets however slow the machine; the busy side of that
+//! rule is `admission`'s unit tests, with the count it reads `db::lane`'s.
 //!
 //! A slow request is held in the lane by a lock the test takes: SQLite's
 //! write lock (the change of the monitoring rules writes), or on PostgreSQL
@@ -174,4 +177,57 @@ async fn searches_and_counts_take_the_slow_lane_sqlite() {
 #[actix_web::test]
 async fn searches_and_counts_take_the_slow_lane_postgres() {
     searches_and_counts_take_the_slow_lane(Backend::Postgres).await
+}
+
+/// A lane of one connection of its own and one spare, whatever the
+/// machine's cores (as on two cores), with a short wait.
+async fn lane_with_a_spare(backend: Backend) -> TestApp {
+    let lane = SlowLaneSettings { connections: 2, free_cores: u32::MAX, queue: 2, wait: Duration::from_millis(600), ..Default::default() };
+    let app = TestApp::spawn_with_lane(backend, 1, None, lane).await;
+    app.create_project(json!({})).await;
+    app
+}
+
+const EXPORT: &str = "/api/v1/projects?format=csv";
+
+/// Returns once `holder` runs in the lane (and so holds its own connection:
+/// nothing else runs there).
+async fn hold_the_own_connection<P: Future + Unpin>(holder: &mut P, app: &TestApp) {
+    for _ in 0..500 {
+        if app.pool.slow_lane_counts().is_some_and(|lane| lane.running == 1) {
+            return;
+        }
+        while_pending(holder, actix_web::rt::time::sleep(Duration::from_millis(10))).await;
+    }
+    panic!("the held request never came to hold the lane")
+}
+
+/// While long work (a change of the rules) holds the lane's own
+/// connection, statistics borrow the spare one (nothing else runs: the
+/// fast reads are quiet); an export never borrows it and is turned away.
+async fn short_slow_work_borrows_the_spare_connection_long_work_does_not(backend: Backend) {
+    let app = lane_with_a_spare(backend).await;
+    let admin = app.as_(Who::ProvincialAdmin);
+    let lock = Lock::take(&app);
+    let mut change = pin!(change_rules(&admin));
+    hold_the_own_connection(&mut change, &app).await;
+
+    let quiet = while_pending(&mut change, admin.get(SLOW_READ)).await;
+    assert_eq!(quiet.status, 200, "statistics borrow the spare while nothing else runs: {}", quiet.text);
+    let export = while_pending(&mut change, admin.get(EXPORT)).await;
+    assert_turned_away(&export);
+
+    lock.release();
+    assert_eq!(change.await.status, 200);
+    assert_eq!(admin.get(EXPORT).await.status, 200, "the lane's own connection is free again");
+}
+
+#[actix_web::test]
+async fn short_slow_work_borrows_the_spare_connection_long_work_does_not_sqlite() {
+    short_slow_work_borrows_the_spare_connection_long_work_does_not(Backend::Sqlite).await
+}
+
+#[actix_web::test]
+async fn short_slow_work_borrows_the_spare_connection_long_work_does_not_postgres() {
+    short_slow_work_borrows_the_spare_connection_long_work_does_not(Backend::Postgres).await
 }
