@@ -248,8 +248,10 @@ def ledger_xlsx(rows, out):
 # The mixed scenario (bench/mixed.sh): fast reads beside slow work, slow lane on and off.
 
 def mixed_record(results, label, phase, load, by_id_out, page_out, slow_out=""):
-    """One phase: the two fast reads' figures and, when there was slow work, its own."""
-    r = {"db": label, "phase": phase, "load": load, "by_id": parse_wrk(by_id_out), "page": parse_wrk(page_out)}
+    """One phase: the two fast reads' figures (none when the slow work ran alone) and, when
+    there was slow work, its own."""
+    r = {"db": label, "phase": phase, "load": load,
+         "by_id": parse_wrk(by_id_out) if by_id_out else None, "page": parse_wrk(page_out) if page_out else None}
     r["slow"] = parse_wrk(slow_out) if slow_out else None
     with open(results, "a") as f:
         f.write(json.dumps(r) + "\n")
@@ -267,9 +269,12 @@ def mixed_report(results, out):
              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         by_id, page, slow = r["by_id"], r["page"], r.get("slow")
+        slow_cells = (f"{slow['rps']:.1f} | {slow['p99']:.0f} | {slow['non2xx'] + slow['errors']}" if slow else "– | – | –")
+        if by_id is None or page is None:
+            lines.append(f"| {r['db']} | {r['phase']} | {r['load']} | – | – | – | – | – | – | {slow_cells} | – |")
+            continue
         worst = max(by_id["p99"], page["p99"])
         fast_bad = by_id["non2xx"] + by_id["errors"] + page["non2xx"] + page["errors"]
-        slow_cells = (f"{slow['rps']:.1f} | {slow['p99']:.0f} | {slow['non2xx'] + slow['errors']}" if slow else "– | – | –")
         lines.append(f"| {r['db']} | {r['phase']} | {r['load']} | {by_id['rps']:.0f} | {by_id['p99']:.2f} | "
                      f"{page['rps']:.0f} | {page['p99']:.2f} | {worst:.2f} | {fast_bad} | {slow_cells} | "
                      f"{'met' if worst <= 50 and fast_bad == 0 else 'missed'} |")

@@ -8,21 +8,26 @@
 MIXED_SIZE=${MIXED_SIZE:-$SQLITE_SIZE}
 mixed_results="$work/mixed.jsonl"; : >"$mixed_results"
 
-# mixed_phase DB_LABEL PHASE WITH_SLOW: the three wrk runs at once, then their figures.
+# mixed_phase DB_LABEL PHASE WITH_SLOW: the three wrk runs at once, then their figures; WITH_SLOW
+# is yes, no (the fast reads alone) or alone (the slow work alone: what the lane serves when idle).
 mixed_phase() {
     local label=$1 phase=$2 with_slow=$3 load
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     local slow_paths="/api/v1/projects?format=csv&stage=operating /api/v1/targets /api/v1/stats/projects?group_by=park,stage /api/v1/projects?limit=20&q=$(enc 台積電) /api/v1/projects?limit=20&q=$(enc 量子)"
     echo "-- mixed, $label, $phase (load $load)"
-    TOKEN=$STAFF IDS=$(ids_for yueyang) wrk -t1 -c28 -d"${DURATION}s" --latency -s "$here/wrk/get_by_id.lua" "$base" >"$work/mixed-id.txt" &
-    local by_id=$!
-    TOKEN=$STAFF PATH_Q="/api/v1/projects?park=yueyang&limit=20" wrk -t1 -c28 -d"${DURATION}s" --latency -s "$here/wrk/get_path.lua" "$base" >"$work/mixed-page.txt" &
-    local page=$!
-    if [ "$with_slow" = yes ]; then
+    local fast=() id_out="" page_out=""
+    if [ "$with_slow" != alone ]; then
+        id_out=$work/mixed-id.txt page_out=$work/mixed-page.txt
+        TOKEN=$STAFF IDS=$(ids_for yueyang) wrk -t1 -c28 -d"${DURATION}s" --latency -s "$here/wrk/get_by_id.lua" "$base" >"$id_out" &
+        fast+=($!)
+        TOKEN=$STAFF PATH_Q="/api/v1/projects?park=yueyang&limit=20" wrk -t1 -c28 -d"${DURATION}s" --latency -s "$here/wrk/get_path.lua" "$base" >"$page_out" &
+        fast+=($!)
+    fi
+    if [ "$with_slow" != no ]; then
         TOKEN=$ADMIN PATHS=$slow_paths wrk -t1 -c8 -d"${DURATION}s" --timeout 30s --latency -s "$here/wrk/slow_mix.lua" "$base" >"$work/mixed-slow.txt"
     fi
-    wait "$by_id" "$page"
-    py mixed-record "$mixed_results" "$label" "$phase" "$load" "$work/mixed-id.txt" "$work/mixed-page.txt" "$([ "$with_slow" = yes ] && echo "$work/mixed-slow.txt")"
+    [ ${#fast[@]} -eq 0 ] || wait "${fast[@]}"
+    py mixed-record "$mixed_results" "$label" "$phase" "$load" "$id_out" "$page_out" "$([ "$with_slow" != no ] && echo "$work/mixed-slow.txt")"
 }
 
 # A few seconds of reads after a start, so that no phase pays for a cold cache.
@@ -31,23 +36,28 @@ mixed_warm_up() {
     TOKEN=$STAFF PATH_Q="/api/v1/projects?park=yueyang&limit=20" wrk -t1 -c8 -d2s -s "$here/wrk/get_path.lua" "$base" >/dev/null
 }
 
-# The lanes to compare, each "CONNECTIONS:NICE:PARALLEL_WORKERS" (SLOW_WORK_CONNECTIONS,
-# SLOW_WORK_NICE and, on PostgreSQL, SLOW_WORK_PARALLEL_WORKERS; -1: the server's own); the first
-# is the default. The lane off (0) is always measured last, as before the lane.
-MIXED_LANES=${MIXED_LANES:-"2:10:0 2:10:-1 2:0:-1 1:10:0"}
+# The lanes to compare, each "CONNECTIONS:NICE:PARALLEL_WORKERS:FREE_CORES" (SLOW_WORK_CONNECTIONS,
+# SLOW_WORK_NICE, on PostgreSQL SLOW_WORK_PARALLEL_WORKERS (-1: the server's own), and
+# SLOW_WORK_FREE_CORES (0: no connection is spare)); the first is the default. Each is measured
+# beside the fast reads and with the slow work alone. The lane off (0) is always measured last,
+# as before the lane.
+MIXED_LANES=${MIXED_LANES:-"2:10:0:1 2:10:0:0 1:10:0:1"}
 
 # mixed_on URL LABEL: the fast reads alone, beside slow work in each lane, then with the lane off.
 mixed_on() {
-    local url=$1 label=$2 lane first=yes connections nice workers
+    local url=$1 label=$2 lane first=yes connections nice workers free settings
     for lane in $MIXED_LANES; do
-        IFS=: read -r connections nice workers <<<"$lane"
-        SLOW_WORK_CONNECTIONS=$connections SLOW_WORK_NICE=$nice SLOW_WORK_PARALLEL_WORKERS=$workers start "$url"
+        IFS=: read -r connections nice workers free <<<"$lane"
+        free=${free:-1}
+        settings="SLOW_WORK_CONNECTIONS=$connections, SLOW_WORK_NICE=$nice, SLOW_WORK_PARALLEL_WORKERS=$workers, SLOW_WORK_FREE_CORES=$free"
+        SLOW_WORK_CONNECTIONS=$connections SLOW_WORK_NICE=$nice SLOW_WORK_PARALLEL_WORKERS=$workers SLOW_WORK_FREE_CORES=$free start "$url"
         mixed_warm_up
         if [ "$first" = yes ]; then
             mixed_phase "$label" "fast reads alone" no
             first=no
         fi
-        mixed_phase "$label" "slow lane on (SLOW_WORK_CONNECTIONS=$connections, SLOW_WORK_NICE=$nice, SLOW_WORK_PARALLEL_WORKERS=$workers)" yes
+        mixed_phase "$label" "slow lane on ($settings)" yes
+        mixed_phase "$label" "slow work alone ($settings)" alone
         stop
     done
     SLOW_WORK_CONNECTIONS=0 start "$url"
