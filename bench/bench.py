@@ -247,12 +247,16 @@ def ledger_xlsx(rows, out):
 
 # The mixed scenario (bench/mixed.sh): fast reads beside slow work, slow lane on and off.
 
-def mixed_record(results, label, phase, load, by_id_out, page_out, slow_out=""):
+def mixed_record(results, label, phase, load, by_id_out, page_out, slow_out="", lane_out=""):
     """One phase: the two fast reads' figures (none when the slow work ran alone) and, when
-    there was slow work, its own."""
+    there was slow work, its own, with the share of the lane's samples (running borrowed)
+    that had a request on a spare connection."""
     r = {"db": label, "phase": phase, "load": load,
          "by_id": parse_wrk(by_id_out) if by_id_out else None, "page": parse_wrk(page_out) if page_out else None}
     r["slow"] = parse_wrk(slow_out) if slow_out else None
+    if lane_out:
+        samples = [tuple(float(x) for x in line.split()) for line in open(lane_out) if len(line.split()) == 2]
+        r["loans"] = {"samples": len(samples), "borrowed": sum(1 for _, b in samples if b > 0)}
     with open(results, "a") as f:
         f.write(json.dumps(r) + "\n")
 
@@ -264,12 +268,17 @@ def mixed_report(results, out):
              "q=台積電 and q=量子, in turn, as the provincial administrator (wrk, 8 connections, 30 s timeout). "
              "Fast reads: get by id (28 connections) and the park's first page (28), as park staff. "
              "Target: the fast reads' p99 ≤ 50 ms. Load: the 1, 5 and 15 minute load averages before the phase.", "",
+             "Loans: of the lane's gauges sampled every 0.2 s (/metrics), the samples with a slow request on a "
+             "spare connection (`db_slow_lane_borrowed` > 0).", "",
              "| database | phase | load | by id req/s | by id p99 ms | first page req/s | first page p99 ms "
-             "| fast p99 ms (worst) | fast non-2xx + errors | slow req/s | slow p99 ms | slow non-2xx | target |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "| fast p99 ms (worst) | fast non-2xx + errors | slow req/s | slow p99 ms | slow non-2xx | loans | target |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         by_id, page, slow = r["by_id"], r["page"], r.get("slow")
-        slow_cells = (f"{slow['rps']:.1f} | {slow['p99']:.0f} | {slow['non2xx'] + slow['errors']}" if slow else "– | – | –")
+        loans = r.get("loans")
+        loan_cell = f"{loans['borrowed']} of {loans['samples']}" if loans and loans["samples"] else "–"
+        slow_cells = (f"{slow['rps']:.1f} | {slow['p99']:.0f} | {slow['non2xx'] + slow['errors']} | {loan_cell}"
+                      if slow else "– | – | – | –")
         if by_id is None or page is None:
             lines.append(f"| {r['db']} | {r['phase']} | {r['load']} | – | – | – | – | – | – | {slow_cells} | – |")
             continue

@@ -8,6 +8,19 @@
 MIXED_SIZE=${MIXED_SIZE:-$SQLITE_SIZE}
 mixed_results="$work/mixed.jsonl"; : >"$mixed_results"
 
+# The service's /metrics listener in this scenario: the lane's gauges are sampled during each phase.
+MIXED_METRICS=127.0.0.1:19464
+
+# sample_lane OUT: every 0.2 s, the slow lane's running and borrowed gauges, one line "running borrowed".
+sample_lane() {
+    local out=$1
+    : >"$out"
+    while :; do
+        curl -fs "http://$MIXED_METRICS/metrics" | awk '/^db_slow_lane_running /{r=$2} /^db_slow_lane_borrowed /{b=$2} END{if (r != "") print r+0, b+0}' >>"$out" || true
+        sleep 0.2
+    done
+}
+
 # mixed_phase DB_LABEL PHASE WITH_SLOW: the three wrk runs at once, then their figures; WITH_SLOW
 # is yes, no (the fast reads alone) or alone (the slow work alone: what the lane serves when idle).
 mixed_phase() {
@@ -24,10 +37,14 @@ mixed_phase() {
         fast+=($!)
     fi
     if [ "$with_slow" != no ]; then
+        sample_lane "$work/mixed-lane.txt" &
+        local sampler=$!
         TOKEN=$ADMIN PATHS=$slow_paths wrk -t1 -c8 -d"${DURATION}s" --timeout 30s --latency -s "$here/wrk/slow_mix.lua" "$base" >"$work/mixed-slow.txt"
+        kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
     fi
     [ ${#fast[@]} -eq 0 ] || wait "${fast[@]}"
-    py mixed-record "$mixed_results" "$label" "$phase" "$load" "$id_out" "$page_out" "$([ "$with_slow" != no ] && echo "$work/mixed-slow.txt")"
+    py mixed-record "$mixed_results" "$label" "$phase" "$load" "$id_out" "$page_out" \
+        "$([ "$with_slow" != no ] && echo "$work/mixed-slow.txt")" "$([ "$with_slow" != no ] && echo "$work/mixed-lane.txt")"
 }
 
 # A few seconds of reads after a start, so that no phase pays for a cold cache.
@@ -50,7 +67,7 @@ mixed_on() {
         IFS=: read -r connections nice workers free <<<"$lane"
         free=${free:-1}
         settings="SLOW_WORK_CONNECTIONS=$connections, SLOW_WORK_NICE=$nice, SLOW_WORK_PARALLEL_WORKERS=$workers, SLOW_WORK_FREE_CORES=$free"
-        SLOW_WORK_CONNECTIONS=$connections SLOW_WORK_NICE=$nice SLOW_WORK_PARALLEL_WORKERS=$workers SLOW_WORK_FREE_CORES=$free start "$url"
+        METRICS_BIND=$MIXED_METRICS SLOW_WORK_CONNECTIONS=$connections SLOW_WORK_NICE=$nice SLOW_WORK_PARALLEL_WORKERS=$workers SLOW_WORK_FREE_CORES=$free start "$url"
         mixed_warm_up
         if [ "$first" = yes ]; then
             mixed_phase "$label" "fast reads alone" no
