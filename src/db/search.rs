@@ -50,6 +50,21 @@ pub struct Outlook {
 /// words).
 const INDEX_FIRST: f64 = WINDOWS[1] as f64;
 
+/// The most rows the statistics may bound a word to for it to go to the
+/// index first: [`INDEX_FIRST`], or on a large table as many as leave even
+/// the wide window short of a page when spread over it, so that the search
+/// would most likely end at the index after reading the windows. At 1M
+/// projects 宏碁农业先进封装 (676 rows; its rarest pair bounds it to 4,512)
+/// read the narrow window's edge and rows before the index; going to the
+/// index at once served 1.3–1.9 times the requests a second
+/// (bench/RESULTS.md, tenth session). Capped at twice [`INDEX_FIRST`], so
+/// that on a far larger table a word the windows would serve is not
+/// fetched whole from the index.
+fn index_first(table_rows: Option<f64>, wanted: i64) -> f64 {
+    let short_of_a_page = table_rows.filter(|rows| *rows >= 0.0).map_or(0.0, |rows| rows * wanted as f64 / WINDOWS[1] as f64);
+    short_of_a_page.clamp(INDEX_FIRST, 2.0 * INDEX_FIRST)
+}
+
 /// The first `wanted` matches in list order: from a window when one holds
 /// them, else from the index.
 ///
@@ -70,7 +85,7 @@ pub fn first_matches<C, R>(
 ) -> QueryResult<Vec<R>> {
     let [narrow, wide] = WINDOWS;
     let Outlook { table_rows, candidates } = outlook(conn)?;
-    if candidates.is_some_and(|c| c <= INDEX_FIRST) {
+    if candidates.is_some_and(|c| c <= index_first(table_rows, wanted)) {
         return indexed(conn);
     }
     let narrow_edge = edge(conn, narrow)?;
@@ -495,6 +510,18 @@ mod tests {
         // `SELECT search_pair_keys('台积电a')` on PostgreSQL.
         assert_eq!(pair_keys("台积电a"), [45063633391, 65462629685, 62925045857]);
         assert!(pair_keys("台").is_empty());
+    }
+
+    #[test]
+    fn a_word_no_window_would_hold_a_page_of_goes_to_the_index_first() {
+        // 1M rows: the wide window holds 21 matches of a word in 5,250.
+        assert_eq!(index_first(Some(1_000_000.0), 21), 5250.0);
+        // Smaller tables keep the wide window's own size; far larger ones a cap.
+        assert_eq!(index_first(Some(200_000.0), 21), INDEX_FIRST);
+        assert_eq!(index_first(Some(10_000_000.0), 21), 2.0 * INDEX_FIRST);
+        // Unknown sizes take no shortcut past the wide window's.
+        assert_eq!(index_first(Some(-1.0), 21), INDEX_FIRST);
+        assert_eq!(index_first(None, 21), INDEX_FIRST);
     }
 
     #[test]
