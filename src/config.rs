@@ -41,7 +41,7 @@ impl DbSettings {
 impl Settings {
     /// Four workers a core: each waits for its statements (see `db::run`).
     pub fn workers(&self) -> usize {
-        self.workers.unwrap_or_else(|| 4 * std::thread::available_parallelism().map_or(1, |n| n.get()))
+        self.workers.unwrap_or_else(|| 4 * crate::machine::cores())
     }
 
     /// The password-hashing gate of these settings.

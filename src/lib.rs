@@ -21,6 +21,7 @@ pub mod health;
 pub mod http;
 pub mod links;
 pub mod loadgen;
+pub mod machine;
 pub mod investors;
 pub mod memory;
 pub mod meta;

@@ -28,8 +28,7 @@ const LARGE_BLOCK: libc::c_int = 1 << 20;
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let cores = libc::c_int::try_from(cores).unwrap_or(libc::c_int::MAX);
+        let cores = libc::c_int::try_from(crate::machine::cores()).unwrap_or(libc::c_int::MAX);
         let unset = |variable: &str| std::env::var_os(variable).is_none();
         // SAFETY: mallopt only sets tuning parameters of glibc's malloc; it
         // takes no pointers and is called before any other thread allocates.

@@ -65,8 +65,7 @@ impl HashGate {
     /// during a storm slowed beyond twice their idle p99 on two cores (with
     /// one left they stayed within it, within this machine's noise).
     pub fn default_permits() -> usize {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        cores.saturating_sub(1).max(1)
+        crate::machine::cores().saturating_sub(1).max(1)
     }
 
     pub fn counts(&self) -> GateCounts {

@@ -123,8 +123,7 @@ impl SlowLane {
     /// Connections open when first needed: commands that never run slow
     /// work never open them. `fast_work` counts the fast reads ([`super::run`]).
     pub(super) fn build(manager: DbManager, settings: &SlowLaneSettings, fast_work: Arc<AtomicU64>) -> Result<Self, StartupError> {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
-        let (own, spare) = settings.split(cores);
+        let (own, spare) = settings.split(u32::try_from(crate::machine::cores()).unwrap_or(u32::MAX));
         let gate = Gate::new("slow requests (exports, imports, statistics, targets, searches)", own as usize, settings.queue, settings.wait)
             .with_spare(Spare::new(spare as usize, fast_work, settings.busy_from));
         let pool = Pool::builder()
