@@ -8,6 +8,7 @@ mod niced;
 mod replica;
 pub mod schema;
 pub mod search;
+pub mod unread;
 mod writers;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};

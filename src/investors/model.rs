@@ -140,6 +140,8 @@ pub struct InvestorRow {
     pub settled_on: Option<NaiveDate>,
     pub referred_by_id: Option<String>,
     pub notes: Option<String>,
+    /// Written, never read back: `''` in a row read (`db::unread`).
+    #[diesel(select_expression = crate::db::unread::UNREAD, select_expression_type = crate::db::unread::EmptyText)]
     pub search_text: String,
     pub name_key: String,
     pub name_en_key: Option<String>,

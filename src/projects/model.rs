@@ -237,6 +237,8 @@ pub struct ProjectRow {
     pub owner_id: Option<String>,
     pub tags: String,
     pub notes: Option<String>,
+    /// Written, never read back: `''` in a row read (`db::unread`).
+    #[diesel(select_expression = crate::db::unread::UNREAD, select_expression_type = crate::db::unread::EmptyText)]
     pub search_text: String,
     #[diesel(embed)]
     pub bookkeeping: ProjectBookkeeping,

@@ -154,6 +154,8 @@ pub struct TalentRow {
     pub permit_no: Option<String>,
     pub consent_on: Option<NaiveDate>,
     pub notes: Option<String>,
+    /// Written, never read back: `''` in a row read (`db::unread`).
+    #[diesel(select_expression = crate::db::unread::UNREAD, select_expression_type = crate::db::unread::EmptyText)]
     pub search_text: String,
     pub purged_at: Option<NaiveDateTime>,
     #[diesel(embed)]

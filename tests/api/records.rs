@@ -4,7 +4,7 @@
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
-use crate::helpers::{TestApp, Who};
+use crate::helpers::{enc, TestApp, Who};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -18,6 +18,7 @@ on_both_databases!(
     text_rules_and_codes_are_the_same_everywhere,
     racing_creates_of_one_identifier_give_one_201,
     personal_data_changes_are_recorded_without_their_values,
+    a_record_changed_in_other_fields_is_still_found_by_its_words,
 );
 
 fn id(v: &Value) -> String {
@@ -214,4 +215,23 @@ async fn personal_data_changes_are_recorded_without_their_values(app: TestApp) {
     // An empty patch changes nothing, not even the version.
     let res = app.patch(&url, Some("\"2\""), &json!({})).await;
     assert_eq!((res.status, res.header("etag")), (200, Some("\"2\"".to_owned())));
+}
+
+/// Reads leave `search_text` out (`db::unread`), so a write must build it
+/// from the fields again, never carry it over from the row it read.
+async fn a_record_changed_in_other_fields_is_still_found_by_its_words(app: TestApp) {
+    let records = [
+        ("projects", app.create_project(json!({"name": "鲲鹏晶圆再生项目"})).await),
+        ("investors", app.create_investor(json!({"name": "鲲鹏晶圆再生股份有限公司"})).await),
+        ("talents", app.create_talent(json!({"full_name": "鲲鹏晶"})).await),
+    ];
+    for (library, record) in records {
+        let path = format!("/api/v1/{library}/{}", id(&record));
+        let changed = app.patch(&path, Some("\"1\""), &json!({"notes": "只改备注"})).await;
+        assert_eq!(changed.status, 200, "{library}: {}", changed.text);
+        let found = app.get(&format!("/api/v1/{library}?q={}", enc("鲲鹏晶"))).await;
+        assert_eq!(found.status, 200, "{library}: {}", found.text);
+        let ids: Vec<&str> = found.body["items"].as_array().unwrap().iter().filter_map(|r| r["id"].as_str()).collect();
+        assert_eq!(ids, [id(&record)], "{library}: the changed record is found by its name");
+    }
 }
