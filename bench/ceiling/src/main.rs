@@ -3,28 +3,56 @@
 //! middleware; each worker keeps its own PostgreSQL connections with the
 //! service's statements prepared once, and writes JSON into one string.
 //!
+//! DRIVER=libpq runs the same SQL through diesel's synchronous PgConnection
+//! on the worker thread instead, one connection a worker, as the service runs
+//! its fast reads (`db::run`): each request holds its worker until
+//! PostgreSQL answers.
+//!
 //! Env: DATABASE_URL (required), BIND (127.0.0.1:18089), PARK (yueyang: the
-//! scope the service takes from the park staff's token), CONNECTIONS_PER_WORKER (4).
+//! scope the service takes from the park staff's token), CONNECTIONS_PER_WORKER
+//! (4; tokio-postgres only), DRIVER (tokio-postgres or libpq), WORKERS
+//! (actix's default: one a core).
 
-use std::cell::Cell;
-use std::fmt::Write;
+use std::cell::{Cell, RefCell};
+use std::fmt::{Display, Write};
 
 use actix_web::{get, web, App, HttpRequest, HttpResponse, HttpServer};
 use chrono::{NaiveDate, NaiveDateTime, SecondsFormat};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Bool, Date, Double, Integer, Nullable, Text, Timestamp, Untyped};
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
 /// The columns `ProjectRow` selects, in its order (src/projects/model.rs):
-/// the row, its money columns, the follow-up copy and the stamp of the monitoring rules.
+/// the row (`search_text` read as empty, as the service reads it), its money
+/// columns, the follow-up copy and the stamp of the monitoring rules.
 const COLUMNS: &str = "projects.id, projects.park_code, projects.name, projects.summary, projects.industry, \
     projects.chain_role, projects.attraction_mode, projects.stage, projects.planned_investment_usd, \
     projects.actual_investment_usd, projects.hq_type, projects.high_tech, projects.land_area_mu, \
     projects.first_contact_on, projects.signed_on, projects.started_on, projects.operating_on, \
-    projects.owner_id, projects.tags, projects.notes, projects.search_text, projects.created_at, \
+    projects.owner_id, projects.tags, projects.notes, '', projects.created_at, \
     projects.updated_at, projects.created_by, projects.updated_by, projects.version, projects.deleted_at, \
     projects.investor_ids_json, projects.stage_history_json, \
     projects.contracted_investment_usd, projects.registered_on, projects.planned_start_on, \
     projects.planned_operating_on, projects.last_follow_up_on, \
     (SELECT version FROM monitoring_rules WHERE id = 1), (SELECT updated_at FROM monitoring_rules WHERE id = 1)";
+
+/// The statements as the service sends them for a park's staff (the park of
+/// the token, then the list's `park` filter), in both drivers.
+fn by_id_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM projects WHERE projects.deleted_at IS NULL AND projects.park_code = $1 \
+         AND projects.id = $2 LIMIT $3"
+    )
+}
+
+fn first_page_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM projects WHERE projects.deleted_at IS NULL AND projects.park_code = $1 \
+         AND projects.park_code = ANY($2) ORDER BY projects.created_at DESC, projects.id DESC LIMIT $3"
+    )
+}
 
 /// One worker's connections, used in turn; tokio-postgres pipelines the
 /// requests that share one.
@@ -50,20 +78,8 @@ impl Db {
                     eprintln!("connection: {e}");
                 }
             });
-            // The statements as the service sends them for a park's staff
-            // (the park of the token, then the list's `park` filter).
-            let by_id = client
-                .prepare(&format!(
-                    "SELECT {COLUMNS} FROM projects WHERE projects.deleted_at IS NULL AND projects.park_code = $1 \
-                     AND projects.id = $2 LIMIT $3"
-                ))
-                .await?;
-            let first_page = client
-                .prepare(&format!(
-                    "SELECT {COLUMNS} FROM projects WHERE projects.deleted_at IS NULL AND projects.park_code = $1 \
-                     AND projects.park_code = ANY($2) ORDER BY projects.created_at DESC, projects.id DESC LIMIT $3"
-                ))
-                .await?;
+            let by_id = client.prepare(&by_id_sql()).await?;
+            let first_page = client.prepare(&first_page_sql()).await?;
             connections.push(Prepared { client, by_id, first_page });
         }
         Ok(Db { connections, next: Cell::new(0), park })
@@ -76,15 +92,194 @@ impl Db {
     }
 }
 
+/// One worker's connection in `DRIVER=libpq`: diesel's synchronous
+/// PgConnection, on the worker's thread as the service's pooled ones are.
+/// Nothing awaits while it is borrowed, so the borrow never clashes.
+struct Libpq {
+    conn: RefCell<PgConnection>,
+    park: String,
+    by_id: String,
+    first_page: String,
+}
+
+/// One of the two statements with its binds. Not `sql_query`, which diesel
+/// never prepares: this one is kept prepared in the connection's statement
+/// cache as the service's statements are, the read by id by its type
+/// (written once, as `Stored::find`'s typed query), the page by its SQL
+/// (written on every read to look it up, as the service's boxed list).
+struct Read<'a, K> {
+    sql: &'a str,
+    park: &'a str,
+    key: K,
+    limit: i64,
+}
+
+/// The second bind: the id, or the `park` filter.
+trait Key {
+    fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()>;
+}
+
+impl Key for &str {
+    fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_bind_param::<Text, str>(self)
+    }
+}
+
+impl Key for &[String] {
+    fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_bind_param::<Array<Text>, [String]>(self)
+    }
+}
+
+impl<K: Key> QueryFragment<Pg> for Read<'_, K> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        // The SQL between its placeholders `$1`..`$3`: diesel writes each
+        // bind's `$n` back in the same order, so the text sent is the same.
+        let mut parts = self.sql.split('$');
+        out.push_sql(parts.next().unwrap_or_default());
+        for (n, part) in parts.enumerate() {
+            match n {
+                0 => out.push_bind_param::<Text, str>(self.park)?,
+                1 => self.key.bind(&mut out)?,
+                _ => out.push_bind_param::<BigInt, i64>(&self.limit)?,
+            }
+            out.push_sql(&part[1..]);
+        }
+        Ok(())
+    }
+}
+
+impl QueryId for Read<'_, &str> {
+    type QueryId = Read<'static, &'static str>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryId for Read<'_, &[String]> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<K> Query for Read<'_, K> {
+    type SqlType = Untyped;
+}
+
+impl<K> RunQueryDsl<PgConnection> for Read<'_, K> {}
+
+/// The columns the JSON shows, borrowed from a tokio-postgres row (`&str`)
+/// or decoded by diesel (`String`) by their names in `COLUMNS`; the first
+/// `version` and `updated_at` of the row are the project's.
+#[derive(QueryableByName)]
+struct Fields<S> {
+    #[diesel(sql_type = Text)]
+    id: S,
+    #[diesel(sql_type = Text)]
+    park_code: S,
+    #[diesel(sql_type = Text)]
+    name: S,
+    #[diesel(sql_type = Nullable<Text>)]
+    summary: Option<S>,
+    #[diesel(sql_type = Text)]
+    industry: S,
+    #[diesel(sql_type = Nullable<Text>)]
+    chain_role: Option<S>,
+    #[diesel(sql_type = Text)]
+    attraction_mode: S,
+    #[diesel(sql_type = Text)]
+    stage: S,
+    #[diesel(sql_type = BigInt)]
+    planned_investment_usd: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    actual_investment_usd: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    hq_type: Option<S>,
+    #[diesel(sql_type = Bool)]
+    high_tech: bool,
+    #[diesel(sql_type = Nullable<Double>)]
+    land_area_mu: Option<f64>,
+    #[diesel(sql_type = Nullable<Date>)]
+    first_contact_on: Option<NaiveDate>,
+    #[diesel(sql_type = Nullable<Date>)]
+    signed_on: Option<NaiveDate>,
+    #[diesel(sql_type = Nullable<Date>)]
+    started_on: Option<NaiveDate>,
+    #[diesel(sql_type = Nullable<Date>)]
+    operating_on: Option<NaiveDate>,
+    #[diesel(sql_type = Nullable<Text>)]
+    owner_id: Option<S>,
+    #[diesel(sql_type = Text)]
+    tags: S,
+    #[diesel(sql_type = Nullable<Text>)]
+    notes: Option<S>,
+    #[diesel(sql_type = Timestamp)]
+    created_at: NaiveDateTime,
+    #[diesel(sql_type = Timestamp)]
+    updated_at: NaiveDateTime,
+    #[diesel(sql_type = Text)]
+    created_by: S,
+    #[diesel(sql_type = Text)]
+    updated_by: S,
+    #[diesel(sql_type = Integer)]
+    version: i32,
+    #[diesel(sql_type = Text)]
+    investor_ids_json: S,
+    #[diesel(sql_type = Text)]
+    stage_history_json: S,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    contracted_investment_usd: Option<i64>,
+    #[diesel(sql_type = Nullable<Date>)]
+    registered_on: Option<NaiveDate>,
+    #[diesel(sql_type = Nullable<Date>)]
+    planned_start_on: Option<NaiveDate>,
+    #[diesel(sql_type = Nullable<Date>)]
+    planned_operating_on: Option<NaiveDate>,
+    #[diesel(sql_type = Nullable<Date>)]
+    last_follow_up_on: Option<NaiveDate>,
+}
+
+impl<'r> Fields<&'r str> {
+    fn of(r: &'r Row) -> Self {
+        Fields {
+            id: r.get(0),
+            park_code: r.get(1),
+            name: r.get(2),
+            summary: r.get(3),
+            industry: r.get(4),
+            chain_role: r.get(5),
+            attraction_mode: r.get(6),
+            stage: r.get(7),
+            planned_investment_usd: r.get(8),
+            actual_investment_usd: r.get(9),
+            hq_type: r.get(10),
+            high_tech: r.get(11),
+            land_area_mu: r.get(12),
+            first_contact_on: r.get(13),
+            signed_on: r.get(14),
+            started_on: r.get(15),
+            operating_on: r.get(16),
+            owner_id: r.get(17),
+            tags: r.get(18),
+            notes: r.get(19),
+            created_at: r.get(21),
+            updated_at: r.get(22),
+            created_by: r.get(23),
+            updated_by: r.get(24),
+            version: r.get(25),
+            investor_ids_json: r.get(27),
+            stage_history_json: r.get(28),
+            contracted_investment_usd: r.get(29),
+            registered_on: r.get(30),
+            planned_start_on: r.get(31),
+            planned_operating_on: r.get(32),
+            last_follow_up_on: r.get(33),
+        }
+    }
+}
+
 #[get("/api/v1/projects/{id}")]
 async fn one_project(db: web::Data<Db>, id: web::Path<String>) -> HttpResponse {
     let c = db.pick();
     match c.client.query_opt(&c.by_id, &[&db.park, &id.as_str(), &1i64]).await {
-        Ok(Some(row)) => {
-            let mut out = String::with_capacity(1024);
-            project(&mut out, &row);
-            json(out)
-        }
+        Ok(Some(row)) => one(&Fields::of(&row)),
         Ok(None) => HttpResponse::NotFound().finish(),
         Err(e) => failed(e),
     }
@@ -92,6 +287,37 @@ async fn one_project(db: web::Data<Db>, id: web::Path<String>) -> HttpResponse {
 
 #[get("/api/v1/projects")]
 async fn page_of_projects(db: web::Data<Db>, req: HttpRequest) -> HttpResponse {
+    let (parks, limit) = page_query(&req);
+    let c = db.pick();
+    match c.client.query(&c.first_page, &[&db.park, &parks, &(limit + 1)]).await {
+        Ok(rows) => page(rows.len(), rows.iter().map(Fields::of), limit),
+        Err(e) => failed(e),
+    }
+}
+
+/// `DRIVER=libpq`: the statement runs here, on the worker's thread, which
+/// waits in libpq for PostgreSQL's answer as the service's workers do.
+#[get("/api/v1/projects/{id}")]
+async fn one_project_libpq(db: web::Data<Libpq>, id: web::Path<String>) -> HttpResponse {
+    let read = Read { sql: &db.by_id, park: &db.park, key: id.as_str(), limit: 1 };
+    match read.get_result::<Fields<String>>(&mut *db.conn.borrow_mut()).optional() {
+        Ok(Some(row)) => one(&row),
+        Ok(None) => HttpResponse::NotFound().finish(),
+        Err(e) => failed(e),
+    }
+}
+
+#[get("/api/v1/projects")]
+async fn page_of_projects_libpq(db: web::Data<Libpq>, req: HttpRequest) -> HttpResponse {
+    let (parks, limit) = page_query(&req);
+    let read = Read { sql: &db.first_page, park: &db.park, key: parks.as_slice(), limit: limit + 1 };
+    match read.load::<Fields<String>>(&mut *db.conn.borrow_mut()) {
+        Ok(rows) => page(rows.len(), rows.into_iter(), limit),
+        Err(e) => failed(e),
+    }
+}
+
+fn page_query(req: &HttpRequest) -> (Vec<String>, i64) {
     let mut parks = Vec::new();
     let mut limit = 50i64;
     for pair in req.query_string().split('&') {
@@ -101,31 +327,37 @@ async fn page_of_projects(db: web::Data<Db>, req: HttpRequest) -> HttpResponse {
             _ => {}
         }
     }
-    let c = db.pick();
-    let rows = match c.client.query(&c.first_page, &[&db.park, &parks, &(limit + 1)]).await {
-        Ok(rows) => rows,
-        Err(e) => return failed(e),
-    };
-    let shown = rows.len().min(limit as usize);
+    (parks, limit)
+}
+
+fn one<S: AsRef<str>>(row: &Fields<S>) -> HttpResponse {
+    let mut out = String::with_capacity(1024);
+    project(&mut out, row);
+    json(out)
+}
+
+/// The page of `count` rows, read with one more than `limit` to tell
+/// whether another page follows.
+fn page<S: AsRef<str>>(count: usize, rows: impl Iterator<Item = Fields<S>>, limit: i64) -> HttpResponse {
+    let shown = count.min(limit as usize);
     let mut out = String::with_capacity(1024 * (shown + 1));
     out.push_str("{\"items\":[");
-    for (i, row) in rows[..shown].iter().enumerate() {
+    let mut last = None;
+    for (i, row) in rows.take(shown).enumerate() {
         if i > 0 {
             out.push(',');
         }
-        project(&mut out, row);
+        project(&mut out, &row);
+        last = Some((row.created_at, row.id));
     }
     out.push_str("],\"next_cursor\":");
     // The service's cursor is base64 of the last row's key; the key in
     // plain text costs about the same.
-    match rows.len() > shown {
-        true => {
-            let last = &rows[shown - 1];
-            let at: NaiveDateTime = last.get(21);
-            let id: &str = last.get(0);
-            let _ = write!(out, "\"{}|{}\"", at.and_utc().timestamp_micros(), id);
+    match last {
+        Some((at, id)) if count > shown => {
+            let _ = write!(out, "\"{}|{}\"", at.and_utc().timestamp_micros(), id.as_ref());
         }
-        false => out.push_str("null"),
+        _ => out.push_str("null"),
     }
     out.push('}');
     json(out)
@@ -135,7 +367,7 @@ fn json(body: String) -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(body)
 }
 
-fn failed(e: tokio_postgres::Error) -> HttpResponse {
+fn failed(e: impl Display) -> HttpResponse {
     eprintln!("query: {e}");
     HttpResponse::InternalServerError().finish()
 }
@@ -143,49 +375,49 @@ fn failed(e: tokio_postgres::Error) -> HttpResponse {
 /// Writes the row as the service's `Project` (without the light, which
 /// the service judges by rules it keeps in memory); the stored JSON columns
 /// are copied as they are.
-fn project(out: &mut String, r: &Row) {
+fn project<S: AsRef<str>>(out: &mut String, r: &Fields<S>) {
     out.push('{');
-    text(out, "id", r.get(0));
-    text(out, ",\"park_code", r.get(1));
-    text(out, ",\"name", r.get(2));
-    opt_text(out, ",\"summary", r.get(3));
-    text(out, ",\"industry", r.get(4));
-    opt_text(out, ",\"chain_role", r.get(5));
-    text(out, ",\"attraction_mode", r.get(6));
-    text(out, ",\"stage", r.get(7));
-    let _ = write!(out, ",\"planned_investment_usd\":{}", r.get::<_, i64>(8));
-    match r.get::<_, Option<i64>>(9) {
+    text(out, "id", r.id.as_ref());
+    text(out, ",\"park_code", r.park_code.as_ref());
+    text(out, ",\"name", r.name.as_ref());
+    opt_text(out, ",\"summary", r.summary.as_ref());
+    text(out, ",\"industry", r.industry.as_ref());
+    opt_text(out, ",\"chain_role", r.chain_role.as_ref());
+    text(out, ",\"attraction_mode", r.attraction_mode.as_ref());
+    text(out, ",\"stage", r.stage.as_ref());
+    let _ = write!(out, ",\"planned_investment_usd\":{}", r.planned_investment_usd);
+    match r.actual_investment_usd {
         Some(v) => write!(out, ",\"actual_investment_usd\":{v}").unwrap_or(()),
         None => out.push_str(",\"actual_investment_usd\":null"),
     }
-    match r.get::<_, Option<i64>>(29) {
+    match r.contracted_investment_usd {
         Some(v) => write!(out, ",\"contracted_investment_usd\":{v}").unwrap_or(()),
         None => out.push_str(",\"contracted_investment_usd\":null"),
     }
-    opt_text(out, ",\"hq_type", r.get(10));
-    let _ = write!(out, ",\"high_tech\":{}", r.get::<_, bool>(11));
-    match r.get::<_, Option<f64>>(12) {
+    opt_text(out, ",\"hq_type", r.hq_type.as_ref());
+    let _ = write!(out, ",\"high_tech\":{}", r.high_tech);
+    match r.land_area_mu {
         Some(v) => write!(out, ",\"land_area_mu\":{v}").unwrap_or(()),
         None => out.push_str(",\"land_area_mu\":null"),
     }
-    date(out, ",\"first_contact_on", r.get(13));
-    date(out, ",\"signed_on", r.get(14));
-    date(out, ",\"registered_on", r.get(30));
-    date(out, ",\"started_on", r.get(15));
-    date(out, ",\"operating_on", r.get(16));
-    date(out, ",\"planned_start_on", r.get(31));
-    date(out, ",\"planned_operating_on", r.get(32));
-    opt_text(out, ",\"owner_id", r.get(17));
-    raw(out, ",\"investor_ids", r.get(27));
-    raw(out, ",\"tags", r.get(18));
-    opt_text(out, ",\"notes", r.get(19));
-    raw(out, ",\"stage_history", r.get(28));
-    date(out, ",\"last_follow_up_on", r.get(33));
-    time(out, ",\"created_at", r.get(21));
-    time(out, ",\"updated_at", r.get(22));
-    text(out, ",\"created_by", r.get(23));
-    text(out, ",\"updated_by", r.get(24));
-    let _ = write!(out, ",\"version\":{}}}", r.get::<_, i32>(25));
+    date(out, ",\"first_contact_on", r.first_contact_on);
+    date(out, ",\"signed_on", r.signed_on);
+    date(out, ",\"registered_on", r.registered_on);
+    date(out, ",\"started_on", r.started_on);
+    date(out, ",\"operating_on", r.operating_on);
+    date(out, ",\"planned_start_on", r.planned_start_on);
+    date(out, ",\"planned_operating_on", r.planned_operating_on);
+    opt_text(out, ",\"owner_id", r.owner_id.as_ref());
+    raw(out, ",\"investor_ids", r.investor_ids_json.as_ref());
+    raw(out, ",\"tags", r.tags.as_ref());
+    opt_text(out, ",\"notes", r.notes.as_ref());
+    raw(out, ",\"stage_history", r.stage_history_json.as_ref());
+    date(out, ",\"last_follow_up_on", r.last_follow_up_on);
+    time(out, ",\"created_at", r.created_at);
+    time(out, ",\"updated_at", r.updated_at);
+    text(out, ",\"created_by", r.created_by.as_ref());
+    text(out, ",\"updated_by", r.updated_by.as_ref());
+    let _ = write!(out, ",\"version\":{}}}", r.version);
 }
 
 /// `"key":` then the value; `key` comes with its leading `,"` or `"`.
@@ -202,10 +434,10 @@ fn text(out: &mut String, k: &str, v: &str) {
     escaped(out, v);
 }
 
-fn opt_text(out: &mut String, k: &str, v: Option<&str>) {
+fn opt_text(out: &mut String, k: &str, v: Option<&impl AsRef<str>>) {
     key(out, k);
     match v {
-        Some(v) => escaped(out, v),
+        Some(v) => escaped(out, v.as_ref()),
         None => out.push_str("null"),
     }
 }
@@ -249,17 +481,39 @@ async fn main() -> std::io::Result<()> {
     let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:18089".into());
     let park = std::env::var("PARK").unwrap_or_else(|_| "yueyang".into());
     let per_worker: usize = std::env::var("CONNECTIONS_PER_WORKER").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
-    HttpServer::new(move || {
+    let libpq = match std::env::var("DRIVER").as_deref() {
+        Err(_) | Ok("tokio-postgres") => false,
+        Ok("libpq") => true,
+        Ok(other) => return Err(std::io::Error::other(format!("DRIVER: tokio-postgres or libpq, not {other}"))),
+    };
+    let workers: Option<usize> = std::env::var("WORKERS").ok().and_then(|v| v.parse().ok());
+    let server = HttpServer::new(move || {
         let (url, park) = (url.clone(), park.clone());
-        App::new()
-            .data_factory(move || {
-                let (url, park) = (url.clone(), park.clone());
-                async move { Db::open(&url, per_worker, park).await }
-            })
-            .service(one_project)
-            .service(page_of_projects)
-    })
-    .bind(bind)?
-    .run()
-    .await
+        match libpq {
+            false => App::new()
+                .data_factory(move || {
+                    let (url, park) = (url.clone(), park.clone());
+                    async move { Db::open(&url, per_worker, park).await }
+                })
+                .service(one_project)
+                .service(page_of_projects),
+            // One connection a worker: a worker runs one statement at a time.
+            true => App::new()
+                .data_factory(move || {
+                    let (url, park) = (url.clone(), park.clone());
+                    async move {
+                        let conn = RefCell::new(PgConnection::establish(&url)?);
+                        Ok::<_, ConnectionError>(Libpq { conn, park, by_id: by_id_sql(), first_page: first_page_sql() })
+                    }
+                })
+                .service(one_project_libpq)
+                .service(page_of_projects_libpq),
+        }
+    });
+    // Unset, actix's default, as before: compare the service at its WORKERS.
+    let server = match workers {
+        Some(n) => server.workers(n),
+        None => server,
+    };
+    server.bind(bind)?.run().await
 }
