@@ -13,7 +13,7 @@
 #
 # A NAME beginning with `thin` runs the thin server: `thin` as it is
 # (tokio-postgres, actix's worker a core), `thin-libpq` with diesel's
-# blocking connection on 8 workers, as the service reads (`DRIVER=libpq`).
+# blocking connection on four workers a core, as the service reads (`DRIVER=libpq`).
 #
 # e.g. build main at two commits, copy each target/release/invest-registry
 # aside, and pass both. The database `bench_ab` (100k projects, 20k
@@ -42,7 +42,7 @@ for round in $(seq 1 "$rounds"); do
     name=${spec%%=*}; bin=${spec#*=}
     if [ "${name#thin}" != "$name" ]; then
         driver=tokio-postgres; workers=$(nproc)
-        [ "$name" = thin-libpq ] && driver=libpq workers=8
+        [ "$name" = thin-libpq ] && driver=libpq workers=$((4 * $(nproc)))
         DRIVER=$driver WORKERS=$workers DATABASE_URL=$url BIND=127.0.0.1:18089 "$bin" >"$work/thin.log" 2>&1 & pid=$!
         base=http://127.0.0.1:18089; token=none
         for _ in $(seq 1 100); do curl -fs "$base/api/v1/projects?park=yueyang&limit=1" >/dev/null 2>&1 && break; sleep 0.2; done

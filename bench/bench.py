@@ -8,9 +8,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+# The columns of the service's row statement (`search_text` read as '', as the service reads it).
 COLUMNS = ("id, park_code, name, summary, industry, chain_role, attraction_mode, stage, planned_investment_usd, "
            "actual_investment_usd, hq_type, high_tech, land_area_mu, first_contact_on, signed_on, started_on, "
-           "operating_on, owner_id, tags, notes, search_text, created_at, updated_at, created_by, updated_by, version, deleted_at, "
+           "operating_on, owner_id, tags, notes, '', created_at, updated_at, created_by, updated_by, version, deleted_at, "
            "investor_ids_json, stage_history_json")
 
 
@@ -656,9 +657,49 @@ def peer_report(results, same_file, out, title, load_before, load_after):
     with open(out, "w") as f:
         f.write(text)
 
+def _crate_of(dso, kind, sym):
+    """The group a sampled function is counted in: the kernel, the C
+    libraries, the allocator, or the Rust crate its path starts with."""
+    if kind == "k":
+        return "kernel"
+    if dso.startswith("libc"):
+        return "libc"
+    if sym.startswith(("_mi_", "mi_")):
+        return "mimalloc"
+    if sym.startswith(("pq", "PQ")):
+        return "libpq"
+    path = sym.lstrip("<&*( ").removeprefix("mut ").removeprefix("dyn ")
+    return re.split(r"::|<| ", path)[0] or sym[:20]
+
+
+def perf_groups(cpu_us, *reports):
+    """`perf report --no-children --sort dso,sym` of each server (NAME=FILE)
+    and its CPU µs a request (NAME=µs, comma-separated): µs a request in each
+    group, the largest first, side by side."""
+    cpu = dict(pair.split("=") for pair in cpu_us.split(","))
+    names, shares = [], {}
+    for spec in reports:
+        name, path = spec.split("=", 1)
+        names.append(name)
+        with open(path) as f:
+            for line in f:
+                m = re.match(r"\s+([\d.]+)%\s+(\S+)\s+\[(.)\]\s+(.*)", line)
+                if m:
+                    key = _crate_of(m.group(2), m.group(3), m.group(4).strip())
+                    shares.setdefault(key, {}).setdefault(name, 0.0)
+                    shares[key][name] += float(m.group(1)) * float(cpu[name]) / 100
+    rows = sorted(shares.items(), key=lambda kv: -max(kv[1].values()))
+    print("| group | " + " | ".join(f"{n} µs" for n in names) + " |")
+    print("|---|" + "---:|" * len(names))
+    print("| **all** | " + " | ".join(f"**{float(cpu[n]):.1f}**" for n in names) + " |")
+    for key, by in rows[:20]:
+        print(f"| {key} | " + " | ".join(f"{by.get(n, 0):.1f}" for n in names) + " |")
+
+
 if __name__ == "__main__":
     {"login": login, "deep-page": deep_page, "directus-reader": directus_reader, "pgbench": write_pgbench, "record": record, "report": report,
      "ledger-xlsx": ledger_xlsx, "mixed-record": mixed_record, "mixed-report": mixed_report,
      "cpu-ticks": cpu_ticks, "record-ceiling": record_ceiling, "report-ceiling": report_ceiling,
      "keep-alive": keep_alive, "filter-cases": filter_cases, "filter-p50": filter_p50, "filter-record": filter_record, "filter-report": filter_report,
-     "peer-cases": peer_cases, "pg-ticks": pg_ticks, "peer-same": peer_same, "peer-record": peer_record, "peer-report": peer_report}[sys.argv[1]](*sys.argv[2:])
+     "peer-cases": peer_cases, "pg-ticks": pg_ticks, "peer-same": peer_same, "peer-record": peer_record, "peer-report": peer_report,
+     "perf-groups": perf_groups}[sys.argv[1]](*sys.argv[2:])
