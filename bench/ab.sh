@@ -11,9 +11,8 @@
 #
 #   bash bench/ab.sh [SECONDS] [ROUNDS] NAME=BINARY ... [thin=bench/ceiling/target/release/http-ceiling]
 #
-# A NAME beginning with `thin` runs the thin server: `thin` as it is
-# (tokio-postgres, actix's worker a core), `thin-libpq` with diesel's
-# blocking connection on four workers a core, as the service reads (`DRIVER=libpq`).
+# A NAME beginning with `thin` runs the thin server (`thin`, `thin-libpq`;
+# bench/serve.sh).
 #
 # e.g. build main at two commits, copy each target/release/invest-registry
 # aside, and pass both. The database `bench_ab` (100k projects, 20k
@@ -36,23 +35,12 @@ psql -h 127.0.0.1 -U postgres -d $db -tAc "select id from projects where park_co
 ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary/ {n += $2} END {print v, n}'; }
 xacts() { psql -h 127.0.0.1 -U postgres -d $db -tAc "select xact_commit + xact_rollback from pg_stat_database where datname = '$db'"; }
+source "$here/serve.sh"
 pid=""; trap '[ -n "$pid" ] && kill $pid 2>/dev/null' EXIT
 for round in $(seq 1 "$rounds"); do
   for spec in "$@"; do
     name=${spec%%=*}; bin=${spec#*=}
-    if [ "${name#thin}" != "$name" ]; then
-        driver=tokio-postgres; workers=$(nproc)
-        [ "$name" = thin-libpq ] && driver=libpq workers=$((4 * $(nproc)))
-        DRIVER=$driver WORKERS=$workers DATABASE_URL=$url BIND=127.0.0.1:18089 "$bin" >"$work/thin.log" 2>&1 & pid=$!
-        base=http://127.0.0.1:18089; token=none
-        for _ in $(seq 1 100); do curl -fs "$base/api/v1/projects?park=yueyang&limit=1" >/dev/null 2>&1 && break; sleep 0.2; done
-    else
-        echo 'bench staff password' | DATABASE_URL=$url "$bin" user create --username bench.staff --role park_staff --park yueyang --password-stdin >/dev/null 2>&1 || true
-        DATABASE_URL=$url BIND=127.0.0.1:18088 "$bin" serve >"$work/server-$name.log" 2>&1 & pid=$!
-        base=http://127.0.0.1:18088
-        for _ in $(seq 1 100); do curl -fs "$base/api/v1/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
-        token=$(python3 "$here/bench.py" login "$base" bench.staff 'bench staff password')
-    fi
+    start_server "$name" "$bin"
     for read in "by id" "first page"; do
         script=get_by_id.lua; path=""
         [ "$read" = "first page" ] && script=get_path.lua path="/api/v1/projects?park=yueyang&limit=20"

@@ -23,23 +23,12 @@ psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname='$db
     || { echo "no database $db: run bench/ab.sh once to load it" >&2; exit 1; }
 psql -h 127.0.0.1 -U postgres -d $db -tAc "select id from projects where park_code = 'yueyang' and deleted_at is null" >"$work/ids.txt"
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+source "$here/serve.sh"
 pid=""; trap '[ -n "$pid" ] && kill $pid 2>/dev/null' EXIT
 cpus=""; reports=()
 for spec in "$@"; do
     name=${spec%%=*}; bin=${spec#*=}
-    if [ "${name#thin}" != "$name" ]; then
-        driver=tokio-postgres; workers=$(nproc)
-        [ "$name" = thin-libpq ] && driver=libpq workers=$((4 * $(nproc)))
-        DRIVER=$driver WORKERS=$workers DATABASE_URL=$url BIND=127.0.0.1:18089 "$bin" >"$work/$name.log" 2>&1 & pid=$!
-        base=http://127.0.0.1:18089; token=none
-        for _ in $(seq 1 100); do curl -fs "$base/api/v1/projects?park=yueyang&limit=1" >/dev/null 2>&1 && break; sleep 0.2; done
-    else
-        echo 'bench staff password' | DATABASE_URL=$url "$bin" user create --username bench.staff --role park_staff --park yueyang --password-stdin >/dev/null 2>&1 || true
-        DATABASE_URL=$url BIND=127.0.0.1:18088 "$bin" serve >"$work/$name.log" 2>&1 & pid=$!
-        base=http://127.0.0.1:18088
-        for _ in $(seq 1 100); do curl -fs "$base/api/v1/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
-        token=$(python3 "$here/bench.py" login "$base" bench.staff 'bench staff password')
-    fi
+    start_server "$name" "$bin"
     script=get_by_id.lua; path=""
     [ "$read_kind" = page ] && script=get_path.lua path="/api/v1/projects?park=yueyang&limit=20"
     run() { TOKEN=$token IDS=$work/ids.txt PREFIX=/api/v1/projects/ PATH_Q=$path wrk -t2 -c64 "$@" -s "$here/wrk/$script" "$base"; }
