@@ -228,7 +228,7 @@ fn add_claims_and_notices(conn: &mut DbConnection, caller: &Caller, projects: &[
     let mut claimed: Vec<&str> = Vec::new();
     for project in projects {
         let in_talks = project.stage >= Stage::Negotiating && project.stage != Stage::Dropped;
-        if in_talks && !project.investor_ids.is_empty() && !claimed.contains(&project.park_code.as_str()) {
+        if in_talks && !project.investor_ids.value()?.is_empty() && !claimed.contains(&project.park_code.as_str()) {
             let body = json!({"project_id": project.id, "evidence": "intent_letter", "evidence_ref": "演示-意向书-001"});
             crate::claims::file(conn, caller, body, at)?;
             claimed.push(&project.park_code);

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::http::{Page, MAX_LIMIT};
+use crate::http::{JsonCopy, Page, MAX_LIMIT};
 use crate::investors::Investor;
 use crate::projects::Project;
 use crate::records::{self, Keyed, Listed, Record, Searched};
@@ -111,6 +111,16 @@ pub(super) fn joined<I: IntoIterator<Item = S>, S: AsRef<str>>(values: I) -> Cel
     }
 }
 
+/// [`joined`] for a list a record keeps as JSON text. Text that does not
+/// parse (only this service writes it) goes in the cell as it is stored:
+/// nothing of the record is left out, and the rest of the export goes on.
+fn joined_copy(copy: &JsonCopy<Vec<String>>) -> Cell {
+    match copy.value() {
+        Ok(values) => joined(values),
+        Err(_) => text(copy.text()),
+    }
+}
+
 /// The cells every library's row ends with, after its own: when and by whom
 /// the record was created and last changed, and its version.
 fn written(created_at: &DateTime<Utc>, created_by: &str, updated_at: &DateTime<Utc>, updated_by: &str, version: i32) -> [Cell; 5] {
@@ -188,8 +198,8 @@ impl LibraryRow for Project {
             date(self.planned_start_on),
             date(self.planned_operating_on),
             opt_text(self.owner_id.as_deref()),
-            joined(&self.investor_ids),
-            joined(&self.tags),
+            joined_copy(&self.investor_ids),
+            joined_copy(&self.tags),
             opt_text(self.notes.as_deref()),
         ]
         .into_iter()

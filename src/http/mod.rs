@@ -7,6 +7,7 @@ pub mod dates;
 pub mod envelope;
 mod filters;
 mod json;
+mod json_copy;
 pub mod own_writes;
 mod pagination;
 pub mod patch;
@@ -15,6 +16,7 @@ mod query;
 
 pub use filters::TimeBound;
 pub use json::{Body, Json, BODY_LIMIT_BYTES};
+pub use json_copy::JsonCopy;
 pub(crate) use pagination::{keyset, row_compare};
 pub use pagination::{column_name, take_page, CountedPage, Cursor, Limit, Page, Sort, SortKey, SortOrder, MAX_LIMIT};
 pub use preconditions::{created, etag, if_match, required_if_match, versioned, IfMatch};
@@ -82,14 +84,15 @@ pub const RECORD_BYTES: usize = 2048;
 /// Written by sonic-rs, the same text as serde_json writes (a test below
 /// holds them together), because serde_json checks a string for what it
 /// must escape a byte at a time and sonic-rs sixteen at a time: escaping
-/// was a seventh of a page of projects.
+/// was a seventh of a page of projects. Stored JSON copies ([`JsonCopy`])
+/// go out as their text.
 pub fn json_answer<T: serde::Serialize>(
     mut response: actix_web::HttpResponseBuilder,
     value: &T,
     capacity: usize,
 ) -> actix_web::HttpResponse {
     let mut body = Vec::with_capacity(capacity);
-    match sonic_rs::to_writer(&mut body, value) {
+    match json_copy::as_stored(|| sonic_rs::to_writer(&mut body, value)) {
         Ok(()) => response.content_type(actix_web::http::header::ContentType::json()).body(body),
         Err(e) => actix_web::ResponseError::error_response(&crate::error::ApiError::internal(format!("answer not written: {e}"))),
     }

@@ -113,8 +113,8 @@ impl Record for Investor {
         assemble(conn, vec![row])?.pop().ok_or_else(|| ApiError::internal("investor vanished while assembling"))
     }
 
-    fn fields_of(i: &Investor) -> InvestorFields {
-        InvestorFields {
+    fn fields_of(i: &Investor) -> Result<InvestorFields, ApiError> {
+        Ok(InvestorFields {
             park_code: None,
             kind: i.kind,
             name: i.name.clone(),
@@ -132,7 +132,7 @@ impl Record for Investor {
             referred_by_id: i.referred_by_id.as_deref().and_then(|id| uuid::Uuid::parse_str(id).ok()),
             notes: i.notes.clone(),
             allow_same_name: None,
-        }
+        })
     }
 
     /// The rules, then what depends on other rows: the referrer is another

@@ -234,12 +234,12 @@ fn insert_chunk(conn: &mut DbConnection, chunk: Vec<NewProject>, Inserted { ids,
     }
     let links: Vec<_> = made
         .iter()
-        .zip(&views)
-        .flat_map(|(m, view)| {
-            view.investor_ids.iter().enumerate().map(|(position, investor)| {
+        .zip(&fields)
+        .flat_map(|(m, f)| {
+            f.investor_ids.iter().enumerate().map(|(position, investor)| {
                 (
                     project_investors::project_id.eq(m.row.id.as_str()),
-                    project_investors::investor_id.eq(investor.as_str()),
+                    project_investors::investor_id.eq(investor.to_string()),
                     project_investors::position.eq(position as i32),
                 )
             })
@@ -303,8 +303,10 @@ pub fn stored_fields(conn: &mut DbConnection, scope: &ParkScope, ids: &[String])
     for chunk in ids.chunks(CHUNK) {
         let rows: Vec<ProjectRow> =
             Project::visible(scope).filter(projects::id.eq_any(chunk.to_vec())).select(ProjectRow::as_select()).load(conn)?;
-        let views = rows.into_iter().map(to_project).collect::<Result<Vec<_>, _>>()?;
-        found.extend(views.into_iter().map(|view| (view.id.clone(), Project::fields_of(&view))));
+        for row in rows {
+            let view = to_project(row)?;
+            found.insert(view.id.clone(), Project::fields_of(&view)?);
+        }
     }
     Ok(found)
 }

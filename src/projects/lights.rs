@@ -16,6 +16,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
+use serde::Deserialize;
 
 use diesel::sql_types::{Date, Nullable, Text};
 
@@ -39,7 +40,7 @@ pub fn fill(conn: &mut DbConnection, projects: &mut [Project], today: NaiveDate,
     }
     let rules = rules::as_seen(conn, seen)?;
     for project in projects.iter_mut() {
-        let watch = watch_of(project, project.last_follow_up_on);
+        let watch = watch_of(project, project.last_follow_up_on)?;
         match rules::judge(&watch, today, &rules) {
             Some((light, reasons)) => {
                 project.light = Some(light);
@@ -58,7 +59,10 @@ pub fn fill(conn: &mut DbConnection, projects: &mut [Project], today: NaiveDate,
 /// source of their read copies. One statement for all of them, by primary key.
 fn latest_follow_ups<'a>(conn: &mut DbConnection, projects: impl IntoIterator<Item = &'a Project>) -> Result<HashMap<String, NaiveDate>, ApiError> {
     let mut follow_ups: HashMap<String, NaiveDate> = HashMap::new();
-    let investor_ids: Vec<String> = projects.into_iter().flat_map(|p| p.investor_ids.iter().cloned()).collect();
+    let mut investor_ids: Vec<String> = Vec::new();
+    for p in projects {
+        investor_ids.extend(p.investor_ids.value()?.iter().cloned());
+    }
     // Bound the statement's parameters (SQLite allows 32766).
     for chunk in investor_ids.chunks(10_000) {
         let rows: Vec<(String, Option<NaiveDate>)> = investors::table
@@ -72,14 +76,35 @@ fn latest_follow_ups<'a>(conn: &mut DbConnection, projects: impl IntoIterator<It
 }
 
 /// The latest follow-up of the investors of `p`, from [`latest_follow_ups`].
-fn last_follow_up(p: &Project, follow_ups: &HashMap<String, NaiveDate>) -> Option<NaiveDate> {
-    p.investor_ids.iter().filter_map(|id| follow_ups.get(id).copied()).max()
+fn last_follow_up(p: &Project, follow_ups: &HashMap<String, NaiveDate>) -> Result<Option<NaiveDate>, ApiError> {
+    Ok(p.investor_ids.value()?.iter().filter_map(|id| follow_ups.get(id).copied()).max())
+}
+
+/// A stage move as the rules read it: the stage and its day. Every read
+/// judges its projects' lights, so a page reads only these two keys of the
+/// stored history, not who recorded each move and when.
+#[derive(Deserialize)]
+struct StageDay {
+    stage: Stage,
+    #[serde(deserialize_with = "crate::http::date_text::read_day")]
+    on: NaiveDate,
+}
+
+/// The stage moves of `p`, oldest first, from its history's stored text
+/// (or from the history itself, once something has parsed it).
+fn stage_days(p: &Project) -> Result<Vec<StageDay>, ApiError> {
+    let history = &p.stage_history;
+    match history.parsed() {
+        Some(entries) => Ok(entries.iter().map(|e| StageDay { stage: e.stage, on: e.on }).collect()),
+        None => serde_json::from_str(history.text()).map_err(|e| ApiError::internal(format!("stored stage history unreadable: {e}"))),
+    }
 }
 
 /// What the rules read of `p`, whose investors were last followed up on `follow_up`.
-fn watch_of(p: &Project, follow_up: Option<NaiveDate>) -> Watch {
+fn watch_of(p: &Project, follow_up: Option<NaiveDate>) -> Result<Watch, ApiError> {
     let created = p.created_at.date_naive();
-    let entered = |stage: Stage| p.stage_history.iter().rev().find(|e| e.stage == stage).map(|e| e.on);
+    let history = stage_days(p)?;
+    let entered = |stage: Stage| history.iter().rev().find(|e| e.stage == stage).map(|e| e.on);
     let milestone = match p.stage {
         Stage::Lead | Stage::Negotiating => None,
         Stage::Signed => p.signed_on,
@@ -89,15 +114,14 @@ fn watch_of(p: &Project, follow_up: Option<NaiveDate>) -> Watch {
         Stage::Dropped => None,
     };
     let stage_since = milestone.or_else(|| entered(p.stage)).unwrap_or(created);
-    let last_progress = p
-        .stage_history
+    let last_progress = history
         .iter()
         .map(|e| e.on)
         .chain(follow_up)
         .chain([created])
         .max()
         .unwrap_or(created);
-    Watch {
+    Ok(Watch {
         stage: p.stage,
         stage_since,
         last_progress,
@@ -106,7 +130,7 @@ fn watch_of(p: &Project, follow_up: Option<NaiveDate>) -> Watch {
         planned_operating_on: p.planned_operating_on,
         contracted_usd: p.contracted_investment_usd,
         in_place_usd: p.actual_investment_usd.unwrap_or(0),
-    }
+    })
 }
 
 // ---- the stored days of the lights ------------------------------------------
@@ -122,10 +146,10 @@ type StoredRow = (String, String, Option<String>, Option<NaiveDate>, Option<Naiv
 fn judge_stored(conn: &mut DbConnection, ids: &[String], rules: &Rules) -> Result<Vec<Judged>, ApiError> {
     let (live, _) = load_live(conn, ids)?;
     let follow_ups = latest_follow_ups(conn, &live)?;
-    let mut judged: HashMap<String, Watched> = live
-        .iter()
-        .map(|p| (p.id.clone(), watched(p, last_follow_up(p, &follow_ups), rules)))
-        .collect();
+    let mut judged: HashMap<String, Watched> = HashMap::with_capacity(live.len());
+    for p in &live {
+        judged.insert(p.id.clone(), watched(p, last_follow_up(p, &follow_ups)?, rules)?);
+    }
     let stored: Vec<StoredRow> = projects_money::table
         .filter(projects_money::id.eq_any(ids))
         .select((
@@ -205,24 +229,26 @@ pub(crate) fn judge_new(conn: &mut DbConnection, new: &[&Project]) -> Result<Vec
     let follow_ups = latest_follow_ups(conn, new.iter().copied())?;
     let judged: Vec<Judged> = new
         .iter()
-        .map(|p| Judged {
-            project_id: p.id.clone(),
-            park_code: p.park_code.clone(),
-            stored: Watched::default(),
-            judged: watched(p, last_follow_up(p, &follow_ups), &rules),
+        .map(|p| {
+            Ok(Judged {
+                project_id: p.id.clone(),
+                park_code: p.park_code.clone(),
+                stored: Watched::default(),
+                judged: watched(p, last_follow_up(p, &follow_ups)?, &rules)?,
+            })
         })
-        .collect();
+        .collect::<Result<_, ApiError>>()?;
     tally::moved(conn, &judged)?;
     Ok(judged.into_iter().map(|j| j.judged).collect())
 }
 
 /// What a live project stores of its light under `rules`, its investors
 /// last followed up on `follow_up`.
-fn watched(p: &Project, follow_up: Option<NaiveDate>, rules: &Rules) -> Watched {
-    match rules::light_dates(&watch_of(p, follow_up), rules) {
+fn watched(p: &Project, follow_up: Option<NaiveDate>, rules: &Rules) -> Result<Watched, ApiError> {
+    Ok(match rules::light_dates(&watch_of(p, follow_up)?, rules) {
         Some(dates) => Watched { stage: Some(p.stage.to_string()), dates, last_follow_up_on: follow_up },
         None => Watched { last_follow_up_on: follow_up, ..Watched::default() },
-    }
+    })
 }
 
 /// [`refresh`] for every project linked to one of `investor_ids` (their

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::columns::{self, MoneyColumns};
 use crate::db::schema::{project_stage_history, projects};
+use crate::http::JsonCopy;
 use crate::monitoring::rules::{Reason, RulesStamp};
 use crate::vocab::{AttractionMode, ChainRole, HqType, Industry, Light, Stage};
 
@@ -57,12 +58,14 @@ crate::records::record_view! {
         pub planned_operating_on: Option<NaiveDate>,
         /// The user who owns the project in the park's team.
         pub owner_id: Option<String>,
-        pub investor_ids: Vec<String>,
-        #[schema(example = json!(["半导体", "先进封装"]))]
-        pub tags: Vec<String>,
+        #[schema(value_type = Vec<String>)]
+        pub investor_ids: JsonCopy<Vec<String>>,
+        #[schema(value_type = Vec<String>, example = json!(["半导体", "先进封装"]))]
+        pub tags: JsonCopy<Vec<String>>,
         pub notes: Option<String>,
         /// Every stage the project has been in, oldest first.
-        pub stage_history: Vec<StageEntry>,
+        #[schema(value_type = Vec<StageEntry>)]
+        pub stage_history: JsonCopy<Vec<StageEntry>>,
         /// The latest follow-up day of the project's investors (deleted ones
         /// aside), which the monitoring rules count as the project's progress;
         /// none before the first.

@@ -11,7 +11,7 @@ use crate::db::schema::{project_stage_history, projects};
 use crate::db::search::searched_table;
 use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
-use crate::http::TimeBound;
+use crate::http::{JsonCopy, TimeBound};
 use crate::links;
 use crate::records::{json_list, list_filter, one_of, stored_table, Listed, Record, RowBase, Stamp};
 use crate::text;
@@ -106,8 +106,8 @@ impl Record for Project {
         Ok(project)
     }
 
-    fn fields_of(p: &Project) -> ProjectFields {
-        ProjectFields {
+    fn fields_of(p: &Project) -> Result<ProjectFields, ApiError> {
+        Ok(ProjectFields {
             park_code: None,
             name: p.name.clone(),
             summary: p.summary.clone(),
@@ -129,10 +129,10 @@ impl Record for Project {
             planned_start_on: p.planned_start_on,
             planned_operating_on: p.planned_operating_on,
             owner_id: p.owner_id.as_deref().and_then(|id| uuid::Uuid::parse_str(id).ok()),
-            investor_ids: p.investor_ids.iter().filter_map(|id| uuid::Uuid::parse_str(id).ok()).collect(),
-            tags: p.tags.clone(),
+            investor_ids: p.investor_ids.value()?.iter().filter_map(|id| uuid::Uuid::parse_str(id).ok()).collect(),
+            tags: p.tags.value()?.clone(),
             notes: p.notes.clone(),
-        }
+        })
     }
 
     fn check(
@@ -150,7 +150,11 @@ impl Record for Project {
         // Links are checked when they are made: one that went stale later (an
         // owner who left) does not block unrelated changes.
         let investor_ids: Vec<String> = fields.investor_ids.iter().map(uuid::Uuid::to_string).collect();
-        if before.is_none_or(|b| b.investor_ids != investor_ids) {
+        let unchanged = match before {
+            Some(b) => b.investor_ids.value()? == &investor_ids,
+            None => false,
+        };
+        if !unchanged {
             errors.extend(links::check_investors(conn, park, &investor_ids, "investor_ids")?);
         }
         if before.is_some() {
@@ -278,15 +282,15 @@ pub(super) fn stage_row(project_id: &str, fields: &ProjectFields, stamp: &Stamp)
 
 pub(super) fn to_project(row: ProjectRow) -> Result<Project, ApiError> {
     Ok(Project {
-        investor_ids: serde_json::from_str(&row.investor_ids_json)?,
-        stage_history: serde_json::from_str(&row.stage_history_json)?,
+        investor_ids: JsonCopy::stored(row.investor_ids_json),
+        stage_history: JsonCopy::stored(row.stage_history_json),
         last_follow_up_on: row.last_follow_up_on,
         industry: from_db(&row.industry)?,
         chain_role: row.chain_role.as_deref().map(from_db).transpose()?,
         attraction_mode: from_db(&row.attraction_mode)?,
         stage: from_db(&row.stage)?,
         hq_type: row.hq_type.as_deref().map(from_db).transpose()?,
-        tags: serde_json::from_str(&row.tags)?,
+        tags: JsonCopy::stored(row.tags),
         created_at: clock::utc(row.bookkeeping.created_at),
         updated_at: clock::utc(row.bookkeeping.updated_at),
         id: row.id,

@@ -85,7 +85,8 @@ pub trait Record: Stored {
     type View: Serialize + Keyed;
 
     fn view(conn: &mut DbConnection, row: Self::Row) -> Result<Self::View, ApiError>;
-    fn fields_of(view: &Self::View) -> Self::Fields;
+    /// The view's writable fields, as a `PATCH` merges into them.
+    fn fields_of(view: &Self::View) -> Result<Self::Fields, ApiError>;
     /// Normalises `fields` and lists every rule they break. It runs inside
     /// the write transaction, so links are checked against what commits.
     /// `before` is the stored record on an update.
@@ -251,7 +252,7 @@ pub fn update_in_tx<R: Record>(
         return Err(ApiError::PreconditionFailed { current: meta.version });
     }
     let before = R::view(conn, row.clone())?;
-    let current = R::fields_of(&before);
+    let current = R::fields_of(&before)?;
     let mut fields: R::Fields = merge(&current, patch)?;
     if fields.take_park().is_some() {
         return Err(ApiError::invalid("park_code", "immutable", "a record cannot move to another park"));

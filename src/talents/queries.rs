@@ -97,8 +97,8 @@ impl Record for Talent {
         to_talent(row)
     }
 
-    fn fields_of(t: &Talent) -> TalentFields {
-        TalentFields {
+    fn fields_of(t: &Talent) -> Result<TalentFields, ApiError> {
+        Ok(TalentFields {
             park_code: None,
             full_name: t.full_name.clone(),
             birth_year: t.birth_year,
@@ -116,7 +116,7 @@ impl Record for Talent {
             permit_no: t.permit_no.clone(),
             consent_on: t.consent_on,
             notes: t.notes.clone(),
-        }
+        })
     }
 
     fn check(
@@ -199,7 +199,7 @@ pub fn purge(conn: &mut DbConnection, caller: &Caller, id: &str, expected: Optio
             return Err(ApiError::PreconditionFailed { current: meta.version });
         }
         let now = clock::now();
-        let mut anonymous = Talent::fields_of(&to_talent(row.clone())?);
+        let mut anonymous = Talent::fields_of(&to_talent(row.clone())?)?;
         anonymous.full_name = ERASED_NAME.into();
         (anonymous.school, anonymous.major, anonymous.notes) = (None, None, None);
         (anonymous.phone, anonymous.email, anonymous.permit_no, anonymous.consent_on) = (None, None, None, None);

@@ -18,6 +18,7 @@ on_both_databases!(
     a_cursor_only_continues_its_own_sort,
     deleted_projects_leave_lists,
     list_statements_are_planned_for_their_values,
+    stored_lists_read_back_alike_everywhere,
 );
 
 fn ids(page: &Value) -> Vec<String> {
@@ -274,5 +275,33 @@ async fn list_statements_are_planned_for_their_values(app: TestApp) {
         assert!(prepared.iter().any(|s| s.contains(r#""projects"."id" = $"#)), "a read by id stays prepared: {prepared:?}");
         let lists: Vec<_> = prepared.iter().filter(|s| s.contains(r#""projects"."stage" = $"#)).collect();
         assert!(lists.is_empty(), "list statements kept prepared: {lists:?}");
+    }
+}
+
+/// Tags, investor links and stage history are kept as JSON text and answered
+/// as that text (`http::JsonCopy`): every read, and a PATCH that merges into
+/// them, gives back exactly what was written, escapes included.
+async fn stored_lists_read_back_alike_everywhere(app: TestApp) {
+    let investor = app.create_investor(json!({"park_code": "yueyang"})).await;
+    let investor_id = investor["id"].as_str().unwrap().to_owned();
+    let tags = json!(["先进封装", "引号\"与\\反斜杠", "<b>&amp;</b> /", "😀"]);
+    let created = app.create_project(json!({"name": "玄武岩纤维复材", "tags": tags, "investor_ids": [investor_id]})).await;
+    let path = format!("/api/v1/projects/{}", created["id"].as_str().unwrap());
+    let moved = app.patch(&path, Some("\"1\""), &json!({"stage": "negotiating"})).await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    let renamed = app.patch(&path, Some("\"2\""), &json!({"notes": "只改备注"})).await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+
+    let one = app.get(&path).await;
+    assert_eq!(one.status, 200, "{}", one.text);
+    assert_eq!(one.body["tags"], tags);
+    assert_eq!(one.body["investor_ids"], json!([investor_id]));
+    let stages: Vec<&str> = one.body["stage_history"].as_array().unwrap().iter().filter_map(|e| e["stage"].as_str()).collect();
+    assert_eq!(stages, ["lead", "negotiating"]);
+    assert_eq!(renamed.body, one.body, "the PATCH answers what a read then gives");
+    for list in ["/api/v1/projects?park=yueyang", &format!("/api/v1/projects?q={}", enc("玄武岩"))] {
+        let page = app.get(list).await;
+        assert_eq!(page.status, 200, "{list}: {}", page.text);
+        assert_eq!(page.body["items"][0], one.body, "{list}: the list item is the record");
     }
 }
