@@ -303,13 +303,43 @@ fn wide_falls_short(found: usize, wanted: i64) -> bool {
     2 * found as i64 * wide < wanted * narrow
 }
 
+/// The SQL text of `R`'s select clause on `DB` (empty if diesel could not
+/// write it, which the statement then fails on).
+pub fn columns_sql<R, DB>() -> String
+where
+    R: diesel::Selectable<DB>,
+    R::SelectExpression: diesel::query_builder::QueryFragment<DB>,
+    DB: diesel::backend::Backend + Default,
+    DB::QueryBuilder: Default,
+{
+    use diesel::query_builder::{QueryBuilder, QueryFragment};
+    let mut builder = DB::QueryBuilder::default();
+    match R::construct_selection().to_sql(&mut builder, &DB::default()) {
+        Ok(()) => builder.finish(),
+        Err(_) => String::new(),
+    }
+}
+
+/// `R`'s select clause as `text` ([`columns_sql`]), typed as its columns.
+pub fn columns_text<R, DB>(text: &str) -> diesel::expression::SqlLiteral<ColumnTypes<R, DB>>
+where
+    R: diesel::Selectable<DB>,
+    DB: diesel::backend::Backend,
+    ColumnTypes<R, DB>: diesel::expression::TypedExpressionType,
+{
+    diesel::dsl::sql(text)
+}
+
+/// The SQL types of `R`'s selected columns.
+pub type ColumnTypes<R, DB> = <<R as diesel::Selectable<DB>>::SelectExpression as diesel::Expression>::SqlType;
+
 /// The rows of a list's page, `limit + 1` of them, with `terms` searched as
 /// [`first_matches`] does; for a table with `created_at`, `updated_at`, `id`
 /// and `search_text` (and, on PostgreSQL, the pair index). `$conn` is a
-/// concrete [`SearchConnection`]; `$listed()` makes the list's query without
+/// concrete [`SearchConnection`] of type `$conn_ty`; `$listed()` makes the list's query without
 /// `q`, order or cursor. Evaluates to `QueryResult<Vec<$row>>`.
 macro_rules! searched_rows {
-    ($conn:expr, $table:ident, $row:ty, $paging:expr, $terms:expr, $listed:expr) => {{
+    ($conn:expr, $conn_ty:ty, $table:ident, $row:ty, $paging:expr, $terms:expr, $listed:expr) => {{
         use $crate::db::search::{first_matches, search_terms, within_window, SearchConnection};
         use $crate::http::{keyset, SortKey};
         let conn = $conn;
@@ -332,8 +362,23 @@ macro_rules! searched_rows {
             search_terms!(query, $table::search_text, terms, false);
             query.limit(wanted)
         };
+        // PostgreSQL's list statements go unprepared (`planned_for_values`),
+        // and diesel would quote each column of the select anew for each one,
+        // with an allocation each (67 of a page's 576): the select clause is
+        // written once and sent as text there. SQLite's stay prepared, which
+        // text would prevent.
+        static COLUMNS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        type Backend = <$conn_ty as diesel::Connection>::Backend;
+        let load = |conn: &mut $conn_ty, query: $table::BoxedQuery<'_, Backend>| {
+            if <$conn_ty as SearchConnection>::PLANNED_FOR_VALUES {
+                let text = COLUMNS.get_or_init($crate::db::search::columns_sql::<$row, Backend>);
+                query.select($crate::db::search::columns_text::<$row, Backend>(text)).load::<$row>(conn)
+            } else {
+                query.select(<$row>::as_select()).load::<$row>(conn)
+            }
+        };
         if terms.is_empty() {
-            listed().limit(wanted).select(<$row>::as_select()).load::<$row>(conn)
+            load(conn, listed().limit(wanted))
         } else {
             first_matches(
                 conn,
@@ -354,7 +399,7 @@ macro_rules! searched_rows {
                             SortKey::UpdatedAt => within_window!(query, $table::updated_at, $table::id, order, edge),
                         }
                     }
-                    query.select(<$row>::as_select()).load::<$row>(conn)
+                    load(conn, query)
                 },
                 |conn| {
                     let mut query = searched();
@@ -363,7 +408,7 @@ macro_rules! searched_rows {
                     if let Some(keys) = $crate::db::search::pairs_contain(&keys) {
                         query = query.filter(keys);
                     }
-                    query.select(<$row>::as_select()).load::<$row>(conn)
+                    load(conn, query)
                 },
             )
         }
@@ -439,7 +484,7 @@ macro_rules! searched_table {
                 terms: &[String],
                 listed: impl Fn() -> <Self as $crate::records::FilteredOn<<$conn as diesel::Connection>::Backend>>::Query<'a>,
             ) -> diesel::QueryResult<Vec<$row>> {
-                $crate::db::search::searched_rows!(conn, $table, $row, paging, terms, listed)
+                $crate::db::search::searched_rows!(conn, $conn, $table, $row, paging, terms, listed)
             }
         }
     };
