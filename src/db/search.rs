@@ -303,9 +303,11 @@ fn wide_falls_short(found: usize, wanted: i64) -> bool {
     2 * found as i64 * wide < wanted * narrow
 }
 
-/// The SQL text of `R`'s select clause on `DB` (empty if diesel could not
-/// write it, which the statement then fails on).
-pub fn columns_sql<R, DB>() -> String
+/// The SQL text of `R`'s select clause on `DB`, to be sent as it is. A
+/// select expression with a bound value cannot be: its placeholder would be
+/// numbered before the statement's own. (`to_sql` is the call diesel's own
+/// `debug_query` makes.)
+pub(crate) fn columns_sql<R, DB>() -> QueryResult<String>
 where
     R: diesel::Selectable<DB>,
     R::SelectExpression: diesel::query_builder::QueryFragment<DB>,
@@ -314,14 +316,16 @@ where
 {
     use diesel::query_builder::{QueryBuilder, QueryFragment};
     let mut builder = DB::QueryBuilder::default();
-    match R::construct_selection().to_sql(&mut builder, &DB::default()) {
-        Ok(()) => builder.finish(),
-        Err(_) => String::new(),
+    R::construct_selection().to_sql(&mut builder, &DB::default())?;
+    let text = builder.finish();
+    match text.contains('$') || text.contains('?') {
+        false => Ok(text),
+        true => Err(diesel::result::Error::QueryBuilderError(format!("a select clause with bound values cannot be sent as text: {text}").into())),
     }
 }
 
 /// `R`'s select clause as `text` ([`columns_sql`]), typed as its columns.
-pub fn columns_text<R, DB>(text: &str) -> diesel::expression::SqlLiteral<ColumnTypes<R, DB>>
+pub(crate) fn columns_text<R, DB>(text: &str) -> diesel::expression::SqlLiteral<ColumnTypes<R, DB>>
 where
     R: diesel::Selectable<DB>,
     DB: diesel::backend::Backend,
@@ -364,15 +368,21 @@ macro_rules! searched_rows {
         };
         // PostgreSQL's list statements go unprepared (`planned_for_values`),
         // and diesel would quote each column of the select anew for each one,
-        // with an allocation each (67 of a page's 576): the select clause is
-        // written once and sent as text there. SQLite's stay prepared, which
-        // text would prevent.
+        // with an allocation each (67 of a page's 576, bench/RESULTS.md,
+        // twelfth session): the select clause is written once and sent as text
+        // there. SQLite's stay prepared, which text would prevent.
         static COLUMNS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        type Backend = <$conn_ty as diesel::Connection>::Backend;
-        let load = |conn: &mut $conn_ty, query: $table::BoxedQuery<'_, Backend>| {
+        type Db = <$conn_ty as diesel::Connection>::Backend;
+        let load = |conn: &mut $conn_ty, query: $table::BoxedQuery<'_, Db>| {
             if <$conn_ty as SearchConnection>::PLANNED_FOR_VALUES {
-                let text = COLUMNS.get_or_init($crate::db::search::columns_sql::<$row, Backend>);
-                query.select($crate::db::search::columns_text::<$row, Backend>(text)).load::<$row>(conn)
+                let text = match COLUMNS.get() {
+                    Some(text) => text,
+                    None => {
+                        let written = $crate::db::search::columns_sql::<$row, Db>()?;
+                        COLUMNS.get_or_init(|| written)
+                    }
+                };
+                query.select($crate::db::search::columns_text::<$row, Db>(text)).load::<$row>(conn)
             } else {
                 query.select(<$row>::as_select()).load::<$row>(conn)
             }

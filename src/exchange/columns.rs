@@ -112,12 +112,15 @@ pub(super) fn joined<I: IntoIterator<Item = S>, S: AsRef<str>>(values: I) -> Cel
 }
 
 /// [`joined`] for a list a record keeps as JSON text. Text that does not
-/// parse (only this service writes it) goes in the cell as it is stored:
-/// nothing of the record is left out, and the rest of the export goes on.
-fn joined_copy(copy: &JsonCopy<Vec<String>>) -> Cell {
+/// parse (only this service writes it) is logged and goes in the cell as it
+/// is stored: nothing of the record is left out, and the export goes on.
+fn joined_copy(id: &str, copy: &JsonCopy<Vec<String>>) -> Cell {
     match copy.value() {
         Ok(values) => joined(values),
-        Err(_) => text(copy.text()),
+        Err(e) => {
+            tracing::error!(record = id, error = %e, "exported a stored list as its text");
+            text(copy.text())
+        }
     }
 }
 
@@ -198,8 +201,8 @@ impl LibraryRow for Project {
             date(self.planned_start_on),
             date(self.planned_operating_on),
             opt_text(self.owner_id.as_deref()),
-            joined_copy(&self.investor_ids),
-            joined_copy(&self.tags),
+            joined_copy(&self.id, &self.investor_ids),
+            joined_copy(&self.id, &self.tags),
             opt_text(self.notes.as_deref()),
         ]
         .into_iter()

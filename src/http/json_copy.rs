@@ -1,16 +1,22 @@
-//! A value a row keeps as JSON text (a read copy: a project's tags, its
+//! A list a row keeps as JSON text (a read copy: a project's tags, its
 //! investor links, its stage history), served as that text.
 //!
 //! A page of projects parsed these copies into vectors and strings only to
-//! write them out again: a ninth of its instructions and a sixth of its
-//! allocations (bench/RESULTS.md, twelfth session). A [`JsonCopy`] keeps the
-//! text and parses it the first time code asks for the value.
+//! write them out again; answering the text saved a ninth of the page's
+//! instructions and a sixth of its allocations (bench/RESULTS.md, twelfth
+//! session). A [`JsonCopy`] keeps the text and parses it the first time code
+//! asks for the value.
 //!
-//! Serde cannot tell which serializer it writes to, and only sonic-rs (the
-//! answers' writer, [`super::json_answer`]) takes a value's text as it is.
-//! So the text goes out unparsed only while an answer is being written
-//! ([`as_stored`]); every other serializer (audit diffs, PATCH merges,
-//! webhooks) gets the parsed value.
+//! The text is answered as it is stored. The service writes it with
+//! serde_json, as it would write the value; rows whose copies the migration
+//! of 2026-11-28 wrote answer PostgreSQL's spacing (`"stage" : "lead"`) and
+//! six-digit fractions of `recorded_at` until their links or stage change.
+//!
+//! Serde cannot tell which serializer it writes to, and the answers' writer,
+//! sonic-rs ([`super::json_answer`]), is the one here that takes a value's
+//! text as it is. So the text goes out unparsed only while an answer is being
+//! written ([`as_stored`]); every other serializer (audit diffs, webhooks)
+//! gets the parsed value.
 
 use std::cell::Cell;
 use std::fmt;
@@ -52,7 +58,7 @@ impl<T: DeserializeOwned> JsonCopy<T> {
         if let Some(value) = self.value.get() {
             return Ok(value);
         }
-        let parsed = serde_json::from_str(&self.text).map_err(|e| ApiError::internal(format!("stored JSON copy unreadable: {e}")))?;
+        let parsed = serde_json::from_str(&self.text).map_err(|e| ApiError::internal(format!("stored JSON copy {:?} unreadable: {e}", self.text)))?;
         Ok(self.value.get_or_init(|| parsed))
     }
 }
@@ -66,7 +72,7 @@ impl<T> fmt::Debug for JsonCopy<T> {
 impl<T: Serialize + DeserializeOwned> Serialize for JsonCopy<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::Error;
-        if AS_STORED.get() && framed(&self.text) {
+        if AS_STORED.get() && is_array(&self.text) {
             // What sonic-rs's own lazy values do: a struct of this name is
             // written as its one field's text. (A test below holds sonic-rs to it.)
             use serde::ser::SerializeStruct;
@@ -81,12 +87,13 @@ impl<T: Serialize + DeserializeOwned> Serialize for JsonCopy<T> {
 /// The name sonic-rs gives the struct its `LazyValue` serializes as.
 const SONIC_RAW: &str = "$sonic_rs::LazyValue";
 
-/// Whether `text` is framed as one JSON array or object. Checking the whole
-/// text cost as much as parsing it (bench/RESULTS.md, twelfth session); the
-/// service writes these copies with serde_json, so the frame guards against
-/// an empty or cut-off copy, and anything else goes the parsed way.
-fn framed(text: &str) -> bool {
-    matches!((text.as_bytes().first(), text.as_bytes().last()), (Some(b'['), Some(b']')) | (Some(b'{'), Some(b'}')))
+/// Whether `text` is framed as a JSON array, as every copy is. Checking the
+/// whole text cost as much as parsing it (bench/RESULTS.md, twelfth
+/// session); only the service writes these copies, with serde_json, so the
+/// frame guards against an empty or cut-off copy, which goes the parsed way
+/// and fails there.
+fn is_array(text: &str) -> bool {
+    text.starts_with('[') && text.ends_with(']')
 }
 
 thread_local! {
@@ -94,17 +101,18 @@ thread_local! {
     static AS_STORED: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Runs `write`, a sonic-rs serialization, with every [`JsonCopy`] written as its stored text.
+/// Runs `write` with every [`JsonCopy`] written as its stored text. Only a
+/// sonic-rs serialization may run inside: another serializer would write the
+/// text as a struct.
 pub(crate) fn as_stored<R>(write: impl FnOnce() -> R) -> R {
-    /// Turns the switch back off however `write` ends.
-    struct Off;
-    impl Drop for Off {
+    /// Puts the switch back as it was however `write` ends.
+    struct Restore(bool);
+    impl Drop for Restore {
         fn drop(&mut self) {
-            AS_STORED.set(false);
+            AS_STORED.set(self.0);
         }
     }
-    AS_STORED.set(true);
-    let _off = Off;
+    let _restore = Restore(AS_STORED.replace(true));
     write()
 }
 
@@ -137,7 +145,7 @@ mod tests {
 
     #[test]
     fn a_copy_cut_short_is_an_error_not_an_answer() {
-        for broken in ["[\"a\"", "", "[\"a"] {
+        for broken in ["[\"a\"", "", "[\"a", "{\"a\": 1}"] {
             assert!(as_stored(|| sonic_rs::to_string(&sample(broken))).is_err(), "{broken:?} written");
             assert!(serde_json::to_string(&sample(broken)).is_err(), "{broken:?} written");
             assert!(JsonCopy::<Vec<String>>::stored(broken.to_owned()).value().is_err());
@@ -145,9 +153,22 @@ mod tests {
     }
 
     #[test]
-    fn the_switch_is_off_after_an_answer_even_a_failed_one() {
+    fn the_switch_is_put_back_after_an_answer_even_a_failed_one() {
         let _ = as_stored(|| sonic_rs::to_string(&sample("[")));
         assert!(!AS_STORED.get());
+        let inner = as_stored(|| {
+            let _ = as_stored(|| sonic_rs::to_string(&sample("[")));
+            AS_STORED.get()
+        });
+        assert!(inner, "a nested answer leaves the outer one's switch on");
+    }
+
+    #[test]
+    fn text_is_answered_with_its_own_spacing() {
+        let spaced = r#"[{"stage" : "lead"}, {"stage" : "signed"}]"#;
+        let copy = JsonCopy::<Vec<serde_json::Value>>::stored(spaced.to_owned());
+        assert_eq!(as_stored(|| sonic_rs::to_string(&copy)).unwrap_or_default(), spaced);
+        assert_eq!(serde_json::to_string(&copy).unwrap_or_default(), r#"[{"stage":"lead"},{"stage":"signed"}]"#);
     }
 
     #[test]

@@ -110,3 +110,25 @@ pub fn stamp_of(seen: &RulesSeen) -> Option<RulesStamp> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::pg::Pg;
+    use diesel::sqlite::Sqlite;
+
+    use crate::db::search::columns_sql;
+    use crate::projects::model::ProjectRow;
+
+    /// Lists on PostgreSQL send the row's select clause as text written once
+    /// (`db::search`), which the computed columns here must allow: no bound values.
+    #[test]
+    fn the_row_s_select_clause_can_be_sent_as_text() {
+        for text in [columns_sql::<ProjectRow, Pg>(), columns_sql::<ProjectRow, Sqlite>()] {
+            let text = text.unwrap_or_else(|e| panic!("{e}"));
+            assert!(text.contains("\"projects\".\"id\"") || text.contains("`projects`.`id`"), "{text}");
+            for computed in ["contracted_investment_usd", "last_follow_up_on", "monitoring_rules"] {
+                assert!(text.contains(computed), "{computed} is selected: {text}");
+            }
+        }
+    }
+}
