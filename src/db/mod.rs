@@ -8,6 +8,8 @@ mod niced;
 mod replica;
 pub mod schema;
 pub mod search;
+pub mod select_text;
+pub mod park_literal;
 pub mod unread;
 mod writers;
 

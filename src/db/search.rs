@@ -303,40 +303,6 @@ fn wide_falls_short(found: usize, wanted: i64) -> bool {
     2 * found as i64 * wide < wanted * narrow
 }
 
-/// The SQL text of `R`'s select clause on `DB`, to be sent as it is. A
-/// select expression with a bound value cannot be: its placeholder would be
-/// numbered before the statement's own. (`to_sql` is the call diesel's own
-/// `debug_query` makes.)
-pub(crate) fn columns_sql<R, DB>() -> QueryResult<String>
-where
-    R: diesel::Selectable<DB>,
-    R::SelectExpression: diesel::query_builder::QueryFragment<DB>,
-    DB: diesel::backend::Backend + Default,
-    DB::QueryBuilder: Default,
-{
-    use diesel::query_builder::{QueryBuilder, QueryFragment};
-    let mut builder = DB::QueryBuilder::default();
-    R::construct_selection().to_sql(&mut builder, &DB::default())?;
-    let text = builder.finish();
-    match text.contains('$') || text.contains('?') {
-        false => Ok(text),
-        true => Err(diesel::result::Error::QueryBuilderError(format!("a select clause with bound values cannot be sent as text: {text}").into())),
-    }
-}
-
-/// `R`'s select clause as `text` ([`columns_sql`]), typed as its columns.
-pub(crate) fn columns_text<R, DB>(text: &str) -> diesel::expression::SqlLiteral<ColumnTypes<R, DB>>
-where
-    R: diesel::Selectable<DB>,
-    DB: diesel::backend::Backend,
-    ColumnTypes<R, DB>: diesel::expression::TypedExpressionType,
-{
-    diesel::dsl::sql(text)
-}
-
-/// The SQL types of `R`'s selected columns.
-pub type ColumnTypes<R, DB> = <<R as diesel::Selectable<DB>>::SelectExpression as diesel::Expression>::SqlType;
-
 /// The rows of a list's page, `limit + 1` of them, with `terms` searched as
 /// [`first_matches`] does; for a table with `created_at`, `updated_at`, `id`
 /// and `search_text` (and, on PostgreSQL, the pair index). `$conn` is a
@@ -366,26 +332,11 @@ macro_rules! searched_rows {
             search_terms!(query, $table::search_text, terms, false);
             query.limit(wanted)
         };
-        // PostgreSQL's list statements go unprepared (`planned_for_values`),
-        // and diesel would quote each column of the select anew for each one,
-        // with an allocation each (67 of a page's 576, bench/RESULTS.md,
-        // twelfth session): the select clause is written once and sent as text
-        // there. SQLite's stay prepared, which text would prevent.
+        // The select clause, written once (`db::select_text`).
         static COLUMNS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         type Db = <$conn_ty as diesel::Connection>::Backend;
         let load = |conn: &mut $conn_ty, query: $table::BoxedQuery<'_, Db>| {
-            if <$conn_ty as SearchConnection>::PLANNED_FOR_VALUES {
-                let text = match COLUMNS.get() {
-                    Some(text) => text,
-                    None => {
-                        let written = $crate::db::search::columns_sql::<$row, Db>()?;
-                        COLUMNS.get_or_init(|| written)
-                    }
-                };
-                query.select($crate::db::search::columns_text::<$row, Db>(text)).load::<$row>(conn)
-            } else {
-                query.select(<$row>::as_select()).load::<$row>(conn)
-            }
+            query.select($crate::db::select_text::columns::<$row, Db>(&COLUMNS)?).load::<$row>(conn)
         };
         if terms.is_empty() {
             load(conn, listed().limit(wanted))
@@ -464,6 +415,14 @@ macro_rules! searched_table {
                 type $db = $backend;
                 let mut $query: Self::Query<'a> = $crate::records::visible_rows!($table, scope);
                 $body
+            }
+
+            fn plain<'a>(park: Option<&str>) -> Self::Query<'a> {
+                let query = $table::table.filter($table::deleted_at.is_null()).into_boxed();
+                match park {
+                    Some(park) => query.filter($crate::db::park_literal::ParkIs::new($table::park_code, park)),
+                    None => query,
+                }
             }
 
             fn with_terms<'a>(mut query: Self::Query<'a>, terms: &[String], indexed: bool) -> Self::Query<'a> {

@@ -116,7 +116,7 @@ mod tests {
     use diesel::pg::Pg;
     use diesel::sqlite::Sqlite;
 
-    use crate::db::search::columns_sql;
+    use crate::db::select_text::clause_text as columns_sql;
     use crate::projects::model::ProjectRow;
 
     /// Lists on PostgreSQL send the row's select clause as text written once

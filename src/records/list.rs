@@ -74,6 +74,28 @@ pub trait ListParams {
     /// Whether the list is slow work (`db::run_list`'s lane): counting every
     /// match reads as much as the filters match; so does a search without an index.
     fn is_slow(&self, pool: &crate::db::DbPool) -> bool;
+    /// The park codes asked for (`park`).
+    fn parks(&self) -> &[String];
+    /// Whether the list filters by nothing of the library's own and searches
+    /// nothing: its rows are then the visible ones of at most one park (see [`list`]).
+    fn is_plain(&self) -> bool;
+}
+
+/// A list parameter left out (see [`ListParams::is_plain`]).
+pub trait Unset {
+    fn is_unset(&self) -> bool;
+}
+
+impl<T> Unset for Option<T> {
+    fn is_unset(&self) -> bool {
+        self.is_none()
+    }
+}
+
+impl<T> Unset for Vec<T> {
+    fn is_unset(&self) -> bool {
+        self.is_empty()
+    }
 }
 
 /// What a searched record's list is, whatever the backend: its filter, and
@@ -96,6 +118,9 @@ pub trait FilteredOn<DB: diesel::backend::Backend>: Searched {
 
     /// The visible records that pass the list's filters other than `q`.
     fn filtered<'a>(scope: &ParkScope, filter: &Self::Filter) -> Self::Query<'a>;
+    /// The live records of `park` (of every park with none), the park
+    /// written into the statement's text (`db::park_literal`).
+    fn plain<'a>(park: Option<&str>) -> Self::Query<'a>;
     /// `query` narrowed to the rows holding every term (with the pair index too
     /// when `indexed`, PostgreSQL only).
     fn with_terms<'a>(query: Self::Query<'a>, terms: &[String], indexed: bool) -> Self::Query<'a>;
@@ -130,7 +155,11 @@ pub trait Listed: Record + SearchedOn<PgConnection> + SearchedOn<SqliteConnectio
 /// Its statements run on the concrete connection ([`SearchConnection`]). On
 /// PostgreSQL they go unprepared, each planned for its values in its one
 /// round trip, as a list needs (why: `db::with_custom_plans`, whose `SET`
-/// and `RESET` around the page cost two more round trips).
+/// and `RESET` around the page cost two more round trips). A plain page
+/// ([`plain_park`]: the caller's park's records, the list people open most)
+/// stays prepared with its park written into the text: PostgreSQL need not
+/// parse it on every request, and should it keep a generic plan, each park
+/// has one of its own (bench/RESULTS.md, twelfth session).
 pub fn list<R: Listed>(conn: &mut DbConnection, scope: &ParkScope, filter: &R::Filter) -> Result<Page<R::View>, ApiError>
 where
     R::View: ToSchema,
@@ -153,12 +182,32 @@ fn rows_and_total<R: SearchedOn<C>, C: SearchConnection>(
 ) -> QueryResult<(Vec<R::Row>, Option<i64>)> {
     let planned = |query| if C::PLANNED_FOR_VALUES { R::planned_for_values(query) } else { query };
     let terms = filter.terms();
-    let rows = R::page_rows(conn, paging, &terms, || planned(R::filtered(scope, filter)))?;
+    let rows = match plain_park(scope, filter).filter(|_| C::PLANNED_FOR_VALUES) {
+        Some(park) => R::page_rows(conn, paging, &terms, || R::plain(park))?,
+        None => R::page_rows(conn, paging, &terms, || planned(R::filtered(scope, filter)))?,
+    };
     let total = match filter.counted() {
         true => Some(R::count(conn, planned(R::with_terms(R::filtered(scope, filter), &terms, C::PAIR_INDEX)))?),
         false => None,
     };
     Ok((rows, total))
+}
+
+/// The park a plain list's page is confined to (`Some(None)`: none), when
+/// the list is plain and the park is the caller's own: a provincial role's
+/// list of every park, a park role's of its park. A park asked for in the
+/// query string is not written into a statement's text (`db::park_literal`),
+/// so a provincial role's list of one park is planned for its values.
+fn plain_park<'s>(scope: &'s ParkScope, filter: &impl ListParams) -> Option<Option<&'s str>> {
+    if !filter.is_plain() {
+        return None;
+    }
+    match (scope, filter.parks()) {
+        (ParkScope::All, []) => Some(None),
+        (ParkScope::One(own), []) => Some(Some(own)),
+        (ParkScope::One(own), [asked]) if asked == own => Some(Some(own)),
+        _ => None,
+    }
 }
 
 /// The visible records that pass every filter of the list, `q` included
@@ -221,6 +270,13 @@ macro_rules! list_filter {
             }
             fn is_slow(&self, pool: &$crate::db::DbPool) -> bool {
                 self.counted() || (self.q.is_some() && $crate::db::search::is_slow_work(pool))
+            }
+            fn parks(&self) -> &[String] {
+                &self.park
+            }
+            fn is_plain(&self) -> bool {
+                use $crate::records::Unset;
+                self.q.is_none() $(&& self.$field.is_unset())*
             }
         }
     };

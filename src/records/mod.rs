@@ -16,7 +16,7 @@ mod stored;
 
 pub(crate) use body::patch_body;
 pub(crate) use list::list_filter;
-pub use list::{list, matching, one_of, FilteredOn, ListParams, Listed, Paging, Searched, SearchedOn};
+pub use list::{list, matching, one_of, FilteredOn, ListParams, Listed, Paging, Searched, SearchedOn, Unset};
 pub(crate) use routes::{child_routes, record_delete_route, record_routes};
 pub use body::{decode, merge, patch_schema};
 pub use child::{Child, ChildBase, ChildTable, Items};

@@ -265,6 +265,19 @@ async fn list_statements_are_planned_for_their_values(app: TestApp) {
         assert_eq!(page.total, Some(1));
     }
     assert_eq!(records::get::<Project>(&mut conn, &ParkScope::All, &id).unwrap().id, id);
+    // Plain lists: every park's projects for the province, and a park's own
+    // for its staff (with or without `park=` naming it); then a province's
+    // list of a park asked for in the query string.
+    let own_park = ListFilter { park: vec!["yueyang".into()], ..Default::default() };
+    for (scope, filter) in [
+        (ParkScope::All, ListFilter::default()),
+        (ParkScope::One("yueyang".into()), ListFilter::default()),
+        (ParkScope::One("yueyang".into()), own_park.clone()),
+        (ParkScope::All, own_park),
+    ] {
+        let page = records::list::<Project>(&mut conn, &scope, &filter).unwrap();
+        assert_eq!(page.items.len(), 2);
+    }
     if app.backend == crate::helpers::Backend::Postgres {
         let prepared: Vec<String> = diesel::sql_query("SELECT statement FROM pg_prepared_statements")
             .load::<Prepared>(&mut **conn)
@@ -275,6 +288,12 @@ async fn list_statements_are_planned_for_their_values(app: TestApp) {
         assert!(prepared.iter().any(|s| s.contains(r#""projects"."id" = $"#)), "a read by id stays prepared: {prepared:?}");
         let lists: Vec<_> = prepared.iter().filter(|s| s.contains(r#""projects"."stage" = $"#)).collect();
         assert!(lists.is_empty(), "list statements kept prepared: {lists:?}");
+        let pages: Vec<_> = prepared.iter().filter(|s| s.contains("ORDER BY")).collect();
+        let own = pages.iter().filter(|s| s.contains(r#""projects"."park_code" = 'yueyang'"#)).count();
+        assert_eq!(own, 1, "a park's plain page stays prepared, its park in the text: {pages:?}");
+        let every = pages.iter().filter(|s| !s.contains(r#""projects"."park_code" ="#)).count();
+        assert_eq!(every, 1, "the province's plain page stays prepared: {pages:?}");
+        assert!(!pages.iter().any(|s| s.contains(r#""projects"."park_code" = $"#)), "a park from the query string is bound, unprepared: {pages:?}");
     }
 }
 
