@@ -8,7 +8,7 @@ mod niced;
 mod replica;
 pub mod schema;
 pub mod search;
-pub mod select_text;
+pub(crate) mod select_text;
 pub mod park_literal;
 pub mod unread;
 mod writers;

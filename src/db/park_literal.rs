@@ -7,7 +7,9 @@
 //!
 //! Only park codes the caller's token carries are written so, never a value
 //! from the query string: each distinct text is one more prepared statement
-//! kept by every connection.
+//! kept by every connection. And only text shaped as a park code
+//! (`parks::is_code`: lower-case letters, digits, `-`, `_`) is written at
+//! all, so no quoting rule of the server's matters.
 
 use diesel::backend::Backend;
 use diesel::expression::{AppearsOnTable, Expression, ValidGrouping};
@@ -15,7 +17,8 @@ use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{Bool, Text};
 use diesel::QueryResult;
 
-/// `column = 'park'` with the park quoted as an SQL string literal.
+/// `column = 'park'` with the park as an SQL string literal; a park that is
+/// not shaped as a park code is refused when the statement is written.
 #[derive(Debug, Clone)]
 pub struct ParkIs<C> {
     column: C,
@@ -34,11 +37,12 @@ impl<C: Expression<SqlType = Text>> Expression for ParkIs<C> {
 
 impl<C: QueryFragment<DB>, DB: Backend> QueryFragment<DB> for ParkIs<C> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        if !crate::parks::is_code(&self.park) {
+            return Err(diesel::result::Error::QueryBuilderError(format!("{:?} is not a park code to write into SQL", self.park).into()));
+        }
         self.column.walk_ast(out.reborrow())?;
         out.push_sql(" = '");
-        // A quote is doubled; a backslash is an ordinary character in a
-        // standard string literal (PostgreSQL's default, and SQLite's only kind).
-        out.push_sql(&self.park.replace('\'', "''"));
+        out.push_sql(&self.park);
         out.push_sql("'");
         Ok(())
     }
@@ -65,12 +69,20 @@ mod tests {
     use crate::db::schema::projects;
 
     #[test]
-    fn the_park_is_quoted_into_the_text_and_nothing_is_bound() {
-        for (park, written) in [("yueyang", "'yueyang'"), ("o'neil\\", "'o''neil\\'")] {
-            let query = projects::table.select(projects::id).filter(ParkIs::new(projects::park_code, park));
-            let sql = diesel::debug_query::<Pg, _>(&query).to_string();
-            assert!(sql.contains(&format!(r#""projects"."park_code" = {written}"#)), "{sql}");
-            assert!(sql.ends_with("-- binds: []"), "{sql}");
+    fn the_park_is_written_into_the_text_and_nothing_is_bound() {
+        let query = projects::table.select(projects::id).filter(ParkIs::new(projects::park_code, "yueyang"));
+        let sql = diesel::debug_query::<Pg, _>(&query).to_string();
+        assert!(sql.contains(r#""projects"."park_code" = 'yueyang'"#), "{sql}");
+        assert!(sql.ends_with("-- binds: []"), "{sql}");
+    }
+
+    #[test]
+    fn text_that_is_no_park_code_is_never_written() {
+        use diesel::query_builder::{QueryBuilder, QueryFragment};
+        for park in ["o'neil", "x\\' OR TRUE --", "", "Yueyang"] {
+            let mut builder = <Pg as diesel::backend::Backend>::QueryBuilder::default();
+            let written = ParkIs::new(projects::park_code, park).to_sql(&mut builder, &Pg);
+            assert!(written.is_err(), "{park:?} written: {}", builder.finish());
         }
     }
 }

@@ -155,8 +155,9 @@ pub trait Listed: Record + SearchedOn<PgConnection> + SearchedOn<SqliteConnectio
 /// Its statements run on the concrete connection ([`SearchConnection`]). On
 /// PostgreSQL they go unprepared, each planned for its values in its one
 /// round trip, as a list needs (why: `db::with_custom_plans`, whose `SET`
-/// and `RESET` around the page cost two more round trips). A plain page
-/// ([`plain_park`]: the caller's park's records, the list people open most)
+/// and `RESET` around the page cost two more round trips). A plain first
+/// page ([`plain_park`]: the caller's park's records, the list people open
+/// most; later pages' cursors are SQL text, which diesel does not keep)
 /// stays prepared with its park written into the text: PostgreSQL need not
 /// parse it on every request, and should it keep a generic plan, each park
 /// has one of its own (bench/RESULTS.md, twelfth session).
@@ -197,15 +198,17 @@ fn rows_and_total<R: SearchedOn<C>, C: SearchConnection>(
 /// the list is plain and the park is the caller's own: a provincial role's
 /// list of every park, a park role's of its park. A park asked for in the
 /// query string is not written into a statement's text (`db::park_literal`),
-/// so a provincial role's list of one park is planned for its values.
+/// so a provincial role's list of one park is planned for its values; nor is
+/// a token's park that is not shaped as a park code (a token of an outside
+/// provider carries its own).
 fn plain_park<'s>(scope: &'s ParkScope, filter: &impl ListParams) -> Option<Option<&'s str>> {
     if !filter.is_plain() {
         return None;
     }
     match (scope, filter.parks()) {
         (ParkScope::All, []) => Some(None),
-        (ParkScope::One(own), []) => Some(Some(own)),
-        (ParkScope::One(own), [asked]) if asked == own => Some(Some(own)),
+        (ParkScope::One(own), []) if crate::parks::is_code(own) => Some(Some(own)),
+        (ParkScope::One(own), [asked]) if asked == own && crate::parks::is_code(own) => Some(Some(own)),
         _ => None,
     }
 }

@@ -241,9 +241,11 @@ async fn deleted_projects_leave_lists(app: TestApp) {
     assert_eq!(ids(&search.body), Vec::<String>::new());
 }
 
-/// On PostgreSQL a list's statements are never kept prepared: a prepared
-/// statement may switch to one generic plan for every value after five runs
-/// (`records::list`). A read by id stays prepared, which shows the check can see one.
+/// On PostgreSQL a filtered list's statements are never kept prepared: a
+/// prepared statement may switch to one generic plan for every value after
+/// five runs (`records::list`). A read by id stays prepared, which shows the
+/// check can see one; so does a plain list's first page, its park (the
+/// caller's own, never one from the query string) written into its text.
 async fn list_statements_are_planned_for_their_values(app: TestApp) {
     use diesel::prelude::*;
     use invest_registry::auth::ParkScope;
@@ -267,16 +269,25 @@ async fn list_statements_are_planned_for_their_values(app: TestApp) {
     assert_eq!(records::get::<Project>(&mut conn, &ParkScope::All, &id).unwrap().id, id);
     // Plain lists: every park's projects for the province, and a park's own
     // for its staff (with or without `park=` naming it); then a province's
-    // list of a park asked for in the query string.
-    let own_park = ListFilter { park: vec!["yueyang".into()], ..Default::default() };
-    for (scope, filter) in [
-        (ParkScope::All, ListFilter::default()),
-        (ParkScope::One("yueyang".into()), ListFilter::default()),
-        (ParkScope::One("yueyang".into()), own_park.clone()),
-        (ParkScope::All, own_park),
+    // list of a park asked for in the query string. Another park's project
+    // and a deleted one must stay out of the plain pages as out of the others.
+    let elsewhere = app.create_project(json!({"park_code": "xiangtan"})).await["id"].as_str().unwrap().to_owned();
+    let gone = app.create_project(json!({})).await["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.delete(&format!("/api/v1/projects/{gone}"), None).await.status, 204);
+    let of_park = |park: &str| ListFilter { park: vec![park.into()], ..Default::default() };
+    let yueyang = ParkScope::One("yueyang".into());
+    for (scope, filter, expected) in [
+        (&ParkScope::All, ListFilter::default(), 3),
+        (&yueyang, ListFilter::default(), 2),
+        (&yueyang, of_park("yueyang"), 2),
+        (&yueyang, of_park("xiangtan"), 0),
+        (&ParkScope::All, of_park("xiangtan"), 1),
     ] {
-        let page = records::list::<Project>(&mut conn, &scope, &filter).unwrap();
-        assert_eq!(page.items.len(), 2);
+        let page = records::list::<Project>(&mut conn, scope, &filter).unwrap();
+        let ids: Vec<&str> = page.items.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids.len(), expected, "{scope:?} {:?}: {ids:?}", filter.park);
+        assert!(!ids.contains(&gone.as_str()), "a deleted project listed");
+        assert_eq!(ids.contains(&elsewhere.as_str()), !matches!(scope, ParkScope::One(_)), "{scope:?}: another park's project");
     }
     if app.backend == crate::helpers::Backend::Postgres {
         let prepared: Vec<String> = diesel::sql_query("SELECT statement FROM pg_prepared_statements")
@@ -294,6 +305,7 @@ async fn list_statements_are_planned_for_their_values(app: TestApp) {
         let every = pages.iter().filter(|s| !s.contains(r#""projects"."park_code" ="#)).count();
         assert_eq!(every, 1, "the province's plain page stays prepared: {pages:?}");
         assert!(!pages.iter().any(|s| s.contains(r#""projects"."park_code" = $"#)), "a park from the query string is bound, unprepared: {pages:?}");
+        assert!(!prepared.iter().any(|s| s.contains("'xiangtan'")), "a park from the query string written into a statement: {prepared:?}");
     }
 }
 
