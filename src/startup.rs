@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::http::header;
-use actix_web::middleware::{from_fn, Condition};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
@@ -20,7 +20,7 @@ use crate::db::{self, DbPool, StartupError};
 use crate::metrics::{self, Metrics};
 use crate::http::envelope::{envelope, no_route, MethodTable, REQUEST_ID};
 use crate::http::own_writes;
-use crate::telemetry::{self, RequestSpan};
+use crate::telemetry::RequestSpan;
 use crate::openapi;
 use crate::routes::api_routes;
 use crate::state::AppState;
@@ -145,11 +145,6 @@ impl Application {
         let methods = web::Data::new(MethodTable::from_document(&document));
         let document_json = web::Bytes::from(serde_json::to_vec(&document).map_err(|e| StartupError::Pool(format!("OpenAPI document: {e}")))?);
         drop(document);
-        // The request span's middleware costs a read by id 1.5 % of its
-        // instructions even when its span is filtered out (a request id
-        // drawn, two extensions stored); the filter is fixed at start-up,
-        // so with request spans off (`RUST_LOG=warn`) it is left out.
-        let request_spans = telemetry::request_spans_enabled();
         let mut server = HttpServer::new(move || {
             // The routes still go through utoipa's app (their annotations
             // register them); the paths it collects are not kept.
@@ -159,7 +154,7 @@ impl Application {
                 .app_data(metrics.clone())
                 .route("/metrics", web::get().to(metrics::serve))
                 .wrap(cors(&cors_origins))
-                .wrap(Condition::new(request_spans, TracingLogger::<RequestSpan>::new()))
+                .wrap(TracingLogger::<RequestSpan>::new())
                 .wrap(from_fn(metrics::track))
                 .wrap(from_fn(own_writes::remember))
                 .wrap(from_fn(envelope))

@@ -24,19 +24,16 @@ pub fn init() {
 /// (theirs or ours), so a reported id finds the request's log lines.
 pub struct RequestSpan;
 
-/// Whether the subscriber keeps request spans. The probe has the real span's
-/// name, level and id field, so filters that name them
-/// (`[HTTP request]=debug`, `[{x_request_id}]`) still turn request spans on.
-pub fn request_spans_enabled() -> bool {
-    !tracing::info_span!("HTTP request", x_request_id = tracing::field::Empty).is_disabled()
-}
-
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         // The span's fields are worked out before the filter is asked (a
         // second walk of the routes for `http.route`, the connection info):
         // with request spans filtered out (`RUST_LOG=warn`) skip them all.
-        if !request_spans_enabled() {
+        // The probe has the real span's name, level and id field, so filters
+        // that name them (`[HTTP request]=debug`, `[{x_request_id}]`) still
+        // turn request spans on.
+        let probe = tracing::info_span!("HTTP request", x_request_id = tracing::field::Empty);
+        if probe.is_disabled() {
             return Span::none();
         }
         let id = request.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
