@@ -154,6 +154,9 @@ impl Application {
                 .app_data(metrics.clone())
                 .route("/metrics", web::get().to(metrics::serve))
                 .wrap(cors(&cors_origins))
+                // Kept at every filter: besides the span, it logs each error
+                // answer (WARN for 4xx, ERROR for 5xx), the only line a 503
+                // `Overloaded` or a 429 leaves (bench/RESULTS.md, thirteenth session).
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .wrap(from_fn(metrics::track))
                 .wrap(from_fn(own_writes::remember))

@@ -31,7 +31,8 @@ impl RootSpanBuilder for RequestSpan {
         // with request spans filtered out (`RUST_LOG=warn`) skip them all.
         // The probe has the real span's name, level and id field, so filters
         // that name them (`[HTTP request]=debug`, `[{x_request_id}]`) still
-        // turn request spans on.
+        // turn request spans on; one naming another of the span's fields
+        // (`[{http.route}]`) does not.
         let probe = tracing::info_span!("HTTP request", x_request_id = tracing::field::Empty);
         if probe.is_disabled() {
             return Span::none();
