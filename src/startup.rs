@@ -135,7 +135,7 @@ impl Application {
         let webhook_pool = pool.clone();
         let webhook_targets = options.webhooks.allowed.clone();
         let webhook_clock = options.clock.clone();
-        let state = web::Data::new(AppState { pool, keys: Arc::new(keys), rechecks, hashing, clock: options.clock, webhook_targets });
+        let state = web::Data::new(AppState { pool, keys: Arc::new(keys), rechecks, known_parks: Arc::default(), hashing, clock: options.clock, webhook_targets });
         let cors_origins = options.cors_origins;
         let metrics_addr = options.metrics.as_ref().and_then(|l| l.local_addr().ok());
         let metrics = web::Data::new(Metrics::new(metrics_addr).map_err(|e| StartupError::Pool(format!("metrics: {e}")))?);

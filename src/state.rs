@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::{HashGate, Rechecks, TokenKeys};
+use crate::auth::{HashGate, KnownParks, Rechecks, TokenKeys};
 use crate::clock::Clock;
 use crate::db::DbPool;
 
@@ -13,6 +13,8 @@ pub struct AppState {
     pub pool: DbPool,
     pub keys: Arc<TokenKeys>,
     pub rechecks: Arc<Rechecks>,
+    /// The parks an outside provider's token may name.
+    pub known_parks: Arc<KnownParks>,
     /// Bounds password hashing (logins).
     pub hashing: Arc<HashGate>,
     /// "Today" for the rules that age: claims and monitoring lights.

@@ -250,6 +250,9 @@ impl FromRequest for Caller {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let token = token?;
             let verified = state.keys.verify(&token)?;
+            if let Verified::External { park: Some(ref park), .. } = verified {
+                state.known_parks.require(&state.pool, park).await?;
+            }
             let key = match verified {
                 Verified::Local(ref claims) => Rechecks::key(false, &claims.jti),
                 Verified::External { jti: Some(ref jti), .. } => Rechecks::key(true, jti),

@@ -5,6 +5,7 @@
 mod caller;
 mod gate;
 pub mod handlers;
+mod known_parks;
 pub mod passwords;
 mod recheck;
 pub mod session;
@@ -13,6 +14,7 @@ pub mod tokens;
 
 pub use caller::{Caller, ParkScope};
 pub use gate::{GateCounts, HashGate};
+pub use known_parks::KnownParks;
 pub use recheck::Rechecks;
 pub use tokens::TokenKeys;
 pub use crate::vocab::Role;

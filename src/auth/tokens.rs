@@ -184,8 +184,12 @@ impl TokenKeys {
             .and_then(|r| Role::parse(&r))
             .ok_or_else(|| invalid("no valid role claim"))?;
         let park = text(&ext.park_claim);
-        if !role.is_provincial() && park.is_none() {
-            return Err(invalid("a park role needs a park claim"));
+        if !role.is_provincial() {
+            match &park {
+                None => return Err(invalid("a park role needs a park claim")),
+                Some(code) if !crate::parks::is_code(code) => return Err(invalid("the park claim is not a park code")),
+                Some(_) => {}
+            }
         }
         let username = text(&ext.username_claim).or_else(|| text("sub")).ok_or_else(|| invalid("no subject"))?;
         Ok(Verified::External {

@@ -228,9 +228,14 @@ async fn tokens_of_the_external_identity_provider_are_accepted_with_their_one_al
         ("wrong audience", external(json!({"aud": "other"}))),
         ("unknown role", external(json!({"role": "superuser"}))),
         ("park role without park", external(json!({"park": null}))),
+        ("park claim that is no park code", external(json!({"park": "Chenzhou"}))),
+        ("park claim naming no park", external(json!({"park": "atlantis"}))),
         ("expired", external(json!({"exp": now() - 3600}))),
     ] {
-        assert_401(&app.with_token(&rs256(&claims)).get("/api/v1/me").await, what);
+        let token = rs256(&claims);
+        assert_401(&app.with_token(&token).get("/api/v1/me").await, what);
+        // The list writes the caller's park into its statement (`db::park_literal`).
+        assert_401(&app.with_token(&token).get("/api/v1/projects").await, what);
     }
     // The service's own issuer signed with the provider's key is still refused: keys do not mix.
     let own_claims_rs = rs256(&claims(&app, Who::ProvincialAdmin, json!({})));
