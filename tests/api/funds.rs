@@ -64,6 +64,10 @@ async fn a_fund_keeps_the_rules_of_design(app: TestApp) {
     let etag = current.header("etag").unwrap();
     app.patch(&format!("/api/v1/projects/{}", id(&project)), Some(&etag), &json!({"contracted_investment_usd": 999_999})).await
         .assert_problem(422, "contracted_investment_usd", "below_funds");
+    // Nor may the signing day move past the first fund's day (2025-02-01):
+    // the fund would break its own rule and could no longer be changed.
+    app.patch(&format!("/api/v1/projects/{}", id(&project)), Some(&etag), &json!({"signed_on": "2025-02-02"})).await
+        .assert_problem(422, "signed_on", "after_funds");
     app.patch(&format!("/api/v1/projects/{}", id(&project)), Some(&etag), &json!({"actual_investment_usd": 1})).await
         .assert_problem(422, "actual_investment_usd", "read_only");
     // 增资: raising the contract is a change like any other, in the history.
