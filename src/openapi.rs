@@ -122,6 +122,8 @@ fn add_common_problems(operation: &mut utoipa::openapi::path::Operation) {
     use utoipa::openapi::path::ParameterIn;
     let protected = operation.security.as_ref().is_none_or(|s| !s.is_empty());
     let has_body = operation.request_body.is_some();
+    // The multipart bodies (imports) say for themselves what they take.
+    let has_json_body = matches!(&operation.request_body, Some(utoipa::openapi::RefOr::T(body)) if body.content.contains_key("application/json"));
     let params = operation.parameters.as_deref().unwrap_or_default();
     let located = |place: ParameterIn| {
         params.iter().any(|p| matches!(p, utoipa::openapi::RefOr::T(p) if p.parameter_in == place))
@@ -136,7 +138,7 @@ fn add_common_problems(operation: &mut utoipa::openapi::path::Operation) {
     add("401", "No valid token (missing, malformed, expired or revoked); see WWW-Authenticate", protected);
     add("404", "Not found, or not visible to the caller", has_path_id);
     add("413", "The body is larger than 256 KiB", has_body);
-    add("415", "The body is not application/json", has_body);
+    add("415", "The body is not application/json", has_json_body);
     add("422", "A field breaks a rule", has_body);
     add("503", "The database is unavailable, or (exports, imports, statistics, targets, counts, searches) too much slow work is in progress; see Retry-After", true);
 }

@@ -30,7 +30,7 @@ impl HashGate {
     /// `permits` hashes at once (at least one); `queue` more may wait, each
     /// at most `max_wait`.
     pub fn new(permits: usize, queue: usize, max_wait: Duration) -> Self {
-        let gate = Gate::new("logins", permits, queue, max_wait);
+        let gate = Gate::new("logins and password changes", permits, queue, max_wait);
         let (jobs, queue_rx) = mpsc::channel::<Job>();
         let queue_rx = Arc::new(Mutex::new(queue_rx));
         for n in 0..gate.size() {

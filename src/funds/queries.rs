@@ -69,6 +69,8 @@ patch_body!(FundPatch for FundFields);
 /// The province's decision on a fund.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+// Its own name in the document: a claim's decision is `Decision` there.
+#[schema(as = FundDecision)]
 pub enum Decision {
     /// 已核实: counted in 到位资金 and the targets.
     Verified,

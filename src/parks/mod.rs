@@ -66,14 +66,19 @@ pub struct NewPark {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"baseline_output_2020_cny": 12500000000_i64}))]
+// `value_type`: a field `null` cannot clear is documented as not nullable.
 pub struct ParkPatch {
     #[serde(default, deserialize_with = "crate::http::patch::not_null")]
+    #[schema(value_type = String)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "crate::http::patch::not_null")]
+    #[schema(value_type = String)]
     pub name_en: Option<String>,
     #[serde(default, deserialize_with = "crate::http::patch::not_null")]
+    #[schema(value_type = Vec<Industry>)]
     pub focus_industries: Option<Vec<Industry>>,
     #[serde(default, deserialize_with = "crate::http::patch::not_null")]
+    #[schema(value_type = bool)]
     pub active: Option<bool>,
     #[serde(default, deserialize_with = "crate::http::patch::present")]
     #[schema(value_type = Option<i64>)]

@@ -62,10 +62,13 @@ pub struct NewTop100 {
 /// The body of `PATCH /top100/{id}`: any of these fields; `null` clears an optional one.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+// `value_type`: a field `null` cannot clear is documented as not nullable.
 pub struct Top100Patch {
     #[serde(default, deserialize_with = "crate::http::patch::not_null")]
+    #[schema(value_type = i32)]
     pub rank: Option<i32>,
     #[serde(default, deserialize_with = "crate::http::patch::not_null")]
+    #[schema(value_type = String)]
     pub group_name: Option<String>,
     #[serde(default, deserialize_with = "crate::http::patch::present")]
     #[schema(value_type = Option<String>)]
@@ -74,10 +77,13 @@ pub struct Top100Patch {
     #[schema(value_type = Option<String>)]
     pub taiwan_business_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::http::patch::not_null")]
+    #[schema(value_type = Vec<String>)]
     pub member_names: Option<Vec<String>>,
     #[serde(default, deserialize_with = "crate::http::patch::not_null")]
+    #[schema(value_type = String)]
     pub list_source: Option<String>,
     #[serde(default, deserialize_with = "crate::http::patch::not_null")]
+    #[schema(value_type = i32)]
     pub list_year: Option<i32>,
 }
 

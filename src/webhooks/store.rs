@@ -74,13 +74,17 @@ pub struct NewWebhook {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"active": true}))]
+// `value_type`: a field `null` cannot clear is documented as not nullable.
 pub struct WebhookPatch {
     #[serde(default, deserialize_with = "crate::http::patch::not_null")]
+    #[schema(value_type = String)]
     pub url: Option<String>,
     #[serde(default, deserialize_with = "crate::http::patch::not_null")]
+    #[schema(value_type = Vec<String>)]
     pub events: Option<Vec<String>>,
     /// `true` also resumes a paused hook from its first undelivered event.
     #[serde(default, deserialize_with = "crate::http::patch::not_null")]
+    #[schema(value_type = bool)]
     pub active: Option<bool>,
 }
 

@@ -98,3 +98,80 @@ fn lists_document_what_they_take_and_answer() {
         assert!(schemas[uncounted].is_object() && !total(uncounted), "{uncounted}");
     }
 }
+
+/// Each schema's example fits the schemas of its properties (their type and
+/// their enum). utoipa names a schema by its type's name alone, so two types
+/// of one name leave one schema for both, and an example of the other no
+/// longer fits: a client generated from the document could not call the route.
+#[test]
+fn schema_examples_fit_their_properties() {
+    use serde_json::Value;
+    let doc: Value = serde_json::from_str(&invest_registry::openapi::document_json()).unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    // A property's schema: a reference, or a nullable one (`oneOf` null and a reference).
+    let resolve = |schema: &Value| -> Option<Value> {
+        let reference = schema["$ref"].as_str().or_else(|| {
+            schema["oneOf"].as_array()?.iter().find_map(|s| s["$ref"].as_str())
+        });
+        match reference {
+            Some(r) => schemas.get(r.trim_start_matches("#/components/schemas/")).cloned(),
+            None => Some(schema.clone()),
+        }
+    };
+    let fits = |schema: &Value, value: &Value| -> bool {
+        if value.is_null() {
+            return true;
+        }
+        if let Some(allowed) = schema["enum"].as_array() {
+            return allowed.contains(value);
+        }
+        let types: Vec<&str> = match &schema["type"] {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => return true,
+        };
+        types.iter().any(|t| match *t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            _ => true,
+        })
+    };
+    let mut checked = 0;
+    let mut misfits = Vec::new();
+    for (name, schema) in schemas {
+        let (Some(example), Some(properties)) = (schema["example"].as_object(), schema["properties"].as_object()) else { continue };
+        for (field, value) in example {
+            let Some(property) = properties.get(field).and_then(&resolve) else { continue };
+            checked += 1;
+            if !fits(&property, value) {
+                misfits.push(format!("{name}.{field} = {value}"));
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} example fields were checked");
+    // Two enums that once shared a name, without examples to show it.
+    let import_library = resolve(&schemas["ImportReport"]["properties"]["library"]).unwrap();
+    assert!(fits(&import_library, &serde_json::json!("funds")), "ImportReport.library: {import_library}");
+    assert!(misfits.is_empty(), "examples that do not fit their schema: {misfits:?}");
+}
+
+/// A `PATCH` field that `null` cannot clear is documented as not nullable
+/// (and, like every field of a patch, not required).
+#[test]
+fn patch_fields_that_null_cannot_clear_are_not_nullable() {
+    let doc: serde_json::Value = serde_json::from_str(&invest_registry::openapi::document_json()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field, kind) in [("ParkPatch", "name", "string"), ("ParkPatch", "active", "boolean"), ("Top100Patch", "list_source", "string"),
+                                  ("Top100Patch", "rank", "integer"), ("WebhookPatch", "url", "string"), ("WebhookPatch", "events", "array")] {
+        let property = &schemas[schema]["properties"][field];
+        assert_eq!(property["type"], kind, "{schema}.{field}: {property}");
+        let required = schemas[schema]["required"].as_array().cloned().unwrap_or_default();
+        assert!(!required.contains(&serde_json::json!(field)), "{schema}.{field} is required");
+    }
+    // The fields `null` does clear stay nullable.
+    assert_eq!(schemas["ParkPatch"]["properties"]["baseline_output_2020_cny"]["type"], serde_json::json!(["integer", "null"]));
+}

@@ -44,6 +44,8 @@ use crate::top100::Top100;
 /// Which library a file is imported into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+// Its own name in the document: the change feed's kinds of record are `Library` there.
+#[schema(as = ImportLibrary)]
 pub enum Library {
     Projects,
     Investors,
