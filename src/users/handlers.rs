@@ -39,7 +39,8 @@ pub async fn list_users(state: web::Data<AppState>, caller: Caller, filter: Quer
         (status = 403, description = "The caller may not give this role or park", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The username is taken", body = Problem, content_type = "application/problem+json"),
         answers::Unprocessable,
-        (status = 503, description = "Too many logins and password changes in progress (passwords are hashed through one bounded gate), or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many logins and password changes in progress (passwords are hashed through one bounded gate), or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 #[post("/users")]
@@ -82,7 +83,8 @@ pub async fn get_user(state: web::Data<AppState>, caller: Caller, id: web::Path<
     responses(
         (status = 200, description = "The changed user", body = User, headers(("ETag" = String))),
         answers::Unauthenticated, answers::Forbidden, answers::NotVisible, answers::Stale, answers::Unprocessable, answers::IfMatchMissing,
-        (status = 503, description = "Too many logins and password changes in progress (passwords are hashed through one bounded gate), or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many logins and password changes in progress (passwords are hashed through one bounded gate), or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 #[patch("/users/{id}")]
