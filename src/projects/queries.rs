@@ -157,8 +157,8 @@ impl Record for Project {
         if !unchanged {
             errors.extend(links::check_investors(conn, park, &investor_ids, "investor_ids")?);
         }
-        if before.is_some() {
-            errors.extend(money::check_against_funds(conn, id, fields)?);
+        if let Some(before) = before {
+            errors.extend(money::check_against_funds(conn, id, before, fields)?);
         }
         let owner = fields.owner_id.map(|id| id.to_string());
         if let Some(owner) = owner.as_deref().filter(|o| before.is_none_or(|b| b.owner_id.as_deref() != Some(*o))) {

@@ -68,6 +68,8 @@ async fn a_fund_keeps_the_rules_of_design(app: TestApp) {
     // the fund would break its own rule and could no longer be changed.
     app.patch(&format!("/api/v1/projects/{}", id(&project)), Some(&etag), &json!({"signed_on": "2025-02-02"})).await
         .assert_problem(422, "signed_on", "after_funds");
+    app.patch(&format!("/api/v1/projects/{}", id(&project)), Some(&etag), &json!({"signed_on": null})).await
+        .assert_problem(422, "signed_on", "required");
     app.patch(&format!("/api/v1/projects/{}", id(&project)), Some(&etag), &json!({"actual_investment_usd": 1})).await
         .assert_problem(422, "actual_investment_usd", "read_only");
     // 增资: raising the contract is a change like any other, in the history.
@@ -76,6 +78,10 @@ async fn a_fund_keeps_the_rules_of_design(app: TestApp) {
     let history = app.get(&format!("/api/v1/projects/{}/history", id(&project))).await;
     assert!(history.body["items"][0]["changes"].as_array().unwrap().iter().any(|c| c["field"] == "contracted_investment_usd"
         && c["old"] == 1_000_000 && c["new"] == 1_500_000), "{}", history.text);
+    // Up to the first fund's day, the signing day may move.
+    let raised_etag = raised.header("etag").unwrap();
+    let moved = app.patch(&format!("/api/v1/projects/{}", id(&project)), Some(&raised_etag), &json!({"signed_on": "2025-02-01"})).await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
 
     // A pending fund may be changed (at its version) and removed.
     let path = format!("{funds}/{}", id(&second.body));
@@ -116,6 +122,12 @@ async fn only_the_province_decides_and_a_decided_fund_is_final(app: TestApp) {
     assert_eq!(full.status, 201, "{}", full.text);
     let read = app.get(&format!("/api/v1/projects/{}", id(&project))).await;
     assert_eq!(read.body["actual_investment_usd"], json!(null), "nothing verified yet");
+    // Nor does it hold the signing day: only the pending fund's day does.
+    let etag = read.header("etag").unwrap();
+    let project_path = format!("/api/v1/projects/{}", id(&project));
+    app.patch(&project_path, Some(&etag), &json!({"signed_on": "2025-02-03"})).await.assert_problem(422, "signed_on", "after_funds");
+    let moved = app.patch(&project_path, Some(&etag), &json!({"signed_on": "2025-02-02"})).await;
+    assert_eq!(moved.status, 200, "past the rejected fund's day: {}", moved.text);
 }
 
 async fn a_verified_fund_moves_the_project_and_the_target(app: TestApp) {
