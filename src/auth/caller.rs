@@ -236,7 +236,8 @@ impl Caller {
 
 /// Every protected handler takes a `Caller`: the bearer token is verified
 /// (signature, algorithm, issuer, audience, times), then checked live in the
-/// database (not revoked; the user still active at the same token version).
+/// database (not revoked; the user still active at the same token version;
+/// an outside provider's park claim naming a park of the registry).
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;

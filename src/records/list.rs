@@ -198,9 +198,9 @@ fn rows_and_total<R: SearchedOn<C>, C: SearchConnection>(
 /// the list is plain and the park is the caller's own: a provincial role's
 /// list of every park, a park role's of its park. A park asked for in the
 /// query string is not written into a statement's text (`db::park_literal`),
-/// so a provincial role's list of one park is planned for its values; nor is
-/// a token's park that is not shaped as a park code (a token of an outside
-/// provider carries its own).
+/// so a provincial role's list of one park is planned for its values. A
+/// token's park is always shaped as a park code (an outside provider's is
+/// checked when its token is read); the check here stays as a second guard.
 fn plain_park<'s>(scope: &'s ParkScope, filter: &impl ListParams) -> Option<Option<&'s str>> {
     if !filter.is_plain() {
         return None;
