@@ -140,7 +140,25 @@ fn add_common_problems(operation: &mut utoipa::openapi::path::Operation) {
     add("413", "The body is larger than 256 KiB", has_body);
     add("415", "The body is not application/json", has_json_body);
     add("422", "A field breaks a rule", has_body);
-    add("503", "The database is unavailable, or (exports, imports, statistics, targets, counts, searches) too much slow work is in progress; see Retry-After", true);
+    if !operation.responses.responses.contains_key("503") {
+        let busy = "The database is unavailable, or (exports, imports, statistics, targets, counts, searches) too much slow work is in progress; see Retry-After";
+        operation.responses.responses.insert("503".to_owned(), with_retry_after(busy));
+    }
+}
+
+/// A 503 problem: every one carries `Retry-After` (`error::ApiError`).
+fn with_retry_after(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let mut response = problem_response(description);
+    if let utoipa::openapi::RefOr::T(response) = &mut response {
+        let seconds = HeaderBuilder::new()
+            .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).build()))
+            .description(Some("Seconds to wait"))
+            .build();
+        response.headers.insert("Retry-After".to_owned(), seconds.into());
+    }
+    response
 }
 
 fn problem_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
