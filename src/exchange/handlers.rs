@@ -28,6 +28,7 @@ pub struct ImportForm {
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
     /// The park of rows without a 园区代码 column (park roles: their own park by default).
+    #[schema(pattern = "^[a-z][a-z0-9_-]{1,31}$", example = "yueyang")]
     park_code: Option<String>,
     /// `true` (default): check every row and write nothing; `false`: write every row, or none if any is bad.
     dry_run: Option<bool>,
@@ -89,7 +90,13 @@ async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<ImportReq
         match name.as_str() {
             "file" => file = Some(bytes.clone()),
             "library" => library = Some(Library::parse(&text())?),
-            "park_code" => park_code = Some(text()).filter(|p| !p.is_empty()),
+            "park_code" => {
+                let code = text();
+                if !code.is_empty() && !crate::parks::is_code(&code) {
+                    return Err(ApiError::invalid("park_code", "format", "a park's code, e.g. yueyang"));
+                }
+                park_code = Some(code).filter(|p| !p.is_empty());
+            }
             "dry_run" => {
                 // Leave the part out for the default; an empty one is no boolean.
                 dry_run = match text().to_ascii_lowercase().as_str() {

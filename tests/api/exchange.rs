@@ -780,6 +780,8 @@ pub(crate) mod imports {
         assert_eq!(res.body["errors"][0]["code"], "unknown_column", "a projects file is not a talents file: {}", res.text);
         let res = import(&app, Who::ParkStaff, b"a", &[("dry_run", "")]).await;
         res.assert_problem(422, "dry_run", "type");
+        let res = import(&app, Who::ParkStaff, b"a", &[("park_code", "[]")]).await;
+        res.assert_problem(422, "park_code", "format");
         let res = import(&app, Who::ParkStaff, b"a", &[("colour", "red")]).await;
         res.assert_problem(422, "colour", "unknown_field");
         let res = app.as_(Who::ParkStaff).post("/api/v1/imports", &json!({"library": "projects"})).await;
