@@ -40,7 +40,8 @@ trap stop_server EXIT
 
 start_server() {
     (cd "$root" && cargo build --locked --quiet)
-    local bin="$root/target/debug/invest-registry"
+    # Where cargo put it: CARGO_TARGET_DIR, when set, moves the build.
+    local bin="${CARGO_TARGET_DIR:-$root/target}/debug/invest-registry"
     rm -rf "$work/data" && mkdir -p "$work/data"
     export DATABASE_URL="$work/data/contract.db" DATA_DIR="$work/data" ACCESS_TOKEN_TTL=7200 RUST_LOG=warn
     echo 'contract admin password' | "$bin" user create --username contract.admin --role provincial_admin --password-stdin >/dev/null
