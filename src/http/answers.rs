@@ -35,6 +35,12 @@ pub struct Stale(Problem);
 #[response(status = 422, description = "A field breaks a rule", content_type = "application/problem+json")]
 pub struct Unprocessable(Problem);
 
+/// Creating a user or changing a password hashes it through the login gate.
+#[derive(IntoResponses)]
+#[response(status = 503, description = "Too many logins and password changes in progress (passwords are hashed through one bounded gate), or the database is unavailable; see Retry-After",
+    content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait")))]
+pub struct PasswordsBusy(Problem);
+
 #[derive(IntoResponses)]
 #[response(status = 428, description = "If-Match is missing", content_type = "application/problem+json")]
 pub struct IfMatchMissing(Problem);

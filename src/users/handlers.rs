@@ -38,9 +38,7 @@ pub async fn list_users(state: web::Data<AppState>, caller: Caller, filter: Quer
         answers::Unauthenticated,
         (status = 403, description = "The caller may not give this role or park", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The username is taken", body = Problem, content_type = "application/problem+json"),
-        answers::Unprocessable,
-        (status = 503, description = "Too many logins and password changes in progress (passwords are hashed through one bounded gate), or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        answers::Unprocessable, answers::PasswordsBusy,
     )
 )]
 #[post("/users")]
@@ -82,9 +80,7 @@ pub async fn get_user(state: web::Data<AppState>, caller: Caller, id: web::Path<
     request_body = UserPatch,
     responses(
         (status = 200, description = "The changed user", body = User, headers(("ETag" = String))),
-        answers::Unauthenticated, answers::Forbidden, answers::NotVisible, answers::Stale, answers::Unprocessable, answers::IfMatchMissing,
-        (status = 503, description = "Too many logins and password changes in progress (passwords are hashed through one bounded gate), or the database is unavailable; see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        answers::Unauthenticated, answers::Forbidden, answers::NotVisible, answers::Stale, answers::Unprocessable, answers::IfMatchMissing, answers::PasswordsBusy,
     )
 )]
 #[patch("/users/{id}")]
